@@ -1,0 +1,187 @@
+"""Settings: one frozen dataclass built from the environment (``GENESIS_*``) and CLI flags.
+
+Stages never read settings; the orchestrator turns settings into each stage's ``Params``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from genesis_pipeline.errors import InvalidSettingError
+
+DEFAULT_CAPTION_MODEL = "Salesforce/blip-image-captioning-base"
+DEVICES = ("auto", "cpu", "cuda")
+OFFLINE_MODES = ("auto", "1", "0")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable about a Genesis process.
+
+    Each field maps to an environment variable named in its ``metadata["env"]``; the README's
+    configuration table is generated from these.
+    """
+
+    home: Path = field(
+        default=Path("data"),
+        metadata={"env": "GENESIS_HOME", "doc": "Data dir: DuckDB file, artifacts, cache, renders."},
+    )
+    whisper_model: str = field(
+        default="",
+        metadata={
+            "env": "GENESIS_WHISPER_MODEL",
+            "doc": "Whisper size name, HF id or local CTranslate2 folder; empty = bundled tiny.en.",
+        },
+    )
+    caption_model: str = field(
+        default=DEFAULT_CAPTION_MODEL,
+        metadata={"env": "GENESIS_CAPTION_MODEL", "doc": "BLIP HF id or local folder."},
+    )
+    device: str = field(
+        default="auto",
+        metadata={"env": "GENESIS_DEVICE", "doc": "auto (CUDA when present), cpu or cuda."},
+    )
+    whisper_compute_type: str = field(
+        default="auto",
+        metadata={
+            "env": "GENESIS_WHISPER_COMPUTE_TYPE",
+            "doc": "CTranslate2 compute type; auto = int8 on CPU, int8_float16 on CUDA.",
+        },
+    )
+    whisper_batch_size: int = field(
+        default=0,
+        metadata={"env": "GENESIS_WHISPER_BATCH_SIZE", "doc": "Batched decoding size; 0 = by device."},
+    )
+    caption_batch_size: int = field(
+        default=0,
+        metadata={"env": "GENESIS_CAPTION_BATCH_SIZE", "doc": "Images per BLIP batch; 0 = by device."},
+    )
+    offline: str = field(
+        default="auto",
+        metadata={
+            "env": "GENESIS_OFFLINE",
+            "doc": "1 = never contact a model hub; 0 = allow; auto = probe once, fail fast.",
+        },
+    )
+    max_upload_mb: int = field(
+        default=2048,
+        metadata={"env": "GENESIS_MAX_UPLOAD_MB", "doc": "Largest accepted upload, in MB."},
+    )
+    import_dir: Path | None = field(
+        default=None,
+        metadata={
+            "env": "GENESIS_IMPORT_DIR",
+            "doc": "Host folder whose files can be registered without copying (large footage).",
+        },
+    )
+    upload_ttl_s: int = field(
+        default=3600,
+        metadata={"env": "GENESIS_UPLOAD_TTL_S", "doc": "Lifetime of an upload ticket, seconds."},
+    )
+
+    def __post_init__(self) -> None:
+        if self.device not in DEVICES:
+            raise InvalidSettingError(_env("device"), f"must be one of {', '.join(DEVICES)}")
+        if self.offline not in OFFLINE_MODES:
+            raise InvalidSettingError(_env("offline"), "must be auto, 1 or 0")
+        for name in ("whisper_batch_size", "caption_batch_size"):
+            if getattr(self, name) < 0:
+                raise InvalidSettingError(_env(name), "must be 0 (automatic) or a positive count")
+        if self.max_upload_mb <= 0:
+            raise InvalidSettingError(_env("max_upload_mb"), "must be a positive number of MB")
+        if self.upload_ttl_s <= 0:
+            raise InvalidSettingError(_env("upload_ttl_s"), "must be a positive number of seconds")
+
+    # Layout of the data dir -------------------------------------------------------------------
+    @property
+    def db_path(self) -> Path:
+        return self.home / "genesis.duckdb"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "artifacts"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.home / "media"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.home / "uploads"
+
+    @property
+    def previews_dir(self) -> Path:
+        return self.home / "scene_previews"
+
+    @property
+    def renders_dir(self) -> Path:
+        return self.home / "renders"
+
+    @property
+    def voiceovers_dir(self) -> Path:
+        return self.home / "voiceovers"
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.home / "locks"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """Return a copy with the given fields replaced (``None`` values are ignored)."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if "home" in given:
+            given["home"] = Path(given["home"])
+        return replace(self, **given)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``GENESIS_*`` variables, then apply non-None ``overrides``.
+
+        Raises:
+            InvalidSettingError: a variable has a value of the wrong type or out of range.
+        """
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f.metadata["env"])
+            if raw is None or raw.strip() == "":
+                continue
+            raw = raw.strip()
+            if f.name in ("home", "import_dir"):
+                values[f.name] = Path(raw).expanduser()
+            elif f.type == "int" or isinstance(f.default, int):
+                try:
+                    values[f.name] = int(raw)
+                except ValueError:
+                    raise InvalidSettingError(f.metadata["env"], f"{raw!r} is not a whole number")
+            else:
+                values[f.name] = raw
+        settings = cls(**values)
+        return settings.with_overrides(**overrides)
+
+
+def _env(name: str) -> str:
+    for f in fields(Settings):
+        if f.name == name:
+            return str(f.metadata["env"])
+    raise KeyError(name)
+
+
+def configuration_table() -> list[tuple[str, str, str]]:
+    """(variable, default, meaning) for every setting, for docs and ``genesis config``."""
+    rows = []
+    for f in fields(Settings):
+        default = "" if f.default is None else str(f.default)
+        rows.append((str(f.metadata["env"]), default, str(f.metadata["doc"])))
+    return rows

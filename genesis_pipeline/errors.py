@@ -1,0 +1,88 @@
+"""Named errors. Every public function says in its docstring which of these it raises.
+
+The CLI and the app turn a :class:`GenesisError` into one clear line for the user (the message
+always names the file or setting and the reason); anything else is a bug and gets a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class GenesisError(Exception):
+    """Base of every error Genesis raises on purpose."""
+
+
+class InvalidSettingError(GenesisError, ValueError):
+    """A setting, parameter or flag has a value Genesis cannot use."""
+
+    def __init__(self, setting: str, reason: str) -> None:
+        self.setting = setting
+        self.reason = reason
+        super().__init__(f"{setting}: {reason}")
+
+
+class InvalidMediaError(GenesisError):
+    """A file is not media Genesis can use (empty, truncated, not audio/video, unreadable)."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class ToolNotFoundError(GenesisError):
+    """An external tool (ffmpeg) is not available."""
+
+
+class MediaToolError(GenesisError):
+    """An external media tool ran and failed."""
+
+    def __init__(self, what: str, detail: str) -> None:
+        self.what = what
+        self.detail = detail
+        super().__init__(f"{what} failed: {detail}")
+
+
+class ModelUnavailableError(GenesisError):
+    """A model could not be loaded (not cached offline, bad folder, unknown name)."""
+
+
+class StageError(GenesisError):
+    """A pipeline stage failed; the message names the stage and the cause."""
+
+    def __init__(self, stage: str, cause: BaseException | str) -> None:
+        self.stage = stage
+        self.cause = cause
+        super().__init__(f"{stage}: {cause}")
+
+
+class NotFoundError(GenesisError, LookupError):
+    """A project, media file, scene, upload or render does not exist."""
+
+
+class StoreBusyError(GenesisError):
+    """The store stayed locked by another process for longer than the wait allows."""
+
+
+class RunInProgressError(GenesisError):
+    """Another run of the same project holds its run lock."""
+
+
+class UploadError(GenesisError):
+    """An upload ticket is unknown, expired, already used, or its file is missing."""
+
+
+__all__ = [
+    "GenesisError",
+    "InvalidMediaError",
+    "InvalidSettingError",
+    "MediaToolError",
+    "ModelUnavailableError",
+    "NotFoundError",
+    "RunInProgressError",
+    "StageError",
+    "StoreBusyError",
+    "ToolNotFoundError",
+    "UploadError",
+]

@@ -1,0 +1,112 @@
+"""Finding and running ffmpeg.
+
+The system's ffmpeg is used when one is on PATH, else the static build shipped in the
+``imageio-ffmpeg`` wheel. Arguments are always passed as a list (never through a shell).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from genesis_pipeline.errors import MediaToolError, ToolNotFoundError
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int, str], None]
+
+_TIME_RE = re.compile(r"^out_time_us=(\d+)$")
+
+
+@functools.cache
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg binary to use.
+
+    ``GENESIS_FFMPEG`` wins when set (tests use it to simulate a broken tool), then ffmpeg on
+    PATH, then the binary bundled with imageio-ffmpeg.
+
+    Raises:
+        ToolNotFoundError: no ffmpeg could be found.
+    """
+    override = os.environ.get("GENESIS_FFMPEG")
+    if override:
+        if not Path(override).is_file():
+            raise ToolNotFoundError(f"GENESIS_FFMPEG: {override} does not exist")
+        return override
+    on_path = shutil.which("ffmpeg")
+    if on_path:
+        return on_path
+    try:
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except (ImportError, RuntimeError) as exc:
+        raise ToolNotFoundError(
+            "ffmpeg: not on PATH and the imageio-ffmpeg binary is unavailable "
+            f"({exc}); install ffmpeg or `pip install imageio-ffmpeg`"
+        ) from exc
+
+
+def run_ffmpeg(
+    args: Sequence[str | os.PathLike[str]],
+    *,
+    what: str,
+    duration_s: float | None = None,
+    progress: ProgressFn | None = None,
+    timeout_s: float | None = None,
+) -> None:
+    """Run ffmpeg with ``args`` (everything after the binary), raising on failure.
+
+    Args:
+        args: ffmpeg arguments; ``-hide_banner -nostdin`` are added.
+        what: a short description for error messages ("render project 3").
+        duration_s: expected output duration, to turn ffmpeg's clock into progress.
+        progress: ``(done_ms, total_ms, note)`` callback.
+        timeout_s: kill ffmpeg after this long.
+
+    Raises:
+        ToolNotFoundError: ffmpeg is missing.
+        MediaToolError: ffmpeg exited non-zero or timed out; carries the tail of its log.
+    """
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
+    want_progress = progress is not None and duration_s
+    if want_progress:
+        cmd += ["-progress", "pipe:1", "-nostats"]
+    cmd += [os.fspath(a) for a in args]
+    log.debug("ffmpeg: %s", " ".join(cmd))
+    total_ms = int((duration_s or 0) * 1000)
+    try:
+        with subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE if want_progress else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+        ) as proc:
+            stderr_chunks: list[str] = []
+            if want_progress and proc.stdout is not None and progress is not None:
+                # stderr is drained after stdout closes; keep it small with -loglevel error.
+                for line in proc.stdout:
+                    m = _TIME_RE.match(line.strip())
+                    if m:
+                        done = min(total_ms, int(m.group(1)) // 1000)
+                        progress(done, total_ms, what)
+            try:
+                _, err = proc.communicate(timeout=timeout_s)
+            except subprocess.TimeoutExpired as exc:
+                proc.kill()
+                proc.communicate()
+                raise MediaToolError(what, f"ffmpeg timed out after {timeout_s:.0f} s") from exc
+            stderr_chunks.append(err or "")
+            if proc.returncode != 0:
+                tail = "".join(stderr_chunks).strip().splitlines()[-6:]
+                detail = " | ".join(tail) or f"exit code {proc.returncode}"
+                raise MediaToolError(what, f"ffmpeg: {detail}")
+    except FileNotFoundError as exc:
+        raise ToolNotFoundError(f"ffmpeg: cannot execute {cmd[0]}") from exc

@@ -1,0 +1,107 @@
+"""The stage cache: ``cache/<stage>/<key>/`` holding a stage's serialised result.
+
+``key = stage_key(stage, VERSION, params, inputs)`` hashes everything that decides the output, so
+a hit can be trusted. An entry is complete only when its ``manifest.json`` exists (entries are built
+in a temporary directory and renamed into place); an entry that fails to read is deleted and
+recomputed, never a crash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from enum import Enum
+from pathlib import Path
+from typing import Any, TypeVar
+
+from genesis_pipeline.store.artifacts import atomic_dir
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+T = TypeVar("T")
+
+
+def _canonical(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, float):
+        return repr(value)
+    return value
+
+
+def fingerprint(value: Any) -> str:
+    """A stable sha256 of any JSON-like value, dataclass or Path."""
+    blob = json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def stage_key(stage: str, version: int, params: Any, inputs: Mapping[str, Any]) -> str:
+    """The cache key of one stage run: name, code version, parameters, input fingerprints."""
+    return fingerprint({"stage": stage, "version": version, "params": params, "inputs": inputs})
+
+
+class StageCache:
+    """Filesystem cache of stage results."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def entry(self, stage: str, key: str) -> Path:
+        return self.root / stage / key
+
+    def lookup(self, stage: str, key: str, load: Callable[[Path], T]) -> T | None:
+        """Load a complete entry with ``load(dir)``; ``None`` when absent or unreadable."""
+        path = self.entry(stage, key)
+        if not (path / MANIFEST).is_file():
+            return None
+        try:
+            return load(path)
+        except Exception as exc:  # a corrupt entry means "recompute"
+            log.warning("cache entry %s/%s unreadable (%s); recomputing", stage, key[:12], exc)
+            shutil.rmtree(path, ignore_errors=True)
+            return None
+
+    def store(
+        self, stage: str, key: str, write: Callable[[Path], Mapping[str, Any] | None]
+    ) -> Path:
+        """Build an entry with ``write(tmpdir)`` and publish it atomically; returns its path."""
+        final = self.entry(stage, key)
+        with atomic_dir(final) as tmp:
+            extra = write(tmp) or {}
+            manifest = {"stage": stage, "key": key, "created_at": time.time(), **extra}
+            (tmp / MANIFEST).write_text(json.dumps(manifest, default=str))
+        return final
+
+    def prune(self, max_age_days: float) -> int:
+        """Delete entries not used (read or written) for ``max_age_days``; returns the count."""
+        cutoff = time.time() - max_age_days * 86400
+        removed = 0
+        if not self.root.exists():
+            return 0
+        for stage_dir in self.root.iterdir():
+            if not stage_dir.is_dir():
+                continue
+            for entry in stage_dir.iterdir():
+                m = entry / MANIFEST
+                try:
+                    used = m.stat().st_atime if m.exists() else entry.stat().st_mtime
+                except OSError:
+                    continue
+                if used < cutoff:
+                    shutil.rmtree(entry, ignore_errors=True)
+                    removed += 1
+        return removed

@@ -1,0 +1,95 @@
+"""Shared fixtures: generated footage with known cuts and speech, an isolated data dir.
+
+Nothing here touches the network: model hubs are switched off for the whole session.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Never let a test reach for a model hub (it is unreachable here and would stall).
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["GENESIS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from genesis_pipeline.media.synth import (  # noqa: E402
+    DEFAULT_SCRIPT,
+    Footage,
+    Shot,
+    make_footage,
+)
+
+# Shots for the main fixture: five scenes, hard cuts at known frame times.
+MAIN_SHOTS = (
+    Shot("testsrc2", 3.0),
+    Shot("smptebars", 3.6),
+    Shot("mandelbrot", 3.4),
+    Shot("rgbtestsrc", 3.8),
+    Shot("smptehdbars", 4.2),
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "allow_error_logs: the test expects ERROR log records")
+
+
+@pytest.fixture(autouse=True)
+def _no_error_logs(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture):
+    """Fail any test that logs at ERROR unless it says it expects to."""
+    yield
+    if request.node.get_closest_marker("allow_error_logs"):
+        return
+    errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
+    if errors:
+        pytest.fail("ERROR logged: " + "; ".join(r.getMessage() for r in errors[:3]))
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not shutil.which("espeak-ng"):
+        pytest.fail("espeak-ng is not installed: run ./.ci/setup (it apt-installs it)")
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def footage(media_dir: Path) -> Footage:
+    """18 s, 320x180 at 25 fps, 5 shots (4 cuts), espeak-ng reading DEFAULT_SCRIPT."""
+    return make_footage(
+        media_dir / "main.mp4", MAIN_SHOTS, script=DEFAULT_SCRIPT, speech_start_s=0.5,
+        words_per_minute=165,
+    )
+
+
+@pytest.fixture(scope="session")
+def tone_footage(media_dir: Path) -> Footage:
+    """12 s with a steady 1 kHz tone and no speech: the bed for ducking tests."""
+    return make_footage(
+        media_dir / "tone.mp4",
+        (Shot("testsrc2", 4.0), Shot("smptebars", 4.0), Shot("mandelbrot", 4.0)),
+        tone_hz=1000.0,
+        tone_level=0.2,
+    )
+
+
+@pytest.fixture(scope="session")
+def silent_footage(media_dir: Path) -> Footage:
+    """6 s of video with no audio stream at all."""
+    return make_footage(
+        media_dir / "silent.mp4",
+        (Shot("smptebars", 3.0), Shot("testsrc2", 3.0)),
+        audio=False,
+    )
+
+
+@pytest.fixture()
+def home(tmp_path: Path) -> Path:
+    """An empty data dir (GENESIS_HOME) for one test."""
+    d = tmp_path / "home"
+    d.mkdir()
+    return d
