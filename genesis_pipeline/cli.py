@@ -1,0 +1,297 @@
+"""The ``genesis`` command line: parse, call service functions, print (human or ``--json``).
+
+Errors Genesis raises on purpose become one line on stderr (and a JSON error document with
+``--json``) and exit code 2; a run whose step failed exits 1; tracebacks only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from genesis_pipeline import __version__
+from genesis_pipeline.config import Settings
+from genesis_pipeline.errors import GenesisError
+
+log = logging.getLogger("genesis_pipeline")
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_ERROR = 0, 1, 2
+
+
+class _Bar:
+    """A progress display on stderr: a redrawn bar on a terminal, one line per step otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.label = ""
+
+    def __call__(self, done: int, total: int, note: str) -> None:
+        if not self.enabled:
+            return
+        if total == 0:  # a new step begins
+            if self.tty and self.label:
+                sys.stderr.write("\n")
+            self.label = note
+            if not self.tty:
+                sys.stderr.write(f"genesis: {note} ...\n")
+            sys.stderr.flush()
+            return
+        if not self.tty:
+            return
+        frac = max(0.0, min(1.0, done / total))
+        width = 28
+        filled = int(frac * width)
+        text = f"\r{self.label:<10} [{'#' * filled}{'.' * (width - filled)}] {frac:4.0%} {note[:40]:<40}"
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.tty and self.label:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from genesis_pipeline.store import Store
+
+    return Store(Settings.from_env(home=args.data_dir))
+
+
+def _emit(args: argparse.Namespace, doc: dict[str, Any], human: Callable[[], str]) -> None:
+    if args.json:
+        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+    else:
+        text = human()
+        if text:
+            sys.stdout.write(text.rstrip("\n") + "\n")
+
+
+# -- commands -----------------------------------------------------------------------------------
+def cmd_create_project(args: argparse.Namespace) -> int:
+    from genesis_pipeline.services.projects import create_project
+
+    project = create_project(_store(args), args.name)
+    _emit(args, {"project_id": project.id, "name": project.name},
+          lambda: f"created project {project.id} ({project.name})")
+    return EXIT_OK
+
+
+def cmd_add_media(args: argparse.Namespace) -> int:
+    from genesis_pipeline.services.upload import add_media
+
+    bar = _Bar(not args.quiet)
+    added = add_media(_store(args), args.project_id, args.files, progress=None)
+    bar.close()
+    doc = {
+        "project_id": args.project_id,
+        "media": [{**a.media.to_dict(), "duplicate": a.duplicate} for a in added],
+    }
+
+    def human() -> str:
+        lines = []
+        for a in added:
+            m = a.media
+            what = (f"{m.width}x{m.height} {m.fps:g} fps" if m.has_video else "audio only")
+            sound = "with audio" if m.has_audio else "no audio"
+            dup = " (already in the project)" if a.duplicate else ""
+            lines.append(f"media {m.id}: {m.original_name}: {m.duration_s:.2f} s, {what}, {sound}{dup}")
+        return "\n".join(lines)
+
+    _emit(args, doc, human)
+    return EXIT_OK
+
+
+def cmd_process_project(args: argparse.Namespace) -> int:
+    from genesis_pipeline.pipeline import ProjectPipelineService
+    from genesis_pipeline.steps.context import RunOptions
+
+    options = RunOptions(
+        force=args.force,
+        voiceover=Path(args.voiceover) if args.voiceover else None,
+        voiceover_offset=args.voiceover_offset,
+        voiceover_gain=args.voiceover_gain,
+        bed_gain=args.bed_gain,
+        render=not args.no_render,
+    )
+    bar = _Bar(not args.quiet)
+    try:
+        report = ProjectPipelineService(_store(args)).run(
+            args.project_id, options, progress=bar, wait=args.wait
+        )
+    finally:
+        bar.close()
+
+    def human() -> str:
+        lines = [f"run {report.run_id}: {report.status}"]
+        for d in report.step_details:
+            hit = " (cached)" if d.get("cache_hit") else ""
+            note = f"  {d['note']}" if d.get("note") else ""
+            err = f"  ERROR: {d['error']}" if d.get("error") else ""
+            lines.append(
+                f"  {d['step']:<11} {d['status']:<8} {d.get('duration_s', 0):7.2f} s{hit}{note}{err}"
+            )
+        if report.render_path:
+            lines.append(f"render: {report.render_path}")
+        return "\n".join(lines)
+
+    _emit(args, report.to_dict(), human)
+    if report.status != "succeeded":
+        sys.stderr.write(f"genesis: run {report.run_id} failed: {report.error}\n")
+        return EXIT_RUN_FAILED
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from genesis_pipeline.services.status import project_status
+
+    doc = project_status(_store(args), args.project_id, include_words=args.json or args.words)
+
+    def human() -> str:
+        p = doc["project"]
+        lines = [f"project {p['id']}: {p['name']}"]
+        for m in doc["media"]:
+            lines.append(f"  media {m['id']}: {m['original_name']} ({m['duration_s']:.1f} s)")
+        lines.append(f"  scenes: {len(doc['scenes'])}, chapters: {len(doc['chapters'])}")
+        if doc["last_run"]:
+            r = doc["last_run"]
+            lines.append(f"  last run {r['id']}: {r['status']}" + (f" ({r['error']})" if r["error"] else ""))
+        for r in doc["renders"][:3]:
+            lines.append(f"  render {r['id']}: {r['path']} ({r['duration_s']:.2f} s)")
+        return "\n".join(lines)
+
+    _emit(args, doc, human)
+    return EXIT_OK
+
+
+def cmd_list_projects(args: argparse.Namespace) -> int:
+    from genesis_pipeline.services.projects import list_projects
+
+    rows = list_projects(_store(args))
+    _emit(
+        args,
+        {"projects": rows},
+        lambda: "\n".join(
+            f"{r['project']['id']:>4}  {r['project']['name']}  ({len(r['media'])} media, "
+            f"last run: {r['last_run']['status'] if r['last_run'] else 'never'})"
+            for r in rows
+        ) or "no projects",
+    )
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from genesis_pipeline.services.demo import build_demo
+
+    bar = _Bar(not args.quiet)
+    try:
+        result = build_demo(_store(args), progress=bar, force=args.force)
+    finally:
+        bar.close()
+    _emit(
+        args,
+        result,
+        lambda: f"demo project {result['project_id']}: run {result['run']['status']}\n"
+        f"render: {result['render_path']}",
+    )
+    return EXIT_OK if result["run"]["status"] == "succeeded" else EXIT_RUN_FAILED
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from genesis_pipeline.config import configuration_table
+
+    settings = Settings.from_env(home=args.data_dir)
+    rows = configuration_table()
+    _emit(
+        args,
+        {"settings": {k: str(v) for k, v in asdict(settings).items()},
+         "variables": [dict(zip(("variable", "default", "meaning"), r, strict=True)) for r in rows]},
+        lambda: "\n".join(f"{v:<30} {d or '(empty)':<40} {m}" for v, d, m in rows),
+    )
+    return EXIT_OK
+
+
+# -- parser -------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="data dir (default: $GENESIS_HOME or ./data)")
+    common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+    parser = argparse.ArgumentParser(
+        prog="genesis", description="Raw footage in, a reviewed rough cut out."
+    )
+    parser.add_argument("--version", action="version", version=f"genesis {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("create-project", parents=[common], help="create a project")
+    p.add_argument("--name", required=True)
+    p.set_defaults(func=cmd_create_project)
+
+    p = sub.add_parser("add-media", parents=[common], help="add footage to a project")
+    p.add_argument("--project-id", type=int, required=True)
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=cmd_add_media)
+
+    p = sub.add_parser("process-project", parents=[common], help="run the pipeline")
+    p.add_argument("--project-id", type=int, required=True)
+    p.add_argument("--voiceover", metavar="PATH", help="narration for the whole cut")
+    p.add_argument("--voiceover-offset", type=float, metavar="S",
+                   help="where the narration starts on the cut, seconds")
+    p.add_argument("--voiceover-gain", type=float, metavar="G", help="narration gain (linear)")
+    p.add_argument("--bed-gain", type=float, metavar="G", help="natural sound gain (linear)")
+    p.add_argument("--force", action="store_true", help="recompute every step, ignore the cache")
+    p.add_argument("--wait", action="store_true", help="wait for a run already in progress")
+    p.add_argument("--no-render", action="store_true", help="stop before rendering")
+    p.set_defaults(func=cmd_process_project)
+
+    p = sub.add_parser("status", parents=[common], help="everything about a project")
+    p.add_argument("--project-id", type=int, required=True)
+    p.add_argument("--words", action="store_true", help="include word timings in human output")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("list-projects", parents=[common], help="list projects")
+    p.set_defaults(func=cmd_list_projects)
+
+    p = sub.add_parser("demo", parents=[common], help="build and process the demo project")
+    p.add_argument("--force", action="store_true", help="rebuild even if it exists")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("config", parents=[common], help="show settings and GENESIS_* variables")
+    p.set_defaults(func=cmd_config)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="genesis: %(levelname)s %(name)s: %(message)s" if args.debug
+        else "genesis: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args))
+    except GenesisError as exc:
+        if args.debug:
+            log.exception("failed")
+        sys.stderr.write(f"genesis: error: {exc}\n")
+        if getattr(args, "json", False):
+            sys.stdout.write(json.dumps({"error": str(exc), "type": type(exc).__name__}) + "\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("genesis: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

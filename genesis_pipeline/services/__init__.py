@@ -1,0 +1,1 @@
+"""Service functions: what the CLI, the app and notebooks call. No Streamlit, no argparse."""

@@ -1,0 +1,116 @@
+"""The demo project: a short generated clip with speech and a voiceover, processed end to end.
+
+The source material lives in the repository's ``data/demo/`` (made by :func:`make_demo_media`);
+when Genesis runs from an installed wheel without it, it is generated on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from genesis_pipeline.media.synth import Shot, make_footage, speak
+from genesis_pipeline.stages import Progress, no_progress
+from genesis_pipeline.store import Store
+
+log = logging.getLogger(__name__)
+
+DEMO_NAME = "Genesis demo"
+REPO_DEMO_DIR = Path(__file__).resolve().parents[2] / "data" / "demo"
+
+DEMO_SCRIPT = (
+    "Welcome to the Genesis demo. This short film was made from test patterns. "
+    "Every shot ends with a hard cut, and Genesis finds each one. "
+    "The words you hear are transcribed with their timings. "
+    "After a pause, the second part begins. "
+    "Reviewers approve the scenes they like and reject the others. "
+    "Chapters follow the pauses in the speech. "
+    "Finally the approved cut is rendered with the narration mixed in."
+)
+VOICEOVER_SCRIPT = "This is the narration track. The natural sound ducks under my voice."
+DEMO_SHOTS = (
+    Shot("testsrc2", 4.0),
+    Shot("smptebars", 3.2),
+    Shot("mandelbrot", 4.4),
+    Shot("rgbtestsrc", 3.6),
+    Shot("smptehdbars", 4.0),
+    Shot("testsrc", 3.2),
+    Shot("yuvtestsrc", 4.0),
+    Shot("pal100bars", 3.6),
+    Shot("testsrc2", 4.0),
+    Shot("mandelbrot", 4.0),
+)
+
+
+def make_demo_media(dest: Path) -> dict[str, Any]:
+    """Generate ``demo.mp4``, ``voiceover.wav`` and ``demo.json`` (ground truth) in ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    footage = make_footage(
+        dest / "demo.mp4",
+        DEMO_SHOTS,
+        size=(640, 360),
+        fps=25,
+        script=DEMO_SCRIPT,
+        speech_start_s=1.0,
+        words_per_minute=150,
+        tone_hz=220.0,
+        tone_level=0.03,
+        vcodec_args=("-c:v", "libx264", "-preset", "medium", "-crf", "30"),
+        gop=50,
+    )
+    vo_seconds = speak(VOICEOVER_SCRIPT, dest / "voiceover.wav", words_per_minute=160)
+    truth = {
+        "description": "Genesis demo: 10 shots of ffmpeg test sources joined by hard cuts, "
+        "espeak-ng reading a known script under a quiet 220 Hz tone, and a separate voiceover.",
+        "clip": "demo.mp4",
+        "voiceover": "voiceover.wav",
+        "voiceover_duration_s": vo_seconds,
+        "voiceover_script": VOICEOVER_SCRIPT,
+        **{k: v for k, v in footage.ground_truth().items() if k != "path"},
+    }
+    (dest / "demo.json").write_text(json.dumps(truth, indent=2))
+    return truth
+
+
+def demo_sources(store: Store) -> Path:
+    """The folder with the demo clip and voiceover (the repo's, else generated once)."""
+    if (REPO_DEMO_DIR / "demo.mp4").is_file() and (REPO_DEMO_DIR / "voiceover.wav").is_file():
+        return REPO_DEMO_DIR
+    generated = store.path("demo-source")
+    if not (generated / "demo.json").is_file():
+        make_demo_media(generated)
+    return generated
+
+
+def find_demo_project(store: Store) -> int | None:
+    from genesis_pipeline.store import projects as projects_sql
+
+    with store.db.read() as con:
+        for p in projects_sql.list_all(con):
+            if p.settings_json.get("demo"):
+                return p.id
+    return None
+
+
+def build_demo(store: Store, progress: Progress = no_progress, force: bool = False) -> dict[str, Any]:
+    """Create (once) and process the demo project; returns its id, the run and the render path."""
+    from genesis_pipeline.pipeline import ProjectPipelineService
+    from genesis_pipeline.services.narration import add_voiceover
+    from genesis_pipeline.services.projects import create_project
+    from genesis_pipeline.services.upload import add_media
+    from genesis_pipeline.steps.context import RunOptions
+    from genesis_pipeline.store import projects as projects_sql
+
+    src = demo_sources(store)
+    project_id = None if force else find_demo_project(store)
+    if project_id is None:
+        project = create_project(store, DEMO_NAME)
+        project_id = project.id
+        with store.db.write() as con:
+            projects_sql.update_settings(con, project_id, {"demo": True})
+        add_media(store, project_id, [src / "demo.mp4"])
+        add_voiceover(store, project_id, src / "voiceover.wav", offset_s=8.0)
+    report = ProjectPipelineService(store).run(project_id, RunOptions(), progress, wait=True)
+    return {"project_id": project_id, "run": report.to_dict(), "render_path": report.render_path}

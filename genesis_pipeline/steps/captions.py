@@ -1,0 +1,105 @@
+"""Step: caption each scene's previews (BLIP), cached per scene set and model.
+
+When the caption model cannot be loaded the step is recorded as skipped with the reason and the
+run goes on; captions from an earlier run of the same scenes stay.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from genesis_pipeline.errors import ModelUnavailableError
+from genesis_pipeline.steps.context import RunContext, StepOutcome
+from genesis_pipeline.store import results as results_sql
+from genesis_pipeline.store.cache import stage_key
+
+STAGE = "captions"
+
+
+def params_for(ctx: RunContext) -> Any:
+    from genesis_pipeline.stages.captions import CaptionParams
+
+    overrides = dict(ctx.setting("caption_params", {}))
+    known = {f.name for f in fields(CaptionParams)}
+    overrides = {k: v for k, v in overrides.items() if k in known}
+    overrides.setdefault("batch_size", ctx.plan.caption_batch_size)
+    return CaptionParams(**overrides)
+
+
+def run(ctx: RunContext) -> StepOutcome:
+    from genesis_pipeline.ml.blip import captioner_identity, load_captioner
+    from genesis_pipeline.stages.captions import VERSION, CaptionResult, caption_scenes
+
+    scene_keys: dict[int, str] = ctx.state.get("scene_keys", {})
+    if not scene_keys:
+        return StepOutcome(status="skipped", note="no scenes to caption")
+    settings = ctx.store.settings
+    try:
+        identity = captioner_identity(settings.caption_model, ctx.plan, settings.offline)
+    except ModelUnavailableError as exc:
+        ctx.models["captions"] = {"skipped": str(exc)}
+        return StepOutcome(status="skipped", note=f"captions skipped: {exc}")
+    ctx.models["captions"] = {"identity": identity, "device": ctx.plan.device,
+                              "dtype": ctx.plan.caption_dtype}
+    params = params_for(ctx)
+    with ctx.store.db.read() as con:
+        scenes = con.execute(
+            "SELECT id, media_id, idx, metadata_json FROM scenes WHERE project_id = ?"
+            " ORDER BY media_id, idx",
+            [ctx.project_id],
+        ).df()
+    hits, n, items = 0, 0, []
+    media_ids = list(scene_keys)
+    for i, media_id in enumerate(media_ids):
+        group = scenes[scenes.media_id == media_id]
+        metas = [json.loads(m or "{}") for m in group.metadata_json]
+        previews = [[ctx.store.absolute(p) for p in meta.get("previews", [])] for meta in metas]
+        key = stage_key(STAGE, VERSION, params, {"scenes": scene_keys[media_id], "model": identity})
+        t0 = time.monotonic()
+
+        def load(d: Path) -> CaptionResult:
+            return CaptionResult.from_json(json.loads((d / "captions.json").read_text()))
+
+        def compute(d: Path, previews: list[list[Path]] = previews, i: int = i) -> None:
+            captioner = load_captioner(settings.caption_model, ctx.plan, settings.offline)
+
+            def prog(done: int, total: int, note: str) -> None:
+                ctx.progress(i * 1000 + int(1000 * done / max(total, 1)), len(media_ids) * 1000,
+                             note)
+
+            result = caption_scenes(previews, captioner, params, prog)
+            (d / "captions.json").write_text(json.dumps(result.to_json()))
+
+        try:
+            result, hit = ctx.cached(STAGE, key, load, compute)
+        except ModelUnavailableError as exc:
+            ctx.models["captions"] = {"skipped": str(exc)}
+            return StepOutcome(status="skipped", note=f"captions skipped: {exc}",
+                               details={"items": items})
+        hits += hit
+        n += len(result.captions)
+        updates: dict[int, dict[str, Any]] = {}
+        for sid, meta, cap in zip(group.id, metas, result.captions, strict=True):
+            if meta.get("caption_key") == key and not ctx.force:
+                continue
+            updates[int(sid)] = {
+                "caption_key": key,
+                "caption": cap.text,
+                "caption_confidence": cap.confidence,
+                "captions": [list(p) for p in cap.per_preview],
+                "caption_model": result.model,
+            }
+        if updates:
+            with ctx.store.db.write() as con:
+                results_sql.merge_scene_metadata(con, updates)
+        items.append({"media_id": int(media_id), "cache_hit": hit, "captions": len(result.captions),
+                      "duration_s": round(time.monotonic() - t0, 3)})
+    return StepOutcome(
+        cache_hit=hits == len(media_ids),
+        counts={"captions": n, "cache_hits": hits},
+        details={"items": items, "model": identity},
+    )

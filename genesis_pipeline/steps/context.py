@@ -1,0 +1,101 @@
+"""What a step gets: the store, the run, the project's media, device plan and shared state."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from genesis_pipeline.ml.device import DevicePlan
+from genesis_pipeline.stages import Progress
+from genesis_pipeline.store import Store
+from genesis_pipeline.store.records import MediaFile, Project
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What the user asked for this run (CLI flags or the app's Run page)."""
+
+    force: bool = False
+    voiceover: Path | None = None
+    voiceover_offset: float | None = None
+    voiceover_gain: float | None = None
+    bed_gain: float | None = None
+    render: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "force": self.force,
+            "voiceover": str(self.voiceover) if self.voiceover else None,
+            "voiceover_offset": self.voiceover_offset,
+            "voiceover_gain": self.voiceover_gain,
+            "bed_gain": self.bed_gain,
+            "render": self.render,
+        }
+
+
+@dataclass(slots=True)
+class StepOutcome:
+    """What one step did, for ``runs.step_details``."""
+
+    status: str = "ok"  # ok | skipped | failed
+    cache_hit: bool = False
+    counts: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class RunContext:
+    store: Store
+    project: Project
+    run_id: int
+    media: list[MediaFile]
+    options: RunOptions
+    plan: DevicePlan
+    progress: Progress
+    # Results handed from one step to the next (cache keys, loaded stage results).
+    state: dict[str, Any] = field(default_factory=dict)
+    # Models actually used, recorded with the run.
+    models: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def project_id(self) -> int:
+        return self.project.id
+
+    @property
+    def force(self) -> bool:
+        return self.options.force
+
+    def media_path(self, m: MediaFile) -> Path:
+        return self.store.absolute(m.path)
+
+    def setting(self, key: str, default: T) -> T:
+        """A per-project setting saved in ``projects.settings_json``."""
+        value = self.project.settings_json.get(key, default)
+        return value  # type: ignore[no-any-return]
+
+    def cached(
+        self,
+        stage: str,
+        key: str,
+        load: Callable[[Path], T],
+        compute: Callable[[Path], Mapping[str, Any] | None],
+    ) -> tuple[T, bool]:
+        """Look ``key`` up; on a miss (or ``--force``) build the entry with ``compute(dir)``.
+
+        Returns the loaded result and whether it was a cache hit.
+        """
+        cache = self.store.cache
+        if not self.force:
+            hit = cache.lookup(stage, key, load)
+            if hit is not None:
+                return hit, True
+        else:
+            shutil.rmtree(cache.entry(stage, key), ignore_errors=True)
+        path = cache.store(stage, key, compute)
+        return load(path), False

@@ -1,0 +1,49 @@
+"""Step: take in a voiceover given for this run, then plan the narration over the cut."""
+
+from __future__ import annotations
+
+from genesis_pipeline.services import narration as narration_service
+from genesis_pipeline.services.cut import load_cut
+from genesis_pipeline.steps.context import RunContext, StepOutcome
+
+
+def apply_run_options(ctx: RunContext) -> None:
+    """CLI flags (--voiceover, --voiceover-offset, --voiceover-gain, --bed-gain) become project
+    state before anything runs, so a bad flag fails the run before any work and the app shows
+    the same settings afterwards."""
+    opts = ctx.options
+    if opts.voiceover_gain is not None or opts.bed_gain is not None:
+        narration_service.set_mix(
+            ctx.store, ctx.project_id, voiceover_gain=opts.voiceover_gain, bed_gain=opts.bed_gain
+        )
+    if opts.voiceover is not None:
+        narration_service.add_voiceover(
+            ctx.store, ctx.project_id, opts.voiceover, offset_s=opts.voiceover_offset or 0.0
+        )
+    elif opts.voiceover_offset is not None:
+        whole = [v for v in narration_service.list_voiceovers(ctx.store, ctx.project_id)
+                 if v.chapter_idx is None]
+        if not whole:
+            from genesis_pipeline.errors import InvalidSettingError
+
+            raise InvalidSettingError(
+                "--voiceover-offset", "the project has no voiceover; pass --voiceover PATH too"
+            )
+        narration_service.set_voiceover_offset(
+            ctx.store, ctx.project_id, whole[0].id, opts.voiceover_offset
+        )
+
+
+def run(ctx: RunContext) -> StepOutcome:
+    voiceovers = narration_service.list_voiceovers(ctx.store, ctx.project_id)
+    cut = load_cut(ctx.store, ctx.project_id)
+    ctx.state["cut"] = cut
+    if not voiceovers:
+        ctx.state["narration"] = []
+        return StepOutcome(status="skipped", note="no voiceover")
+    clips, rows = narration_service.narration_clips(ctx.store, cut, voiceovers)
+    ctx.state["narration"] = clips
+    return StepOutcome(
+        counts={"voiceovers": len(clips)},
+        details={"clips": rows},
+    )

@@ -1,0 +1,89 @@
+"""Step: render the approved cut (with narration) to ``renders/<project>/``, unless a render of
+exactly the same inputs already exists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genesis_pipeline.services import narration as narration_service
+from genesis_pipeline.services.cut import CutPlan, load_cut
+from genesis_pipeline.steps.context import RunContext, StepOutcome
+from genesis_pipeline.store import projects as projects_sql
+from genesis_pipeline.store import renders as renders_sql
+from genesis_pipeline.store.cache import fingerprint, stage_key
+
+STAGE = "render"
+
+
+def render_inputs(cut: CutPlan, clips: list[Any]) -> dict[str, Any]:
+    """Everything that decides the output, for the cache key."""
+    return {
+        "segments": [
+            (cut.media_sha[int(s.media_key)], s.start_frame, s.end_frame, s.start_s, s.end_s)
+            for s in cut.segments
+        ],
+        "narration": [
+            (fingerprint(str(c.path)), c.path.stat().st_size, c.offset_s, c.gain) for c in clips
+        ],
+    }
+
+
+def run(ctx: RunContext) -> StepOutcome:
+    from genesis_pipeline.stages.assemble import VERSION, AssemblyParams, render_cut
+
+    if not ctx.options.render:
+        return StepOutcome(status="skipped", note="render not requested")
+    cut: CutPlan = ctx.state.get("cut") or load_cut(ctx.store, ctx.project_id)
+    clips = ctx.state.get("narration", [])
+    if not cut.segments:
+        note = "no video scenes" if cut.total_scenes == 0 else "no scene is approved"
+        return StepOutcome(status="skipped", note=f"nothing to render: {note}")
+    mix = narration_service.get_mix(ctx.store, ctx.project_id)
+    params = AssemblyParams(bed_gain=mix.bed_gain, narration_gain=mix.voiceover_gain)
+    key = stage_key(STAGE, VERSION, params, render_inputs(cut, clips))
+    with ctx.store.db.read() as con:
+        existing = renders_sql.find_by_key(con, ctx.project_id, key, ctx.store.home)
+    if existing is not None and not ctx.force:
+        ctx.state["render"] = existing
+        return StepOutcome(
+            cache_hit=True,
+            counts={"scenes": len(cut.segments), "duration_s": existing.duration_s},
+            details={"render_id": existing.id, "path": str(ctx.store.absolute(existing.path))},
+        )
+    out = ctx.store.project_dir("renders", ctx.project_id) / f"cut-r{ctx.run_id}-{key[:10]}.mp4"
+    result = render_cut(list(cut.segments), out, params, clips, ctx.progress)
+    settings = {
+        "scenes": list(cut.scene_ids),
+        "scene_count": len(cut.segments),
+        "voiceover": [
+            {"path": ctx.store.relative(c.path), "offset_s": c.offset_s, "gain": c.gain,
+             "chapter_idx": c.chapter_index, "auto": c.auto}
+            for c in clips
+        ] or None,
+        "mix": mix.to_dict(),
+        "params": _params(result.params),
+    }
+    with ctx.store.db.write() as con:
+        rec = renders_sql.insert(
+            con,
+            ctx.project_id,
+            run_id=ctx.run_id,
+            path=ctx.store.relative(result.path),
+            cache_key=key,
+            duration_s=result.duration_s,
+            size_bytes=result.path.stat().st_size,
+            settings=settings,
+        )
+        projects_sql.bump_revision(con, ctx.project_id)
+    ctx.state["render"] = rec
+    return StepOutcome(
+        counts={"scenes": len(cut.segments), "duration_s": round(result.duration_s, 3),
+                "frames": result.frames},
+        details={"render_id": rec.id, "path": str(result.path)},
+    )
+
+
+def _params(params: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(params)

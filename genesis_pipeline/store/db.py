@@ -1,0 +1,180 @@
+"""DuckDB access: short-lived connections, a file lock, retries, numbered migrations.
+
+DuckDB lets one process write at a time, and while a process holds the file open for writing no other
+process can open it at all. The app, the CLI and background runs share one data dir, so:
+
+* every connection is short-lived (open, one transaction, close) - never cache one;
+* readers take a shared ``flock`` and writers an exclusive one on ``genesis.duckdb.lock``, so
+  Genesis processes queue instead of colliding (flock is per open file, so threads queue too);
+* an open that still fails (a foreign process holds the file) is retried with backoff and only
+  after ``timeout_s`` becomes :class:`StoreBusyError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from genesis_pipeline.errors import StoreBusyError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_S = 120.0
+_migrated: set[str] = set()
+_migrate_lock = threading.Lock()
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    files = resources.files("genesis_pipeline.store") / "migrations"
+    out = []
+    for entry in files.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:3].isdigit():
+            out.append((int(name[:3]), name, entry.read_text()))
+    return sorted(out)
+
+
+class Database:
+    """The Genesis DuckDB file. Cheap to construct; holds no connection."""
+
+    def __init__(self, path: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self.path = Path(path)
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.gate_path = self.path.with_name(self.path.name + ".gate")
+        self.timeout_s = timeout_s
+
+    # -- locking -------------------------------------------------------------------------------
+    def _acquire(self, fd: int, mode: int, deadline: float) -> None:
+        delay = 0.002
+        while True:
+            try:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StoreBusyError(
+                        f"{self.path}: still locked by another Genesis process after "
+                        f"{self.timeout_s:.0f} s"
+                    ) from None
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.05)
+
+    @contextlib.contextmanager
+    def _flock(self, exclusive: bool) -> Iterator[None]:
+        """Fair readers-writer lock from two flocks.
+
+        Everyone passes a turnstile (taken exclusively, held only while acquiring the main lock),
+        so a waiting writer holds the turnstile and new readers queue behind it instead of
+        starving it.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.timeout_s
+        gate = os.open(self.gate_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = -1
+        try:
+            self._acquire(gate, fcntl.LOCK_EX, deadline)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            self._acquire(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH, deadline)
+            os.close(gate)  # releases the turnstile
+            gate = -1
+            yield
+        finally:
+            if gate >= 0:
+                os.close(gate)
+            if fd >= 0:
+                os.close(fd)  # releases the main lock
+
+    def _open(self, read_only: bool) -> Any:
+        import duckdb
+
+        deadline = time.monotonic() + self.timeout_s
+        delay = 0.01
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as exc:
+                # A process outside Genesis' lock (a notebook's long-lived connection, the
+                # duckdb CLI) holds the file: wait for it, then give up with a clear message.
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    if "lock" in str(exc).lower():
+                        raise StoreBusyError(
+                            f"{self.path}: held open by another program for {self.timeout_s:.0f} s "
+                            f"({str(exc).split(':', 1)[-1].strip()[:160]})"
+                        ) from None
+                    raise
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.5)
+
+    # -- public --------------------------------------------------------------------------------
+    def ensure_schema(self) -> None:
+        """Create the file and apply pending migrations (once per process per file)."""
+        key = str(self.path.resolve())
+        if key in _migrated:
+            return
+        with _migrate_lock:
+            if key in _migrated:
+                return
+            with self._flock(exclusive=True):
+                con = self._open(read_only=False)
+                try:
+                    _apply_migrations(con)
+                finally:
+                    con.close()
+            _migrated.add(key)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Any]:
+        """A read-only connection for one unit of reading."""
+        self.ensure_schema()
+        with self._flock(exclusive=False):
+            con = self._open(read_only=True)
+            try:
+                yield con
+            finally:
+                con.close()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Any]:
+        """A connection inside one transaction: committed on success, rolled back on error."""
+        self.ensure_schema()
+        with self._flock(exclusive=True):
+            con = self._open(read_only=False)
+            try:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    yield con
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+            finally:
+                con.close()
+
+
+def _apply_migrations(con: Any) -> None:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)"
+    )
+    done = {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
+    for version, name, sql in _migrations():
+        if version in done:
+            continue
+        log.info("applying migration %s", name)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", [version, name])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise

@@ -1,0 +1,53 @@
+"""renders table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from genesis_pipeline.store.records import RenderRecord, all_rows, from_row
+
+
+def insert(
+    con: Any,
+    project_id: int,
+    *,
+    run_id: int | None,
+    path: str,
+    cache_key: str,
+    duration_s: float,
+    size_bytes: int,
+    settings: dict[str, Any],
+) -> RenderRecord:
+    cur = con.execute(
+        """
+        INSERT INTO renders (project_id, run_id, path, cache_key, duration_s, size_bytes,
+            settings_json)
+        VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *
+        """,
+        [project_id, run_id, path, cache_key, duration_s, size_bytes, json.dumps(settings)],
+    )
+    rec = from_row(RenderRecord, cur, cur.fetchone())
+    assert rec is not None
+    return rec
+
+
+def list_for_project(con: Any, project_id: int) -> list[RenderRecord]:
+    cur = con.execute(
+        "SELECT * FROM renders WHERE project_id = ? ORDER BY id DESC", [project_id]
+    )
+    return all_rows(RenderRecord, cur)
+
+
+def find_by_key(con: Any, project_id: int, cache_key: str, home: Path) -> RenderRecord | None:
+    """The newest render made with exactly these inputs whose file still exists."""
+    cur = con.execute(
+        "SELECT * FROM renders WHERE project_id = ? AND cache_key = ? ORDER BY id DESC",
+        [project_id, cache_key],
+    )
+    for rec in all_rows(RenderRecord, cur):
+        p = Path(rec.path)
+        if (p if p.is_absolute() else home / p).is_file():
+            return rec
+    return None

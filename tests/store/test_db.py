@@ -1,0 +1,128 @@
+"""The store's connection discipline: migrations once, short transactions, locks that queue."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from genesis_pipeline.store.cache import StageCache, fingerprint, stage_key
+from genesis_pipeline.store.db import Database
+
+
+def test_migrations_recorded_once(home: Path) -> None:
+    db = Database(home / "genesis.duckdb")
+    db.ensure_schema()
+    db.ensure_schema()
+    with db.read() as con:
+        versions = con.execute("SELECT version FROM schema_version").fetchall()
+        tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+    assert versions == [(1,)]
+    assert {
+        "projects", "uploads", "media_files", "runs", "transcripts", "transcript_words", "scenes",
+        "chapter_rules", "chapters", "scene_chapters", "scene_reviews", "voiceovers", "renders",
+    } <= tables
+
+
+def test_write_rolls_back_on_error(home: Path) -> None:
+    db = Database(home / "genesis.duckdb")
+    with pytest.raises(RuntimeError), db.write() as con:
+        con.execute("INSERT INTO projects (name) VALUES ('x')")
+        raise RuntimeError("boom")
+    with db.read() as con:
+        assert con.execute("SELECT count(*) FROM projects").fetchone()[0] == 0
+
+
+def _writer(path: str, n: int, tag: str) -> None:
+    db = Database(Path(path))
+    for i in range(n):
+        with db.write() as con:
+            con.execute("INSERT INTO projects (name) VALUES (?)", [f"{tag}-{i}"])
+
+
+def test_processes_and_threads_queue_without_errors(home: Path) -> None:
+    """Two writer processes and a reader thread hammer the file: no lock error, no lost write."""
+    path = home / "genesis.duckdb"
+    db = Database(path)
+    db.ensure_schema()
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(path), 25, f"p{k}")) for k in range(2)]
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                with db.read() as con:
+                    con.execute("SELECT count(*) FROM projects").fetchone()
+        except BaseException as exc:  # pragma: no cover - the assertion below reports it
+            errors.append(exc)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    stop.set()
+    t.join()
+    assert [p.exitcode for p in procs] == [0, 0]
+    assert not errors
+    with db.read() as con:
+        assert con.execute("SELECT count(*) FROM projects").fetchone()[0] == 50
+
+
+def test_cache_keys_change_with_each_input() -> None:
+    base = stage_key("scenes", 1, {"threshold": 27.0}, {"media": "abc"})
+    assert base == stage_key("scenes", 1, {"threshold": 27.0}, {"media": "abc"})
+    assert base != stage_key("scenes", 2, {"threshold": 27.0}, {"media": "abc"})
+    assert base != stage_key("scenes", 1, {"threshold": 27.5}, {"media": "abc"})
+    assert base != stage_key("scenes", 1, {"threshold": 27.0}, {"media": "abd"})
+    assert fingerprint({"b": 1, "a": 2}) == fingerprint({"a": 2, "b": 1})
+
+
+def test_corrupt_cache_entry_is_recomputed(tmp_path: Path) -> None:
+    cache = StageCache(tmp_path / "cache")
+    cache.store("s", "k", lambda d: (d / "v.txt").write_text("42") and None)
+    assert cache.lookup("s", "k", lambda d: int((d / "v.txt").read_text())) == 42
+    (cache.entry("s", "k") / "v.txt").write_text("not a number")
+    assert cache.lookup("s", "k", lambda d: int((d / "v.txt").read_text())) is None
+    assert not cache.entry("s", "k").exists()
+
+
+def test_cache_entry_never_half_written(tmp_path: Path) -> None:
+    cache = StageCache(tmp_path / "cache")
+
+    def fail(d: Path) -> None:
+        (d / "part.txt").write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        cache.store("s", "k", fail)
+    assert cache.lookup("s", "k", lambda d: d) is None
+    assert not any(p.name.startswith(".tmp-") for p in (tmp_path / "cache" / "s").iterdir())
+
+
+def test_read_waits_for_writer(home: Path) -> None:
+    db = Database(home / "genesis.duckdb")
+    db.ensure_schema()
+    order: list[str] = []
+
+    def slow_write() -> None:
+        with db.write() as con:
+            order.append("write-start")
+            con.execute("INSERT INTO projects (name) VALUES ('slow')")
+            time.sleep(0.5)
+            order.append("write-end")
+
+    t = threading.Thread(target=slow_write)
+    t.start()
+    time.sleep(0.1)
+    with db.read() as con:
+        order.append("read")
+        assert con.execute("SELECT count(*) FROM projects").fetchone()[0] == 1
+    t.join()
+    assert order == ["write-start", "write-end", "read"]
