@@ -47,7 +47,8 @@ class _Bar:
         frac = max(0.0, min(1.0, done / total))
         width = 28
         filled = int(frac * width)
-        text = f"\r{self.label:<10} [{'#' * filled}{'.' * (width - filled)}] {frac:4.0%} {note[:40]:<40}"
+        bar = "#" * filled + "." * (width - filled)
+        text = f"\r{self.label:<10} [{bar}] {frac:4.0%} {note[:40]:<40}"
         sys.stderr.write(text)
         sys.stderr.flush()
 
@@ -77,8 +78,11 @@ def cmd_create_project(args: argparse.Namespace) -> int:
     from genesis_pipeline.services.projects import create_project
 
     project = create_project(_store(args), args.name)
-    _emit(args, {"project_id": project.id, "name": project.name},
-          lambda: f"created project {project.id} ({project.name})")
+    _emit(
+        args,
+        {"project_id": project.id, "name": project.name},
+        lambda: f"created project {project.id} ({project.name})",
+    )
     return EXIT_OK
 
 
@@ -97,10 +101,12 @@ def cmd_add_media(args: argparse.Namespace) -> int:
         lines = []
         for a in added:
             m = a.media
-            what = (f"{m.width}x{m.height} {m.fps:g} fps" if m.has_video else "audio only")
+            what = f"{m.width}x{m.height} {m.fps:g} fps" if m.has_video else "audio only"
             sound = "with audio" if m.has_audio else "no audio"
             dup = " (already in the project)" if a.duplicate else ""
-            lines.append(f"media {m.id}: {m.original_name}: {m.duration_s:.2f} s, {what}, {sound}{dup}")
+            lines.append(
+                f"media {m.id}: {m.original_name}: {m.duration_s:.2f} s, {what}, {sound}{dup}"
+            )
         return "\n".join(lines)
 
     _emit(args, doc, human)
@@ -133,9 +139,8 @@ def cmd_process_project(args: argparse.Namespace) -> int:
             hit = " (cached)" if d.get("cache_hit") else ""
             note = f"  {d['note']}" if d.get("note") else ""
             err = f"  ERROR: {d['error']}" if d.get("error") else ""
-            lines.append(
-                f"  {d['step']:<11} {d['status']:<8} {d.get('duration_s', 0):7.2f} s{hit}{note}{err}"
-            )
+            took = f"{d.get('duration_s', 0):7.2f} s"
+            lines.append(f"  {d['step']:<11} {d['status']:<8} {took}{hit}{note}{err}")
         if report.render_path:
             lines.append(f"render: {report.render_path}")
         return "\n".join(lines)
@@ -160,7 +165,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         lines.append(f"  scenes: {len(doc['scenes'])}, chapters: {len(doc['chapters'])}")
         if doc["last_run"]:
             r = doc["last_run"]
-            lines.append(f"  last run {r['id']}: {r['status']}" + (f" ({r['error']})" if r["error"] else ""))
+            lines.append(
+                f"  last run {r['id']}: {r['status']}" + (f" ({r['error']})" if r["error"] else "")
+            )
         for r in doc["renders"][:3]:
             lines.append(f"  render {r['id']}: {r['path']} ({r['duration_s']:.2f} s)")
         return "\n".join(lines)
@@ -176,11 +183,14 @@ def cmd_list_projects(args: argparse.Namespace) -> int:
     _emit(
         args,
         {"projects": rows},
-        lambda: "\n".join(
-            f"{r['project']['id']:>4}  {r['project']['name']}  ({len(r['media'])} media, "
-            f"last run: {r['last_run']['status'] if r['last_run'] else 'never'})"
-            for r in rows
-        ) or "no projects",
+        lambda: (
+            "\n".join(
+                f"{r['project']['id']:>4}  {r['project']['name']}  ({len(r['media'])} media, "
+                f"last run: {r['last_run']['status'] if r['last_run'] else 'never'})"
+                for r in rows
+            )
+            or "no projects"
+        ),
     )
     return EXIT_OK
 
@@ -196,8 +206,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _emit(
         args,
         result,
-        lambda: f"demo project {result['project_id']}: run {result['run']['status']}\n"
-        f"render: {result['render_path']}",
+        lambda: (
+            f"demo project {result['project_id']}: run {result['run']['status']}\n"
+            f"render: {result['render_path']}"
+        ),
     )
     return EXIT_OK if result["run"]["status"] == "succeeded" else EXIT_RUN_FAILED
 
@@ -211,8 +223,12 @@ def cmd_config(args: argparse.Namespace) -> int:
     rows = configuration_table()
     _emit(
         args,
-        {"settings": {k: str(v) for k, v in asdict(settings).items()},
-         "variables": [dict(zip(("variable", "default", "meaning"), r, strict=True)) for r in rows]},
+        {
+            "settings": {k: str(v) for k, v in asdict(settings).items()},
+            "variables": [
+                dict(zip(("variable", "default", "meaning"), r, strict=True)) for r in rows
+            ],
+        },
         lambda: "\n".join(f"{v:<30} {d or '(empty)':<40} {m}" for v, d, m in rows),
     )
     return EXIT_OK
@@ -244,8 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("process-project", parents=[common], help="run the pipeline")
     p.add_argument("--project-id", type=int, required=True)
     p.add_argument("--voiceover", metavar="PATH", help="narration for the whole cut")
-    p.add_argument("--voiceover-offset", type=float, metavar="S",
-                   help="where the narration starts on the cut, seconds")
+    p.add_argument(
+        "--voiceover-offset",
+        type=float,
+        metavar="S",
+        help="where the narration starts on the cut, seconds",
+    )
     p.add_argument("--voiceover-gain", type=float, metavar="G", help="narration gain (linear)")
     p.add_argument("--bed-gain", type=float, metavar="G", help="natural sound gain (linear)")
     p.add_argument("--force", action="store_true", help="recompute every step, ignore the cache")
@@ -275,7 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
-        format="genesis: %(levelname)s %(name)s: %(message)s" if args.debug
+        format="genesis: %(levelname)s %(name)s: %(message)s"
+        if args.debug
         else "genesis: %(message)s",
         stream=sys.stderr,
     )

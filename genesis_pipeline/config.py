@@ -28,7 +28,10 @@ class Settings:
 
     home: Path = field(
         default=Path("data"),
-        metadata={"env": "GENESIS_HOME", "doc": "Data dir: DuckDB file, artifacts, cache, renders."},
+        metadata={
+            "env": "GENESIS_HOME",
+            "doc": "Data dir: DuckDB file, artifacts, cache, renders.",
+        },
     )
     whisper_model: str = field(
         default="",
@@ -54,11 +57,17 @@ class Settings:
     )
     whisper_batch_size: int = field(
         default=0,
-        metadata={"env": "GENESIS_WHISPER_BATCH_SIZE", "doc": "Batched decoding size; 0 = by device."},
+        metadata={
+            "env": "GENESIS_WHISPER_BATCH_SIZE",
+            "doc": "Batched decoding size; 0 = by device.",
+        },
     )
     caption_batch_size: int = field(
         default=0,
-        metadata={"env": "GENESIS_CAPTION_BATCH_SIZE", "doc": "Images per BLIP batch; 0 = by device."},
+        metadata={
+            "env": "GENESIS_CAPTION_BATCH_SIZE",
+            "doc": "Images per BLIP batch; 0 = by device.",
+        },
     )
     offline: str = field(
         default="auto",
@@ -164,7 +173,9 @@ class Settings:
                 try:
                     values[f.name] = int(raw)
                 except ValueError:
-                    raise InvalidSettingError(f.metadata["env"], f"{raw!r} is not a whole number")
+                    raise InvalidSettingError(
+                        f.metadata["env"], f"{raw!r} is not a whole number"
+                    ) from None
             else:
                 values[f.name] = raw
         settings = cls(**values)

@@ -207,7 +207,8 @@ class ProjectPipelineService:
             for stale in runs_sql.running(con, project_id):
                 details = [
                     {**d, "status": "failed", "error": "interrupted"}
-                    if d.get("status") == "running" else d
+                    if d.get("status") == "running"
+                    else d
                     for d in stale.step_details
                 ]
                 runs_sql.update(con, stale.id, step_details=details)
@@ -263,11 +264,24 @@ class _Recorder:
         self._t0[name] = time.monotonic()
         self._step = (name, index, total)
         self.details.append(
-            {"step": name, "status": "running", "started_at": datetime.now().isoformat(),
-             "cache_hit": False}
+            {
+                "step": name,
+                "status": "running",
+                "started_at": datetime.now().isoformat(),
+                "cache_hit": False,
+            }
         )
-        self._write({"step": name, "step_index": index, "steps": total, "done": 0, "total": 0,
-                     "note": "", "updated_at": time.time()})
+        self._write(
+            {
+                "step": name,
+                "step_index": index,
+                "steps": total,
+                "done": 0,
+                "total": 0,
+                "note": "",
+                "updated_at": time.time(),
+            }
+        )
         self.user_progress(0, 0, name)
 
     def progress(self, done: int, total: int, note: str) -> None:
@@ -281,8 +295,15 @@ class _Recorder:
             runs_sql.update(
                 con,
                 self.run_id,
-                progress={"step": name, "step_index": index, "steps": steps, "done": done,
-                          "total": total, "note": note, "updated_at": time.time()},
+                progress={
+                    "step": name,
+                    "step_index": index,
+                    "steps": steps,
+                    "done": done,
+                    "total": total,
+                    "note": note,
+                    "updated_at": time.time(),
+                },
             )
 
     def end(self, name: str, outcome: StepOutcome, error: str | None = None) -> None:
@@ -304,8 +325,9 @@ class _Recorder:
         seen = {d["step"] for d in self.details}
         for name in names:
             if name not in seen:
-                self.details.append({"step": name, "status": status, "cache_hit": False,
-                                     "duration_s": 0.0})
+                self.details.append(
+                    {"step": name, "status": status, "cache_hit": False, "duration_s": 0.0}
+                )
 
     def close(self, status: str, error: str | None, models: dict[str, Any]) -> None:
         with self.store.db.write() as con:

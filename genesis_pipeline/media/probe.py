@@ -6,6 +6,8 @@ at its start and one near its end: a truncated file opens fine but fails there.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import logging
 import math
 from dataclasses import asdict, dataclass
@@ -195,10 +197,8 @@ def _duration(container: Any, stream: Any) -> float:
 def _decode_first(container: Any, stream: Any, p: Path) -> Any:
     import av
 
-    try:
+    with contextlib.suppress(av.error.FFmpegError):
         container.seek(0, stream=stream) if stream.start_time is not None else None
-    except av.error.FFmpegError:
-        pass
     try:
         for frame in container.decode(stream):
             return frame
@@ -225,7 +225,9 @@ def _check_tail(container: Any, stream: Any, duration_s: float, p: Path) -> None
             if i > 400 or (last_t is not None and last_t >= duration_s - 0.5):
                 break
     except (av.error.FFmpegError, ValueError) as exc:
-        raise InvalidMediaError(p, f"is truncated or corrupt near its end ({_short(exc)})") from None
+        raise InvalidMediaError(
+            p, f"is truncated or corrupt near its end ({_short(exc)})"
+        ) from None
     if last_t is None or last_t < duration_s - 2.5:
         seen = "no frames" if last_t is None else f"frames only up to {last_t:.1f} s"
         raise InvalidMediaError(
@@ -249,7 +251,7 @@ def _is_variable_rate(container: Any, stream: Any) -> bool:
     if len(pts) < 3:
         return False
     pts.sort()
-    deltas = [b - a for a, b in zip(pts, pts[1:], strict=False) if b > a]
+    deltas = [b - a for a, b in itertools.pairwise(pts) if b > a]
     if not deltas:
         return False
     deltas.sort()

@@ -90,7 +90,9 @@ def speak(text: str, out_wav: Path, *, words_per_minute: int = 150, voice: str =
 
     with av.open(str(out_wav)) as c:
         s = c.streams.audio[0]
-        return float(s.duration * s.time_base) if s.duration else float(c.duration or 0) / 1e6
+        if s.duration and s.time_base:
+            return float(s.duration * s.time_base)
+        return float(c.duration or 0) / 1e6
 
 
 def shots_for(cut_every_s: Sequence[float], sources: Sequence[str] = SOURCES) -> list[Shot]:
@@ -107,6 +109,7 @@ def make_footage(
     script: str | None = None,
     speech_start_s: float = 0.5,
     words_per_minute: int = 150,
+    more_speech: Sequence[tuple[float, str]] = (),
     tone_hz: float | None = None,
     tone_level: float = 0.1,
     audio: bool = True,
@@ -117,6 +120,8 @@ def make_footage(
     """Generate a clip of ``shots`` joined by hard cuts, with optional speech and tone.
 
     Each shot's duration is rounded to whole frames, so cut times are exact frame times.
+    ``more_speech`` adds ``(start_s, text)`` lines after ``script``; every spoken part's
+    ``(start_s, end_s, text)`` is kept in ``Footage.extra["speech_parts"]``.
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -135,18 +140,21 @@ def make_footage(
     labels = "".join(f"[{i}:v]" for i in range(len(shots)))
     graph = [f"{labels}concat=n={len(shots)}:v=1:a=0,format=yuv420p[v]"]
     speech_end = None
+    parts: list[tuple[float, float, str]] = []
     with tempfile.TemporaryDirectory(prefix="genesis-synth-") as tmp:
         audio_inputs: list[str] = []
         if audio:
             n_in = len(shots)
-            if script:
-                wav = Path(tmp) / "speech.wav"
-                speech_len = speak(script, wav, words_per_minute=words_per_minute)
-                speech_end = speech_start_s + speech_len
+            lines = ([(speech_start_s, script)] if script else []) + list(more_speech)
+            for k, (start, text) in enumerate(lines):
+                wav = Path(tmp) / f"speech{k}.wav"
+                speech_len = speak(text, wav, words_per_minute=words_per_minute)
+                parts.append((start, start + speech_len, text))
+                speech_end = max(speech_end or 0.0, start + speech_len)
                 args += ["-i", str(wav)]
-                delay_ms = int(round(speech_start_s * 1000))
-                graph.append(f"[{n_in}:a]aresample=48000,adelay={delay_ms}:all=1[sp]")
-                audio_inputs.append("[sp]")
+                delay_ms = round(start * 1000)
+                graph.append(f"[{n_in}:a]aresample=48000,adelay={delay_ms}:all=1[sp{k}]")
+                audio_inputs.append(f"[sp{k}]")
                 n_in += 1
             if tone_hz:
                 args += ["-f", "lavfi", "-i", f"sine=frequency={tone_hz}:sample_rate=48000"]
@@ -177,8 +185,9 @@ def make_footage(
         height=h,
         cuts_s=tuple(cuts),
         shots=tuple(shots),
-        script=script,
-        speech_start_s=speech_start_s if script else 0.0,
+        script=" ".join(t for _, _, t in parts) or None,
+        speech_start_s=parts[0][0] if parts else 0.0,
         speech_end_s=speech_end,
         tone_hz=tone_hz,
+        extra={"speech_parts": parts},
     )

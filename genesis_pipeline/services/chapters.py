@@ -1,4 +1,4 @@
-"""Chapter rules and their inputs: what the pipeline's chapters step and the app's live preview share.
+"""Chapter rules and their inputs, shared by the pipeline's chapters step and the live preview.
 
 ``load_chapter_inputs`` reads scenes, captions and words once and lays media files end to end on the
 project timeline; ``group_chapters`` (pure, fast) can then be called on every slider move.
@@ -28,7 +28,9 @@ class ChapterInputs:
     def fingerprint(self) -> str:
         return fingerprint(
             {
-                "scenes": [(s.key, s.media_key, s.start_s, s.end_s, s.caption) for s in self.scenes],
+                "scenes": [
+                    (s.key, s.media_key, s.start_s, s.end_s, s.caption) for s in self.scenes
+                ],
                 "words": [(w.word, w.start_s, w.end_s) for w in self.words],
             }
         )
@@ -66,8 +68,11 @@ def load_chapter_inputs(store: Store, project_id: int) -> ChapterInputs:
         )
         frames[int(row.id)] = (int(row.media_id), int(row.start_frame))
     ch_words = [
-        TimedWord(word=str(w.word), start_s=offsets[int(w.media_id)] + float(w.start_s),
-                  end_s=offsets[int(w.media_id)] + float(w.end_s))
+        TimedWord(
+            word=str(w.word),
+            start_s=offsets[int(w.media_id)] + float(w.start_s),
+            end_s=offsets[int(w.media_id)] + float(w.end_s),
+        )
         for w in words.itertuples()
         if int(w.media_id) in offsets
     ]

@@ -44,8 +44,13 @@ class CutPlan:
 
 
 def _span(c: CutChapterSpan) -> dict[str, Any]:
-    return {"index": c.index, "chapter_id": c.chapter_id, "title": c.title,
-            "start_s": c.start_s, "end_s": c.end_s}
+    return {
+        "index": c.index,
+        "chapter_id": c.chapter_id,
+        "title": c.title,
+        "start_s": c.start_s,
+        "end_s": c.end_s,
+    }
 
 
 def load_cut(store: Store, project_id: int) -> CutPlan:
@@ -102,8 +107,9 @@ def load_cut(store: Store, project_id: int) -> CutPlan:
     speech: list[tuple[float, float]] = []
     for media_id, group in words.groupby("media_id"):
         speech += map_intervals(
-            segments, int(media_id), zip(group.start_s.astype(float), group.end_s.astype(float),
-                                         strict=True)
+            segments,
+            int(media_id),
+            zip(group.start_s.astype(float), group.end_s.astype(float), strict=True),
         )
     speech.sort()
     return CutPlan(
@@ -121,4 +127,3 @@ def scene_status_counts(store: Store, project_id: int) -> dict[str, int]:
         df = results_sql.scenes_for_project(con, project_id)
     counts = df.review_status.value_counts().to_dict() if not df.empty else {}
     return {str(k): int(v) for k, v in counts.items()}
-

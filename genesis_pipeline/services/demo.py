@@ -20,15 +20,18 @@ log = logging.getLogger(__name__)
 DEMO_NAME = "Genesis demo"
 REPO_DEMO_DIR = Path(__file__).resolve().parents[2] / "data" / "demo"
 
+# Two spoken parts with a long pause between them, so the default rules give two chapters.
 DEMO_SCRIPT = (
     "Welcome to the Genesis demo. This short film was made from test patterns. "
     "Every shot ends with a hard cut, and Genesis finds each one. "
-    "The words you hear are transcribed with their timings. "
+    "The words you hear are transcribed with their timings."
+)
+DEMO_SCRIPT_PART_TWO = (
     "After a pause, the second part begins. "
     "Reviewers approve the scenes they like and reject the others. "
-    "Chapters follow the pauses in the speech. "
-    "Finally the approved cut is rendered with the narration mixed in."
+    "Chapters follow the pauses in the speech."
 )
+PART_TWO_START_S = 19.4
 VOICEOVER_SCRIPT = "This is the narration track. The natural sound ducks under my voice."
 DEMO_SHOTS = (
     Shot("testsrc2", 4.0),
@@ -54,6 +57,7 @@ def make_demo_media(dest: Path) -> dict[str, Any]:
         fps=25,
         script=DEMO_SCRIPT,
         speech_start_s=1.0,
+        more_speech=((PART_TWO_START_S, DEMO_SCRIPT_PART_TWO),),
         words_per_minute=150,
         tone_hz=220.0,
         tone_level=0.03,
@@ -94,7 +98,9 @@ def find_demo_project(store: Store) -> int | None:
     return None
 
 
-def build_demo(store: Store, progress: Progress = no_progress, force: bool = False) -> dict[str, Any]:
+def build_demo(
+    store: Store, progress: Progress = no_progress, force: bool = False
+) -> dict[str, Any]:
     """Create (once) and process the demo project; returns its id, the run and the render path."""
     from genesis_pipeline.pipeline import ProjectPipelineService
     from genesis_pipeline.services.narration import add_voiceover

@@ -48,14 +48,18 @@ def get_mix(store: Store, project_id: int) -> MixSettings:
 
 
 def set_mix(
-    store: Store, project_id: int, *, voiceover_gain: float | None = None,
+    store: Store,
+    project_id: int,
+    *,
+    voiceover_gain: float | None = None,
     bed_gain: float | None = None,
 ) -> MixSettings:
     """Raises: InvalidSettingError: a gain is negative or absurd."""
     current = get_mix(store, project_id)
     new = MixSettings(
         _check_gain("voiceover gain", voiceover_gain)
-        if voiceover_gain is not None else current.voiceover_gain,
+        if voiceover_gain is not None
+        else current.voiceover_gain,
         _check_gain("bed gain", bed_gain) if bed_gain is not None else current.bed_gain,
     )
     with store.db.write() as con:
@@ -188,7 +192,9 @@ def narration_clips(
         rows.append(
             {
                 "voiceover_id": vo.id,
-                "target": "whole cut" if vo.chapter_idx is None else f"chapter {vo.chapter_idx + 1}",
+                "target": "whole cut"
+                if vo.chapter_idx is None
+                else f"chapter {vo.chapter_idx + 1}",
                 "chapter_idx": vo.chapter_idx,
                 "file": vo.original_name,
                 "duration_s": vo.duration_s,

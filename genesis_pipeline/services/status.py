@@ -48,8 +48,12 @@ def project_status(store: Store, project_id: int, *, include_words: bool = True)
         if words is not None:
             w = words[words.media_id == media_id]
             entry["words"] = [
-                {"word": r.word, "start": float(r.start_s), "end": float(r.end_s),
-                 "probability": float(r.probability)}
+                {
+                    "word": r.word,
+                    "start": float(r.start_s),
+                    "end": float(r.end_s),
+                    "probability": float(r.probability),
+                }
                 for r in w.itertuples()
             ]
         doc_transcripts.append(entry)

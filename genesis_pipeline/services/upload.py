@@ -195,8 +195,23 @@ def add_media(
 def importable_files(store: Store) -> list[Path]:
     """Media-looking files under the import root (relative paths), for a picker."""
     root = _import_root(store)
-    exts = {".mp4", ".mov", ".mkv", ".webm", ".m4v", ".avi", ".mxf", ".mts", ".wav", ".mp3",
-            ".m4a", ".aac", ".flac", ".ogg", ".opus"}
+    exts = {
+        ".mp4",
+        ".mov",
+        ".mkv",
+        ".webm",
+        ".m4v",
+        ".avi",
+        ".mxf",
+        ".mts",
+        ".wav",
+        ".mp3",
+        ".m4a",
+        ".aac",
+        ".flac",
+        ".ogg",
+        ".opus",
+    }
     out = [
         p.relative_to(root)
         for p in sorted(root.rglob("*"))
@@ -218,13 +233,13 @@ def import_from_folder(store: Store, project_id: int, relpaths: Sequence[str]) -
     for rel in relpaths:
         p = (root / rel).resolve()
         if root not in p.parents:
-            raise InvalidSettingError("import path", f"{rel} lies outside GENESIS_IMPORT_DIR {root}")
+            raise InvalidSettingError(
+                "import path", f"{rel} lies outside GENESIS_IMPORT_DIR {root}"
+            )
         resolved.append((p, _probe_as(p, rel)))
     with store.db.read() as con:
         projects_sql.get(con, project_id)
-    return [
-        _register(store, project_id, p, p.name, info, imported=True) for p, info in resolved
-    ]
+    return [_register(store, project_id, p, p.name, info, imported=True) for p, info in resolved]
 
 
 def _import_root(store: Store) -> Path:

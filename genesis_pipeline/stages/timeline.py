@@ -52,9 +52,7 @@ def merge_adjacent(segments: Iterable[CutSegment]) -> list[CutSegment]:
     for seg in segments:
         prev = out[-1] if out else None
         if prev and prev.media_key == seg.media_key and prev.end_frame == seg.start_frame:
-            out[-1] = CutSegment(
-                **{**asdict(prev), "end_frame": seg.end_frame, "end_s": seg.end_s}
-            )
+            out[-1] = CutSegment(**{**asdict(prev), "end_frame": seg.end_frame, "end_s": seg.end_s})
         else:
             out.append(seg)
     return out

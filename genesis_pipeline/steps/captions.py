@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +22,7 @@ STAGE = "captions"
 def params_for(ctx: RunContext) -> Any:
     from genesis_pipeline.stages.captions import CaptionParams
 
-    overrides = dict(ctx.setting("caption_params", {}))
-    known = {f.name for f in fields(CaptionParams)}
-    overrides = {k: v for k, v in overrides.items() if k in known}
-    overrides.setdefault("batch_size", ctx.plan.caption_batch_size)
-    return CaptionParams(**overrides)
+    return ctx.params(CaptionParams, "caption_params", batch_size=ctx.plan.caption_batch_size)
 
 
 def run(ctx: RunContext) -> StepOutcome:
@@ -43,8 +38,11 @@ def run(ctx: RunContext) -> StepOutcome:
     except ModelUnavailableError as exc:
         ctx.models["captions"] = {"skipped": str(exc)}
         return StepOutcome(status="skipped", note=f"captions skipped: {exc}")
-    ctx.models["captions"] = {"identity": identity, "device": ctx.plan.device,
-                              "dtype": ctx.plan.caption_dtype}
+    ctx.models["captions"] = {
+        "identity": identity,
+        "device": ctx.plan.device,
+        "dtype": ctx.plan.caption_dtype,
+    }
     params = params_for(ctx)
     with ctx.store.db.read() as con:
         scenes = con.execute(
@@ -52,7 +50,8 @@ def run(ctx: RunContext) -> StepOutcome:
             " ORDER BY media_id, idx",
             [ctx.project_id],
         ).df()
-    hits, n, items = 0, 0, []
+    hits, n = 0, 0
+    items: list[dict[str, Any]] = []
     media_ids = list(scene_keys)
     for i, media_id in enumerate(media_ids):
         group = scenes[scenes.media_id == media_id]
@@ -68,8 +67,9 @@ def run(ctx: RunContext) -> StepOutcome:
             captioner = load_captioner(settings.caption_model, ctx.plan, settings.offline)
 
             def prog(done: int, total: int, note: str) -> None:
-                ctx.progress(i * 1000 + int(1000 * done / max(total, 1)), len(media_ids) * 1000,
-                             note)
+                ctx.progress(
+                    i * 1000 + int(1000 * done / max(total, 1)), len(media_ids) * 1000, note
+                )
 
             result = caption_scenes(previews, captioner, params, prog)
             (d / "captions.json").write_text(json.dumps(result.to_json()))
@@ -78,8 +78,9 @@ def run(ctx: RunContext) -> StepOutcome:
             result, hit = ctx.cached(STAGE, key, load, compute)
         except ModelUnavailableError as exc:
             ctx.models["captions"] = {"skipped": str(exc)}
-            return StepOutcome(status="skipped", note=f"captions skipped: {exc}",
-                               details={"items": items})
+            return StepOutcome(
+                status="skipped", note=f"captions skipped: {exc}", details={"items": items}
+            )
         hits += hit
         n += len(result.captions)
         updates: dict[int, dict[str, Any]] = {}
@@ -96,8 +97,14 @@ def run(ctx: RunContext) -> StepOutcome:
         if updates:
             with ctx.store.db.write() as con:
                 results_sql.merge_scene_metadata(con, updates)
-        items.append({"media_id": int(media_id), "cache_hit": hit, "captions": len(result.captions),
-                      "duration_s": round(time.monotonic() - t0, 3)})
+        items.append(
+            {
+                "media_id": int(media_id),
+                "cache_hit": hit,
+                "captions": len(result.captions),
+                "duration_s": round(time.monotonic() - t0, 3),
+            }
+        )
     return StepOutcome(
         cache_hit=hits == len(media_ids),
         counts={"captions": n, "cache_hits": hits},

@@ -79,6 +79,16 @@ class RunContext:
         value = self.project.settings_json.get(key, default)
         return value  # type: ignore[no-any-return]
 
+    def params(self, cls: type[T], key: str, **defaults: Any) -> T:
+        """Build a stage's ``Params`` from the project's saved overrides (unknown names are
+        ignored), falling back to ``defaults`` and then the dataclass defaults."""
+        import dataclasses
+
+        saved: dict[str, Any] = dict(self.setting(key, {}))
+        known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        values = {**defaults, **{k: v for k, v in saved.items() if k in known}}
+        return cls(**values)
+
     def cached(
         self,
         stage: str,

@@ -21,8 +21,11 @@ def apply_run_options(ctx: RunContext) -> None:
             ctx.store, ctx.project_id, opts.voiceover, offset_s=opts.voiceover_offset or 0.0
         )
     elif opts.voiceover_offset is not None:
-        whole = [v for v in narration_service.list_voiceovers(ctx.store, ctx.project_id)
-                 if v.chapter_idx is None]
+        whole = [
+            v
+            for v in narration_service.list_voiceovers(ctx.store, ctx.project_id)
+            if v.chapter_idx is None
+        ]
         if not whole:
             from genesis_pipeline.errors import InvalidSettingError
 

@@ -56,10 +56,16 @@ def run(ctx: RunContext) -> StepOutcome:
         "scenes": list(cut.scene_ids),
         "scene_count": len(cut.segments),
         "voiceover": [
-            {"path": ctx.store.relative(c.path), "offset_s": c.offset_s, "gain": c.gain,
-             "chapter_idx": c.chapter_index, "auto": c.auto}
+            {
+                "path": ctx.store.relative(c.path),
+                "offset_s": c.offset_s,
+                "gain": c.gain,
+                "chapter_idx": c.chapter_index,
+                "auto": c.auto,
+            }
             for c in clips
-        ] or None,
+        ]
+        or None,
         "mix": mix.to_dict(),
         "params": _params(result.params),
     }
@@ -77,8 +83,11 @@ def run(ctx: RunContext) -> StepOutcome:
         projects_sql.bump_revision(con, ctx.project_id)
     ctx.state["render"] = rec
     return StepOutcome(
-        counts={"scenes": len(cut.segments), "duration_s": round(result.duration_s, 3),
-                "frames": result.frames},
+        counts={
+            "scenes": len(cut.segments),
+            "duration_s": round(result.duration_s, 3),
+            "frames": result.frames,
+        },
         details={"render_id": rec.id, "path": str(result.path)},
     )
 

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import time
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,7 @@ STAGE = "scenes"
 def params_for(ctx: RunContext) -> Any:
     from genesis_pipeline.stages.scenes import SceneParams
 
-    overrides = dict(ctx.setting("scene_params", {}))
-    known = {f.name for f in fields(SceneParams)}
-    return SceneParams(**{k: v for k, v in overrides.items() if k in known})
+    return ctx.params(SceneParams, "scene_params")
 
 
 def run(ctx: RunContext) -> StepOutcome:
@@ -53,8 +50,11 @@ def run(ctx: RunContext) -> StepOutcome:
 
         def compute(d: Path, path: Path = path, i: int = i, name: str = m.original_name) -> None:
             def prog(done: int, total: int, note: str) -> None:
-                ctx.progress(i * 1000 + int(1000 * done / max(total, 1)), len(videos) * 1000,
-                             f"{name}: {note}")
+                ctx.progress(
+                    i * 1000 + int(1000 * done / max(total, 1)),
+                    len(videos) * 1000,
+                    f"{name}: {note}",
+                )
 
             result = detect_scenes(path, d / "previews", params, prog)
             (d / "scenes.json").write_text(json.dumps(result.to_json()))
@@ -83,7 +83,7 @@ def run(ctx: RunContext) -> StepOutcome:
                                 "cut_score": s.cut_score,
                                 "confidence": s.confidence,
                                 "detector": params.detector,
-                                "threshold": params.threshold,
+                                "threshold": params.effective_threshold,
                             },
                         },
                     }
@@ -110,8 +110,12 @@ def run(ctx: RunContext) -> StepOutcome:
         return StepOutcome(status="skipped", note=note or "no video", counts={"scenes": 0})
     return StepOutcome(
         cache_hit=hits == len(videos),
-        counts={"media": len(videos), "scenes": n_scenes, "cache_hits": hits,
-                "transcript_confidence_updates": updated},
+        counts={
+            "media": len(videos),
+            "scenes": n_scenes,
+            "cache_hits": hits,
+            "transcript_confidence_updates": updated,
+        },
         note=note,
         details={"items": items},
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,7 @@ STAGE = "transcribe"
 def params_for(ctx: RunContext) -> Any:
     from genesis_pipeline.stages.transcribe import TranscribeParams
 
-    overrides = dict(ctx.setting("transcribe_params", {}))
-    known = {f.name for f in fields(TranscribeParams)}
-    overrides = {k: v for k, v in overrides.items() if k in known}
-    overrides.setdefault("batch_size", ctx.plan.whisper_batch_size)
-    return TranscribeParams(**overrides)
+    return ctx.params(TranscribeParams, "transcribe_params", batch_size=ctx.plan.whisper_batch_size)
 
 
 def run(ctx: RunContext) -> StepOutcome:
@@ -56,8 +51,11 @@ def run(ctx: RunContext) -> StepOutcome:
             model = load_whisper(spec, ctx.plan)
 
             def prog(done: int, total: int, note: str) -> None:
-                ctx.progress(i * 1000 + int(1000 * done / max(total, 1)), len(media) * 1000,
-                             f"{m.original_name}: {note}")
+                ctx.progress(
+                    i * 1000 + int(1000 * done / max(total, 1)),
+                    len(media) * 1000,
+                    f"{m.original_name}: {note}",
+                )
 
             result = transcribe(path, model, params, prog, model_identity=spec.identity)
             (d / "transcript.json").write_text(json.dumps(result.to_json()))

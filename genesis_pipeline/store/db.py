@@ -1,7 +1,7 @@
 """DuckDB access: short-lived connections, a file lock, retries, numbered migrations.
 
-DuckDB lets one process write at a time, and while a process holds the file open for writing no other
-process can open it at all. The app, the CLI and background runs share one data dir, so:
+DuckDB lets one process write at a time, and while a process holds the file open for writing no
+other process can open it at all. The app, the CLI and background runs share one data dir, so:
 
 * every connection is short-lived (open, one transaction, close) - never cache one;
 * readers take a shared ``flock`` and writers an exclusive one on ``genesis.duckdb.lock``, so
@@ -162,8 +162,8 @@ class Database:
 
 def _apply_migrations(con: Any) -> None:
     con.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version ("
-        " version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)"
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR,"
+        " applied_at TIMESTAMP DEFAULT current_timestamp)"
     )
     done = {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
     for version, name, sql in _migrations():

@@ -34,9 +34,7 @@ def insert(
 
 
 def list_for_project(con: Any, project_id: int) -> list[RenderRecord]:
-    cur = con.execute(
-        "SELECT * FROM renders WHERE project_id = ? ORDER BY id DESC", [project_id]
-    )
+    cur = con.execute("SELECT * FROM renders WHERE project_id = ? ORDER BY id DESC", [project_id])
     return all_rows(RenderRecord, cur)
 
 

@@ -48,7 +48,8 @@ def replace_transcript(
     tid = con.execute(
         """
         INSERT INTO transcripts (project_id, media_id, run_id, cache_key, language,
-            language_probability, model, text, duration_s, segments_json, params_json, artifact_path)
+            language_probability, model, text, duration_s, segments_json, params_json,
+            artifact_path)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
         """,
         [
@@ -104,7 +105,9 @@ def replace_scenes(
     con: Any, *, project_id: int, media_id: int, cache_key: str, rows: Sequence[dict[str, Any]]
 ) -> None:
     """Replace one media file's scenes; rows carry idx, frames, times, preview_path, metadata."""
-    ids = [r[0] for r in con.execute("SELECT id FROM scenes WHERE media_id = ?", [media_id]).fetchall()]
+    ids = [
+        r[0] for r in con.execute("SELECT id FROM scenes WHERE media_id = ?", [media_id]).fetchall()
+    ]
     if ids:
         con.execute(
             "DELETE FROM scene_chapters WHERE scene_id IN (SELECT unnest(?::BIGINT[]))", [ids]

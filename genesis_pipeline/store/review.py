@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import EllipsisType
 from typing import Any
 
 from genesis_pipeline.errors import NotFoundError
@@ -34,7 +35,7 @@ def set_scene_status(
             INSERT INTO scene_reviews (project_id, media_id, start_frame, status, reviewer, note)
             VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT (media_id, start_frame) DO UPDATE SET status = excluded.status,
-                reviewer = excluded.reviewer, note = excluded.note, updated_at = current_timestamp
+                reviewer = excluded.reviewer, note = excluded.note, updated_at = now()
             """,
             [project_id, media_id, start_frame, status, reviewer, note],
         )
@@ -64,7 +65,7 @@ def set_chapter_title(con: Any, project_id: int, chapter_id: int, title: str) ->
         """
         INSERT INTO chapter_titles (project_id, media_id, start_frame, title) VALUES (?, ?, ?, ?)
         ON CONFLICT (media_id, start_frame) DO UPDATE SET title = excluded.title,
-            updated_at = current_timestamp
+            updated_at = now()
         """,
         [project_id, row[0], row[1], title],
     )
@@ -163,7 +164,7 @@ def update_voiceover(
     project_id: int,
     voiceover_id: int,
     *,
-    offset_s: float | None | type[Ellipsis] = ...,
+    offset_s: float | EllipsisType | None = ...,
     gain: float | None = None,
     active: bool | None = None,
 ) -> None:

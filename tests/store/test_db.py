@@ -22,8 +22,19 @@ def test_migrations_recorded_once(home: Path) -> None:
         tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
     assert versions == [(1,)]
     assert {
-        "projects", "uploads", "media_files", "runs", "transcripts", "transcript_words", "scenes",
-        "chapter_rules", "chapters", "scene_chapters", "scene_reviews", "voiceovers", "renders",
+        "projects",
+        "uploads",
+        "media_files",
+        "runs",
+        "transcripts",
+        "transcript_words",
+        "scenes",
+        "chapter_rules",
+        "chapters",
+        "scene_chapters",
+        "scene_reviews",
+        "voiceovers",
+        "renders",
     } <= tables
 
 

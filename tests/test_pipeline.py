@@ -1,0 +1,138 @@
+"""The whole pipeline on generated footage: accuracy, caching, re-runs redo only what changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support.metrics import match_cuts, video_frames_and_duration, wer
+
+from genesis_pipeline.config import Settings
+from genesis_pipeline.pipeline import ProjectPipelineService, RunReport
+from genesis_pipeline.services.chapters import save_rules
+from genesis_pipeline.services.projects import create_project
+from genesis_pipeline.services.review import set_scene_status
+from genesis_pipeline.services.status import project_status
+from genesis_pipeline.services.upload import add_media
+from genesis_pipeline.stages.chapters import Rules
+from genesis_pipeline.steps.context import RunOptions
+from genesis_pipeline.store import Store
+
+ML_STEPS = ("transcribe", "scenes", "captions")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def tiny_blip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from support.tiny_blip import build_tiny_blip
+
+    return build_tiny_blip(tmp_path_factory.mktemp("tiny-blip"))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, tiny_blip: Path, footage):
+    home = tmp_path_factory.mktemp("pipeline-home")
+    store = Store(Settings(home=home, caption_model=str(tiny_blip), offline="1"))
+    pid = create_project(store, "pipeline test").id
+    add_media(store, pid, [footage.path])
+    service = ProjectPipelineService(store)
+    first = service.run(pid, RunOptions())
+    return store, pid, service, first
+
+
+def steps(report: RunReport) -> dict[str, dict]:
+    return {d["step"]: d for d in report.step_details}
+
+
+def test_first_run_succeeds_with_every_step(project) -> None:
+    _store, _pid, _service, first = project
+    assert first.status == "succeeded", first.error
+    s = steps(first)
+    assert [d["step"] for d in first.step_details] == [
+        "media",
+        "transcribe",
+        "scenes",
+        "captions",
+        "chapters",
+        "narration",
+        "render",
+    ]
+    for name in ("media", "transcribe", "scenes", "captions", "chapters", "render"):
+        assert s[name]["status"] == "ok", s[name]
+        assert s[name]["duration_s"] >= 0
+        assert "started_at" in s[name] and "ended_at" in s[name]
+    assert s["narration"]["status"] == "skipped"
+    assert s["transcribe"]["counts"]["words"] > 20
+
+
+def test_accuracy_against_ground_truth(project, footage) -> None:
+    store, pid, _service, _first = project
+    doc = project_status(store, pid)
+    scenes = doc["scenes"]
+    found = [s["start_s"] for s in scenes[1:]]
+    _matched, missed, extra = match_cuts(footage.cuts_s, found, 0.2)
+    assert not missed and not extra, (missed, extra)
+    for s in scenes:
+        assert Path(s["preview_path"]).is_file()
+        assert s["caption"], s
+        assert 0 < s["confidence"]["caption"] <= 1
+        assert 0 <= s["confidence"]["detection"] <= 1
+    (transcript,) = doc["transcripts"]
+    assert wer(footage.script, transcript["text"]) <= 0.35
+    words = transcript["words"]
+    starts = [w["start"] for w in words]
+    assert starts == sorted(starts)
+    assert all(0 <= w["start"] <= w["end"] <= footage.duration_s + 0.05 for w in words)
+    with_speech = [s for s in scenes if s["confidence"]["transcript"] is not None]
+    assert with_speech and all(0 < s["confidence"]["transcript"] <= 1 for s in with_speech)
+
+
+def test_chapters_cover_every_scene_once(project) -> None:
+    store, pid, _service, _first = project
+    doc = project_status(store, pid)
+    ids = [sid for ch in doc["chapters"] for sid in ch["scene_ids"]]
+    assert sorted(ids) == sorted(s["id"] for s in doc["scenes"])
+    assert len(ids) == len(set(ids))
+
+
+def test_render_lasts_the_approved_scenes(project, footage) -> None:
+    store, pid, _service, first = project
+    doc = project_status(store, pid)
+    assert first.render_path and Path(first.render_path).is_file()
+    frames, video_s, audio_s = video_frames_and_duration(Path(first.render_path))
+    expected = sum(s["end_frame"] - s["start_frame"] for s in doc["scenes"])
+    assert abs(frames - expected) <= 1
+    assert audio_s is not None and abs(audio_s - video_s) <= 1 / footage.fps + 0.03
+
+
+def test_second_run_hits_the_cache_for_every_step(project) -> None:
+    _store, pid, service, _first = project
+    again = service.run(pid, RunOptions())
+    assert again.status == "succeeded"
+    s = steps(again)
+    for name in (*ML_STEPS, "chapters", "render"):
+        assert s[name]["cache_hit"], s[name]
+    assert again.render_path == _first.render_path
+    ml_seconds = sum(s[n]["duration_s"] for n in ML_STEPS)
+    assert ml_seconds < 2.0, s
+
+
+def test_rules_change_reruns_only_chapters_and_render(project, footage) -> None:
+    store, pid, service, _first = project
+    doc = project_status(store, pid)
+    save_rules(store, pid, Rules(min_chapter_s=4.0, max_chapter_s=8.0, pause_split_s=0.3))
+    rejected = doc["scenes"][1]
+    set_scene_status(store, pid, [rejected["id"]], "rejected")
+    report = service.run(pid, RunOptions())
+    s = steps(report)
+    for name in ML_STEPS:
+        assert s[name]["cache_hit"], s[name]
+    assert not s["chapters"]["cache_hit"] and s["chapters"]["status"] == "ok"
+    assert not s["render"]["cache_hit"] and s["render"]["status"] == "ok"
+    doc = project_status(store, pid)
+    for ch in doc["chapters"]:
+        assert ch["end_s"] - ch["start_s"] <= 8.0 + 1e-6 or len(ch["scene_ids"]) == 1
+    frames, _video_s, _ = video_frames_and_duration(Path(report.render_path))
+    kept = [s for s in doc["scenes"] if s["id"] != rejected["id"]]
+    assert abs(frames - sum(s["end_frame"] - s["start_frame"] for s in kept)) <= 1
