@@ -427,7 +427,8 @@ def _deltas(
     """Cost of choosing each join minus the cost of skipping it."""
     thr = rules.pause_split_s
     wanted_pause = pause >= thr
-    with np.errstate(invalid="ignore", divide="ignore"):
+    # pause is inf where there is no speech at all; tiny thresholds overflow harmlessly.
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         ratio = pause / thr if thr > 0 else np.full(pause.shape, np.inf)
         pause_gain = np.where(
             wanted_pause,
