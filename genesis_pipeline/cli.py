@@ -214,6 +214,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if result["run"]["status"] == "succeeded" else EXIT_RUN_FAILED
 
 
+def cmd_app(args: argparse.Namespace) -> int:
+    """Start the review app (Streamlit) on this data dir."""
+    import os
+    import subprocess
+
+    entry = Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py"
+    if not entry.is_file():
+        from genesis_pipeline.errors import ToolNotFoundError
+
+        raise ToolNotFoundError(f"{entry}: the app is not there (run from a Genesis checkout)")
+    home = Path(args.data_dir or os.environ.get("GENESIS_HOME") or "data").resolve()
+    env = {**os.environ, "GENESIS_HOME": str(home)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(entry),
+        "--server.port",
+        str(args.port),
+        "--server.address",
+        args.address,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    sys.stderr.write(f"genesis: review app on http://{args.address}:{args.port} (data: {home})\n")
+    return subprocess.call(cmd, cwd=entry.parent.parent, env=env)
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
@@ -284,6 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", parents=[common], help="build and process the demo project")
     p.add_argument("--force", action="store_true", help="rebuild even if it exists")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("app", parents=[common], help="start the review app in the browser")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--address", default="localhost")
+    p.set_defaults(func=cmd_app)
 
     p = sub.add_parser("config", parents=[common], help="show settings and GENESIS_* variables")
     p.set_defaults(func=cmd_config)

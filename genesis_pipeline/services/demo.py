@@ -103,20 +103,42 @@ def build_demo(
 ) -> dict[str, Any]:
     """Create (once) and process the demo project; returns its id, the run and the render path."""
     from genesis_pipeline.pipeline import ProjectPipelineService
+    from genesis_pipeline.steps.context import RunOptions
+
+    project_id = None if force else find_demo_project(store)
+    if project_id is None:
+        project_id = create_demo_project(store)
+    report = ProjectPipelineService(store).run(project_id, RunOptions(), progress, wait=True)
+    return {"project_id": project_id, "run": report.to_dict(), "render_path": report.render_path}
+
+
+def ensure_demo_project(store: Store) -> int | None:
+    """On an empty data dir: create the demo project and process it in a background worker.
+
+    Returns the demo project's id when it was created now, else None.
+    """
+    from genesis_pipeline.services.runs import start_background_run
+
+    with store.db.read() as con:
+        empty = con.execute("SELECT count(*) FROM projects").fetchone()[0] == 0
+    if not empty:
+        return None
+    project_id = create_demo_project(store)
+    start_background_run(store, project_id)
+    return project_id
+
+
+def create_demo_project(store: Store) -> int:
+    """The demo project with its clip and voiceover, not yet processed."""
     from genesis_pipeline.services.narration import add_voiceover
     from genesis_pipeline.services.projects import create_project
     from genesis_pipeline.services.upload import add_media
-    from genesis_pipeline.steps.context import RunOptions
     from genesis_pipeline.store import projects as projects_sql
 
     src = demo_sources(store)
-    project_id = None if force else find_demo_project(store)
-    if project_id is None:
-        project = create_project(store, DEMO_NAME)
-        project_id = project.id
-        with store.db.write() as con:
-            projects_sql.update_settings(con, project_id, {"demo": True})
-        add_media(store, project_id, [src / "demo.mp4"])
-        add_voiceover(store, project_id, src / "voiceover.wav", offset_s=8.0)
-    report = ProjectPipelineService(store).run(project_id, RunOptions(), progress, wait=True)
-    return {"project_id": project_id, "run": report.to_dict(), "render_path": report.render_path}
+    project = create_project(store, DEMO_NAME)
+    with store.db.write() as con:
+        projects_sql.update_settings(con, project.id, {"demo": True})
+    add_media(store, project.id, [src / "demo.mp4"])
+    add_voiceover(store, project.id, src / "voiceover.wav", offset_s=8.0)
+    return project.id

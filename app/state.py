@@ -1,0 +1,91 @@
+"""Typed session-state keys, set up in one place, and the sidebar project picker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+import data
+
+# Every key the app keeps in st.session_state, with its default.
+DEFAULTS: dict[str, Any] = {
+    "project_id": None,  # the project every page works on
+    "scene_page": 0,  # Scenes: current page (0-based)
+    "scene_focus_ids": None,  # Scenes: ids picked on the Confidence page, or None
+    "transcript_seek": 0.0,  # Transcript: where the player starts
+    "transcript_media": None,  # Transcript: which media file plays
+    "flash": None,  # a one-shot (kind, message) shown at the top of the next run
+}
+
+
+def init() -> None:
+    for key, value in DEFAULTS.items():
+        st.session_state.setdefault(key, value)
+
+
+def project_id() -> int | None:
+    init()
+    pid = st.session_state["project_id"]
+    return int(pid) if pid is not None else None
+
+
+def set_project(pid: int | None) -> None:
+    init()
+    if pid != st.session_state["project_id"]:
+        st.session_state["project_id"] = pid
+        st.session_state["scene_page"] = 0
+        st.session_state["scene_focus_ids"] = None
+        st.session_state["transcript_media"] = None
+
+
+def flash(kind: str, message: str) -> None:
+    """Show ``message`` at the top of the next run (after st.rerun)."""
+    st.session_state["flash"] = (kind, message)
+
+
+def show_flash() -> None:
+    init()
+    item = st.session_state.get("flash")
+    if item:
+        kind, message = item
+        getattr(st, kind, st.info)(message)
+        st.session_state["flash"] = None
+
+
+def project_picker() -> None:
+    """Sidebar: pick the project every page works on."""
+    init()
+    projects = data.projects()
+    with st.sidebar:
+        st.markdown("### 🎬 Genesis")
+        if not projects:
+            st.caption("No projects yet: create one on the Projects page.")
+            set_project(None)
+            return
+        ids = [p["project"]["id"] for p in projects]
+        labels = {
+            p["project"]["id"]: f"{p['project']['name']}  ·  #{p['project']['id']}"
+            for p in projects
+        }
+        current = project_id()
+        if current not in ids:
+            current = ids[-1]
+        chosen = st.selectbox(
+            "Project",
+            ids,
+            index=ids.index(current),
+            format_func=lambda i: labels[i],
+            key="project_picker",
+        )
+        set_project(int(chosen))
+        st.caption(f"Data dir: `{data.store().home}`")
+
+
+def require_project() -> int:
+    """The selected project, or stop the page with a hint."""
+    pid = project_id()
+    if pid is None:
+        st.info("Create or pick a project first (Projects page).")
+        st.stop()
+    return int(pid)

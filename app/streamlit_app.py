@@ -1,0 +1,38 @@
+"""Genesis review app: the entry point only builds the navigation and the project picker.
+
+Run with ``genesis app`` (or ``streamlit run app/streamlit_app.py``). Pages live in
+``app/views/``; they hold widgets and layout and call ``genesis_pipeline`` service functions
+through ``app/data.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import state
+
+import data
+
+st.set_page_config(page_title="Genesis", page_icon="🎬", layout="wide")
+
+PAGES = [
+    st.Page("views/projects.py", title="Projects", icon=":material/folder_open:", default=True),
+    st.Page("views/upload.py", title="Upload", icon=":material/upload:"),
+    st.Page("views/run.py", title="Run", icon=":material/play_circle:"),
+    st.Page("views/transcript.py", title="Transcript", icon=":material/subtitles:"),
+    st.Page("views/scenes.py", title="Scenes", icon=":material/grid_view:"),
+    st.Page("views/confidence.py", title="Confidence", icon=":material/monitoring:"),
+    st.Page("views/chapters.py", title="Chapters", icon=":material/segment:"),
+    st.Page("views/narration.py", title="Narration", icon=":material/mic:"),
+    st.Page("views/render.py", title="Render", icon=":material/movie:"),
+]
+
+nav = st.navigation(PAGES)
+data.ensure_demo()
+state.project_picker()
+nav.run()

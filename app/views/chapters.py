@@ -1,0 +1,8 @@
+"""Chapters: placeholder until the page lands."""
+
+import state
+import streamlit as st
+
+st.title("Chapters")
+state.require_project()
+st.info("This page is being built.")

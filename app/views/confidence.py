@@ -1,0 +1,8 @@
+"""Confidence: placeholder until the page lands."""
+
+import state
+import streamlit as st
+
+st.title("Confidence")
+state.require_project()
+st.info("This page is being built.")

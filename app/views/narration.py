@@ -1,0 +1,8 @@
+"""Narration: placeholder until the page lands."""
+
+import state
+import streamlit as st
+
+st.title("Narration")
+state.require_project()
+st.info("This page is being built.")

@@ -1,0 +1,8 @@
+"""Render: placeholder until the page lands."""
+
+import state
+import streamlit as st
+
+st.title("Render")
+state.require_project()
+st.info("This page is being built.")

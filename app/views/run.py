@@ -1,0 +1,8 @@
+"""Run: placeholder until the page lands."""
+
+import state
+import streamlit as st
+
+st.title("Run")
+state.require_project()
+st.info("This page is being built.")

@@ -1,0 +1,8 @@
+"""Scenes: placeholder until the page lands."""
+
+import state
+import streamlit as st
+
+st.title("Scenes")
+state.require_project()
+st.info("This page is being built.")

@@ -1,0 +1,187 @@
+"""Runs in the background: the app starts the pipeline in a worker process and polls the store.
+
+A worker is ``python -m genesis_pipeline.cli process-project`` in its own session, so it keeps going
+when the browser tab (or the Streamlit server) goes away; it writes progress to ``runs`` as it goes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from genesis_pipeline.config import Settings
+from genesis_pipeline.errors import RunInProgressError
+from genesis_pipeline.steps.context import RunOptions
+from genesis_pipeline.store import Store
+from genesis_pipeline.store import projects as projects_sql
+from genesis_pipeline.store import runs as runs_sql
+from genesis_pipeline.store.records import RunRecord
+
+# A launched worker that has not taken the run lock within this long is considered dead.
+_LAUNCH_GRACE_S = 90.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunState:
+    """What the Run page shows."""
+
+    running: bool
+    starting: bool  # launched, not yet holding the lock
+    run: RunRecord | None
+    log_tail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "running": self.running,
+            "starting": self.starting,
+            "run": self.run.to_dict() if self.run else None,
+            "log_tail": self.log_tail,
+        }
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The ``GENESIS_*`` variables that reproduce ``settings`` in a child process."""
+    env = {}
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        if value is not None:
+            env[str(f.metadata["env"])] = str(value)
+    return env
+
+
+def _launch_file(store: Store, project_id: int) -> Path:
+    return store.path("locks", f"project-{int(project_id)}.launch")
+
+
+def _is_locked(store: Store, project_id: int) -> bool:
+    from genesis_pipeline.pipeline import ProjectPipelineService
+
+    return ProjectPipelineService(store).is_running(project_id)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of this process still "exists": reap it if it is ours.
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True
+
+
+def _launch_info(store: Store, project_id: int) -> dict[str, Any] | None:
+    try:
+        info: dict[str, Any] = json.loads(_launch_file(store, project_id).read_text())
+    except (OSError, ValueError):
+        return None
+    return info
+
+
+def start_background_run(store: Store, project_id: int, options: RunOptions | None = None) -> int:
+    """Start ``process-project`` for ``project_id`` in a worker process; returns its pid.
+
+    Raises:
+        NotFoundError: no such project.
+        RunInProgressError: a run of this project is already going.
+    """
+    options = options or RunOptions()
+    with store.db.read() as con:
+        projects_sql.get(con, project_id)
+    state = run_state(store, project_id)
+    if state.running or state.starting:
+        raise RunInProgressError(
+            f"project {project_id}: a run is already in progress; wait for it to finish"
+        )
+    logs = store.path("logs")
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"run-project{int(project_id)}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    cmd = [
+        sys.executable,
+        "-m",
+        "genesis_pipeline.cli",
+        "process-project",
+        "--project-id",
+        str(int(project_id)),
+        "--data-dir",
+        str(store.home),
+        "--json",
+        "-q",
+    ]
+    if options.force:
+        cmd.append("--force")
+    if not options.render:
+        cmd.append("--no-render")
+    if options.voiceover is not None:
+        cmd += ["--voiceover", str(options.voiceover)]
+    for flag, value in (
+        ("--voiceover-offset", options.voiceover_offset),
+        ("--voiceover-gain", options.voiceover_gain),
+        ("--bed-gain", options.bed_gain),
+    ):
+        if value is not None:
+            cmd += [flag, str(value)]
+    env = {**os.environ, **settings_env(store.settings)}
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            env=env,
+            start_new_session=True,  # survives the app's process group
+            close_fds=True,
+        )
+    launch = {"pid": proc.pid, "at": time.time(), "log": str(log_path)}
+    path = _launch_file(store, project_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(launch))
+    return proc.pid
+
+
+def run_state(store: Store, project_id: int) -> RunState:
+    """Whether a run is going (or just launched), the latest run row and the worker log's tail."""
+    with store.db.read() as con:
+        latest = runs_sql.latest(con, project_id)
+    locked = _is_locked(store, project_id)
+    launch = _launch_info(store, project_id)
+    starting = False
+    tail = ""
+    if launch:
+        log_path = Path(launch.get("log", ""))
+        if log_path.is_file():
+            tail = log_path.read_text(errors="replace")[-2000:]
+        young = time.time() - float(launch.get("at", 0)) < _LAUNCH_GRACE_S
+        already_recorded = (
+            latest is not None and latest.started_at.timestamp() >= float(launch.get("at", 0)) - 1
+        )
+        alive = _pid_alive(int(launch.get("pid", 0)))
+        starting = not locked and young and alive and not already_recorded
+    running = locked or (latest is not None and latest.status == "running" and locked)
+    return RunState(running=running, starting=starting, run=latest, log_tail=tail)
+
+
+def list_runs(store: Store, project_id: int, limit: int = 20) -> list[RunRecord]:
+    with store.db.read() as con:
+        return runs_sql.list_for_project(con, project_id, limit)
+
+
+def wait_for_run(store: Store, project_id: int, timeout_s: float = 600.0) -> RunRecord | None:
+    """Block until no run of the project is going (for tests and scripts)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = run_state(store, project_id)
+        if not state.running and not state.starting:
+            return state.run
+        time.sleep(0.25)
+    raise TimeoutError(f"project {project_id}: run still going after {timeout_s:.0f} s")

@@ -1,0 +1,30 @@
+"""Helpers for Streamlit AppTest-based tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def assert_no_exception(at: Any) -> None:
+    """Fail with the page's exception messages if the script raised."""
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def texts(at: Any) -> str:
+    """Everything the page wrote as markdown, captions, alerts and titles, joined (for asserts)."""
+    parts: list[str] = []
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "info",
+        "success",
+        "warning",
+        "error",
+        "text",
+    ):
+        for el in getattr(at, kind, []):
+            parts.append(str(el.value))
+    return "\n".join(parts)
