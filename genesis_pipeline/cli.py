@@ -21,6 +21,13 @@ from genesis_pipeline.errors import GenesisError
 log = logging.getLogger("genesis_pipeline")
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_ERROR = 0, 1, 2
+_USER_ERRORS = {
+    "InvalidSettingError",
+    "InvalidMediaError",
+    "ModelUnavailableError",
+    "NotFoundError",
+    "UploadError",
+}
 
 
 class _Bar:
@@ -148,7 +155,8 @@ def cmd_process_project(args: argparse.Namespace) -> int:
     _emit(args, report.to_dict(), human)
     if report.status != "succeeded":
         sys.stderr.write(f"genesis: run {report.run_id} failed: {report.error}\n")
-        return EXIT_RUN_FAILED
+        # A run that failed on something the user gave (a file, a setting) is bad input.
+        return EXIT_ERROR if report.error_type in _USER_ERRORS else EXIT_RUN_FAILED
     return EXIT_OK
 
 
@@ -267,15 +275,28 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 # -- parser -------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
+    def add_common(p: argparse.ArgumentParser, default: object) -> None:
+        # Accepted before or after the command; the subcommand's copy only overrides when given.
+        p.add_argument(
+            "--data-dir", default=default, help="data dir (default: $GENESIS_HOME or ./data)"
+        )
+        p.add_argument(
+            "--json", action="store_true", default=default, help="print one JSON document on stdout"
+        )
+        p.add_argument(
+            "--debug", action="store_true", default=default, help="show tracebacks and debug logs"
+        )
+        p.add_argument(
+            "-q", "--quiet", action="store_true", default=default, help="no progress on stderr"
+        )
+
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", help="data dir (default: $GENESIS_HOME or ./data)")
-    common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    common.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    add_common(common, argparse.SUPPRESS)
 
     parser = argparse.ArgumentParser(
         prog="genesis", description="Raw footage in, a reviewed rough cut out."
     )
+    add_common(parser, None)
     parser.add_argument("--version", action="version", version=f"genesis {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

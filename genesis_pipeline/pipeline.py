@@ -57,6 +57,7 @@ class RunReport:
     status: str
     step_details: list[dict[str, Any]]
     error: str | None = None
+    error_type: str | None = None  # the exception class of the failed step
     render_path: str | None = None
     device: dict[str, Any] = field(default_factory=dict)
 
@@ -66,6 +67,7 @@ class RunReport:
             "project_id": self.project_id,
             "status": self.status,
             "error": self.error,
+            "error_type": self.error_type,
             "render_path": self.render_path,
             "device": self.device,
             "step_details": self.step_details,
@@ -138,7 +140,9 @@ class ProjectPipelineService:
             projects_sql.get(con, project_id)
         with self.project_lock(project_id, wait=wait):
             self._fail_interrupted(project_id)
-            remove_stale_temporaries(self.store.path("renders", str(project_id)))
+            # Leftovers of killed writers anywhere in the data dir (temporaries of live writers,
+            # in this or another process, are recognised by their pid and kept).
+            remove_stale_temporaries(self.store.home, older_than_s=6 * 3600)
             plan = plan_devices(
                 settings.device,
                 whisper_compute_type=settings.whisper_compute_type,
@@ -162,6 +166,7 @@ class ProjectPipelineService:
 
     def _run_steps(self, ctx: RunContext, recorder: _Recorder) -> RunReport:
         error: str | None = None
+        error_type: str | None = None
         status = "succeeded"
         try:
             narration.apply_run_options(ctx)
@@ -184,7 +189,8 @@ class ProjectPipelineService:
                 msg = str(exc) if is_ours else f"{type(exc).__name__}: {exc}"
                 if not is_ours:
                     log.error("step %s crashed:\n%s", name, traceback.format_exc())
-                recorder.end(name, StepOutcome(status="failed"), error=msg)
+                error_type = type(exc).__name__
+                recorder.end(name, StepOutcome(status="failed"), error=msg, error_type=error_type)
                 recorder.finish_all_pending(STEP_NAMES[i + 1 :], "not run")
                 error, status = f"{name}: {msg}", "failed"
                 break
@@ -197,6 +203,7 @@ class ProjectPipelineService:
             status=status,
             step_details=recorder.details,
             error=error,
+            error_type=error_type,
             render_path=str(self.store.absolute(rec.path)) if rec is not None else None,
             device={**ctx.plan.to_dict(), "models": ctx.models},
         )
@@ -306,7 +313,13 @@ class _Recorder:
                 },
             )
 
-    def end(self, name: str, outcome: StepOutcome, error: str | None = None) -> None:
+    def end(
+        self,
+        name: str,
+        outcome: StepOutcome,
+        error: str | None = None,
+        error_type: str | None = None,
+    ) -> None:
         d = self.details[-1]
         d.update(
             status=outcome.status if error is None else "failed",
@@ -316,6 +329,8 @@ class _Recorder:
             counts=outcome.counts,
             error=error,
         )
+        if error_type:
+            d["error_type"] = error_type
         if outcome.note:
             d["note"] = outcome.note
         d.update({k: v for k, v in outcome.details.items() if k not in d})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from genesis_pipeline.stages.timeline import CutSegment, cut_starts, map_intervals
@@ -29,6 +29,7 @@ class CutPlan:
     speech: tuple[tuple[float, float], ...]  # on-camera speech, cut timeline
     media_sha: dict[int, str]
     total_scenes: int
+    media_bytes_per_s: dict[int, float] = field(default_factory=dict)
 
     @property
     def duration_s(self) -> float:
@@ -60,7 +61,8 @@ def load_cut(store: Store, project_id: int) -> CutPlan:
         media = {
             int(r[0]): r[1:]
             for r in con.execute(
-                "SELECT id, path, fps, has_audio, width, height, sha256 FROM media_files"
+                "SELECT id, path, fps, has_audio, width, height, sha256,"
+                " size_bytes / greatest(duration_s, 0.001) FROM media_files"
                 " WHERE project_id = ?",
                 [project_id],
             ).fetchall()
@@ -72,7 +74,7 @@ def load_cut(store: Store, project_id: int) -> CutPlan:
     for row in scenes.itertuples():
         if row.review_status != "approved":
             continue
-        path, fps, has_audio, w, h, _sha = media[int(row.media_id)]
+        path, fps, has_audio, w, h, _sha, _rate = media[int(row.media_id)]
         segments.append(
             CutSegment(
                 media_key=int(row.media_id),
@@ -118,6 +120,7 @@ def load_cut(store: Store, project_id: int) -> CutPlan:
         chapters=tuple(spans),
         speech=tuple(speech),
         media_sha={k: v[5] for k, v in media.items()},
+        media_bytes_per_s={k: float(v[6]) for k, v in media.items()},
         total_scenes=len(scenes),
     )
 

@@ -3,8 +3,11 @@ exactly the same inputs already exists."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
+from genesis_pipeline.errors import MediaToolError, StageError
 from genesis_pipeline.services import narration as narration_service
 from genesis_pipeline.services.cut import CutPlan, load_cut
 from genesis_pipeline.steps.context import RunContext, StepOutcome
@@ -51,7 +54,17 @@ def run(ctx: RunContext) -> StepOutcome:
             details={"render_id": existing.id, "path": str(ctx.store.absolute(existing.path))},
         )
     out = ctx.store.project_dir("renders", ctx.project_id) / f"cut-r{ctx.run_id}-{key[:10]}.mp4"
-    result = render_cut(list(cut.segments), out, params, clips, ctx.progress)
+    check_free_space(out.parent, estimate_render_bytes(cut))
+    try:
+        result = render_cut(list(cut.segments), out, params, clips, ctx.progress)
+    except MediaToolError as exc:
+        if "No space left" in str(exc) or "File too large" in str(exc):
+            raise StageError(
+                "render",
+                f"the disk holding {out.parent} filled up while rendering; nothing was "
+                "written to renders/ (free some space and run again)",
+            ) from exc
+        raise
     settings = {
         "scenes": list(cut.scene_ids),
         "scene_count": len(cut.segments),
@@ -90,6 +103,27 @@ def run(ctx: RunContext) -> StepOutcome:
         },
         details={"render_id": rec.id, "path": str(result.path)},
     )
+
+
+def estimate_render_bytes(cut: CutPlan) -> int:
+    """A generous guess of the render's size: the sources' bit rates over the kept time."""
+    total = 0.0
+    for seg in cut.segments:
+        bits_per_s = max(cut.media_bytes_per_s.get(int(seg.media_key), 0.0) * 8, 1_000_000.0)
+        total += seg.duration_s * (bits_per_s + 192_000) / 8
+    return int(total * 1.25) + 8 * 1024 * 1024
+
+
+def check_free_space(folder: Path, needed: int) -> None:
+    """Raises: StageError: the disk cannot hold the render (checked before starting it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise StageError(
+            "render",
+            f"not enough free space in {folder}: {free / 1e6:.0f} MB free, the render needs about "
+            f"{needed / 1e6:.0f} MB",
+        )
 
 
 def _params(params: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -16,6 +17,13 @@ from pathlib import Path
 from typing import Any
 
 TMP_PREFIX = ".tmp-"
+# Temporaries carry their writer's pid, so a later run can tell a dead writer's leftovers
+# from a live writer's work in progress: ".tmp-p<pid>-...".
+_PID_RE = re.compile(r"^\.tmp-p(\d+)-")
+
+
+def _tmp_prefix() -> str:
+    return f"{TMP_PREFIX}p{os.getpid()}-"
 
 
 def fsync_dir(path: Path) -> None:
@@ -39,7 +47,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}-{final.name}")
+    tmp = final.with_name(f"{_tmp_prefix()}{uuid.uuid4().hex[:8]}-{final.name}")
     try:
         yield tmp
         with open(tmp, "rb") as fh:
@@ -75,7 +83,7 @@ def atomic_dir(final: Path) -> Iterator[Path]:
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{final.name}-", dir=final.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f"{_tmp_prefix()}{final.name[:40]}-", dir=final.parent))
     try:
         yield tmp
         for root, _dirs, files in os.walk(tmp):
@@ -93,16 +101,40 @@ def atomic_dir(final: Path) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def remove_stale_temporaries(root: Path) -> int:
-    """Delete ``.tmp-*`` leftovers of killed writers under ``root``; returns how many."""
+def remove_stale_temporaries(root: Path, older_than_s: float = 0.0) -> int:
+    """Delete ``.tmp-*`` leftovers of killed writers under ``root``; returns how many.
+
+    A temporary whose writer process is gone is removed at once; one without a known writer
+    only when older than ``older_than_s`` (a live writer elsewhere may still be filling it).
+    """
+    import time
+
     n = 0
     if not root.exists():
         return 0
+    cutoff = time.time() - older_than_s
     for p in root.rglob(f"{TMP_PREFIX}*"):
         with contextlib.suppress(OSError):
+            m = _PID_RE.match(p.name)
+            if m and _alive(int(m.group(1))):
+                continue
+            if not m and older_than_s and p.stat().st_mtime > cutoff:
+                continue
             if p.is_dir():
                 shutil.rmtree(p)
             else:
                 p.unlink()
             n += 1
     return n
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,65 @@
+"""Bad files get one clear message naming the file and the reason; the project is unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support.oddmedia import bad_files
+
+from genesis_pipeline.config import Settings
+from genesis_pipeline.errors import InvalidMediaError
+from genesis_pipeline.services.projects import create_project
+from genesis_pipeline.services.upload import add_media
+from genesis_pipeline.store import Store
+
+
+@pytest.fixture(scope="module")
+def bad(tmp_path_factory: pytest.TempPathFactory, footage) -> dict[str, tuple[Path, str]]:
+    return bad_files(tmp_path_factory.mktemp("bad"), footage.path)
+
+
+def snapshot(store: Store) -> tuple:
+    with store.db.read() as con:
+        media = con.execute("SELECT count(*) FROM media_files").fetchone()[0]
+        uploads = con.execute("SELECT count(*) FROM uploads WHERE status = 'finalized'").fetchone()[
+            0
+        ]
+    files = sorted(p.name for p in (store.home / "media").rglob("*") if p.is_file())
+    return media, uploads, files
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["empty", "text named mp4", "truncated mp4", "random bytes mkv", "image renamed mov"],
+)
+def test_bad_file_refused(home: Path, bad, footage, kind: str) -> None:
+    store = Store(Settings(home=home))
+    pid = create_project(store, "p").id
+    add_media(store, pid, [footage.path])
+    before = snapshot(store)
+    path, word = bad[kind]
+    with pytest.raises(InvalidMediaError) as err:
+        add_media(store, pid, [path])
+    message = str(err.value)
+    assert path.name in message and word in message
+    assert "\n" not in message
+    assert snapshot(store) == before
+
+
+def test_file_over_the_size_limit(home: Path, footage) -> None:
+    store = Store(Settings(home=home, max_upload_mb=1))
+    pid = create_project(store, "p").id
+    big = home.parent / "big clip.mp4"
+    big.write_bytes(footage.path.read_bytes() + b"\0" * (1024 * 1024))
+    with pytest.raises(InvalidMediaError, match=r"big clip\.mp4.*over the upload limit of 1 MB"):
+        add_media(store, pid, [big])
+    assert snapshot(store)[0] == 0
+
+
+def test_one_bad_file_among_good_ones_adds_none(home: Path, bad, footage, silent_footage) -> None:
+    store = Store(Settings(home=home))
+    pid = create_project(store, "p").id
+    with pytest.raises(InvalidMediaError, match="notes.mp4"):
+        add_media(store, pid, [footage.path, bad["text named mp4"][0], silent_footage.path])
+    assert snapshot(store) == (0, 0, [])

@@ -1,0 +1,150 @@
+"""Several users at once: a run, a status reader and a reviewer on one data dir see no lock
+error and lose no write; two runs of one project never interleave."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from support.procs import spawn, store_for
+
+from genesis_pipeline.pipeline import ProjectPipelineService
+from genesis_pipeline.services.chapters import rules_history
+from genesis_pipeline.services.projects import create_project
+from genesis_pipeline.services.status import project_status
+from genesis_pipeline.services.upload import add_media
+from genesis_pipeline.steps.context import RunOptions
+
+pytestmark = pytest.mark.slow
+
+# Reviews, rules and mix settings written in a loop by a second process for the whole run.
+REVIEWER = r"""
+import json, sys, time
+from pathlib import Path
+from genesis_pipeline.config import Settings
+from genesis_pipeline.store import Store
+from genesis_pipeline.services.review import set_scene_status
+from genesis_pipeline.services.chapters import save_rules
+from genesis_pipeline.services.narration import set_mix
+from genesis_pipeline.services.status import project_status
+from genesis_pipeline.stages.chapters import Rules
+store = Store(Settings(home=Path(sys.argv[1])))
+pid, stop_file = int(sys.argv[2]), Path(sys.argv[3])
+done, errors, i = [], [], 0
+while not stop_file.exists():
+    i += 1
+    try:
+        doc = project_status(store, pid, include_words=False)
+        ids = [s["id"] for s in doc["scenes"]]
+        if ids:
+            set_scene_status(store, pid, [ids[i % len(ids)]], "approved" if i % 2 else "rejected")
+        save_rules(store, pid, Rules(min_chapter_s=1.0 + (i % 500) * 0.01), note=f"w{i}")
+        set_mix(store, pid, bed_gain=round(0.5 + (i % 50) / 100, 2))
+        done.append(i)
+    except Exception as exc:
+        errors.append(f"{type(exc).__name__}: {exc}")
+    time.sleep(0.01)
+print(json.dumps({"done": done, "errors": errors}))
+"""
+
+READER = r"""
+import json, subprocess, sys
+from pathlib import Path
+home, pid, stop_file = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+ok, errors = 0, []
+while not stop_file.exists():
+    p = subprocess.run([sys.executable, "-m", "genesis_pipeline.cli", "status", "--project-id",
+                        pid, "--data-dir", home, "--json"], capture_output=True, text=True)
+    if p.returncode == 0 and json.loads(p.stdout)["project"]["id"] == int(pid):
+        ok += 1
+    else:
+        errors.append(p.stderr.strip()[-300:])
+print(json.dumps({"ok": ok, "errors": errors}))
+"""
+
+
+def test_run_reader_and_reviewer_at_once(tmp_path: Path, footage) -> None:
+    home = tmp_path / "home"
+    store = store_for(home, caption_model=str(tmp_path / "none"), offline="1")
+    pid = create_project(store, "busy").id
+    add_media(store, pid, [footage.path])
+    stop = tmp_path / "stop"
+    reviewer = subprocess.Popen(
+        [sys.executable, "-c", REVIEWER, str(home), str(pid), str(stop)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(home), str(pid), str(stop)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.0)
+    run = spawn(
+        home,
+        "process-project",
+        "--project-id",
+        str(pid),
+        "--force",
+        "--json",
+        "-q",
+        env={"GENESIS_CAPTION_MODEL": str(tmp_path / "none")},
+    )
+    out, err = run.communicate(timeout=600)
+    stop.touch()
+    r_out, r_err = reviewer.communicate(timeout=120)
+    s_out, s_err = reader.communicate(timeout=120)
+    assert run.returncode == 0, err
+    assert "lock" not in err.lower()
+    review = json.loads(r_out)
+    status = json.loads(s_out)
+    assert review["errors"] == [] and status["errors"] == [], (
+        review["errors"][:3],
+        status["errors"][:3],
+    )
+    assert len(review["done"]) >= 10 and status["ok"] >= 3
+    # Every write is there: one rules version per write (each differs from the one before).
+    notes = {h["note"] for h in rules_history(store, pid)}
+    assert {f"w{i}" for i in review["done"]} <= notes
+    last = review["done"][-1]
+    mix = project_status(store, pid)["project"]["settings"]["mix"]
+    assert mix["bed_gain"] == round(0.5 + (last % 50) / 100, 2)
+
+
+def test_second_run_of_a_project_is_refused_or_waits(tmp_path: Path, footage) -> None:
+    home = tmp_path / "home"
+    store = store_for(home, caption_model=str(tmp_path / "none"), offline="1")
+    pid = create_project(store, "twice").id
+    add_media(store, pid, [footage.path])
+    env = {"GENESIS_CAPTION_MODEL": str(tmp_path / "none")}
+    first = spawn(home, "process-project", "--project-id", str(pid), "--json", "-q", env=env)
+    svc = ProjectPipelineService(store)
+    deadline = time.monotonic() + 60
+    while not svc.is_running(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert svc.is_running(pid)
+    refused = spawn(home, "process-project", "--project-id", str(pid), "-q", env=env)
+    _, err = refused.communicate(timeout=120)
+    assert refused.returncode == 2 and "already being processed" in err
+    waiter = spawn(
+        home, "process-project", "--project-id", str(pid), "--wait", "--json", "-q", env=env
+    )
+    out1, _ = first.communicate(timeout=600)
+    out2, err2 = waiter.communicate(timeout=600)
+    assert first.returncode == 0 and waiter.returncode == 0, err2
+    a, b = json.loads(out1), json.loads(out2)
+    with store.db.read() as con:
+        runs = con.execute(
+            "SELECT id, started_at, ended_at, status FROM runs ORDER BY id"
+        ).fetchall()
+    assert [r[3] for r in runs] == ["succeeded", "succeeded"]
+    assert runs[1][1] >= runs[0][2], "the waiting run started before the first one ended"
+    assert all(d["cache_hit"] for d in b["step_details"] if d["step"] in ("transcribe", "scenes"))
+    assert a["run_id"] != b["run_id"]
+    assert ProjectPipelineService(store).run(pid, RunOptions()).status == "succeeded"
