@@ -60,6 +60,6 @@ def test_file_over_the_size_limit(home: Path, footage) -> None:
 def test_one_bad_file_among_good_ones_adds_none(home: Path, bad, footage, silent_footage) -> None:
     store = Store(Settings(home=home))
     pid = create_project(store, "p").id
-    with pytest.raises(InvalidMediaError, match="notes.mp4"):
+    with pytest.raises(InvalidMediaError, match=r"notes\.mp4"):
         add_media(store, pid, [footage.path, bad["text named mp4"][0], silent_footage.path])
     assert snapshot(store) == (0, 0, [])

@@ -96,10 +96,10 @@ def test_run_reader_and_reviewer_at_once(tmp_path: Path, footage) -> None:
         "-q",
         env={"GENESIS_CAPTION_MODEL": str(tmp_path / "none")},
     )
-    out, err = run.communicate(timeout=600)
+    _out, err = run.communicate(timeout=600)
     stop.touch()
-    r_out, r_err = reviewer.communicate(timeout=120)
-    s_out, s_err = reader.communicate(timeout=120)
+    r_out, _r_err = reviewer.communicate(timeout=120)
+    s_out, _s_err = reader.communicate(timeout=120)
     assert run.returncode == 0, err
     assert "lock" not in err.lower()
     review = json.loads(r_out)

@@ -67,7 +67,7 @@ def test_ffmpeg_failing_in_render(reviewed, tmp_path: Path) -> None:
         "-q",
         env={"GENESIS_FFMPEG": str(broken), "GENESIS_CAPTION_MODEL": str(tmp_path / "none")},
     )
-    out, err = proc.communicate(timeout=300)
+    _out, _err = proc.communicate(timeout=300)
     assert proc.returncode == 1
     doc = project_status(store, pid)
     steps = {d["step"]: d for d in doc["last_run"]["step_details"]}

@@ -69,7 +69,7 @@ def test_killed_run_resumes(tmp_path: Path, footage, kill_in: str) -> None:
         "-q",
         env={"GENESIS_CAPTION_MODEL": str(tmp_path / "none")},
     )
-    out, err = resumed.communicate(timeout=300)
+    _out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     doc = project_status(store, pid)
     runs = doc["last_run"]

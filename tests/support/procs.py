@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -31,10 +32,8 @@ def spawn(home: Path, *args: str, env: dict[str, str] | None = None) -> subproce
 
 def kill_hard(proc: subprocess.Popen) -> None:
     """SIGKILL the process and its children (ffmpeg), as a crash or an OOM kill would."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait(30)
 
 
