@@ -210,6 +210,9 @@ class ProjectPipelineService:
 
     def _fail_interrupted(self, project_id: int) -> None:
         """Runs still marked running while we hold the lock died without finishing."""
+        with self.store.db.read() as con:
+            if not runs_sql.running(con, project_id):
+                return
         with self.store.db.write() as con:
             for stale in runs_sql.running(con, project_id):
                 details = [
@@ -334,7 +337,7 @@ class _Recorder:
         if outcome.note:
             d["note"] = outcome.note
         d.update({k: v for k, v in outcome.details.items() if k not in d})
-        self._write()
+        # Written with the next step's begin (or close): one short transaction per step.
 
     def finish_all_pending(self, names: tuple[str, ...], status: str) -> None:
         seen = {d["step"] for d in self.details}
