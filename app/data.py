@@ -96,3 +96,152 @@ def ensure_demo() -> None:
     from genesis_pipeline.services.demo import ensure_demo_project
 
     ensure_demo_project(store())
+
+
+# -- Upload, Run, Transcript and Scenes pages -----------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=32)
+def _transcript_summary(home: str, project_id: int, rev: int) -> pd.DataFrame:
+    from genesis_pipeline.services.queries import transcript_summary as summary
+
+    return summary(_store(home), project_id)
+
+
+def transcript_summary(project_id: int) -> pd.DataFrame:
+    """Transcript page: one row per media file (transcribed? words, language, model)."""
+    return _transcript_summary(str(store().home), project_id, revision(project_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _transcript_lines(home: str, project_id: int, rev: int, media_id: int) -> list[dict[str, Any]]:
+    from genesis_pipeline.services.subtitles import split_lines
+
+    segments, words = _transcript(home, project_id, rev)
+    return split_lines(
+        segments[segments.media_id == media_id].to_dict("records"),
+        words[words.media_id == media_id].to_dict("records"),
+    )
+
+
+def transcript_lines(project_id: int, media_id: int) -> list[dict[str, Any]]:
+    """Transcript page: one media file's transcript as readable lines with their words."""
+    return _transcript_lines(str(store().home), project_id, revision(project_id), media_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _subtitles(home: str, project_id: int, rev: int, media_id: int, fmt: str) -> str:
+    from genesis_pipeline.services.subtitles import to_srt, to_vtt
+
+    lines = _transcript_lines(home, project_id, rev, media_id)
+    return to_srt(lines) if fmt == "srt" else to_vtt(lines)
+
+
+def subtitles(project_id: int, media_id: int, fmt: str) -> str:
+    """Transcript page: one media file's transcript as ``srt`` or ``vtt`` text."""
+    return _subtitles(str(store().home), project_id, revision(project_id), media_id, fmt)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _runs(home: str, project_id: int, rev: int) -> list[dict[str, Any]]:
+    from genesis_pipeline.services.runs import list_runs
+
+    return [r.to_dict() for r in list_runs(_store(home), project_id)]
+
+
+def runs(project_id: int) -> list[dict[str, Any]]:
+    """Run page: the project's latest runs, newest first (revision moves when a run starts/ends)."""
+    return _runs(str(store().home), project_id, revision(project_id))
+
+
+# -- Confidence, Chapters, Narration and Render pages ---------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=32)
+def _captions_skipped(home: str, project_id: int, rev: int) -> str | None:
+    from genesis_pipeline.services.runs import list_runs
+
+    for run in list_runs(_store(home), project_id, limit=5):
+        for step in run.step_details or []:
+            if step.get("step") == "captions" and step.get("status") != "running":
+                if step.get("status") == "skipped":
+                    return str(step.get("note") or "the captions step was skipped")
+                return None
+    return None
+
+
+def captions_skipped(project_id: int) -> str | None:
+    """Confidence page: why the latest run skipped captions, or None when it made them."""
+    return _captions_skipped(str(store().home), project_id, revision(project_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _chapter_inputs(home: str, project_id: int, rev: int) -> Any:
+    from genesis_pipeline.services.chapters import load_chapter_inputs
+
+    return load_chapter_inputs(_store(home), project_id)
+
+
+def chapter_inputs(project_id: int) -> Any:
+    """Chapters page: scenes, captions and words on the project timeline (``ChapterInputs``)."""
+    return _chapter_inputs(str(store().home), project_id, revision(project_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _chapter_state(home: str, project_id: int, rev: int) -> dict[str, Any]:
+    from genesis_pipeline.services import chapters
+
+    s = _store(home)
+    version, rules = chapters.current_rules(s, project_id)
+    return {
+        "version": version,
+        "rules": rules,
+        "history": chapters.rules_history(s, project_id),
+        "saved": chapters.saved_chapters(s, project_id),
+        "titles": chapters.edited_titles(s, project_id),
+    }
+
+
+def chapter_state(project_id: int) -> dict[str, Any]:
+    """Chapters page: latest rules ``version`` and ``rules``, rules ``history``, ``saved``
+    chapters of the last run and the reviewers' ``titles``."""
+    return _chapter_state(str(store().home), project_id, revision(project_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _narration_state(home: str, project_id: int, rev: int) -> dict[str, Any]:
+    from genesis_pipeline.errors import GenesisError
+    from genesis_pipeline.services import narration
+    from genesis_pipeline.services.cut import load_cut
+
+    s = _store(home)
+    cut = load_cut(s, project_id)
+    voiceovers = narration.list_voiceovers(s, project_id)
+    rows: list[dict[str, Any]] = []
+    error = None
+    try:
+        _clips, rows = narration.narration_clips(s, cut, voiceovers)
+    except GenesisError as exc:
+        error = str(exc)
+    return {
+        "cut": cut,
+        "voiceovers": voiceovers,
+        "rows": rows,
+        "error": error,
+        "mix": narration.get_mix(s, project_id),
+    }
+
+
+def narration_state(project_id: int) -> dict[str, Any]:
+    """Narration page: the ``cut`` plan, active ``voiceovers``, the plan ``rows`` (or the plan's
+    ``error``) and the ``mix``."""
+    return _narration_state(str(store().home), project_id, revision(project_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _render_state(home: str, project_id: int, rev: int) -> dict[str, Any]:
+    from genesis_pipeline.services.render_view import render_history, render_overview
+
+    s = _store(home)
+    return {"overview": render_overview(s, project_id), "history": render_history(s, project_id)}
+
+
+def render_state(project_id: int) -> dict[str, Any]:
+    """Render page: ``overview`` (approved scenes, cut, current?) and the render ``history``."""
+    return _render_state(str(store().home), project_id, revision(project_id))

@@ -1,8 +1,300 @@
-"""Chapters: placeholder until the page lands."""
+"""Chapters: tune the chapter rules with a live preview (no pipeline run), compare it with the
+last saved rules, save the rules as a new version, and rename the saved chapters."""
 
+from __future__ import annotations
+
+import math
+
+import pandas as pd
 import state
 import streamlit as st
 
+import data
+from genesis_pipeline import viz
+from genesis_pipeline.errors import GenesisError
+from genesis_pipeline.services.chapters import (
+    compare_chapters,
+    preview_chapters,
+    rules_diff,
+    save_rules,
+    set_chapter_title,
+    speech_intervals,
+    with_edited_titles,
+)
+from genesis_pipeline.stages.chapters import Rules
+
+# Widget keys of the rule controls, with the Rules field each one sets.
+RULE_KEYS = {
+    "ch_min": "min_chapter_s",
+    "ch_max": "max_chapter_s",
+    "ch_pause": "pause_split_s",
+    "ch_sim": "caption_similarity",
+    "ch_keep": "keep_sentences",
+}
+
+
+def _load_rules(rules: Rules) -> None:
+    for key, name in RULE_KEYS.items():
+        value = getattr(rules, name)
+        st.session_state[key] = bool(value) if name == "keep_sentences" else float(value)
+
+
+def _rules_from_widgets() -> Rules:
+    values = {name: st.session_state[key] for key, name in RULE_KEYS.items()}
+    return Rules(
+        min_chapter_s=float(values["min_chapter_s"]),
+        max_chapter_s=float(values["max_chapter_s"]),
+        pause_split_s=float(values["pause_split_s"]),
+        caption_similarity=float(values["caption_similarity"]),
+        keep_sentences=bool(values["keep_sentences"]),
+    )
+
+
+def _chapter_rows(chapters) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "#": c.index + 1,
+                "start (s)": round(c.start_s, 2),
+                "end (s)": round(c.end_s, 2),
+                "length (s)": round(c.end_s - c.start_s, 2),
+                "scenes": len(c.scene_keys),
+                "title": c.title,
+                "starts because": ", ".join(c.reasons),
+            }
+            for c in chapters
+        ]
+    )
+
+
 st.title("Chapters")
-state.require_project()
-st.info("This page is being built.")
+state.show_flash()
+pid = state.require_project()
+inputs = data.chapter_inputs(pid)
+if not inputs.scenes:
+    st.info("No scenes yet: process the project on the Run page first.")
+    st.stop()
+saved_state = data.chapter_state(pid)
+version: int = saved_state["version"]
+saved_rules: Rules = saved_state["rules"]
+stored = saved_state["saved"]
+scenes = data.scenes(pid)
+total_s = max(s.end_s for s in inputs.scenes)
+
+# Put the saved rules into the controls when the project or the saved version changes.
+if st.session_state.get("ch_rules_for") != (pid, version):
+    _load_rules(saved_rules)
+    st.session_state["ch_rules_for"] = (pid, version)
+
+st.caption(
+    "Move the rules and the preview regroups the scenes at once; nothing is run or saved until "
+    "you press **Save rules**. Saved rules apply on the next run (Run page, or Render page)."
+)
+left, right = st.columns([1, 2.7], gap="large")
+with left, st.container(border=True):
+    st.markdown(f"**Rules** · saved version {version or '— (defaults)'}")
+    st.slider(
+        "Shortest chapter (s)",
+        0.0,
+        float(max(120, math.ceil(saved_rules.min_chapter_s))),
+        step=0.5,
+        key="ch_min",
+        help="Chapters shorter than this are merged with a neighbour when possible.",
+    )
+    st.slider(
+        "Longest chapter (s)",
+        min(1.0, saved_rules.max_chapter_s),
+        float(max(600, math.ceil(total_s), math.ceil(saved_rules.max_chapter_s))),
+        step=1.0,
+        key="ch_max",
+        help="Chapters longer than this are split when possible.",
+    )
+    st.slider(
+        "Split at speech pauses of (s)",
+        min(0.1, saved_rules.pause_split_s),
+        float(max(10, math.ceil(saved_rules.pause_split_s))),
+        step=0.1,
+        key="ch_pause",
+        help="A pause in speech at least this long between scenes starts a chapter.",
+    )
+    st.slider(
+        "Caption similarity below",
+        0.0,
+        1.0,
+        step=0.05,
+        key="ch_sim",
+        help="Split where consecutive captions share less than this (0 = no topic splits).",
+    )
+    st.toggle("Keep spoken sentences together", key="ch_keep")
+    st.button(
+        "Back to saved rules",
+        key="ch_reset",
+        icon=":material/undo:",
+        width="stretch",
+        on_click=_load_rules,
+        args=(saved_rules,),
+    )
+
+rules = _rules_from_widgets()
+titles = saved_state["titles"]
+try:
+    preview = with_edited_titles(preview_chapters(inputs, rules), inputs, titles)
+    problem = None
+except GenesisError as exc:
+    preview, problem = None, str(exc)
+saved_preview = with_edited_titles(preview_chapters(inputs, saved_rules), inputs, titles)
+speech = speech_intervals(inputs.words)
+
+with right:
+    if problem is not None or preview is None:
+        st.error(f"These rules cannot be used: {problem}. Showing the saved rules' chapters.")
+        st.plotly_chart(
+            viz.chapter_timeline(scenes, saved_preview, speech),
+            key="ch_timeline_saved",
+            width="stretch",
+        )
+    else:
+        diff = compare_chapters(saved_preview, preview)
+        m = st.columns(4)
+        m[0].metric(
+            "Preview chapters",
+            len(preview),
+            delta=len(preview) - len(saved_preview) or None,
+            delta_color="off",
+            help=f"Saved rules give {len(saved_preview)}",
+        )
+        m[1].metric("Boundaries added", len(diff.added))
+        m[2].metric("Boundaries removed", len(diff.removed))
+        m[3].metric("Average length", f"{total_s / max(1, len(preview)):.1f} s")
+        compare = st.toggle(
+            f"Compare with saved rules v{version}" if version else "Compare with the defaults",
+            value=True,
+            key="ch_compare",
+        )
+        st.plotly_chart(
+            viz.chapter_timeline(
+                scenes,
+                preview,
+                speech,
+                compare=saved_preview if compare else None,
+                compare_label=f"saved v{version}" if version else "defaults",
+            ),
+            key="ch_timeline",
+            width="stretch",
+        )
+        if diff.changed:
+            st.caption(
+                "Added boundaries (▼ on the preview): "
+                + (", ".join(f"{b:.1f} s" for b in diff.added) or "none")
+                + " · removed (✕ on the saved row): "
+                + (", ".join(f"{b:.1f} s" for b in diff.removed) or "none")
+            )
+        st.dataframe(_chapter_rows(preview), hide_index=True, width="stretch", key="ch_preview")
+
+# -- save ---------------------------------------------------------------------------------------
+st.subheader("Save")
+changes = rules_diff(saved_rules, rules)
+if changes:
+    st.dataframe(pd.DataFrame(changes), hide_index=True, key="ch_rules_diff")
+elif version:
+    st.caption(f"The rules are those of saved version {version}.")
+save_cols = st.columns([4, 1.6], vertical_alignment="bottom")
+note = save_cols[0].text_input(
+    "Note (optional)", key="ch_note", placeholder="e.g. shorter chapters for the trailer"
+)
+if save_cols[1].button(
+    "Save rules as new version",
+    key="ch_save",
+    type="primary",
+    disabled=problem is not None or (not changes and version > 0),
+    width="stretch",
+):
+    try:
+        new_version = save_rules(data.store(), pid, rules, note.strip() or None)
+    except GenesisError as exc:
+        st.error(str(exc))
+    else:
+        state.flash(
+            "success",
+            f"Saved as rules v{new_version}. They apply on the next run: start one on the Run "
+            "page, or render on the Render page.",
+        )
+        st.rerun()
+
+with st.expander(f"Rules history ({len(saved_state['history'])} versions)"):
+    if saved_state["history"]:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {"version": h["version"], "saved": h["created_at"][:19], "note": h["note"]}
+                    | h["rules"]
+                    for h in reversed(saved_state["history"])
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+            key="ch_history",
+        )
+    else:
+        st.caption("No rules saved yet: the defaults apply.")
+
+# -- titles of the saved chapters ---------------------------------------------------------------
+st.subheader("Saved chapters")
+if not stored:
+    st.info("No chapters yet: they are made by the next run.")
+    st.stop()
+made_with = {c["rules_version"] for c in stored}
+if version and made_with != {version}:
+    st.warning(
+        f"These chapters were made with rules v{', v'.join(str(v) for v in sorted(made_with))}; "
+        f"saved rules v{version} apply on the next run (Run or Render page)."
+    )
+st.caption("Edit a title in the table, then save. A title stays with its chapter's first scene.")
+original = pd.DataFrame(
+    [
+        {
+            "id": c["id"],
+            "#": c["index"] + 1,
+            "start (s)": round(c["start_s"], 2),
+            "length (s)": round(c["duration_s"], 2),
+            "scenes": len(c["scene_ids"]),
+            "title": c["title"],
+            "edited": c["title_edited"],
+        }
+        for c in stored
+    ]
+)
+edited = st.data_editor(
+    original,
+    key="ch_titles",
+    hide_index=True,
+    width="stretch",
+    disabled=["id", "#", "start (s)", "length (s)", "scenes", "edited"],
+    column_config={
+        "id": None,
+        "title": st.column_config.TextColumn("title", width="large", max_chars=200),
+        "edited": st.column_config.CheckboxColumn("renamed"),
+    },
+)
+renamed = [
+    (int(cid), str(new))
+    for cid, old, new in zip(original.id, original.title, edited.title, strict=True)
+    if str(new) != str(old)
+]
+if st.button(
+    f"Save {len(renamed)} title(s)" if renamed else "Save titles",
+    key="ch_save_titles",
+    disabled=not renamed,
+):
+    errors = []
+    for cid, title in renamed:
+        try:
+            set_chapter_title(data.store(), pid, cid, title)
+        except GenesisError as exc:
+            errors.append(str(exc))
+    if errors:
+        st.error("; ".join(errors))
+    else:
+        del st.session_state["ch_titles"]
+        state.flash("success", f"Saved {len(renamed)} title(s).")
+        st.rerun()

@@ -1,8 +1,267 @@
-"""Narration: placeholder until the page lands."""
+"""Narration: voiceovers for the whole cut or one chapter, where each plays on the cut (automatic
+or set by hand), the narration and bed gains, and a mixed preview of one chapter."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 import state
 import streamlit as st
 
+import data
+from genesis_pipeline import viz
+from genesis_pipeline.errors import GenesisError
+from genesis_pipeline.services.narration import (
+    add_voiceover,
+    check_voiceover_offset,
+    preview_chapter_mix,
+    remove_voiceover,
+    set_mix,
+    set_voiceover_gain,
+    set_voiceover_offset,
+)
+
+AUDIO_TYPES = ["wav", "mp3", "m4a", "aac", "flac", "ogg", "opus", "mp4", "mov", "mkv", "webm"]
+
+
+def _sync(key: str, value: float) -> None:
+    """Show ``value`` in widget ``key`` whenever the stored value changes (not on every run)."""
+    seen = f"_seen_{key}"
+    if st.session_state.get(seen) != value:
+        st.session_state[key] = float(value)
+        st.session_state[seen] = value
+
+
+WHOLE_CUT = -1  # the "For" choice of a whole-cut voiceover (a None option reads as "nothing")
+
+
+def _chapter_label(spans: dict[int, object], idx: int | None) -> str:
+    if idx is None or idx == WHOLE_CUT:
+        return "Whole cut"
+    span = spans.get(idx)
+    title = f" — {span.title}" if span is not None else " (not in the cut)"
+    return f"Chapter {idx + 1}{title}"
+
+
 st.title("Narration")
-state.require_project()
-st.info("This page is being built.")
+state.show_flash()
+pid = state.require_project()
+store = data.store()
+ns = data.narration_state(pid)
+cut, voiceovers, rows, plan_error, mix = (
+    ns["cut"],
+    ns["voiceovers"],
+    ns["rows"],
+    ns["error"],
+    ns["mix"],
+)
+spans = {c.index: c for c in cut.chapters}
+
+m = st.columns(5)
+m[0].metric("Cut length", f"{cut.duration_s:.1f} s")
+m[1].metric("Scenes in the cut", f"{len(cut.segments)} of {cut.total_scenes}")
+m[2].metric("Chapters in the cut", len(cut.chapters))
+m[3].metric("Voiceovers", len(voiceovers))
+m[4].metric("Narration / bed gain", f"{mix.voiceover_gain:g} / {mix.bed_gain:g}")
+
+if not cut.segments:
+    st.warning(
+        "Nothing is approved, so there is no cut to narrate yet: approve scenes on the Scenes "
+        "page (a whole-cut voiceover can still be added below)."
+    )
+if plan_error and cut.segments:
+    st.error(f"The narration plan cannot be made: {plan_error}. Fix the offset below.")
+st.caption(
+    "Changes here apply to the next render (Render page). A chapter voiceover starts where it "
+    "talks over the least on-camera speech, unless you give its start after the chapter's start."
+)
+
+# -- the plan -----------------------------------------------------------------------------------
+st.subheader("Plan on the cut")
+if cut.segments:
+    st.plotly_chart(viz.narration_timeline(cut, rows), key="narr_timeline", width="stretch")
+
+# -- voiceovers ---------------------------------------------------------------------------------
+st.subheader("Voiceovers")
+if not voiceovers:
+    st.info("No voiceover yet: add one below.")
+by_id = {r["voiceover_id"]: r for r in rows}
+for vo in voiceovers:
+    row = by_id.get(vo.id, {})
+    is_chapter = vo.chapter_idx is not None
+    span = spans.get(vo.chapter_idx) if is_chapter else None
+    start = row.get("offset_s")
+    with st.container(border=True):
+        head = st.columns([3.2, 1.2, 1.2, 1.2], vertical_alignment="center")
+        head[0].markdown(
+            f"**{_chapter_label(spans, vo.chapter_idx)}**  \n`{vo.original_name}` · "
+            f"{vo.duration_s:.2f} s"
+        )
+        head[1].metric("Starts on the cut", "—" if start is None else f"{start:.2f} s")
+        placement = "auto" if row.get("automatic") else "default"
+        if vo.offset_s is not None:
+            placement = "manual"
+        head[2].metric("Placement", placement)
+        head[3].metric(
+            "Over speech",
+            f"{row.get('speech_overlap_s', 0.0):.2f} s",
+            help="Seconds of on-camera speech the narration talks over",
+        )
+        # The offset box shows the override, or for a chapter where the automatic start falls.
+        shown = vo.offset_s
+        if shown is None:
+            shown = (start - span.start_s) if (is_chapter and span and start is not None) else 0.0
+        shown = round(float(shown), 3)
+        _sync(f"vo_offset_{vo.id}", shown)
+        _sync(f"vo_gain_{vo.id}", float(vo.gain))
+        with st.form(f"vo_form_{vo.id}", border=False):
+            f = st.columns([2, 2, 1.2], vertical_alignment="bottom")
+            offset = f[0].number_input(
+                "Start after the chapter's start (s)" if is_chapter else "Start on the cut (s)",
+                step=0.1,
+                format="%.2f",
+                key=f"vo_offset_{vo.id}",
+            )
+            gain = f[1].number_input(
+                "Gain (1.0 = unchanged)", step=0.1, format="%.2f", key=f"vo_gain_{vo.id}"
+            )
+            apply = f[2].form_submit_button(
+                "Apply", type="primary", width="stretch", key=f"vo_apply_{vo.id}"
+            )
+        if apply:
+            try:
+                if abs(float(offset) - float(shown)) > 1e-6:
+                    check_voiceover_offset(store, pid, vo.id, float(offset))
+                    set_voiceover_offset(store, pid, vo.id, float(offset))
+                if abs(float(gain) - vo.gain) > 1e-9:
+                    set_voiceover_gain(store, pid, vo.id, float(gain))
+            except GenesisError as exc:
+                st.error(str(exc))
+            else:
+                state.flash("success", f"Updated {vo.original_name}.")
+                st.rerun()
+        actions = st.columns([1.4, 1.2, 4]) if is_chapter else st.columns([1.2, 5])
+        if is_chapter and actions[0].button(
+            "Automatic start",
+            key=f"vo_auto_{vo.id}",
+            disabled=vo.offset_s is None,
+            help="Forget the override: start where the narration talks over the least speech",
+        ):
+            try:
+                set_voiceover_offset(store, pid, vo.id, None)
+            except GenesisError as exc:
+                st.error(str(exc))
+            else:
+                state.flash("success", f"{vo.original_name} starts automatically again.")
+                st.rerun()
+        if actions[1 if is_chapter else 0].button(
+            "Remove", key=f"vo_remove_{vo.id}", icon=":material/delete:"
+        ):
+            try:
+                remove_voiceover(store, pid, vo.id)
+            except GenesisError as exc:
+                st.error(str(exc))
+            else:
+                state.flash("success", f"Removed {vo.original_name}.")
+                st.rerun()
+
+# -- add a voiceover; the mix -------------------------------------------------------------------
+add_col, mix_col = st.columns([1.6, 1], gap="large")
+with add_col:
+    st.subheader("Add a voiceover")
+    upload = st.file_uploader(
+        "Audio (or a video whose sound to use)", type=AUDIO_TYPES, key="narr_upload"
+    )
+    targets = [WHOLE_CUT, *sorted(spans)]
+    cols = st.columns([2, 1.2], vertical_alignment="bottom")
+    target = cols[0].selectbox(
+        "For",
+        targets,
+        format_func=lambda i: _chapter_label(spans, i),
+        key="narr_target",
+        help="A new voiceover replaces the current one for the same target.",
+    )
+    new_offset = cols[1].number_input(
+        "Start on the cut (s)",
+        value=0.0,
+        step=0.5,
+        key="narr_new_offset",
+        disabled=target != WHOLE_CUT,
+        help="Chapter voiceovers start automatically; set an override afterwards if needed.",
+    )
+    if st.button("Add voiceover", key="narr_add", type="primary", icon=":material/mic:"):
+        if upload is None:
+            st.warning("Choose a file to upload first.")
+        else:
+            try:
+                with tempfile.TemporaryDirectory(prefix="genesis-vo-") as tmp:
+                    path = Path(tmp) / f"upload{Path(upload.name).suffix.lower()}"
+                    path.write_bytes(upload.getbuffer())
+                    vo = add_voiceover(
+                        store,
+                        pid,
+                        path,
+                        chapter_idx=None if target == WHOLE_CUT else int(target),
+                        offset_s=float(new_offset) if target == WHOLE_CUT else None,
+                        original_name=upload.name,
+                    )
+            except GenesisError as exc:
+                st.error(f"Voiceover not added: {exc}")
+            else:
+                state.flash(
+                    "success",
+                    f"Added {vo.original_name} ({vo.duration_s:.1f} s) for "
+                    f"{_chapter_label(spans, target)}.",
+                )
+                st.rerun()
+
+with mix_col:
+    st.subheader("Mix")
+    _sync("narr_gain", float(mix.voiceover_gain))
+    _sync("narr_bed_gain", float(mix.bed_gain))
+    with st.form("narr_mix", border=False):
+        narr_gain = st.number_input(
+            "Narration gain", step=0.1, format="%.2f", key="narr_gain", help="1.0 = unchanged"
+        )
+        bed_gain = st.number_input(
+            "Bed gain (natural sound)",
+            step=0.1,
+            format="%.2f",
+            key="narr_bed_gain",
+            help="The bed is also ducked under the narration",
+        )
+        if st.form_submit_button("Apply mix", key="narr_mix_apply"):
+            try:
+                set_mix(store, pid, voiceover_gain=float(narr_gain), bed_gain=float(bed_gain))
+            except GenesisError as exc:
+                st.error(str(exc))
+            else:
+                state.flash("success", "Mix saved.")
+                st.rerun()
+
+# -- preview ------------------------------------------------------------------------------------
+st.subheader("Preview a chapter")
+if not cut.chapters:
+    st.caption("No chapter in the cut to preview (approve scenes and run the pipeline).")
+    st.stop()
+cols = st.columns([3, 1.2], vertical_alignment="bottom")
+chapter = cols[0].selectbox(
+    "Chapter",
+    sorted(spans),
+    format_func=lambda i: f"{_chapter_label(spans, i)} · {spans[i].end_s - spans[i].start_s:.1f} s",
+    key="narr_preview_chapter",
+)
+if cols[1].button("Render preview", key="narr_preview", icon=":material/play_arrow:"):
+    try:
+        with st.spinner("Rendering a small preview of the chapter…"):
+            path = preview_chapter_mix(store, pid, int(chapter))
+    except GenesisError as exc:
+        st.error(f"No preview: {exc}")
+    else:
+        st.session_state["narr_preview_path"] = (pid, int(chapter), str(path))
+shown = st.session_state.get("narr_preview_path")
+if shown and shown[0] == pid and Path(shown[2]).is_file():
+    player, _ = st.columns([3, 2])
+    player.caption(f"Preview of {_chapter_label(spans, shown[1])} (small, fast encode)")
+    player.video(shown[2])

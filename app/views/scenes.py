@@ -1,8 +1,252 @@
-"""Scenes: placeholder until the page lands."""
+"""Scenes: review every detected scene as a thumbnail card; approve or reject, filter, sort, page.
 
+Approvals are stored through ``services.review`` (they survive reloads and other browsers); the
+table is read once per project revision and filtered/sorted/paged in pandas by
+``services.scene_browser.browse``, so a page of 2,000 scenes stays quick.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
 import state
 import streamlit as st
 
+import data
+from genesis_pipeline.errors import GenesisError
+from genesis_pipeline.services.review import set_scene_status
+from genesis_pipeline.services.scene_browser import SORTS, STATUS_FILTERS, browse
+
+PAGE_SIZES = (12, 24, 48)
+COLUMNS = 4
+CAPTION_CHARS = 70  # longer captions are cut on the card
+# Confidence levels: at least HIGH is green, at least MEDIUM amber, below that red.
+HIGH, MEDIUM = 0.75, 0.5
+
 st.title("Scenes")
-state.require_project()
-st.info("This page is being built.")
+state.show_flash()
+pid = state.require_project()
+
+# Rejected cards get a red border and a greyed thumbnail; explicit approvals a green border.
+st.html(
+    """
+<style>
+[class*="st-key-scene-rejected-"] { border: 2px solid #e5484d !important; }
+[class*="st-key-scene-rejected-"] img { filter: grayscale(100%); opacity: .45; }
+[class*="st-key-scene-rejected-"] p { opacity: .7; }
+[class*="st-key-scene-approved-"] { border: 1px solid #30a46c !important; }
+</style>
+"""
+)
+
+
+def timecode(seconds: float) -> str:
+    """``m:ss.s`` (``h:mm:ss.s`` past an hour)."""
+    seconds = round(max(0.0, float(seconds)), 1)  # 59.96 s is 1:00.0, not 0:60.0
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{int(h)}:{int(m):02d}:{s:04.1f}" if h else f"{int(m)}:{s:04.1f}"
+
+
+def badge(label: str, value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return f":gray-badge[{label} —]"
+    colour = "green" if value >= HIGH else "orange" if value >= MEDIUM else "red"
+    return f":{colour}-badge[{label} {value:.2f}]"
+
+
+def reset_page() -> None:
+    st.session_state["scene_page"] = 0
+
+
+def review(ids: list[int], status: str) -> None:
+    """Button callback: store the decision before the rerun (the revision-keyed cache refreshes)."""
+    try:
+        n = set_scene_status(data.store(), pid, ids, status)
+    except GenesisError as exc:
+        state.flash("error", f"Could not save the review: {exc}")
+    else:
+        if len(ids) > 1:
+            state.flash(
+                "success", f"{'Approved' if status == 'approved' else 'Rejected'} {n} scenes."
+            )
+
+
+def clear_focus() -> None:
+    st.session_state["scene_focus_ids"] = None
+    reset_page()
+
+
+def turn_page(delta: int) -> None:
+    st.session_state["scene_page"] = max(0, int(st.session_state.get("scene_page", 0)) + delta)
+
+
+scenes = data.scenes(pid)
+if scenes.empty:
+    st.info("No scenes yet: add footage on Upload and process it on the Run page.")
+    st.stop()
+
+rejected = int((scenes.review_status == "rejected").sum())
+unreviewed = int((~scenes.reviewed).sum())
+m = st.columns(5)
+m[0].metric("Scenes", f"{len(scenes):,}")
+m[1].metric("Approved", f"{len(scenes) - rejected - unreviewed:,}")
+m[2].metric("Rejected", f"{rejected:,}")
+m[3].metric("Unreviewed", f"{unreviewed:,}", help="Unreviewed scenes count as approved.")
+kept = scenes.duration_s[scenes.review_status != "rejected"].sum()
+m[4].metric("Kept length", f"{timecode(kept)}", help="Approved and unreviewed scenes.")
+
+focus = st.session_state.get("scene_focus_ids")
+if focus is not None:
+    with st.container(border=True):
+        cols = st.columns([5, 1.3], vertical_alignment="center")
+        cols[0].markdown(
+            f"**Showing the {len(focus)} scenes picked on the Confidence page.** "
+            "Filters below apply within this selection."
+        )
+        cols[1].button(
+            "Clear selection", key="scene_clear_focus", on_click=clear_focus, width="stretch"
+        )
+
+media_names = scenes.drop_duplicates("media_id").set_index("media_id").media_name.to_dict()
+f = st.columns([1.1, 1.7, 1.8, 1.6, 1.6, 0.9], vertical_alignment="bottom")
+status = f[0].selectbox("Status", STATUS_FILTERS, key="scene_status", on_change=reset_page)
+media_id = f[1].selectbox(
+    "Media file",
+    [None, *media_names],
+    format_func=lambda i: "All files" if i is None else media_names[i],
+    key="scene_media",
+    on_change=reset_page,
+)
+text = f[2].text_input(
+    "Caption contains", key="scene_text", placeholder="e.g. bars", on_change=reset_page
+)
+max_conf = f[3].slider(
+    "Confidence at most",
+    0.0,
+    1.0,
+    1.0,
+    0.05,
+    key="scene_max_conf",
+    on_change=reset_page,
+    help="A scene's confidence is its weakest of detection, caption and transcript.",
+)
+sort = f[4].selectbox("Sort", list(SORTS), key="scene_sort", on_change=reset_page)
+page_size = f[5].selectbox(
+    "Per page", PAGE_SIZES, index=1, key="scene_page_size", on_change=reset_page
+)
+
+result = browse(
+    scenes,
+    status=status,
+    text=text,
+    media_id=media_id,
+    max_confidence=None if max_conf >= 1.0 else max_conf,
+    sort=sort,
+    page=int(st.session_state.get("scene_page", 0)),
+    page_size=int(page_size),
+    ids=[int(i) for i in focus] if focus is not None else None,
+)
+st.session_state["scene_page"] = result.page
+shown = [int(i) for i in result.rows.id]
+
+bar = st.columns([3, 0.8, 1.2, 0.8, 1.6, 1.6], vertical_alignment="center")
+if result.matching:
+    first = result.page * int(page_size) + 1
+    bar[0].markdown(
+        f"**{first:,}–{first + len(shown) - 1:,}** of **{result.matching:,}** matching scenes"
+    )
+else:
+    bar[0].markdown("No scene matches these filters.")
+bar[1].button("◀ Prev", key="scene_prev", disabled=result.page == 0, on_click=turn_page, args=(-1,))
+bar[2].markdown(f"Page **{result.page + 1}** of {result.pages}")
+bar[3].button(
+    "Next ▶",
+    key="scene_next",
+    disabled=result.page >= result.pages - 1,
+    on_click=turn_page,
+    args=(1,),
+)
+bar[4].button(
+    "Approve all shown",
+    key="scene_bulk_approve",
+    disabled=not shown,
+    on_click=review,
+    args=(shown, "approved"),
+    width="stretch",
+)
+bar[5].button(
+    "Reject all shown",
+    key="scene_bulk_reject",
+    disabled=not shown,
+    on_click=review,
+    args=(shown, "rejected"),
+    width="stretch",
+)
+
+
+def card(row: pd.Series) -> None:
+    sid = int(row.id)
+    status = str(row.review_status)
+    look = status if row.reviewed else "default"
+    with st.container(border=True, key=f"scene-{look}-{sid}"):
+        preview = row.preview_path
+        if preview and Path(preview).is_file():
+            st.image(preview, width="stretch")
+        else:
+            st.caption("no preview frame")
+        caption = row.caption if isinstance(row.caption, str) and row.caption else None
+        if caption and len(caption) > CAPTION_CHARS:
+            caption = caption[: CAPTION_CHARS - 1].rsplit(" ", 1)[0] + "…"
+        st.markdown(f"**{caption}**" if caption else ":gray[*no caption*]")
+        st.caption(
+            f"{row.media_name} · scene {int(row.idx) + 1} · {timecode(row.start_s)}–"
+            f"{timecode(row.end_s)} · {row.duration_s:.1f} s"
+        )
+        st.markdown(
+            " ".join(
+                (
+                    badge("det", row.detection_confidence),
+                    badge("cap", row.caption_confidence),
+                    badge("txt", row.transcript_confidence),
+                )
+            )
+        )
+        b = st.columns([1.6, 1, 1], vertical_alignment="center")
+        if status == "rejected":
+            label = ":red[:material/cancel: **rejected**]"
+        elif row.reviewed:
+            label = ":green[:material/check_circle: **approved**]"
+        else:
+            label = ":gray[unreviewed]"
+        b[0].markdown(label)
+        b[1].button(
+            "",
+            icon=":material/check:",
+            key=f"approve_{sid}",
+            help="Approve this scene",
+            disabled=bool(row.reviewed) and status == "approved",
+            on_click=review,
+            args=([sid], "approved"),
+            width="stretch",
+        )
+        b[2].button(
+            "",
+            icon=":material/close:",
+            key=f"reject_{sid}",
+            help="Reject this scene",
+            disabled=status == "rejected",
+            on_click=review,
+            args=([sid], "rejected"),
+            width="stretch",
+        )
+
+
+rows = list(result.rows.iterrows())
+for start in range(0, len(rows), COLUMNS):
+    cols = st.columns(COLUMNS)
+    for col, (_, row) in zip(cols, rows[start : start + COLUMNS], strict=False):
+        with col:
+            card(row)

@@ -1,8 +1,225 @@
-"""Transcript: placeholder until the page lands."""
+"""Transcript: read each media file's transcript, spot weak words, search, jump the player.
 
+Words are shaded by Whisper's word probability; the search box filters lines and marks the
+matches; ▶ on a line starts the player there. SRT and WebVTT come from
+``services.subtitles`` for the file shown.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import pandas as pd
 import state
 import streamlit as st
 
+import data
+
+# (lower bound, background, label): a word at or above the first bound is left unshaded.
+LEVELS = (
+    (0.85, None, "≥ 0.85 sure"),
+    (0.60, "rgba(240, 165, 0, 0.28)", "0.60–0.85"),
+    (0.40, "rgba(245, 110, 30, 0.50)", "0.40–0.60"),
+    (0.00, "rgba(229, 72, 77, 0.65)", "< 0.40 doubtful"),
+)
+MARK = "background: rgba(80, 160, 255, 0.35); outline: 1px solid #5aa0ff; border-radius: 3px;"
+PAGE = 100  # lines per page: long interviews stay quick
+
 st.title("Transcript")
-state.require_project()
-st.info("This page is being built.")
+state.show_flash()
+pid = state.require_project()
+
+
+def shade(probability: float) -> str | None:
+    for bound, colour, _label in LEVELS:
+        if probability >= bound:
+            return colour
+    return LEVELS[-1][1]
+
+
+def timecode(seconds: float) -> str:
+    seconds = round(max(0.0, float(seconds)), 1)  # 59.96 s is 1:00.0, not 0:60.0
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{int(h)}:{int(m):02d}:{s:04.1f}" if h else f"{int(m)}:{s:04.1f}"
+
+
+def match_spans(text: str, needle: str) -> list[tuple[int, int]]:
+    if not needle:
+        return []
+    return [(m.start(), m.end()) for m in re.finditer(re.escape(needle), text, re.IGNORECASE)]
+
+
+def line_html(text: str, words: list[dict[str, Any]], needle: str) -> str:
+    """A line as HTML: each word shaded by its probability, words inside a match marked."""
+    if not words:  # no word timings: shade nothing, mark the matches in the text
+        out, last = [], 0
+        for a, b in match_spans(text, needle):
+            out += [
+                html.escape(text[last:a]),
+                f'<span style="{MARK}">{html.escape(text[a:b])}</span>',
+            ]
+            last = b
+        return "".join(out) + html.escape(text[last:])
+    tokens = [str(w["word"]).strip() for w in words]
+    starts, pos = [], 0
+    for t in tokens:
+        starts.append(pos)
+        pos += len(t) + 1
+    spans = match_spans(" ".join(tokens), needle)
+    parts = []
+    for token, start, w in zip(tokens, starts, words, strict=True):
+        end = start + len(token)
+        p = float(w["probability"])
+        style = []
+        colour = shade(p)
+        if colour:
+            style.append(f"background: {colour}; border-radius: 3px; padding: 0 2px;")
+        if any(a < end and start < b for a, b in spans):
+            style.append(MARK)
+        attr = f' style="{" ".join(style)}"' if style else ""
+        parts.append(f'<span title="p = {p:.2f}"{attr}>{html.escape(token)}</span>')
+    return " ".join(parts)
+
+
+def seek(media_id: int, start: float) -> None:
+    st.session_state["transcript_media"] = media_id
+    st.session_state["transcript_seek"] = float(start)
+
+
+def pick_media() -> None:
+    st.session_state["transcript_media"] = st.session_state["transcript_media_pick"]
+    st.session_state["transcript_seek"] = 0.0
+    st.session_state.pop("transcript_page_pick", None)
+
+
+summary = data.transcript_summary(pid)
+if summary.empty:
+    st.info("No media yet: add footage on the Upload page.")
+    st.stop()
+
+ids = [int(i) for i in summary.media_id]
+info_by_id = {int(r["media_id"]): r for r in summary.to_dict("records")}
+current = st.session_state.get("transcript_media")
+if current not in ids:
+    spoken = [i for i in ids if info_by_id[i]["words"] > 0]
+    current = spoken[0] if spoken else ids[0]
+    st.session_state["transcript_media"] = current
+if st.session_state.get("transcript_media_pick") != current:
+    st.session_state["transcript_media_pick"] = current
+
+
+def label(i: int) -> str:
+    r = info_by_id[i]
+    if not r["transcribed"]:
+        return f"{r['media_name']}  ·  not transcribed yet"
+    return f"{r['media_name']}  ·  {r['words']} words"
+
+
+top = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
+media_id = int(
+    top[0].selectbox(
+        "Media file", ids, format_func=label, key="transcript_media_pick", on_change=pick_media
+    )
+)
+info: dict[str, Any] = info_by_id[media_id]
+lines = data.transcript_lines(pid, media_id)
+top[1].metric("Lines", len(lines))
+top[2].metric("Words", int(info["words"]))
+mean = info["mean_probability"]
+top[3].metric("Mean word confidence", "—" if pd.isna(mean) else f"{mean:.2f}")
+if info["transcribed"] and info["model"]:
+    lang = info["language"] or "unknown language"
+    if info["language_probability"] is not None and not pd.isna(info["language_probability"]):
+        lang = f"{lang} ({info['language_probability']:.0%} sure)"
+    st.caption(f"Language **{lang}** · transcribed with `{info['model']}`")
+
+left, right = st.columns([3, 2], gap="large")
+
+with right, st.container(key="transcript_player"):
+    start = float(st.session_state.get("transcript_seek") or 0.0)
+    vtt = data.subtitles(pid, media_id, "vtt") if len(lines) else None
+    if info["has_video"]:
+        st.video(info["path"], start_time=start, subtitles={"Transcript": vtt} if vtt else None)
+    else:
+        st.audio(info["path"], start_time=start)
+    # The player starts on whole seconds.
+    st.caption(f"Starts at **{timecode(int(start))}**. Press ▶ on a line to jump there.")
+    stem = info["media_name"].rsplit(".", 1)[0] or "transcript"
+    d = st.columns(2)
+    d[0].download_button(
+        "⬇ SRT",
+        data=data.subtitles(pid, media_id, "srt") if len(lines) else "",
+        file_name=f"{stem}.srt",
+        mime="application/x-subrip",
+        key=f"srt_{media_id}",
+        disabled=not len(lines),
+        on_click="ignore",
+        width="stretch",
+    )
+    d[1].download_button(
+        "⬇ WebVTT",
+        data=vtt or "",
+        file_name=f"{stem}.vtt",
+        mime="text/vtt",
+        key=f"vtt_{media_id}",
+        disabled=not len(lines),
+        on_click="ignore",
+        width="stretch",
+    )
+
+with left:
+    if not info["transcribed"]:
+        st.info(
+            f"**{info['media_name']}** has not been transcribed yet: process the project on the "
+            "Run page."
+        )
+        st.stop()
+    if not lines:
+        why = (
+            "has no audio track"
+            if not info["has_audio"]
+            else "has sound, but no speech was found in it"
+        )
+        st.info(f"**{info['media_name']}** {why}: there is no transcript to show.")
+        st.stop()
+    needle = st.text_input(
+        "Search the transcript",
+        key="transcript_search",
+        placeholder="word or phrase",
+        on_change=lambda: st.session_state.pop("transcript_page_pick", None),
+    ).strip()
+    legend = " ".join(
+        f'<span style="background: {c or "transparent"}; border-radius: 3px; padding: 0 4px;">'
+        f"{html.escape(text)}</span>"
+        for _b, c, text in LEVELS
+    )
+    st.markdown(f"<small>Word confidence: {legend}</small>", unsafe_allow_html=True)
+    shown = lines
+    if needle:
+        shown = [ln for ln in lines if needle.lower() in ln["text"].lower()]
+        st.caption(f"{len(shown)} of {len(lines)} lines contain “{needle}”.")
+    if not shown:
+        st.warning(f"No line contains “{needle}”.")
+    pages = max(1, -(-len(shown) // PAGE))
+    page = 0
+    if pages > 1:
+        if int(st.session_state.get("transcript_page_pick", 1)) > pages:
+            st.session_state["transcript_page_pick"] = 1
+        page = int(st.number_input(f"Page (of {pages})", 1, pages, key="transcript_page_pick")) - 1
+    for ln in shown[page * PAGE : (page + 1) * PAGE]:
+        row = st.columns([0.7, 1.5, 8], vertical_alignment="top", gap="small")
+        row[0].button(
+            "",
+            icon=":material/play_arrow:",
+            key=f"seek_{media_id}_{ln['index']}",
+            help=f"Play from {timecode(ln['start'])}",
+            on_click=seek,
+            args=(media_id, float(ln["start"])),
+        )
+        probs = [float(w["probability"]) for w in ln["words"]]
+        conf = f" · {sum(probs) / len(probs):.2f}" if probs else ""
+        row[1].caption(f"{timecode(ln['start'])}–{timecode(ln['end'])}{conf}")
+        row[2].markdown(line_html(ln["text"], ln["words"], needle), unsafe_allow_html=True)

@@ -1,8 +1,212 @@
-"""Upload: placeholder until the page lands."""
+"""Upload: add footage to the project through the upload service, or import it from a folder.
 
+Streamlit holds browser uploads in server memory, so each file is written to its upload ticket's
+location in chunks at once, finalized (probed, deduplicated, registered), and the uploader is
+cleared by rotating its key, which releases the bytes from the session.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
 import state
 import streamlit as st
 
+import data
+from genesis_pipeline.errors import GenesisError, InvalidMediaError
+from genesis_pipeline.services.upload import (
+    create_upload,
+    finalize_upload,
+    import_from_folder,
+    importable_files,
+)
+
+CHUNK = 8 * 1024 * 1024
+FORMATS = "MP4, MOV, MKV, WebM, AVI, MXF, MTS; audio: WAV, MP3, M4A, AAC, FLAC, Ogg, Opus"
+
 st.title("Upload")
-state.require_project()
-st.info("This page is being built.")
+state.show_flash()
+pid = state.require_project()
+st.session_state.setdefault("upload_nonce", 0)
+st.session_state.setdefault("import_nonce", 0)
+st.session_state.setdefault("upload_results", None)
+
+
+def outcome(name: str, added: Any = None, error: Exception | None = None) -> dict[str, Any]:
+    if error is not None:
+        # The message names the file; say it once when it is the file this row is about.
+        same = isinstance(error, InvalidMediaError) and error.path == name
+        return {"name": name, "ok": False, "reason": error.reason if same else str(error)}
+    return {"name": name, "ok": True, "duplicate": added.duplicate, "media": added.media.to_dict()}
+
+
+def save_uploads(project_id: int, files: Iterable[Any]) -> list[dict[str, Any]]:
+    """Write each uploaded file to its ticket's location in chunks, then finalize it.
+
+    One bad file does not stop the others; its reason is kept for the page to show.
+    """
+    store = data.store()
+    results = []
+    for f in files:
+        try:
+            ticket = create_upload(store, project_id, f.name)
+            f.seek(0)
+            with open(ticket.target, "wb") as out:
+                shutil.copyfileobj(f, out, CHUNK)
+            added = finalize_upload(store, ticket.upload_id, ticket.token)
+        except GenesisError as exc:
+            results.append(outcome(f.name, error=exc))
+        except OSError as exc:
+            results.append(outcome(f.name, error=OSError(f"{f.name}: could not be saved ({exc})")))
+        else:
+            results.append(outcome(f.name, added))
+        finally:
+            release(f)
+    return results
+
+
+def release(f: Any) -> None:
+    """Drop an uploaded file's bytes from server memory as soon as they are on disk.
+
+    Streamlit's in-memory upload manager keeps every file of a session until the session ends;
+    ``st.chat_input`` frees its files the same way once it has read them.
+    """
+    from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    f.close()
+    ctx = get_script_run_ctx()
+    if ctx is not None and isinstance(ctx.uploaded_file_mgr, MemoryUploadedFileManager):
+        ctx.uploaded_file_mgr.remove_file(session_id=ctx.session_id, file_id=f.file_id)
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None or pd.isna(seconds):
+        return "—"
+    h, rem = divmod(round(float(seconds), 1), 3600)
+    m, s = divmod(rem, 60)
+    return f"{int(h)}:{int(m):02d}:{s:04.1f}" if h else f"{int(m)}:{s:04.1f}"
+
+
+def describe(media: dict[str, Any]) -> dict[str, Any]:
+    """One row of what was probed, for a media dict (``MediaFile.to_dict()`` shape)."""
+    # Rows from a DataFrame carry NaN where the store has NULL.
+    m = {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in media.items()}
+    video = bool(m.get("has_video"))
+    return {
+        "file": m["original_name"],
+        "duration": fmt_duration(m.get("duration_s")),
+        "resolution": f"{m['width']}×{m['height']}" if video and m.get("width") else "audio only",
+        "fps": f"{m['fps']:.3g}" if video and m.get("fps") else "—",
+        "VFR": ("yes" if m.get("is_vfr") else "no") if video else "—",
+        "rotation": f"{int(m.get('rotation') or 0)}°" if video else "—",
+        "audio": "yes" if m.get("has_audio") else "no",
+        "codecs": " / ".join(c for c in (m.get("video_codec"), m.get("audio_codec")) if c) or "—",
+        "size": f"{(m.get('size_bytes') or 0) / 1e6:,.1f} MB",
+    }
+
+
+def show_results(results: list[dict[str, Any]]) -> None:
+    accepted = [r for r in results if r["ok"]]
+    rejected = [r for r in results if not r["ok"]]
+    with st.container(border=True):
+        head = st.columns([5, 1], vertical_alignment="center")
+        new = sum(not r["duplicate"] for r in accepted)
+        head[0].markdown(
+            f"**Last batch:** {new} added, {len(accepted) - new} already in the project, "
+            f"{len(rejected)} rejected"
+        )
+        if head[1].button("Dismiss", key="upload_results_clear", width="stretch"):
+            st.session_state["upload_results"] = None
+            st.rerun()
+        if accepted:
+            rows = [
+                {"status": "duplicate" if r["duplicate"] else "new", **describe(r["media"])}
+                for r in accepted
+            ]
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        for r in rejected:
+            st.error(f"**{r['name']}** was not added: {r['reason']}")
+
+
+# -- browser upload -------------------------------------------------------------------------------
+st.subheader("Upload files")
+files = st.file_uploader(
+    "Drop footage here (several files at once)",
+    accept_multiple_files=True,
+    key=f"uploader_{st.session_state['upload_nonce']}",
+    help=f"Video or audio up to 2 GB each ({FORMATS}). Larger footage: import from a folder.",
+)
+if files:
+    with st.spinner(f"Saving and checking {len(files)} file(s)…"):
+        results = save_uploads(pid, files)
+    st.session_state["upload_results"] = results
+    st.session_state["upload_nonce"] += 1  # a new, empty uploader replaces the old one
+    st.rerun()
+
+if st.session_state["upload_results"]:
+    show_results(st.session_state["upload_results"])
+
+# -- import from folder ---------------------------------------------------------------------------
+st.subheader("Import from folder")
+store = data.store()
+if store.settings.import_dir is None:
+    st.info(
+        "For footage too large for the browser, set **GENESIS_IMPORT_DIR** to a folder on this "
+        "machine and restart the app: its files can then be registered in place, without a copy."
+    )
+else:
+    try:
+        candidates = [str(p) for p in importable_files(store)]
+    except GenesisError as exc:
+        st.warning(str(exc))
+        candidates = []
+    st.caption(
+        f"Files under `{store.settings.import_dir}` are registered in place (not copied); "
+        "keep them there while the project uses them."
+    )
+    if not candidates and store.settings.import_dir.is_dir():
+        st.info("No media files in the import folder yet.")
+    elif candidates:
+        cols = st.columns([5, 1], vertical_alignment="bottom")
+        chosen = cols[0].multiselect(
+            "Files to import",
+            candidates,
+            key=f"import_files_{st.session_state['import_nonce']}",
+            placeholder="Pick one or more files",
+        )
+        if cols[1].button("Import", key="import_button", type="primary", disabled=not chosen):
+            with st.spinner(f"Checking {len(chosen)} file(s)…"):
+                try:
+                    added = import_from_folder(store, pid, chosen)
+                except GenesisError as exc:
+                    # The service checks every file before registering any: nothing was added.
+                    results = [outcome(", ".join(chosen), error=exc)]
+                else:
+                    results = [outcome(a.media.original_name, a) for a in added]
+            st.session_state["upload_results"] = results
+            st.session_state["import_nonce"] += 1
+            st.rerun()
+
+# -- the project's media --------------------------------------------------------------------------
+st.subheader("Media in this project")
+media = data.media(pid)
+if media.empty:
+    st.info("No media yet: upload or import footage above, then process it on the Run page.")
+else:
+    m = st.columns(3)
+    m[0].metric("Files", len(media))
+    m[1].metric("Total length", fmt_duration(media.duration_s.sum()))
+    m[2].metric("Total size", f"{media.size_bytes.sum() / 1e6:,.1f} MB")
+    rows = [
+        {
+            "#": int(r["position"]) + 1,
+            **describe(r),
+            "source": "imported" if r["imported"] else "uploaded",
+        }
+        for r in media.to_dict("records")
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

@@ -7,6 +7,7 @@ project timeline; ``group_chapters`` (pure, fast) can then be called on every sl
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,3 +132,109 @@ def set_chapter_title(store: Store, project_id: int, chapter_id: int, title: str
     with store.db.write() as con:
         review_sql.set_chapter_title(con, project_id, chapter_id, title[:200])
         projects_sql.bump_revision(con, project_id)
+
+
+# -- review app: saved chapters, the live preview against them ---------------------------------
+def saved_chapters(store: Store, project_id: int) -> list[dict[str, Any]]:
+    """The chapters of the last run, in order: ``id``, ``index``, ``title``, ``title_edited``,
+    ``start_s``, ``end_s``, ``duration_s`` (project timeline), ``scene_ids``, ``reasons``,
+    ``rules_version``.
+
+    Raises:
+        NotFoundError: no such project.
+    """
+    with store.db.read() as con:
+        projects_sql.get(con, project_id)
+        rows = results_sql.chapters_for_project(con, project_id)
+    return [
+        {
+            "id": int(r["id"]),
+            "index": int(r["idx"]),
+            "title": str(r["title"]),
+            "title_edited": bool(r["title_edited"]),
+            "start_s": float(r["start_s"]),
+            "end_s": float(r["end_s"]),
+            "duration_s": float(r["end_s"]) - float(r["start_s"]),
+            "scene_ids": list(r["scene_ids"]),
+            "reasons": list(r["reasons"]),
+            "rules_version": int(r["rules_version"]),
+        }
+        for r in rows
+    ]
+
+
+def speech_intervals(
+    words: Sequence[TimedWord], join_gap_s: float = 0.3
+) -> list[tuple[float, float]]:
+    """Words joined into speech intervals: a gap shorter than ``join_gap_s`` does not split."""
+    out: list[tuple[float, float]] = []
+    for w in sorted(words, key=lambda w: w.start_s):
+        if out and w.start_s - out[-1][1] < join_gap_s:
+            out[-1] = (out[-1][0], max(out[-1][1], w.end_s))
+        else:
+            out.append((w.start_s, w.end_s))
+    return out
+
+
+def chapter_boundaries(chapters: Sequence[Any]) -> list[float]:
+    """Where chapters start, without the first: stage ``Chapter`` objects or chapter dicts."""
+    starts = sorted(float(c["start_s"] if isinstance(c, dict) else c.start_s) for c in chapters)
+    return starts[1:]
+
+
+@dataclass(frozen=True, slots=True)
+class ChapterComparison:
+    """Preview chapters against the saved ones: counts and boundaries that moved."""
+
+    saved_count: int
+    preview_count: int
+    added: tuple[float, ...]  # boundaries in the preview only (project time, s)
+    removed: tuple[float, ...]  # boundaries in the saved chapters only
+    kept: int
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed) or self.saved_count != self.preview_count
+
+
+def compare_chapters(
+    saved: Sequence[Any], preview: Sequence[Any], tolerance_s: float = 0.05
+) -> ChapterComparison:
+    """Which chapter boundaries the preview adds or removes (within ``tolerance_s``)."""
+    old, new = chapter_boundaries(saved), chapter_boundaries(preview)
+    added = tuple(b for b in new if all(abs(b - o) > tolerance_s for o in old))
+    removed = tuple(o for o in old if all(abs(o - b) > tolerance_s for b in new))
+    return ChapterComparison(
+        saved_count=len(saved),
+        preview_count=len(preview),
+        added=added,
+        removed=removed,
+        kept=len(new) - len(added),
+    )
+
+
+def rules_diff(saved: Rules, preview: Rules) -> list[dict[str, Any]]:
+    """The rules that differ: ``[{"rule", "saved", "preview"}]`` in field order."""
+    a, b = saved.to_json(), preview.to_json()
+    return [{"rule": k, "saved": a[k], "preview": b[k]} for k in a if a[k] != b.get(k)]
+
+
+def edited_titles(store: Store, project_id: int) -> dict[tuple[int, int], str]:
+    """Titles reviewers gave, keyed by the chapter's first scene ``(media id, start frame)``."""
+    with store.db.read() as con:
+        return review_sql.edited_titles(con, project_id)
+
+
+def with_edited_titles(
+    chapters: Sequence[Chapter], inputs: ChapterInputs, titles: dict[tuple[int, int], str]
+) -> list[Chapter]:
+    """``chapters`` with the reviewers' titles where a chapter starts at a renamed first scene
+    (as the chapters step does on a run)."""
+    from dataclasses import replace
+
+    out = []
+    for ch in chapters:
+        first = inputs.scene_frames.get(int(ch.scene_keys[0])) if ch.scene_keys else None
+        title = titles.get(first) if first is not None else None
+        out.append(replace(ch, title=title) if title else ch)
+    return out

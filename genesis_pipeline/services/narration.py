@@ -206,3 +206,172 @@ def narration_clips(
             }
         )
     return clips, rows
+
+
+# -- review app: offsets checked against the cut, a mixed preview of one chapter -----------------
+PREVIEW_STAGE = "chapter_preview"
+PREVIEW_WIDTH = 480
+
+
+def check_voiceover_offset(
+    store: Store, project_id: int, voiceover_id: int, offset_s: float | None
+) -> float | None:
+    """Plan the narration as if ``voiceover_id`` had the override ``offset_s`` (None =
+    automatic) and return where it would start on the cut, without saving anything.
+
+    For a chapter voiceover the override counts from the chapter's start (see
+    :func:`genesis_pipeline.stages.narration.plan_narration`).
+
+    Raises:
+        InvalidSettingError: the offset is negative, or the start falls outside the cut.
+        InvalidMediaError: a voiceover file is missing.
+        NotFoundError: no such active voiceover in the project.
+    """
+    from dataclasses import replace
+
+    from genesis_pipeline.errors import NotFoundError
+    from genesis_pipeline.services.cut import load_cut
+
+    if offset_s is not None:
+        offset_s = _check_offset(offset_s)
+    voiceovers = list_voiceovers(store, project_id)
+    if not any(v.id == voiceover_id for v in voiceovers):
+        raise NotFoundError(f"voiceover {voiceover_id}: not an active voiceover of the project")
+    trial = [replace(v, offset_s=offset_s) if v.id == voiceover_id else v for v in voiceovers]
+    _clips, rows = narration_clips(store, load_cut(store, project_id), trial)
+    row = next(r for r in rows if r["voiceover_id"] == voiceover_id)
+    start = row["offset_s"]
+    return None if start is None else float(start)
+
+
+def preview_chapter_mix(
+    store: Store, project_id: int, chapter_idx: int, *, width: int = PREVIEW_WIDTH
+) -> Path:
+    """Render a small mixed preview of one chapter of the cut and return the MP4's path.
+
+    The chapter's approved segments are rendered with every narration clip that plays during
+    the chapter, shifted so the chapter starts at 0 (a clip that began earlier is trimmed),
+    with the project's narration and bed gains, at most ``width`` pixels wide with a fast
+    preset. The file lives in the stage cache under a key of all those inputs, so an unchanged
+    chapter is not rendered twice.
+
+    Raises:
+        NotFoundError: the chapter is not in the cut (no approved scene) or not in the project.
+        InvalidSettingError: a voiceover offset falls outside the cut, or a bad gain.
+        InvalidMediaError: a voiceover or media file is missing or unusable.
+        MediaToolError: ffmpeg failed.
+    """
+    from genesis_pipeline.errors import NotFoundError
+    from genesis_pipeline.services.cut import load_cut
+    from genesis_pipeline.stages.assemble import VERSION, AssemblyParams, render_cut
+    from genesis_pipeline.stages.narration import NarrationClip
+    from genesis_pipeline.stages.timeline import cut_starts
+    from genesis_pipeline.store.cache import stage_key
+
+    cut = load_cut(store, project_id)
+    span = next((c for c in cut.chapters if c.index == chapter_idx), None)
+    if span is None:
+        raise NotFoundError(
+            f"chapter {chapter_idx + 1}: not in the cut of project {project_id} "
+            f"(no approved scene in it, or no such chapter)"
+        )
+    segments = [
+        seg
+        for start, seg in zip(cut_starts(cut.segments), cut.segments, strict=True)
+        if span.start_s - 1e-6 <= start < span.end_s - 1e-6
+    ]
+    length = span.end_s - span.start_s
+    voiceovers = list_voiceovers(store, project_id)
+    clips, _rows = narration_clips(store, cut, voiceovers)
+    by_target = {v.chapter_idx: v for v in voiceovers}
+    local: list[tuple[VoiceoverRecord, float, float, float]] = []  # vo, offset, skip, gain
+    for clip in clips:
+        vo = by_target[clip.chapter_index]
+        at = clip.offset_s - span.start_s
+        if at >= length - 1e-6 or at + vo.duration_s <= 1e-6:
+            continue
+        local.append((vo, max(at, 0.0), max(-at, 0.0), clip.gain))
+    mix = get_mix(store, project_id)
+    ref = next((s for s in segments if s.width and s.height), None)
+    out_w: int | None = None
+    out_h: int | None = None
+    if ref is not None and ref.width and ref.height:
+        w = min(int(width), int(ref.width))
+        out_w, out_h = _even(w), _even(round(w * ref.height / ref.width))
+    params = AssemblyParams(
+        width=out_w,
+        height=out_h,
+        crf=30,
+        preset="ultrafast",
+        audio_bitrate="96k",
+        bed_gain=mix.bed_gain,
+        narration_gain=mix.voiceover_gain,
+    )
+    key = stage_key(
+        PREVIEW_STAGE,
+        VERSION,
+        params,
+        {
+            "segments": [
+                (cut.media_sha[int(s.media_key)], s.start_frame, s.end_frame) for s in segments
+            ],
+            "narration": [
+                (vo.sha256, round(at, 4), round(skip, 4), gain) for vo, at, skip, gain in local
+            ],
+        },
+    )
+
+    def load(entry: Path) -> Path:
+        out = entry / "preview.mp4"
+        if not out.is_file():
+            raise FileNotFoundError(out)
+        return out
+
+    hit = store.cache.lookup(PREVIEW_STAGE, key, load)
+    if hit is not None:
+        return hit
+
+    def write(tmp: Path) -> dict[str, Any]:
+        narration = []
+        for i, (vo, at, skip, gain) in enumerate(local):
+            path = store.absolute(vo.path)
+            if skip > 0:
+                path = _trim_wav(path, tmp / f"narration-{i}.wav", skip, vo.original_name)
+            narration.append(NarrationClip(path, at, gain, vo.chapter_idx))
+        result = render_cut(segments, tmp / "preview.mp4", params, narration)
+        for f in tmp.glob("narration-*.wav"):
+            f.unlink()
+        return {
+            "project_id": project_id,
+            "chapter_idx": chapter_idx,
+            "duration_s": result.duration_s,
+        }
+
+    return load(store.cache.store(PREVIEW_STAGE, key, write))
+
+
+def _even(n: int) -> int:
+    return max(2, n - n % 2)
+
+
+def _trim_wav(src: Path, dst: Path, skip_s: float, name: str) -> Path:
+    """Copy a PCM WAV without its first ``skip_s`` seconds.
+
+    Raises:
+        InvalidMediaError: ``src`` is missing or not a PCM WAV.
+    """
+    import wave
+
+    try:
+        with wave.open(str(src), "rb") as r:
+            rate = r.getframerate()
+            r.setpos(min(r.getnframes(), round(skip_s * rate)))
+            with wave.open(str(dst), "wb") as w:
+                w.setnchannels(r.getnchannels())
+                w.setsampwidth(r.getsampwidth())
+                w.setframerate(rate)
+                while chunk := r.readframes(1 << 16):
+                    w.writeframes(chunk)
+    except (OSError, EOFError, wave.Error) as exc:
+        raise InvalidMediaError(name, f"voiceover {src} cannot be read ({exc})") from None
+    return dst

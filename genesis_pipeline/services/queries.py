@@ -7,6 +7,7 @@ and paging on top are pure pandas in :mod:`genesis_pipeline.services.scene_brows
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pandas as pd
@@ -55,6 +56,11 @@ def media_table(store: Store, project_id: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _absolute(home: str, recorded: str) -> str:
+    """``str(store.absolute(recorded))`` without building Path objects (thousands per table)."""
+    return os.path.join(home, recorded)
+
+
 def scenes_table(store: Store, project_id: int) -> pd.DataFrame:
     """Every scene with its confidences, review status and chapter, in project order.
 
@@ -101,8 +107,9 @@ def scenes_table(store: Store, project_id: int) -> pd.DataFrame:
     off = out.media_id.map(offsets).fillna(0.0)
     out["timeline_start_s"] = out.start_s + off
     out["timeline_end_s"] = out.end_s + off
-    out["preview_path"] = [str(store.absolute(p)) if p else None for p in df.preview_path]
-    out["preview_paths"] = [[str(store.absolute(p)) for p in m.get("previews", [])] for m in meta]
+    home = str(store.home)
+    out["preview_path"] = [_absolute(home, p) if p else None for p in df.preview_path]
+    out["preview_paths"] = [[_absolute(home, p) for p in m.get("previews", [])] for m in meta]
     out["caption"] = [m.get("caption") for m in meta]
     out["cut_score"] = [m.get("detection", {}).get("cut_score") for m in meta]
     out["detection_confidence"] = [m.get("detection", {}).get("confidence") for m in meta]
@@ -173,3 +180,51 @@ def transcript_tables(store: Store, project_id: int) -> tuple[pd.DataFrame, pd.D
     else:
         segments["mean_probability"] = pd.Series(dtype=float)
     return segments, words
+
+
+TRANSCRIPT_SUMMARY_COLUMNS = [
+    "media_id",
+    "media_name",
+    "path",
+    "has_audio",
+    "has_video",
+    "duration_s",
+    "transcribed",
+    "language",
+    "language_probability",
+    "model",
+    "segments",
+    "words",
+    "mean_probability",
+]
+
+
+def transcript_summary(store: Store, project_id: int) -> pd.DataFrame:
+    """One row per media file, in project order: whether it was transcribed and what came out.
+
+    ``transcribed`` is False until a run has transcribed the file; ``segments``/``words`` are 0 for
+    a file without speech (or without an audio track: see ``has_audio``); ``mean_probability`` is
+    the mean word probability (NaN without words).
+    """
+    with store.db.read() as con:
+        rows = con.execute(
+            """
+            SELECT m.id, m.original_name, m.path, m.has_audio, m.has_video, m.duration_s,
+                   t.id IS NOT NULL, t.language, t.language_probability, t.model,
+                   coalesce(json_array_length(t.segments_json), 0),
+                   (SELECT count(*) FROM transcript_words w WHERE w.transcript_id = t.id),
+                   (SELECT avg(w.probability) FROM transcript_words w
+                     WHERE w.transcript_id = t.id)
+            FROM media_files m LEFT JOIN transcripts t ON t.media_id = m.id
+            WHERE m.project_id = ? ORDER BY m.position, m.id
+            """,
+            [project_id],
+        ).fetchall()
+    out = pd.DataFrame(rows, columns=TRANSCRIPT_SUMMARY_COLUMNS)
+    out["path"] = [str(store.absolute(p)) for p in out.path]
+    for col in ("has_audio", "has_video", "transcribed"):
+        out[col] = out[col].astype(bool)
+    for col in ("segments", "words"):
+        out[col] = out[col].astype(int)
+    out["mean_probability"] = pd.to_numeric(out.mean_probability, errors="coerce")
+    return out

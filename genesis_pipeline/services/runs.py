@@ -25,6 +25,7 @@ from genesis_pipeline.store.records import RunRecord
 
 # A launched worker that has not taken the run lock within this long is considered dead.
 _LAUNCH_GRACE_S = 90.0
+_SETTING_VARS = frozenset(str(f.metadata["env"]) for f in fields(Settings))
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,11 @@ class RunState:
     starting: bool  # launched, not yet holding the lock
     run: RunRecord | None
     log_tail: str
+
+    @property
+    def active(self) -> bool:
+        """A run is going or about to (the Run page polls and disables its buttons)."""
+        return self.running or self.starting
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,7 +137,10 @@ def start_background_run(store: Store, project_id: int, options: RunOptions | No
     ):
         if value is not None:
             cmd += [flag, str(value)]
-    env = {**os.environ, **settings_env(store.settings)}
+    # The worker gets exactly this store's settings: a GENESIS_* variable of the app's own
+    # environment that the settings do not carry (an unset import dir, say) must not leak in.
+    inherited = {k: v for k, v in os.environ.items() if k not in _SETTING_VARS}
+    env = {**inherited, **settings_env(store.settings)}
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             cmd,
@@ -185,3 +194,75 @@ def wait_for_run(store: Store, project_id: int, timeout_s: float = 600.0) -> Run
             return state.run
         time.sleep(0.25)
     raise TimeoutError(f"project {project_id}: run still going after {timeout_s:.0f} s")
+
+
+def step_names() -> tuple[str, ...]:
+    """The pipeline's steps in the order they run."""
+    from genesis_pipeline.pipeline import STEP_NAMES
+
+    return STEP_NAMES
+
+
+def step_checklist(run: RunRecord | None) -> list[dict[str, Any]]:
+    """Every pipeline step in order with what ``run`` recorded for it.
+
+    A step the run has not reached yet is ``pending`` (``waiting`` when the run is over and never
+    recorded it). Rows carry ``step``, ``status``, ``duration_s``, ``cache_hit``, ``counts``,
+    ``note`` and ``error``.
+    """
+    recorded = {str(d.get("step")): d for d in (run.step_details if run else [])}
+    over = run is not None and run.status != "running"
+    rows = []
+    for name in step_names():
+        d = recorded.get(name, {})
+        rows.append(
+            {
+                "step": name,
+                "status": str(d.get("status") or ("not run" if over else "pending")),
+                "duration_s": d.get("duration_s"),
+                "cache_hit": bool(d.get("cache_hit", False)),
+                "counts": dict(d.get("counts") or {}),
+                "note": d.get("note"),
+                "error": d.get("error"),
+            }
+        )
+    return rows
+
+
+def run_fraction(run: RunRecord | None) -> float:
+    """How far a run has got, 0..1: finished steps plus the current step's own progress."""
+    if run is None:
+        return 0.0
+    if run.status != "running":
+        return 1.0
+    prog = run.progress_json or {}
+    steps = int(prog.get("steps") or len(step_names()))
+    index = int(prog.get("step_index") or 0)
+    done, total = float(prog.get("done") or 0), float(prog.get("total") or 0)
+    within = min(1.0, done / total) if total > 0 else 0.0
+    return max(0.0, min(1.0, (index + within) / max(1, steps)))
+
+
+def models_used(run: RunRecord | None) -> dict[str, Any]:
+    """The device and models a run used, flattened from ``runs.device_json`` for display.
+
+    Keys (``None`` when the run did not record them): ``device``, ``device_name``,
+    ``cpu_threads``, ``whisper_model``, ``whisper_compute_type``, ``whisper_fallback``,
+    ``whisper_note``, ``caption_model``, ``caption_dtype``, ``captions_skipped`` (the reason).
+    """
+    dev: dict[str, Any] = dict(run.device_json or {}) if run else {}
+    models = dev.get("models") or {}
+    whisper = models.get("whisper") or {}
+    captions = models.get("captions") or {}
+    return {
+        "device": dev.get("device"),
+        "device_name": dev.get("device_name"),
+        "cpu_threads": dev.get("cpu_threads"),
+        "whisper_model": whisper.get("identity"),
+        "whisper_compute_type": whisper.get("compute_type") or dev.get("whisper_compute_type"),
+        "whisper_fallback": bool(whisper.get("fallback", False)),
+        "whisper_note": whisper.get("note"),
+        "caption_model": captions.get("identity"),
+        "caption_dtype": captions.get("dtype") or dev.get("caption_dtype"),
+        "captions_skipped": captions.get("skipped"),
+    }

@@ -1,0 +1,121 @@
+"""Chapters page: live preview from the rules (no run), invalid rules, saving rules, titles."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from support.apptest import assert_no_exception, texts
+
+from genesis_pipeline.services.chapters import (
+    current_rules,
+    load_chapter_inputs,
+    preview_chapters,
+    rules_history,
+    save_rules,
+    saved_chapters,
+    set_chapter_title,
+)
+from genesis_pipeline.services.runs import list_runs
+
+
+def _metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _table(at, column: str):
+    """The read-only table with ``column`` (AppTest keeps no key for plain dataframes)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def test_slider_changes_the_preview_without_a_run(make_app, app_project) -> None:
+    store, pid = app_project
+    version, rules = current_rules(store, pid)
+    runs, saved = len(list_runs(store, pid)), saved_chapters(store, pid)
+    inputs = load_chapter_inputs(store, pid)
+    at = make_app("views/chapters.py")
+    assert_no_exception(at)
+    before = preview_chapters(inputs, rules)
+    assert _metric(at, "Preview chapters") == str(len(before))
+    assert at.slider(key="ch_min").value == rules.min_chapter_s
+
+    at.slider(key="ch_min").set_value(2.0).run()
+    assert_no_exception(at)
+    expected = preview_chapters(inputs, replace(rules, min_chapter_s=2.0))
+    # 21 s of speech then a 6 s silent clip: a shorter minimum adds chapters.
+    assert len(expected) > len(before)
+    assert _metric(at, "Preview chapters") == str(len(expected))
+    table = _table(at, "starts because")
+    assert table["start (s)"].tolist() == pytest.approx([round(c.start_s, 2) for c in expected])
+    assert at.get("plotly_chart"), "no timeline"
+    # Nothing ran and nothing was saved.
+    assert len(list_runs(store, pid)) == runs
+    assert saved_chapters(store, pid) == saved
+    assert current_rules(store, pid) == (version, rules)
+
+
+def test_min_above_max_shows_an_error(make_app) -> None:
+    at = make_app("views/chapters.py")
+    at.slider(key="ch_min").set_value(100.0)
+    at.slider(key="ch_max").set_value(50.0)
+    at.run()
+    assert_no_exception(at)
+    errors = " ".join(e.value for e in at.error)
+    assert "min_chapter_s" in errors and "max_chapter_s" in errors
+    assert at.button(key="ch_save").disabled
+    at.button(key="ch_reset").click().run()
+    assert not at.error
+    assert at.slider(key="ch_min").value != 100.0
+
+
+def test_save_rules_makes_a_new_version(make_app, app_project) -> None:
+    store, pid = app_project
+    version, rules = current_rules(store, pid)
+    at = make_app("views/chapters.py")
+    assert at.button(key="ch_save").disabled  # nothing changed yet
+    try:
+        at.slider(key="ch_min").set_value(3.0)
+        at.text_input(key="ch_note").input("shorter chapters")
+        at.run()
+        diff = _table(at, "rule")
+        assert diff.to_dict("records") == [
+            {"rule": "min_chapter_s", "saved": rules.min_chapter_s, "preview": 3.0}
+        ]
+        at.button(key="ch_save").click().run()
+        assert_no_exception(at)
+        new_version, new_rules = current_rules(store, pid)
+        assert new_version == version + 1
+        assert new_rules == replace(rules, min_chapter_s=3.0)
+        assert rules_history(store, pid)[-1]["note"] == "shorter chapters"
+        assert f"Saved as rules v{new_version}" in texts(at)
+        assert "apply on the next run" in texts(at)
+        # The controls now show the saved version, and the comparison is against it.
+        assert at.slider(key="ch_min").value == 3.0
+        assert at.button(key="ch_save").disabled
+    finally:
+        save_rules(store, pid, rules, note="restored by test")
+    assert current_rules(store, pid)[1] == rules
+
+
+def test_title_edit_persists(make_app, app_project) -> None:
+    store, pid = app_project
+    chapter = saved_chapters(store, pid)[0]
+    at = make_app("views/chapters.py")
+    assert at.button(key="ch_save_titles").disabled
+    at.session_state["ch_titles"] = {
+        "edited_rows": {0: {"title": "Opening remarks"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    try:
+        at.run()
+        at.button(key="ch_save_titles").click().run()
+        assert_no_exception(at)
+        after = saved_chapters(store, pid)[0]
+        assert after["id"] == chapter["id"]
+        assert after["title"] == "Opening remarks" and after["title_edited"]
+        assert "Saved 1 title" in texts(at)
+        # The preview shows the reviewer's title for the same first scene.
+        assert _table(at, "starts because")["title"].iloc[0] == "Opening remarks"
+    finally:
+        set_chapter_title(store, pid, chapter["id"], chapter["title"])

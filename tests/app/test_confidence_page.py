@@ -1,0 +1,128 @@
+"""Confidence page: charts of the scenes' confidences, a selection focuses the Scenes page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import APP
+from support.apptest import assert_no_exception, texts
+
+from genesis_pipeline.config import Settings
+from genesis_pipeline.media.synth import Shot, make_footage
+from genesis_pipeline.pipeline import ProjectPipelineService
+from genesis_pipeline.services.projects import create_project
+from genesis_pipeline.services.queries import scenes_table
+from genesis_pipeline.services.scene_browser import min_confidence
+from genesis_pipeline.services.upload import add_media
+from genesis_pipeline.steps.context import RunOptions
+from genesis_pipeline.store import Store
+
+
+def _charts(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def test_charts_show_every_scene_in_timeline_order(make_app, app_project) -> None:
+    store, pid = app_project
+    scenes = scenes_table(store, pid)
+    at = make_app("views/confidence.py")
+    assert_no_exception(at)
+    timeline, histograms = _charts(at)
+    names = [t["name"] for t in timeline["data"]]
+    assert names == ["detection", "caption", "transcript", "cut score"]
+    ordered = scenes.sort_values("timeline_start_s")
+    for trace in timeline["data"]:
+        assert [row[0] for row in trace["customdata"]] == ordered.id.tolist()
+        assert trace["x"] == pytest.approx(ordered.timeline_start_s.tolist())
+    detection = timeline["data"][0]["y"]
+    assert detection == pytest.approx(ordered.detection_confidence.tolist())
+    assert [t["type"] for t in histograms["data"]] == ["histogram"] * 4
+    assert len(histograms["data"][0]["x"]) == len(scenes)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Scenes"] == str(len(scenes))
+    # The lowest-confidence table starts with the weakest scene.
+    weakest = scenes.assign(w=min_confidence(scenes)).sort_values(["w", "timeline_start_s"])
+    table = at.dataframe[0].value
+    assert table["id"].tolist() == weakest.id.head(10).tolist()
+
+
+def test_selection_sets_focus_and_opens_scenes(make_app, app_project) -> None:
+    store, pid = app_project
+    ids = scenes_table(store, pid).id.tolist()[1:3]
+    at = make_app("views/confidence.py")
+    assert at.button(key="conf_open_scenes").disabled
+    # What the browser sends for a box selection over two scenes (on two traces).
+    at.session_state["conf_timeline"] = {
+        "selection": {
+            "points": [
+                {"curve_number": 0, "point_index": 1, "customdata": [ids[0], "main.mp4"]},
+                {"curve_number": 0, "point_index": 2, "customdata": [ids[1], "main.mp4"]},
+                {"curve_number": 1, "point_index": 1, "customdata": [ids[0], "main.mp4"]},
+            ],
+            "point_indices": [1, 2],
+            "box": [{"x": [2.0, 9.0], "y": [0, 1]}],
+            "lasso": [],
+        }
+    }
+    at.run()
+    assert_no_exception(at)
+    assert at.session_state["scene_focus_ids"] == ids
+    assert f"#{ids[0]}, #{ids[1]}" in texts(at)
+    at.button(key="conf_open_scenes").click().run()
+    assert_no_exception(at)
+    assert at.title[0].value == "Scenes"
+    assert at.session_state["scene_focus_ids"] == ids
+
+
+def test_clear_and_lowest_scenes_button(make_app, app_project) -> None:
+    store, pid = app_project
+    scenes = scenes_table(store, pid)
+    at = make_app("views/confidence.py")
+    at.session_state["scene_focus_ids"] = [int(scenes.id.iloc[0])]
+    at.run()
+    at.button(key="conf_clear_focus").click().run()
+    assert at.session_state["scene_focus_ids"] is None
+    at.number_input(key="conf_low_n").set_value(3).run()
+    at.button(key="conf_open_lowest").click().run()
+    assert_no_exception(at)
+    weakest = scenes.assign(w=min_confidence(scenes)).sort_values(["w", "timeline_start_s"])
+    assert at.session_state["scene_focus_ids"] == weakest.id.head(3).tolist()
+    assert at.title[0].value == "Scenes"
+
+
+@pytest.fixture()
+def captionless(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A project of its own whose captions step was skipped (the model is missing)."""
+    monkeypatch.setenv("GENESIS_HOME", str(home))
+    monkeypatch.setenv("GENESIS_NO_DEMO", "1")
+    monkeypatch.setenv("GENESIS_OFFLINE", "1")
+    monkeypatch.setenv("GENESIS_CAPTION_MODEL", str(tmp_path / "no-such-model"))
+    store = Store(Settings.from_env())
+    clip = make_footage(
+        tmp_path / "clip.mp4", (Shot("smptebars", 1.0), Shot("testsrc2", 1.0)), audio=False
+    )
+    pid = create_project(store, "No captions").id
+    add_media(store, pid, [clip.path])
+    report = ProjectPipelineService(store).run(pid, RunOptions(render=False))
+    assert report.status == "succeeded", report.error
+    return store, pid
+
+
+def test_missing_captions_are_explained(captionless) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    _store, pid = captionless
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["project_id"] = pid
+    at.run()
+    at.switch_page("views/confidence.py")
+    at.run()
+    assert_no_exception(at)
+    note = " ".join(i.value for i in at.info)
+    assert "No caption confidence" in note and "no-such-model" in note
+    timeline, histograms = _charts(at)
+    caption = next(t for t in timeline["data"] if t["name"] == "caption")
+    assert all(v is None for v in caption["y"])
+    assert [a["text"] for a in histograms["layout"]["annotations"]].count("no values") >= 1

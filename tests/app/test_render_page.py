@@ -1,0 +1,116 @@
+"""Render page: refuses when nothing is approved, renders in a worker, lists and plays renders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import APP
+from support.apptest import assert_no_exception, texts
+
+from genesis_pipeline.config import Settings
+from genesis_pipeline.media.probe import probe
+from genesis_pipeline.media.synth import Shot, make_footage
+from genesis_pipeline.pipeline import ProjectPipelineService
+from genesis_pipeline.services.projects import create_project
+from genesis_pipeline.services.queries import scenes_table
+from genesis_pipeline.services.render_view import render_history
+from genesis_pipeline.services.review import reset_reviews, set_scene_status
+from genesis_pipeline.services.runs import list_runs, run_state, wait_for_run
+from genesis_pipeline.services.upload import add_media
+from genesis_pipeline.steps.context import RunOptions
+from genesis_pipeline.store import Store
+
+
+@pytest.fixture(scope="module")
+def render_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, int, Path]:
+    """A data dir of its own: one silent 2 s clip of two shots, processed without a render."""
+    home = tmp_path_factory.mktemp("render-page")
+    missing = home / "no-such-model"
+    store = Store(Settings(home=home, caption_model=str(missing), offline="1"))
+    clip = make_footage(
+        home / "clip.mp4", (Shot("smptebars", 1.0), Shot("testsrc2", 1.0)), audio=False
+    )
+    pid = create_project(store, "Render test").id
+    add_media(store, pid, [clip.path])
+    report = ProjectPipelineService(store).run(pid, RunOptions(render=False))
+    assert report.status == "succeeded", report.error
+    return store, pid, missing
+
+
+@pytest.fixture()
+def open_page(render_project, monkeypatch: pytest.MonkeyPatch):
+    store, pid, missing = render_project
+    monkeypatch.setenv("GENESIS_HOME", str(store.home))
+    monkeypatch.setenv("GENESIS_NO_DEMO", "1")
+    monkeypatch.setenv("GENESIS_OFFLINE", "1")
+    monkeypatch.setenv("GENESIS_CAPTION_MODEL", str(missing))
+
+    def factory():
+        from streamlit.testing.v1 import AppTest
+
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        at.session_state["project_id"] = pid
+        at.run()
+        at.switch_page("views/render.py")
+        at.run()
+        assert_no_exception(at)
+        return at
+
+    return factory
+
+
+def test_nothing_approved_is_refused(render_project, open_page) -> None:
+    store, pid, _ = render_project
+    runs = len(list_runs(store, pid))
+    set_scene_status(store, pid, scenes_table(store, pid).id.tolist(), "rejected")
+    try:
+        at = open_page()
+        assert "Nothing is approved" in texts(at)
+        assert next(m.value for m in at.metric if m.label == "Approved scenes") == "0 of 2"
+        at.button(key="render_start").click().run()
+        assert_no_exception(at)
+        assert "Nothing to render" in " ".join(e.value for e in at.error)
+        assert len(list_runs(store, pid)) == runs
+        assert not run_state(store, pid).active
+    finally:
+        reset_reviews(store, pid)
+
+
+def test_render_runs_in_a_worker_and_is_listed(render_project, open_page) -> None:
+    store, pid, _ = render_project
+    assert render_history(store, pid) == []
+    runs = len(list_runs(store, pid))
+    at = open_page()
+    other = open_page()  # a second browser tab, opened before the render starts
+    assert "No render yet" in texts(at)
+    at.button(key="render_start").click().run()
+    assert_no_exception(at)
+    assert run_state(store, pid).active, "no worker was started"
+    assert at.button(key="render_start").disabled
+    assert at.get("progress"), "no progress bar while rendering"
+    # The other tab cannot start a second run: it shows the one going.
+    other.button(key="render_start").click().run()
+    assert_no_exception(other)
+    assert other.button(key="render_start").disabled
+    assert "is going" in texts(other)
+    run = wait_for_run(store, pid, timeout_s=120)
+    assert run is not None and run.status == "succeeded", run and run.error
+    assert len(list_runs(store, pid)) == runs + 1
+    steps = {d["step"]: d for d in run.step_details}
+    assert steps["render"]["status"] == "ok" and not steps["render"]["cache_hit"]
+    assert steps["scenes"]["cache_hit"], "an unchanged project should only render"
+
+    at.run()  # the page notices the finished run
+    assert_no_exception(at)
+    history = render_history(store, pid)
+    assert len(history) == 1
+    render = history[0]
+    assert probe(render["path"]).duration_s == pytest.approx(2.0, abs=0.05)
+    assert render["scenes"] == 2 and render["narration"] == "none"
+    table = next(d.value for d in at.dataframe if "render" in d.value.columns)
+    assert table["render"].tolist() == [render["id"]]
+    assert table["scenes"].tolist() == [2]
+    assert at.get("video"), "the latest render is not played"
+    assert any("Download" in b.label for b in at.get("download_button"))
+    assert "matches the approved cut" in texts(at)

@@ -1,0 +1,132 @@
+"""Run page: a run starts in a worker process, the page follows it to the finished step table."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from conftest import APP
+from support.apptest import assert_no_exception, texts
+
+from genesis_pipeline.config import Settings
+from genesis_pipeline.media.synth import Shot, make_footage
+from genesis_pipeline.pipeline import STEP_NAMES, ProjectPipelineService
+from genesis_pipeline.services.projects import create_project
+from genesis_pipeline.services.runs import list_runs, run_state, wait_for_run
+from genesis_pipeline.services.upload import add_media
+from genesis_pipeline.store import Store
+
+
+@pytest.fixture()
+def small_project(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A project of its own: one silent 2 s clip; the captions model is missing on purpose."""
+    monkeypatch.setenv("GENESIS_HOME", str(home))
+    monkeypatch.setenv("GENESIS_NO_DEMO", "1")
+    monkeypatch.setenv("GENESIS_OFFLINE", "1")
+    monkeypatch.setenv("GENESIS_CAPTION_MODEL", str(tmp_path / "no-such-model"))
+    store = Store(Settings.from_env())
+    clip = make_footage(
+        tmp_path / "clip.mp4", (Shot("smptebars", 1.0), Shot("testsrc2", 1.0)), audio=False
+    )
+    pid = create_project(store, "Run test").id
+    add_media(store, pid, [clip.path])
+    return store, pid
+
+
+def _open(pid: int):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["project_id"] = pid
+    at.run()
+    at.switch_page("views/run.py")
+    at.run()
+    assert_no_exception(at)
+    return at
+
+
+def test_run_starts_a_worker_and_shows_progress_then_steps(small_project) -> None:
+    store, pid = small_project
+    at = _open(pid)
+    assert "not been processed yet" in texts(at)
+    assert not at.button(key="run_start").disabled
+
+    at.toggle(key="run_render").set_value(False)  # the cut is not needed here: a faster run
+    at.button(key="run_start").click()
+    at.run()
+    assert_no_exception(at)
+    state = run_state(store, pid)
+    assert state.active, "no worker was started"
+    assert at.button(key="run_start").disabled and at.button(key="run_force").disabled
+    assert at.get("progress"), "no progress bar while the run goes"
+    assert "started in the background" in texts(at)
+
+    # Follow the run as the polling fragment would, until it is over.
+    seen_steps: set[str] = set()
+    deadline = time.monotonic() + 120
+    while run_state(store, pid).active and time.monotonic() < deadline:
+        at.run()
+        assert_no_exception(at)
+        for bar in at.get("progress"):
+            text = bar.proto.text
+            seen_steps |= {s for s in STEP_NAMES if f"**{s}**" in text}
+        time.sleep(0.4)
+    run = wait_for_run(store, pid, timeout_s=5)
+    assert run is not None and run.status == "succeeded", run and run.error
+    assert seen_steps, "never saw a step's live progress"
+
+    at.run()
+    assert_no_exception(at)
+    assert f"Run #{run.id} succeeded" in texts(at)
+    assert not at.button(key="run_start").disabled
+    table = at.dataframe[0].value
+    assert list(table.step) == list(STEP_NAMES)
+    recorded = {d["step"]: d["status"] for d in run.step_details}
+    assert dict(zip(table.step, table.status, strict=True)) == recorded
+    assert recorded["captions"] == "skipped"
+    assert recorded["render"] == "skipped" and run.options_json["render"] is False
+    assert "no-such-model" in table.set_index("step").note["captions"]
+    # Device and models: the skipped reason is shown beside the Whisper model that ran.
+    page = texts(at)
+    assert "skipped" in page and "no-such-model" in page
+    assert run.device_json["models"]["whisper"]["identity"] in page
+    assert [r.id for r in list_runs(store, pid)] == [run.id]
+
+
+def test_run_in_progress_shows_a_message(small_project) -> None:
+    store, pid = small_project
+    at = _open(pid)
+    # Another process (the CLI, say) takes the project while the page shows it idle.
+    with ProjectPipelineService(store).project_lock(pid):
+        at.button(key="run_start").click()
+        at.run()
+        assert_no_exception(at)
+        assert any("already" in w.value for w in at.warning), texts(at)
+        assert at.button(key="run_start").disabled
+        assert "A run is going" in texts(at)
+    assert not run_state(store, pid).active
+    assert list_runs(store, pid) == []
+
+
+def test_force_rerun_asks_first(small_project) -> None:
+    store, pid = small_project
+    at = _open(pid)
+    at.button(key="run_force").click()
+    at.run()
+    assert at.button(key="run_force_confirm")
+    at.button(key="run_force_cancel").click()
+    at.run()
+    assert not [b for b in at.button if b.key == "run_force_confirm"]
+    assert not run_state(store, pid).active
+
+
+def test_a_run_whose_worker_died_is_explained(small_project) -> None:
+    from genesis_pipeline.store import runs as runs_sql
+
+    store, pid = small_project
+    with store.db.write() as con:  # a run row left "running" by a worker that was killed
+        dead = runs_sql.start(con, pid, pid=999_999, host="gone", options={}, device={})
+    at = _open(pid)
+    assert any(f"Run #{dead.id} stopped without finishing" in w.value for w in at.warning)
+    assert not at.button(key="run_start").disabled

@@ -1,0 +1,215 @@
+"""Scenes page: reviews reach the store and survive a new session; filters, sort, pages, focus."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+from conftest import APP
+from support.apptest import assert_no_exception, texts
+
+from genesis_pipeline.services.queries import scenes_table
+from genesis_pipeline.services.review import reset_reviews
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "scenes_page.py"
+
+
+def _cards(at) -> list[tuple[str, int]]:
+    """(look, scene id) of every card shown, in page order (look: default/approved/rejected).
+
+    Cards are containers keyed ``scene-<look>-<id>``; a depth-first walk in element order
+    visits them row by row, as they are laid out.
+    """
+    out: list[tuple[str, int]] = []
+
+    def walk(node) -> None:
+        key = getattr(node, "key", None) if type(node).__name__ == "Block" else None
+        if key and key.startswith("scene-"):
+            _, look, sid = key.split("-")
+            out.append((look, int(sid)))
+            return
+        children = getattr(node, "children", {})
+        for index in sorted(children):
+            walk(children[index])
+
+    walk(at._tree)
+    return out
+
+
+def _ids(at) -> list[int]:
+    return [sid for _look, sid in _cards(at)]
+
+
+@pytest.fixture()
+def reviews_undone(app_project):
+    """The fixture project's reviews are cleared again after the test."""
+    store, pid = app_project
+    reset_reviews(store, pid)
+    yield store, pid
+    reset_reviews(store, pid)
+
+
+def _min_conf(df) -> dict[int, float]:
+    out = {}
+    for r in df.itertuples():
+        vals = [
+            v
+            for v in (r.detection_confidence, r.caption_confidence, r.transcript_confidence)
+            if v is not None and not math.isnan(v)
+        ]
+        out[int(r.id)] = min(vals) if vals else 1.0
+    return out
+
+
+def test_review_is_stored_and_survives_a_new_session(make_app, reviews_undone) -> None:
+    store, pid = reviews_undone
+    scenes = scenes_table(store, pid)
+    first, second = int(scenes.id[0]), int(scenes.id[1])
+    at = make_app("views/scenes.py")
+    assert_no_exception(at)
+    assert _ids(at) == [int(i) for i in scenes.id]  # timeline order, everything on one page
+    assert {look for look, _ in _cards(at)} == {"default"}
+
+    at.button(key=f"reject_{first}").click()
+    at.run()
+    at.button(key=f"approve_{second}").click()
+    at.run()
+    assert_no_exception(at)
+    after = scenes_table(store, pid).set_index("id")
+    assert after.review_status[first] == "rejected" and after.reviewed[first]
+    assert after.review_status[second] == "approved" and after.reviewed[second]
+    assert not after.reviewed.drop([first, second]).any()
+
+    fresh = make_app("views/scenes.py")  # a new browser session
+    looks = dict((sid, look) for look, sid in _cards(fresh))
+    assert looks[first] == "rejected" and looks[second] == "approved"
+    assert fresh.button(key=f"reject_{first}").disabled
+    assert not fresh.button(key=f"approve_{first}").disabled
+    assert fresh.button(key=f"approve_{second}").disabled
+    assert "rejected" in texts(fresh)
+
+    # Bulk: reject everything shown, then approve everything shown.
+    fresh.button(key="scene_bulk_reject").click()
+    fresh.run()
+    assert (scenes_table(store, pid).review_status == "rejected").all()
+    assert {look for look, _ in _cards(fresh)} == {"rejected"}
+    fresh.button(key="scene_bulk_approve").click()
+    fresh.run()
+    final = scenes_table(store, pid)
+    assert (final.review_status == "approved").all() and final.reviewed.all()
+
+
+def test_filters_and_lowest_confidence_first(make_app, reviews_undone) -> None:
+    from genesis_pipeline.services.review import set_scene_status
+
+    store, pid = reviews_undone
+    scenes = scenes_table(store, pid)
+    rejected = [int(scenes.id[1]), int(scenes.id[3])]
+    set_scene_status(store, pid, rejected, "rejected")
+    at = make_app("views/scenes.py")
+
+    at.selectbox(key="scene_status").set_value("rejected")
+    at.run()
+    assert sorted(_ids(at)) == rejected
+    at.selectbox(key="scene_status").set_value("unreviewed")
+    at.run()
+    assert sorted(_ids(at)) == sorted(set(scenes.id) - set(rejected))
+    at.selectbox(key="scene_status").set_value("all")
+
+    media_ids = list(dict.fromkeys(int(m) for m in scenes.media_id))
+    at.selectbox(key="scene_media").set_value(media_ids[1])
+    at.run()
+    assert _ids(at) == [int(i) for i in scenes.id[scenes.media_id == media_ids[1]]]
+    at.selectbox(key="scene_media").set_value(None)
+
+    word = str(scenes.caption[0]).split()[0]
+    at.text_input(key="scene_text").set_value(word.upper())  # case does not matter
+    at.run()
+    assert _ids(at) == [
+        int(i) for i, c in zip(scenes.id, scenes.caption, strict=True) if word in str(c).lower()
+    ]
+    at.text_input(key="scene_text").set_value("")
+
+    conf = _min_conf(scenes)
+    limit = sorted(conf.values())[len(conf) // 2]
+    at.slider(key="scene_max_conf").set_value(round(limit + 0.005, 2) if limit < 0.99 else 0.95)
+    at.run()
+    cap = at.slider(key="scene_max_conf").value
+    assert sorted(_ids(at)) == sorted(i for i, c in conf.items() if c <= cap)
+    at.slider(key="scene_max_conf").set_value(1.0)
+
+    at.selectbox(key="scene_sort").set_value("lowest confidence first")
+    at.run()
+    shown = _ids(at)
+    assert sorted(shown) == sorted(conf)
+    assert [conf[i] for i in shown] == sorted(conf.values())
+    assert shown[0] == min(conf, key=conf.get)
+
+
+def test_focus_ids_from_the_confidence_page(make_app, app_project) -> None:
+    store, pid = app_project
+    ids = [int(i) for i in scenes_table(store, pid).id]
+    at = make_app("views/scenes.py")
+    at.session_state["scene_focus_ids"] = [ids[4], ids[0]]
+    at.run()
+    assert_no_exception(at)
+    assert _ids(at) == [ids[0], ids[4]]
+    assert "picked on the Confidence page" in texts(at)
+    at.button(key="scene_clear_focus").click()
+    at.run()
+    assert at.session_state["scene_focus_ids"] is None
+    assert _ids(at) == ids
+
+
+@pytest.fixture(scope="module")
+def big_project(tmp_path_factory: pytest.TempPathFactory):
+    """60 fake scenes (benchmark builder) in a data dir of their own."""
+    spec = importlib.util.spec_from_file_location("scenes_bench", BENCH)
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    home = tmp_path_factory.mktemp("scenes-home")
+    return bench.build_project(home, n_scenes=60, n_media=3)
+
+
+def test_pagination(big_project, monkeypatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    store, pid = big_project
+    monkeypatch.setenv("GENESIS_HOME", str(store.home))
+    monkeypatch.setenv("GENESIS_NO_DEMO", "1")
+    ordered = [int(i) for i in scenes_table(store, pid).id]
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["project_id"] = pid
+    at.run()
+    at.switch_page("views/scenes.py")
+    at.run()
+    assert_no_exception(at)
+    assert _ids(at) == ordered[:24] and len(at.image) == 24  # default page size
+    assert at.button(key="scene_prev").disabled
+
+    at.selectbox(key="scene_page_size").set_value(12)
+    at.run()
+    assert _ids(at) == ordered[:12] and "of 5" in texts(at)
+    at.button(key="scene_next").click()
+    at.run()
+    assert _ids(at) == ordered[12:24]
+    for _ in range(3):
+        at.button(key="scene_next").click()
+        at.run()
+    assert _ids(at) == ordered[48:60] and at.button(key="scene_next").disabled
+    at.button(key="scene_prev").click()
+    at.run()
+    assert _ids(at) == ordered[36:48]
+
+    # Bulk actions touch only the page shown.
+    at.button(key="scene_bulk_reject").click()
+    at.run()
+    table = scenes_table(store, pid).set_index("id")
+    assert set(table.index[table.review_status == "rejected"]) == set(ordered[36:48])
+
+    at.selectbox(key="scene_page_size").set_value(48)  # a new page size starts at page 1
+    at.run()
+    assert _ids(at) == ordered[:48] and "of 2" in texts(at)
