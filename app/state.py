@@ -16,7 +16,13 @@ DEFAULTS: dict[str, Any] = {
     "transcript_seek": 0.0,  # Transcript: where the player starts
     "transcript_media": None,  # Transcript: which media file plays
     "flash": None,  # a one-shot (kind, message) shown at the top of the next run
+    "upload_nonce": 0,  # Upload: rotates the uploader's key to release finished files
+    "import_nonce": 0,  # Upload: rotates the import picker's key
+    "upload_results": None,  # Upload: what the last batch accepted and rejected
+    "run_confirm_force": False,  # Run: the force re-run confirmation is open
 }
+# Pages also keep page-local keys with these prefixes (widget state, cache-sync markers):
+# ch_* (Chapters), conf_* (Confidence), narr_* (Narration), render_* (Render), _seen_*.
 
 
 def init() -> None:
@@ -71,14 +77,17 @@ def project_picker() -> None:
         current = project_id()
         if current not in ids:
             current = ids[-1]
-        chosen = st.selectbox(
+        set_project(current)
+        # The picker shows whatever project_id says (a page may have switched project); a
+        # choice in the picker writes project_id through the callback.
+        st.session_state["project_picker"] = current
+        st.selectbox(
             "Project",
             ids,
-            index=ids.index(current),
             format_func=lambda i: labels[i],
             key="project_picker",
+            on_change=lambda: set_project(int(st.session_state["project_picker"])),
         )
-        set_project(int(chosen))
         st.caption(f"Data dir: `{data.store().home}`")
 
 

@@ -92,7 +92,10 @@ class ProjectPipelineService:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+                if wait:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                else:
+                    _flock_briefly(fd)
             except BlockingIOError:
                 holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
                 raise RunInProgressError(
@@ -228,6 +231,23 @@ class ProjectPipelineService:
                     "failed",
                     f"interrupted: process {stale.pid} on {stale.host} stopped before finishing",
                 )
+
+
+def _flock_briefly(fd: int, attempts: int = 10) -> None:
+    """Take the lock without waiting for a run, but ride out a momentary holder: ``is_running``
+    probes by taking the lock for an instant.
+
+    Raises:
+        BlockingIOError: still held after the attempts (a run holds it).
+    """
+    for i in range(attempts):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if i == attempts - 1:
+                raise
+            time.sleep(0.02)
 
 
 def _check_media(ctx: RunContext) -> StepOutcome:

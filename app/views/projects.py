@@ -17,7 +17,7 @@ with st.form("create_project", clear_on_submit=True):
     name = cols[0].text_input(
         "New project", placeholder="e.g. Harbour shoot, day 1", key="new_project_name"
     )
-    if cols[1].form_submit_button("Create", type="primary", use_container_width=True):
+    if cols[1].form_submit_button("Create", type="primary", width="stretch"):
         try:
             project = create_project(data.store(), name)
         except GenesisError as exc:
@@ -53,7 +53,7 @@ for entry in reversed(projects):
         else:
             top[2].metric("Last run", "never")
         if top[3].button(
-            "Open", key=f"open_{p['id']}", disabled=p["id"] == current, use_container_width=True
+            "Open", key=f"open_{p['id']}", disabled=p["id"] == current, width="stretch"
         ):
             state.set_project(p["id"])
             st.rerun()
@@ -71,7 +71,7 @@ for entry in reversed(projects):
                     for m in media
                 ],
                 hide_index=True,
-                use_container_width=True,
+                width="stretch",
             )
         if run and run.get("error"):
             st.error(f"Last run failed: {run['error']}")

@@ -92,9 +92,16 @@ rejected = int((scenes.review_status == "rejected").sum())
 unreviewed = int((~scenes.reviewed).sum())
 m = st.columns(5)
 m[0].metric("Scenes", f"{len(scenes):,}")
-m[1].metric("Approved", f"{len(scenes) - rejected - unreviewed:,}")
+# Render and Narration count every scene not rejected as in the cut; say it the same way here.
+m[1].metric(
+    "In the cut",
+    f"{len(scenes) - rejected:,}",
+    f"{len(scenes) - rejected - unreviewed:,} approved by a reviewer",
+    delta_color="off",
+    help="Every scene is in the cut until a reviewer rejects it.",
+)
 m[2].metric("Rejected", f"{rejected:,}")
-m[3].metric("Unreviewed", f"{unreviewed:,}", help="Unreviewed scenes count as approved.")
+m[3].metric("Unreviewed", f"{unreviewed:,}", help="Unreviewed scenes are in the cut.")
 kept = scenes.duration_s[scenes.review_status != "rejected"].sum()
 m[4].metric("Kept length", f"{timecode(kept)}", help="Approved and unreviewed scenes.")
 

@@ -48,7 +48,9 @@ def run(ctx: RunContext) -> StepOutcome:
             return Transcript.from_json(json.loads((d / "transcript.json").read_text()))
 
         def compute(d: Path, path: Path = path, m: Any = m, i: int = i) -> dict[str, Any]:
-            model = load_whisper(spec, ctx.plan)
+            # The stage decodes the audio before touching the model; media without sound
+            # never needs it, so do not pay seconds to load it.
+            model = load_whisper(spec, ctx.plan) if m.has_audio else None
 
             def prog(done: int, total: int, note: str) -> None:
                 ctx.progress(

@@ -29,15 +29,23 @@ def set_scene_status(
     missing = [s for s in scene_ids if int(s) not in found]
     if missing:
         raise NotFoundError(f"scene {missing[0]}: not a scene of project {project_id}")
-    for _sid, media_id, start_frame in rows:
+    if rows:
+        # One statement for the whole batch ("approve all 48 shown" was 48 round trips).
         con.execute(
             """
             INSERT INTO scene_reviews (project_id, media_id, start_frame, status, reviewer, note)
-            VALUES (?, ?, ?, ?, ?, ?)
+            SELECT ?, unnest(?::BIGINT[]), unnest(?::BIGINT[]), ?, ?, ?
             ON CONFLICT (media_id, start_frame) DO UPDATE SET status = excluded.status,
                 reviewer = excluded.reviewer, note = excluded.note, updated_at = now()
             """,
-            [project_id, media_id, start_frame, status, reviewer, note],
+            [
+                project_id,
+                [int(r[1]) for r in rows],
+                [int(r[2]) for r in rows],
+                status,
+                reviewer,
+                note,
+            ],
         )
     return len(rows)
 
