@@ -45,7 +45,7 @@ def projects() -> list[dict[str, Any]]:
         stamp = tuple(
             int(x)
             for row in con.execute(
-                "SELECT count(*), coalesce(sum(revision), 0),"
+                "SELECT count(*), coalesce(sum(revision), 0), coalesce(sum(id), 0),"
                 " (SELECT coalesce(max(id), 0) FROM runs),"
                 " (SELECT count(*) FROM runs WHERE status <> 'running') FROM projects"
             ).fetchall()
