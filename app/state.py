@@ -64,7 +64,7 @@ def project_picker() -> None:
     init()
     projects = data.projects()
     with st.sidebar:
-        st.markdown("### 🎬 Genesis")
+        st.markdown("### :material/movie_edit: Genesis")
         if not projects:
             st.caption("No projects yet: create one on the Projects page.")
             set_project(None)

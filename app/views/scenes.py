@@ -96,9 +96,8 @@ m[0].metric("Scenes", f"{len(scenes):,}")
 m[1].metric(
     "In the cut",
     f"{len(scenes) - rejected:,}",
-    f"{len(scenes) - rejected - unreviewed:,} approved by a reviewer",
-    delta_color="off",
-    help="Every scene is in the cut until a reviewer rejects it.",
+    help=f"Every scene is in the cut until a reviewer rejects it; "
+    f"{len(scenes) - rejected - unreviewed:,} approved by a reviewer.",
 )
 m[2].metric("Rejected", f"{rejected:,}")
 m[3].metric("Unreviewed", f"{unreviewed:,}", help="Unreviewed scenes are in the cut.")
