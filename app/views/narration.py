@@ -170,8 +170,12 @@ for vo in voiceovers:
 add_col, mix_col = st.columns([1.6, 1], gap="large")
 with add_col:
     st.subheader("Add a voiceover")
+    # Rotating the key empties the uploader once the file is stored (and frees its memory).
+    st.session_state.setdefault("narr_upload_nonce", 0)
     upload = st.file_uploader(
-        "Audio (or a video whose sound to use)", type=AUDIO_TYPES, key="narr_upload"
+        "Audio (or a video whose sound to use)",
+        type=AUDIO_TYPES,
+        key=f"narr_upload_{st.session_state['narr_upload_nonce']}",
     )
     targets = [WHOLE_CUT, *sorted(spans)]
     cols = st.columns([2, 1.2], vertical_alignment="bottom")
@@ -209,6 +213,7 @@ with add_col:
             except GenesisError as exc:
                 st.error(f"Voiceover not added: {exc}")
             else:
+                st.session_state["narr_upload_nonce"] += 1
                 state.flash(
                     "success",
                     f"Added {vo.original_name} ({vo.duration_s:.1f} s) for "

@@ -83,7 +83,7 @@ def test_bad_values_show_messages_and_change_nothing(
 
     # A video with no sound cannot be a voiceover.
     before = [v.id for v in list_voiceovers(store, pid)]
-    at.file_uploader(key="narr_upload").upload(
+    at.file_uploader(key=f"narr_upload_{at.session_state['narr_upload_nonce']}").upload(
         "silent.mp4", silent_footage.path.read_bytes(), "video/mp4"
     )
     at.button(key="narr_add").click().run()
@@ -115,7 +115,9 @@ def test_chapter_voiceover_upload_override_auto_and_remove(make_app, app_project
     wav = tmp_path / "chapter-one.wav"
     speak("The first chapter.", wav)
     at = make_app("views/narration.py")
-    at.file_uploader(key="narr_upload").upload("chapter-one.wav", wav.read_bytes(), "audio/wav")
+    at.file_uploader(key=f"narr_upload_{at.session_state['narr_upload_nonce']}").upload(
+        "chapter-one.wav", wav.read_bytes(), "audio/wav"
+    )
     at.selectbox(key="narr_target").set_value(chapter.index)
     at.button(key="narr_add").click().run()
     assert_no_exception(at)

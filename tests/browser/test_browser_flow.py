@@ -150,6 +150,12 @@ def goto(pg, url: str, path: str) -> None:
 
 
 def snap(pg, shots: Path, name: str) -> None:
+    # Streamlit scrolls its main section, not the window: start every screenshot at the top.
+    pg.evaluate(
+        "() => document.querySelectorAll('section, [data-testid=stMain]')"
+        ".forEach(e => e.scrollTop = 0)"
+    )
+    pg.wait_for_timeout(200)
     pg.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
 
@@ -234,9 +240,20 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     assert len(list_runs_ids(store, pid)) == runs_before
     snap(pg, shots, "chapters")
 
-    # Narration.
+    # Narration: add a voiceover for the whole cut through the browser.
+    from genesis_pipeline.media.synth import speak
+
+    vo = home.parent / "narration.wav"
+    speak("This is the narration over the rough cut.", vo)
     goto(pg, url, "narration")
+    pg.locator("input[type=file]").set_input_files(str(vo))
+    settle(pg)
+    pg.get_by_role("button", name="Add voiceover").click()
+    settle(pg)
     no_exception(pg)
+    assert [v["original_name"] for v in project_status(store, pid)["voiceovers"]] == [
+        "narration.wav"
+    ]
     snap(pg, shots, "narration")
 
     # Render: reject one scene first so the render really has something new to do.
@@ -251,6 +268,7 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     assert run is not None and run.status == "succeeded"
     renders = project_status(store, pid, include_words=False)["renders"]
     assert len(renders) == 2 and Path(renders[0]["path"]).is_file()
+    assert renders[0]["voiceover"] and renders[0]["voiceover"][0]["path"].endswith(".wav")
     goto(pg, url, "render")
     no_exception(pg)
     pg.wait_for_selector("video")
