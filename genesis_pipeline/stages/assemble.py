@@ -1,6 +1,6 @@
 """Assembly: render the approved cut, with its narration, to one H.264/AAC MP4.
 
-One ffmpeg run (mode ``reencode``) decodes only what is kept, builds the cut in a filter graph
+Mode ``reencode``: one ffmpeg run decodes only what is kept, builds the cut in a filter graph
 and encodes it:
 
 * **Inputs.** Segments are grouped into *runs*: consecutive segments of one file in increasing
@@ -30,8 +30,10 @@ and encodes it:
   compensated) keeps peaks under -1 dBFS. Outside the narration (plus release) the bed comes
   out sample-for-sample as without narration.
 
-Smart rendering (stream-copying untouched GOPs) will be a second :attr:`AssemblyParams.mode`
-sharing the planning steps (:func:`_plan_cut`, :func:`_plan_narration`).
+Mode ``smart`` (the default; :mod:`genesis_pipeline.stages.smart_render`) shares the planning
+(:func:`_plan_cut`, :func:`_plan_narration`) and this graph: the sound exactly as here (video
+left out), the pictures stream-copied where the sources allow and encoded by this graph (audio
+left out) only around the cuts.
 """
 
 from __future__ import annotations
@@ -65,8 +67,9 @@ log = logging.getLogger(__name__)
 
 VERSION = 1
 
-MODES = ("reencode",)
-"""Render modes; ``smart`` (stream-copy untouched GOPs) is planned."""
+MODES = ("reencode", "smart")
+"""Render modes: ``reencode`` decodes and encodes every picture; ``smart`` stream-copies the
+pictures it can (see :mod:`genesis_pipeline.stages.smart_render`) and encodes the rest."""
 
 SEEK_GAP_S = 10.0
 """A gap between two pieces of one file longer than this is skipped by seeking (a new input)
@@ -137,7 +140,10 @@ class AssemblyParams:
         duck_ratio: compression ratio applied to the bed above the threshold (1-20).
         duck_attack_ms: how fast the bed goes down when narration starts.
         duck_release_ms: how fast the bed comes back when narration stops.
-        mode: ``reencode`` (decode, cut and encode everything); ``smart`` is reserved.
+        mode: ``smart`` (stream-copy the GOPs of compatible H.264 sources that the cut leaves
+            whole, encode only around the cuts: the same frames and sample-identical sound,
+            several times faster; ``crf`` and ``preset`` then apply to the encoded stretches
+            only) or ``reencode`` (decode, cut and encode everything).
     """
 
     width: int | None = None
@@ -153,12 +159,16 @@ class AssemblyParams:
     duck_ratio: float = 4.0
     duck_attack_ms: float = 20.0
     duck_release_ms: float = 500.0
-    mode: str = "reencode"
+    mode: str = "smart"
 
 
 @dataclass(frozen=True, slots=True)
 class RenderResult:
-    """A finished render, as measured on the written file."""
+    """A finished render, as measured on the written file.
+
+    ``frames_copied`` pictures were stream-copied from the sources (mode ``smart``),
+    ``frames_encoded`` encoded; together they make ``frames``.
+    """
 
     path: Path
     duration_s: float
@@ -168,6 +178,8 @@ class RenderResult:
     fps: float
     has_narration: bool
     params: AssemblyParams = field(default_factory=AssemblyParams)
+    frames_copied: int = 0
+    frames_encoded: int = 0
 
     def to_json(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -509,7 +521,7 @@ class _Run:
             return self.base_frame / float(self.rate)
         return self.source.video_start_s + (self.base_frame - 0.5) / float(self.rate)
 
-    def accepts(self, piece: _Piece) -> bool:
+    def accepts(self, piece: _Piece, seek_gap_s: float) -> bool:
         last = self.pieces[-1].seg
         seg = piece.seg
         return (
@@ -518,19 +530,26 @@ class _Run:
             and piece.use_video == self.use_video
             and piece.use_audio == self.use_audio
             and seg.start_frame >= last.end_frame
-            and (seg.start_frame - last.end_frame) / float(self.rate) <= SEEK_GAP_S
+            and (seg.start_frame - last.end_frame) / float(self.rate) <= seek_gap_s
         )
 
 
-def _runs(plan: _CutPlan) -> list[_Run]:
-    """Group the pieces that read a file into runs (pieces adjacent in the cut only)."""
+def _runs(plan: _CutPlan, seek_gap_s: Callable[[Path], float] | None = None) -> list[_Run]:
+    """Group the pieces that read a file into runs (pieces adjacent in the cut only).
+
+    Args:
+        plan: the pieces.
+        seek_gap_s: per file, the longest gap decoded through rather than skipped by a seek
+            (default :data:`SEEK_GAP_S`).
+    """
     runs: list[_Run] = []
     prev: _Piece | None = None
     for piece in plan.pieces:
         if not (piece.use_video or piece.use_audio):
             prev = None
             continue
-        if runs and prev is not None and runs[-1].accepts(piece):
+        gap = seek_gap_s(piece.source.path) if seek_gap_s is not None else SEEK_GAP_S
+        if runs and prev is not None and runs[-1].accepts(piece, gap):
             runs[-1].pieces.append(piece)
         else:
             runs.append(_Run(piece.source, piece.rate, piece.use_video, piece.use_audio, [piece]))
@@ -539,12 +558,19 @@ def _runs(plan: _CutPlan) -> list[_Run]:
 
 
 def _reencode_graph(
-    plan: _CutPlan, clips: Sequence[_Clip], params: AssemblyParams
-) -> tuple[list[str], str, str, str]:
-    """Build the inputs and the filter graph.
+    plan: _CutPlan,
+    clips: Sequence[_Clip],
+    params: AssemblyParams,
+    *,
+    video: bool = True,
+    audio: bool = True,
+    seek_gap_s: Callable[[Path], float] | None = None,
+) -> tuple[list[str], str, str | None, str | None]:
+    """Build the inputs and the filter graph (video, audio or both; narration with audio).
 
     Returns:
-        ``(input args, graph, video out label, audio out label)``.
+        ``(input args, graph, video out label, audio out label)``; a label is None for the
+        kind left out.
     """
     g = FilterGraph()
     sr = params.sample_rate
@@ -552,7 +578,12 @@ def _reencode_graph(
     vlabels: dict[int, str] = {}  # piece index -> label
     alabels: dict[int, str] = {}
 
-    for run in _runs(plan):
+    for run in _runs(plan, seek_gap_s):
+        # Inputs and seeks do not depend on which kinds are wanted: the audio of a render is
+        # the same whichever mode made its pictures.
+        with_video, with_audio = run.use_video and video, run.use_audio and audio
+        if not (with_video or with_audio):
+            continue
         idx = _count_inputs(inputs)
         seek = run.seek_s
         if seek is not None:
@@ -562,7 +593,7 @@ def _reencode_graph(
         origin_frame = run.base_frame if seek is not None else 0
         origin_s = seek if seek is not None else 0.0
         n = len(run.pieces)
-        if run.use_video:
+        if with_video:
             src = f"{idx}:{run.source.video_index}"
             branches = [g.label("vs") for _ in run.pieces]
             if n > 1:
@@ -573,7 +604,7 @@ def _reencode_graph(
                 label = g.label("v")
                 g.chain([branch], _video_piece(piece, origin_frame, plan), [label])
                 vlabels[piece.index] = label
-        if run.use_audio:
+        if with_audio:
             src = f"{idx}:{run.source.audio_index}"
             fmt = audio_format(sr, run.source.audio_channels, align_start=True)
             if n > 1:
@@ -600,7 +631,7 @@ def _reencode_graph(
 
     pairs: list[str] = []
     for piece in plan.pieces:
-        if piece.index not in vlabels:
+        if video and piece.index not in vlabels:
             label = g.label("v")
             g.chain(
                 [],
@@ -612,7 +643,7 @@ def _reencode_graph(
                 [label],
             )
             vlabels[piece.index] = label
-        if piece.index not in alabels:
+        if audio and piece.index not in alabels:
             label = g.label("a")
             g.chain(
                 [],
@@ -624,12 +655,17 @@ def _reencode_graph(
                 [label],
             )
             alabels[piece.index] = label
-        pairs += [vlabels[piece.index], alabels[piece.index]]
+        pairs += [x[piece.index] for x, on in ((vlabels, video), (alabels, audio)) if on]
 
-    g.chain(pairs, [f"concat=n={len(plan.pieces)}:v=1:a=1"], ["vcat", "bed"])
-    g.chain(["vcat"], ["format=yuv420p"], ["vout"])
-    audio_out = _mix_graph(g, inputs, clips, plan, params)
-    return inputs, g.render(), "vout", audio_out
+    outs = ["vcat"] * video + ["bed"] * audio
+    g.chain(pairs, [f"concat=n={len(plan.pieces)}:v={int(video)}:a={int(audio)}"], outs)
+    video_out = audio_out = None
+    if video:
+        g.chain(["vcat"], ["format=yuv420p"], ["vout"])
+        video_out = "vout"
+    if audio:
+        audio_out = _mix_graph(g, inputs, clips, plan, params)
+    return inputs, g.render(), video_out, audio_out
 
 
 def _count_inputs(args: Sequence[str]) -> int:
@@ -746,22 +782,12 @@ def _render_reencode(
     log.debug("filter graph:\n%s", graph)
     encode = [
         "-map", f"[{vout}]", "-map", f"[{aout}]",
-        "-c:v", "libx264", "-preset", params.preset, "-crf", str(params.crf),
-        "-pix_fmt", "yuv420p", "-r", rate_text(plan.rate), "-fps_mode", "cfr",
-        "-c:a", "aac", "-b:a", params.audio_bitrate,
-        "-ar", str(params.sample_rate), "-ac", "2",
-        "-map_metadata", "-1", "-map_chapters", "-1",
-        "-movflags", "+faststart", "-f", "mp4",
+        *_video_codec_args(params, plan.rate),
+        *_audio_codec_args(params),
+        *_MP4_ARGS,
     ]  # fmt: skip
     with contextlib.ExitStack() as stack:
-        graph_args = ["-filter_complex", graph]
-        if len(graph) > _GRAPH_FILE_CHARS:
-            script = stack.enter_context(
-                tempfile.NamedTemporaryFile("w", prefix="genesis-graph-", suffix=".txt")
-            )
-            script.write(graph)
-            script.flush()
-            graph_args = ["-/filter_complex", script.name]
+        graph_args = _graph_args(stack, graph)
         tmp = stack.enter_context(atomic_path(out_path))
         progress(0, int(plan.duration_s * 1000), "render")
         run_ffmpeg(
@@ -783,7 +809,50 @@ def _render_reencode(
         fps=float(plan.rate),
         has_narration=bool(clips),
         params=params,
+        frames_encoded=frames,
     )
+
+
+_MP4_ARGS = ("-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart", "-f", "mp4")
+
+
+def _video_codec_args(params: AssemblyParams, rate: Fraction) -> list[str]:
+    return [
+        "-c:v", "libx264", "-preset", params.preset, "-crf", str(params.crf),
+        "-pix_fmt", "yuv420p", "-r", rate_text(rate), "-fps_mode", "cfr",
+    ]  # fmt: skip
+
+
+def _audio_codec_args(params: AssemblyParams) -> list[str]:
+    return [
+        "-c:a", "aac", "-b:a", params.audio_bitrate,
+        "-ar", str(params.sample_rate), "-ac", "2",
+    ]  # fmt: skip
+
+
+def _graph_args(stack: contextlib.ExitStack, graph: str) -> list[str]:
+    """``-filter_complex graph``, or through a temporary file when it is too long for argv."""
+    if len(graph) <= _GRAPH_FILE_CHARS:
+        return ["-filter_complex", graph]
+    # Closed (and removed) by the caller's stack once ffmpeg has run.
+    script = stack.enter_context(
+        tempfile.NamedTemporaryFile("w", prefix="genesis-graph-", suffix=".txt")  # noqa: SIM115
+    )
+    script.write(graph)
+    script.flush()
+    return ["-/filter_complex", script.name]
+
+
+def _render_smart(
+    segments: Sequence[CutSegment],
+    out_path: Path,
+    params: AssemblyParams,
+    narration: Sequence[NarrationClipLike],
+    progress: Progress,
+) -> RenderResult:
+    from genesis_pipeline.stages.smart_render import render_smart
+
+    return render_smart(segments, out_path, params, narration, progress)
 
 
 def _count_frames(path: Path) -> int:
@@ -809,4 +878,4 @@ _RENDERERS: dict[
         [Sequence[CutSegment], Path, AssemblyParams, Sequence[NarrationClipLike], Progress],
         RenderResult,
     ],
-] = {"reencode": _render_reencode}
+] = {"reencode": _render_reencode, "smart": _render_smart}

@@ -69,18 +69,26 @@ def sources(footage: Footage) -> dict:
     return {"frames": small_frames(footage.path), "audio": decode_audio(footage.path)}
 
 
-@pytest.fixture(scope="module", params=[KEEP, (3, 1)], ids=["in-order", "reordered"])
+@pytest.fixture(
+    scope="module",
+    params=[(KEEP, "reencode"), ((3, 1), "reencode"), (KEEP, "smart"), ((3, 1), "smart")],
+    ids=["in-order", "reordered", "in-order-smart", "reordered-smart"],
+)
 def cut3(
     request: pytest.FixtureRequest,
     footage: Footage,
     sources: dict,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict:
-    """Scenes 0, 2, 4 in order (one input, split+trim) and 3, 1 reversed (two seeked inputs)."""
+    """Scenes 0, 2, 4 in order (one input, split+trim) and 3, 1 reversed (two seeked inputs),
+    fully re-encoded and smart-rendered (x264's keyframes fall on the cuts: all copied)."""
     scenes = scene_frames(footage)
-    segments = [segment(footage, *scenes[i]) for i in request.param]
+    keep, mode = request.param
+    segments = [segment(footage, *scenes[i]) for i in keep]
     out = tmp_path_factory.mktemp("assemble") / "cut.mp4"
-    result = render_cut(segments, out)
+    result = render_cut(segments, out, AssemblyParams(mode=mode))
+    if mode == "smart":
+        assert result.frames_copied > 0.9 * result.frames
     return {
         "scenes": scenes,
         "segments": segments,
@@ -156,13 +164,16 @@ def portrait(tmp_path_factory: pytest.TempPathFactory) -> Footage:
     )
 
 
+@pytest.mark.parametrize("mode", ["reencode", "smart"])
 def test_silent_source_and_other_size_and_rate(
-    silent_footage: Footage, portrait: Footage, tmp_path: Path
+    silent_footage: Footage, portrait: Footage, tmp_path: Path, mode: str
 ) -> None:
     silent = segment(silent_footage, 0, 150, has_audio=False)
     upright = segment(portrait, 0, 60)
     out = tmp_path / "mixed.mp4"
-    result = render_cut([silent, upright], out)
+    result = render_cut([silent, upright], out, AssemblyParams(mode=mode))
+    # Smart: the silent clip's pictures are copied, the portrait's (other size and rate) not.
+    assert result.frames_copied == (150 if mode == "smart" else 0)
 
     frames = small_frames(out)
     assert result.frames == len(frames) == 150 + 50  # 60 frames at 30 fps = 50 at 25 fps
@@ -268,7 +279,7 @@ def test_bad_inputs_are_named(footage: Footage, tmp_path: Path) -> None:
     with pytest.raises(InvalidSettingError, match="duck_ratio"):
         render_cut([seg], out, AssemblyParams(duck_ratio=0.5))
     with pytest.raises(InvalidSettingError, match="mode"):
-        render_cut([seg], out, AssemblyParams(mode="smart"))
+        render_cut([seg], out, AssemblyParams(mode="fast"))
     assert not out.exists()
 
 

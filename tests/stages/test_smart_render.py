@@ -1,0 +1,459 @@
+"""Smart rendering: copied GOPs and encoded cut points, checked frame by frame against the source.
+
+Clips use a short GOP (``-g 12`` at 25 fps) so that copies, heads and tails all happen within a
+few seconds of footage.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import stat
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from genesis_pipeline.errors import MediaToolError
+from genesis_pipeline.media import ffmpeg as ffmpeg_mod
+from genesis_pipeline.media.audio_analysis import decode_audio, rms_db
+from genesis_pipeline.media.gop import (
+    AvcConfig,
+    VideoIndex,
+    index_video,
+    parse_avcc,
+    pps_ids,
+    split_nals,
+    sps_id,
+)
+from genesis_pipeline.media.synth import DEFAULT_SCRIPT, Footage, Shot, make_footage, speak
+from genesis_pipeline.stages import smart_render
+from genesis_pipeline.stages.assemble import AssemblyParams, RenderResult, render_cut
+from genesis_pipeline.stages.narration import NarrationClip
+from genesis_pipeline.stages.smart_render import plan_smart
+from genesis_pipeline.stages.timeline import CutSegment
+
+SR = 48000
+FPS = 25
+SMART = AssemblyParams(mode="smart")
+# Scenes of `gop_clip` (frames): testsrc2 [0, 50), smptebars [50, 90), mandelbrot [90, 150),
+# testsrc [150, 200). testsrc2, mandelbrot and testsrc move, so neighbouring frames differ.
+SHOTS = (
+    Shot("testsrc2", 2.0),
+    Shot("smptebars", 1.6),
+    Shot("mandelbrot", 2.4),
+    Shot("testsrc", 2.0),
+)
+
+
+def segment(f: Footage, start: int, end: int) -> CutSegment:
+    return CutSegment(
+        media_key=f.path.stem,
+        media_path=f.path,
+        start_frame=start,
+        end_frame=end,
+        fps=float(f.fps),
+        start_s=start / f.fps,
+        end_s=end / f.fps,
+        width=f.width,
+        height=f.height,
+    )
+
+
+def grey_frames(path: Path) -> list[np.ndarray]:
+    """Every decoded frame's luma plane, full size (float)."""
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="gray").astype(np.float32) for f in c.decode(video=0)]
+
+
+def frame_times(path: Path) -> list[float]:
+    with av.open(str(path)) as c:
+        return [float(f.time) for f in c.decode(video=0)]
+
+
+def mad(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a - b).mean())
+
+
+@pytest.fixture(scope="module")
+def gop_clip(tmp_path_factory: pytest.TempPathFactory) -> Footage:
+    """8 s, 320x180 at 25 fps, GOP 12 (plus IDRs at the cuts), speech throughout."""
+    return make_footage(
+        tmp_path_factory.mktemp("smart") / "gop12.mp4",
+        SHOTS,
+        fps=FPS,
+        gop=12,
+        script=DEFAULT_SCRIPT,
+        speech_start_s=0.0,
+        words_per_minute=170,
+    )
+
+
+@pytest.fixture(scope="module")
+def src_frames(gop_clip: Footage) -> list[np.ndarray]:
+    return grey_frames(gop_clip.path)
+
+
+# A head, copies and a tail in one scene; a whole scene; a scene part reordered before an
+# earlier one; a piece with no IDR inside (shorter than a GOP): encoded whole.
+CUT = ((3, 45), (90, 150), (52, 70), (163, 173), (150, 160))
+
+
+@pytest.fixture(scope="module")
+def smart_cut(
+    gop_clip: Footage, src_frames: list, tmp_path_factory: pytest.TempPathFactory
+) -> dict:
+    segments = [segment(gop_clip, a, b) for a, b in CUT]
+    work = tmp_path_factory.mktemp("smart-cut")
+    smart = render_cut(segments, work / "smart.mp4", SMART)
+    full = render_cut(segments, work / "full.mp4")
+    return {
+        "segments": segments,
+        "plan": plan_smart(segments),
+        "smart": smart,
+        "full": full,
+        "out": grey_frames(smart.path),
+        "src": src_frames,
+    }
+
+
+def test_copies_happen_and_counts_are_exact(smart_cut: dict) -> None:
+    smart: RenderResult = smart_cut["smart"]
+    kept = sum(s.frames for s in smart_cut["segments"])
+    assert len(smart_cut["out"]) == smart.frames == kept
+    assert smart.frames_copied + smart.frames_encoded == kept
+    plan = smart_cut["plan"]
+    assert (plan.frames_copied, plan.frames_encoded) == (smart.frames_copied, smart.frames_encoded)
+    assert smart.frames_copied >= kept // 2, plan
+    # The piece inside one GOP (163..173) has nothing to copy; the whole scene is all copy.
+    spans = [(s.kind, s.source_start, s.frames) for s in plan.spans if s.kind == "copy"]
+    assert ("copy", 90, 60) in spans
+    assert not any(s.source_start is not None and 163 <= s.source_start < 173 for s in plan.spans)
+    # Spans tile the output.
+    assert [s.start for s in plan.spans] == list(
+        itertools.accumulate([0, *(s.frames for s in plan.spans[:-1])])
+    )
+    assert RenderResult.from_json(smart.to_json()) == smart
+
+
+def test_every_frame_is_the_source_frame(smart_cut: dict) -> None:
+    """Copied frames decode bit-identical to the source; encoded ones are close to theirs and
+    far from their neighbours (the frame before or after, which a one-off error would give)."""
+    out, src = smart_cut["out"], smart_cut["src"]
+    src_of = [f for s in smart_cut["segments"] for f in range(s.start_frame, s.end_frame)]
+    copied = {
+        f
+        for s in smart_cut["plan"].spans
+        if s.kind == "copy"
+        for f in range(s.start, s.start + s.frames)
+    }
+    # Moving scenes, and how much further the neighbours must be than the right frame:
+    # measured 4.5x or more for testsrc2 and mandelbrot, 1.35x for testsrc's small scroll.
+    moving = {(0, 50): 3.0, (90, 150): 3.0, (150, 200): 1.2}
+    for k, (o, s) in enumerate(zip(out, (src[i] for i in src_of), strict=True)):
+        if k in copied:
+            assert np.array_equal(o, s), f"copied output frame {k} differs from source {src_of[k]}"
+            continue
+        err = mad(o, s)
+        assert err < 2.0, (k, err)
+        n = src_of[k]
+        for (a, b), ratio in moving.items():
+            if a < n < b - 1:
+                nearest = min(mad(o, src[n - 1]), mad(o, src[n + 1]))
+                assert nearest > ratio * err, (k, n, err, nearest)
+
+
+def test_joints_are_where_planned(smart_cut: dict) -> None:
+    """Around every copy/encode joint, each side is its own source frame (not shifted)."""
+    out, src = smart_cut["out"], smart_cut["src"]
+    src_of = [f for s in smart_cut["segments"] for f in range(s.start_frame, s.end_frame)]
+    joints = [s.start for s in smart_cut["plan"].spans[1:]]
+    assert len(joints) >= 4
+    for j in joints:
+        for k in (j - 1, j):
+            err = mad(out[k], src[src_of[k]])
+            assert err < 2.0, (j, k, err)
+
+
+def test_timestamps_and_sound(smart_cut: dict) -> None:
+    """Frame times 0, 1/25, 2/25...; sound as long as the pictures and sample-identical to the
+    full re-encode's (built by the same graph), so it is as much in sync."""
+    smart: RenderResult = smart_cut["smart"]
+    times = frame_times(smart.path)
+    assert times == pytest.approx([k / FPS for k in range(smart.frames)], abs=1e-6)
+    audio = decode_audio(smart.path)
+    assert abs(audio.size / SR - smart.frames / FPS) <= 1 / FPS
+    assert np.array_equal(audio, decode_audio(smart_cut["full"].path))
+    # And in sync with the source: the speech of each piece (long enough for a 0.5 s window)
+    # lines up with where its pictures came from.
+    src_audio = decode_audio(smart_cut["segments"][0].media_path)
+    win, search, t = SR // 2, 960, 0
+    for seg in smart_cut["segments"]:
+        o0 = round(t / FPS * SR) + SR // 10
+        s0 = round(seg.start_frame / FPS * SR) + SR // 10
+        t += seg.frames
+        if seg.frames / FPS < 0.6:
+            continue
+        ref = src_audio[s0 - search : s0 + win + search]
+        assert rms_db(ref) > -40, "the source window should hold speech"
+        corr = np.correlate(ref, audio[o0 : o0 + win], mode="valid")
+        lag = int(np.argmax(corr)) - search
+        assert abs(lag) <= SR // 1000, (seg.start_frame, lag)
+
+
+@pytest.fixture(scope="module")
+def other_size(tmp_path_factory: pytest.TempPathFactory) -> Footage:
+    return make_footage(
+        tmp_path_factory.mktemp("small") / "other-size.mp4",
+        (Shot("testsrc2", 1.2),),
+        size=(256, 144),
+        fps=FPS,
+        gop=12,
+        audio=False,
+    )
+
+
+def test_other_size_is_encoded_the_rest_copied(
+    gop_clip: Footage, other_size: Footage, src_frames: list, tmp_path: Path
+) -> None:
+    segments = [segment(gop_clip, 90, 150), segment(other_size, 0, 30), segment(gop_clip, 0, 24)]
+    plan = plan_smart(segments)
+    assert "256x144" in plan.not_copied[other_size.path]
+    assert [s.kind for s in plan.spans] == ["copy", "encode", "copy"]
+    smart = render_cut(segments, tmp_path / "smart.mp4", SMART)
+    full = render_cut(segments, tmp_path / "full.mp4")
+    assert smart.frames == full.frames == 114
+    assert (smart.frames_copied, smart.frames_encoded) == (84, 30)
+    out, ref = grey_frames(smart.path), grey_frames(full.path)
+    for k in range(60):
+        assert np.array_equal(out[k], src_frames[90 + k])
+    for k in range(90, 114):
+        assert np.array_equal(out[k], src_frames[k - 90])
+
+    # The foreign piece is scaled like a re-encode does it, frame for frame (4x downscaled:
+    # the neighbours measured 4.9x further off than the right frame).
+    def quarter(a: np.ndarray) -> np.ndarray:
+        return a.reshape(45, 4, 80, 4).mean(axis=(1, 3))
+
+    for k in range(61, 89):
+        err = mad(quarter(out[k]), quarter(ref[k]))
+        assert err < 2.0
+        for n in (k - 1, k + 1):
+            assert mad(quarter(out[k]), quarter(ref[n])) > 3 * err, (k, n)
+
+
+def test_sources_share_the_stream_when_their_parameter_sets_agree(
+    gop_clip: Footage, src_frames: list, tmp_path: Path
+) -> None:
+    """A second file from the same encoder settings is copied too; one whose PPS reuses the
+    same id with other content (no weighted B prediction) is encoded."""
+    twin, other = (
+        make_footage(
+            tmp_path / f"{name}.mp4",
+            (Shot("mandelbrot", 1.0),),
+            fps=FPS,
+            gop=12,
+            audio=False,
+            vcodec_args=("-c:v", "libx264", "-preset", "veryfast", "-crf", "23", *extra),
+        )
+        for name, extra in (("twin", ()), ("other", ("-x264-params", "weightb=0")))
+    )
+    segments = [segment(gop_clip, 0, 24), segment(twin, 0, 24), segment(other, 0, 24)]
+    plan = plan_smart(segments)
+    assert [s.kind for s in plan.spans] == ["copy", "copy", "encode"]
+    assert plan.frames_copied == 48 and list(plan.not_copied) == [other.path]
+    assert "clash" in plan.not_copied[other.path]
+    result = render_cut(segments, tmp_path / "cut.mp4", SMART)
+    out = grey_frames(result.path)
+    twin_frames, other_frames = grey_frames(twin.path), grey_frames(other.path)
+    assert all(np.array_equal(out[k], src_frames[k]) for k in range(24))
+    assert all(np.array_equal(out[24 + k], twin_frames[k]) for k in range(24))
+    assert all(mad(out[48 + k], other_frames[k]) < 2.0 for k in range(24))
+
+
+def test_nothing_copyable_renders_as_reencode(
+    gop_clip: Footage, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    seg = segment(gop_clip, 13, 23)  # inside one GOP: no IDR to start a copy
+    with caplog.at_level(logging.INFO, logger="genesis_pipeline.stages.smart_render"):
+        result = render_cut([seg], tmp_path / "short.mp4", SMART)
+    assert "nothing can be copied" in caplog.text
+    assert (result.frames, result.frames_copied, result.frames_encoded) == (10, 0, 10)
+    out = grey_frames(result.path)
+    src = grey_frames(gop_clip.path)
+    assert all(mad(o, src[13 + k]) < 2.0 for k, o in enumerate(out))
+
+
+def test_narration_is_mixed(gop_clip: Footage, tmp_path: Path) -> None:
+    """Narration over a smart render: the sound is the full re-encode's, sample for sample
+    (whose ducking ``test_assemble`` measures), and differs from the bed alone while the voice
+    speaks."""
+    wav = tmp_path / "voice.wav"
+    voice_s = speak("Smart renders keep the voice over.", wav)
+    segments = [segment(gop_clip, 12, 150)]
+    clips = [NarrationClip(wav, 1.0)]
+    smart = render_cut(segments, tmp_path / "smart.mp4", SMART, narration=clips)
+    full = render_cut(segments, tmp_path / "full.mp4", narration=clips)
+    bare = render_cut(segments, tmp_path / "bare.mp4", SMART)
+    assert smart.has_narration and smart.frames_copied > 0
+    a = decode_audio(smart.path)
+    assert np.array_equal(a, decode_audio(full.path))
+    voiced = slice(int(1.1 * SR), int(min(1.0 + voice_s, 5.0) * SR))
+    assert rms_db(a[voiced] - decode_audio(bare.path)[voiced]) > -30
+
+
+def test_failed_check_falls_back_to_reencode(
+    gop_clip: Footage,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def doubt(*_: object) -> None:
+        raise smart_render._Doubtful("simulated")
+
+    monkeypatch.setattr(smart_render, "_check_output", doubt)
+    seg = segment(gop_clip, 0, 50)
+    with caplog.at_level(logging.WARNING):
+        result = render_cut([seg], tmp_path / "cut.mp4", SMART)
+    assert "failed a check (simulated)" in caplog.text
+    assert (result.frames, result.frames_copied) == (50, 0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.mp4"]  # no temporaries left
+
+
+def test_failed_ffmpeg_leaves_nothing(
+    gop_clip: Footage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "cut.mp4"
+    out.write_bytes(b"previous render")
+    fake = tmp_path / "ffmpeg"
+    fake.write_text('#!/bin/sh\necho "Conversion failed: simulated crash" >&2\nexit 1\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("GENESIS_FFMPEG", str(fake))
+    ffmpeg_mod.ffmpeg_exe.cache_clear()
+    try:
+        with pytest.raises(MediaToolError, match="simulated crash"):
+            render_cut([segment(gop_clip, 3, 50)], out, SMART)
+    finally:
+        monkeypatch.delenv("GENESIS_FFMPEG")
+        ffmpeg_mod.ffmpeg_exe.cache_clear()
+    assert out.read_bytes() == b"previous render"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.mp4", "ffmpeg"]
+
+
+def test_progress_ends_at_total(gop_clip: Footage, tmp_path: Path) -> None:
+    calls: list[tuple[int, int, str]] = []
+    render_cut(
+        [segment(gop_clip, 3, 100)],
+        tmp_path / "p.mp4",
+        SMART,
+        progress=lambda d, t, n: calls.append((d, t, n)),
+    )
+    done = [d for d, _, _ in calls]
+    assert done == sorted(done) and calls[-1][0] == calls[-1][1] == 3880
+    assert {t for _, t, _ in calls} == {3880}
+
+
+# --- the index ------------------------------------------------------------------------------
+
+
+def test_index_finds_idr_frames_and_copy_spans(gop_clip: Footage) -> None:
+    ix = index_video(gop_clip.path)
+    assert ix.problem is None and ix.rate == FPS and ix.frames == 200
+    assert {0, 12, 50, 90}.issubset(ix.idr_ranks)  # GOP start and the cuts (scenecut)
+    assert ix.copy_span(0, 50) == (0, 50)
+    first, stop = ix.copy_span(3, 45) or (0, 0)
+    assert first == 12 and 36 < stop <= 45
+    assert ix.copy_span(13, 23) is None
+
+
+def test_open_gop_keyframes_are_not_copy_points(tmp_path: Path) -> None:
+    """x264 ``open-gop``: keyframes after the first are recovery points whose leading
+    B-frames reference the GOP before. They are flagged as keyframes but never start a copy."""
+    clip = make_footage(
+        tmp_path / "open-gop.mp4",
+        (Shot("testsrc2", 4.0),),
+        fps=FPS,
+        gop=12,
+        audio=False,
+        vcodec_args=("-c:v", "libx264", "-preset", "veryfast", "-x264-params", "open-gop=1"),
+    )
+    with av.open(str(clip.path)) as c:
+        keyframes = sum(p.is_keyframe for p in c.demux(video=0))
+    ix = index_video(clip.path)
+    assert keyframes >= 6 and ix.idr_ranks == (0,)
+    segments = [segment(clip, 50, 80), segment(clip, 0, 30)]
+    plan = plan_smart(segments)
+    assert (plan.spans[0].kind, plan.spans[0].source_start) == ("encode", None)
+    result = render_cut(segments, tmp_path / "cut.mp4", SMART)
+    assert result.frames == 60 and 0 < result.frames_copied <= 30
+    out, src = grey_frames(result.path), grey_frames(clip.path)
+    for k, n in enumerate([*range(50, 80), *range(30)]):
+        err = mad(out[k], src[n])
+        assert err < 2.0 and all(mad(out[k], src[m]) > 3 * err for m in (n - 1, n + 1) if m >= 0), (
+            k,
+            n,
+            err,
+            [mad(out[k], src[m]) for m in (n - 1, n + 1) if m >= 0],
+        )
+
+
+def fake_index(ranks: list[int], idr: list[int]) -> VideoIndex:
+    return VideoIndex(
+        path=Path("fake.mp4"),
+        stream_index=0,
+        codec="h264",
+        width=16,
+        height=16,
+        pix_fmt="yuv420p",
+        profile="High",
+        level=30,
+        sar=Fraction(1),
+        field_order=1,
+        rotation=0,
+        colour=(0, 2, 2, 2),
+        time_base=Fraction(1, FPS),
+        pts=tuple(ranks),
+        dts=tuple(range(len(ranks))),
+        ranks=tuple(ranks),
+        idr_ranks=tuple(idr),
+        rate=Fraction(FPS),
+        max_key_gap=8,
+        config=None,
+        _position={r: j for j, r in enumerate(ranks) if r >= 0},
+    )
+
+
+def test_copy_span_respects_decode_order() -> None:
+    # IDR 0, then mini-GOPs P4 B2 B1 B3 and P8 B6 B5 B7, then an open-GOP I-frame at 12 whose
+    # leading pictures 9..11 are decoded after it (it is a keyframe, but not an IDR).
+    ix = fake_index([0, 4, 2, 1, 3, 8, 6, 5, 7, 12, 10, 9, 11, 16, 14, 13, 15], idr=[0])
+    assert ix.copy_span(0, 17) == (0, 17)
+    assert ix.copy_span(0, 7) == (0, 5)  # the mini-GOP holding 5..8 spills past 7
+    assert ix.copy_span(0, 12) == (0, 9)  # 12 is decoded before 9..11
+    assert ix.copy_span(1, 17) is None  # no IDR after frame 0
+    assert ix.reorder_depth(0, 17) == 2
+    # A picture the decoder discards (edit list) ends a copy.
+    ix = fake_index([0, 1, 2, -1, 3, 4], idr=[0])
+    assert ix.copy_span(0, 5) == (0, 3)
+    assert replace(ix, problem="variable frame rate").copy_span(0, 3) is None
+
+
+def test_avcc_and_parameter_set_ids(gop_clip: Footage) -> None:
+    with av.open(str(gop_clip.path)) as c:
+        extradata = bytes(c.streams.video[0].codec_context.extradata)
+        packet = next(p for p in c.demux(video=0) if p.is_keyframe)
+        data = bytes(packet)
+    config = parse_avcc(extradata)
+    assert config.to_bytes() == extradata
+    assert config.sps_ids() == {0: config.sps[0]} and pps_ids(config.pps[0]) == (0, 0)
+    assert sps_id(config.sps[0]) == 0
+    assert [n[0] & 0x1F for n in split_nals(data)][-1] == 5  # SEI..., then the IDR slice
+    merged = AvcConfig(100, 0, 12, 4, (config.sps[0], config.sps[0]), config.pps, config.trailer)
+    assert parse_avcc(merged.to_bytes()) == merged
+    with pytest.raises(ValueError):
+        parse_avcc(b"\x00\x00\x00\x01gd")
+    with pytest.raises(ValueError):
+        split_nals(data[:-1])
