@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+import cv2
 import numpy as np
 from scenedetect import FrameTimecode, StatsManager
 from scenedetect.common import Timecode
@@ -25,27 +26,52 @@ if TYPE_CHECKING:
     from genesis_pipeline.stages.scenes import SceneParams
 
 
-class _SkipUnusedEdges:
-    """Skip Canny edges when their weight is 0.
+class _FastScore:
+    """``ContentDetector``'s frame score, the same numbers for a fraction of the work.
 
-    ``ContentDetector`` computes edges whenever a ``StatsManager`` is attached, even with a zero
-    edge weight, and they cost more than the rest of the score together. ``None`` edges are a
-    case the detector handles (edge delta 0).
+    With a zero edge weight (the default) the score is the weighted mean of the per-channel
+    mean absolute HSV differences between consecutive frames. The library splits the HSV image
+    into planes and takes each plane's distance in numpy through int32 copies (about 70% of the
+    detector's time on a 256-wide frame); here one ``cv2.absdiff`` and one ``cv2.sumElems`` on
+    the interleaved image give the three exact integer sums. The library also computes Canny
+    edges whenever a ``StatsManager`` is attached, even with a zero edge weight; that is
+    skipped. With a non-zero edge weight the library's own code runs unchanged.
     """
 
     _weights: ContentDetector.Components
+    stats_manager: StatsManager | None
+    FRAME_SCORE_KEY: str
+    _last_hsv: np.ndarray[Any, Any] | None = None
 
-    def _detect_edges(self, lum: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
-        if self._weights.delta_edges > 0:
-            return super()._detect_edges(lum)  # type: ignore[misc, no-any-return]
-        return None
+    def _calculate_frame_score(
+        self, timecode: FrameTimecode, frame_img: np.ndarray[Any, Any]
+    ) -> float:
+        weights = self._weights
+        if weights.delta_edges != 0:
+            return super()._calculate_frame_score(timecode, frame_img)  # type: ignore[misc, no-any-return]
+        hsv = cv2.cvtColor(frame_img, cv2.COLOR_BGR2HSV)
+        last, self._last_hsv = self._last_hsv, hsv
+        if last is None:
+            return 0.0
+        pixels = float(hsv.shape[0] * hsv.shape[1])
+        dh, ds, dv, _ = cv2.sumElems(cv2.absdiff(hsv, last))
+        components = ContentDetector.Components(
+            delta_hue=dh / pixels, delta_sat=ds / pixels, delta_lum=dv / pixels, delta_edges=0.0
+        )
+        score: float = sum(c * w for c, w in zip(components, weights, strict=True)) / sum(
+            abs(w) for w in weights
+        )
+        if self.stats_manager is not None:
+            metrics = {self.FRAME_SCORE_KEY: score, **components._asdict()}
+            self.stats_manager.set_metrics(timecode, metrics)
+        return score
 
 
-class _Content(_SkipUnusedEdges, ContentDetector):  # type: ignore[misc]
+class _Content(_FastScore, ContentDetector):  # type: ignore[misc]
     pass
 
 
-class _Adaptive(_SkipUnusedEdges, AdaptiveDetector):  # type: ignore[misc]
+class _Adaptive(_FastScore, AdaptiveDetector):  # type: ignore[misc]
     pass
 
 

@@ -6,6 +6,14 @@ variable-rate footage gets true times), and a bounded set of candidate frames of
 is kept (:mod:`genesis_pipeline.stages.scene_previews`) to write evenly spaced, upright JPEG
 previews when each scene closes. Nothing is held per frame beyond the detector's own look-back.
 
+Cost, measured by ``python -m benchmarks`` on a 5-minute 1280x720 H.264 clip on 2 cores: 1.1 to
+1.25 times the time of decoding the video alone with the ffmpeg CLI (10.5 s vs 8.5 s in the
+committed run, 1.24 times its CPU time; before the detector and preview changes it took
+1.8 times the CPU time, 1.66 times the wall time on a busy machine). Decoding is the
+floor; what remains is the downscale (one swscale pass to 256-wide BGR), the detector's HSV
+difference (two OpenCV calls, see :mod:`genesis_pipeline.stages.scene_detector`) and the few
+chosen previews.
+
 Confidence of a cut: with ``r = cut_score / threshold`` (``content_val`` for the content
 detector, ``adaptive_ratio`` for the adaptive one), ``confidence = r² / (1 + r²)``: 0.5 for a
 score just at the threshold, 0.8 at twice it, 0.9 at three times, tending to 1. Scene 0 starts
@@ -50,6 +58,9 @@ MAX_MIN_SCENE_LEN_S = 3600.0
 MAX_PREVIEWS_PER_SCENE = 16
 # Decoded frames waiting for the detector; bounds memory while decoding runs ahead.
 _QUEUE_FRAMES = 8
+# Nearest-neighbour ("POINT") saves another 4% but cut scores lose margin; bilinear is
+# what PySceneDetect itself uses to downscale.
+_DETECT_INTERPOLATION = "FAST_BILINEAR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +74,9 @@ class SceneParams:
         threshold: the detector's threshold; None = its default (content 27.0, adaptive 3.0).
             Must lie in (0, 255].
         min_scene_len_s: no scene shorter than this, in seconds (0 to 3600).
-        downscale_width: frames are scaled to this width (never up) before detection.
+        downscale_width: frames are scaled to this width (never up) before detection. 256 is
+            PySceneDetect's own default working width; on a 5-minute 720p clip it found every
+            cut as 320 did, with 8% less CPU.
         previews_per_scene: JPEG previews per scene, evenly spaced inside it, away from the cuts
             (0 to 16; 0 writes none).
         preview_width: width of an upright preview (never upscaled).
@@ -73,7 +86,7 @@ class SceneParams:
     detector: str = "content"
     threshold: float | None = None
     min_scene_len_s: float = 0.6
-    downscale_width: int = 320
+    downscale_width: int = 256
     previews_per_scene: int = 1
     preview_width: int = 480
     preview_quality: int = 85
@@ -352,7 +365,7 @@ def _decode(
                         width=size[0],
                         height=size[1],
                         format="bgr24",
-                        interpolation="FAST_BILINEAR",
+                        interpolation=_DETECT_INTERPOLATION,
                         threads=1,
                     ).to_ndarray()
                     stats["frames"] += 1
@@ -439,7 +452,7 @@ class _Run:
         size = preview_size(
             frame.width, frame.height, rotation, self.params.preview_width, self.sar
         )
-        self.writer = PreviewWriter(rotation, self.params.preview_quality)
+        self.writer = PreviewWriter(rotation, self.params.preview_quality, size)
         self.sampler = PreviewSampler(size, self.params.previews_per_scene, self.fps)
         return self.sampler
 

@@ -278,3 +278,61 @@ def test_min_scene_len_merges_short_shots(tmp_path: Path) -> None:
     merged = detect_scenes(clip.path, tmp_path / "b", SceneParams(min_scene_len_s=0.6))
     assert len(merged.scenes) == 2
     assert all(s.duration_s >= 0.6 for s in merged.scenes)
+
+
+@pytest.mark.parametrize("detector", ["content", "adaptive"])
+def test_fast_score_gives_the_library_numbers(footage: Footage, detector: str) -> None:
+    # Our detectors compute the HSV difference with two OpenCV calls instead of the library's
+    # per-plane numpy code: every metric and every cut must be exactly the library's.
+    from fractions import Fraction
+
+    from scenedetect import StatsManager
+    from scenedetect.detectors import AdaptiveDetector, ContentDetector
+
+    from genesis_pipeline.stages.scene_detector import FrameClock, _Adaptive, _Content
+
+    ours, theirs = (
+        (_Adaptive(), AdaptiveDetector())
+        if detector == "adaptive"
+        else (
+            _Content(),
+            ContentDetector(),
+        )
+    )
+    stats = []
+    for d in (ours, theirs):
+        d.stats_manager = StatsManager()
+        stats.append(d.stats_manager)
+    clock = FrameClock(Fraction(footage.fps), keep=10**6)
+    cuts: tuple[list[int], list[int]] = ([], [])
+    with av.open(str(footage.path)) as c:
+        for frame in c.decode(video=0):
+            image = frame.reformat(width=160, height=90, format="bgr24").to_ndarray()
+            _, timecode, _ = clock.tick(frame)
+            for d, found in zip((ours, theirs), cuts, strict=True):
+                found += [t.pts for t in d.process_frame(timecode, image)]
+    assert cuts[0] == cuts[1] and len(cuts[0]) == len(footage.cuts_s)
+    mine, lib = (s._frame_metrics for s in stats)
+    assert mine.keys() == lib.keys()
+    for key, metrics in lib.items():
+        for name, value in metrics.items():
+            if name != "delta_edges":  # not computed at a zero edge weight
+                assert mine[key][name] == value, (key, name)
+
+
+def test_previews_of_frames_too_big_to_keep_whole(
+    footage: Footage, detected, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Over the memory budget, candidates are scaled as they are sampled: same choices, same
+    # pictures as when whole decoded frames are kept.
+    from genesis_pipeline.stages import scene_previews
+
+    monkeypatch.setattr(scene_previews, "RAW_BUDGET_BYTES", 0)
+    whole, whole_dir, _ = detected["adaptive"]
+    scaled = detect_scenes(footage.path, tmp_path, whole.params)
+    assert scaled == whole
+    for s in scaled.scenes:
+        for name in s.previews:
+            with Image.open(tmp_path / name) as a, Image.open(whole_dir / name) as b:
+                assert a.size == b.size
+                assert mae(thumb(a), thumb(b)) < 2.0

@@ -1,0 +1,116 @@
+"""``python -m benchmarks``: the pipeline against the physical limit and against doing it by hand.
+
+    .venv/bin/python -m benchmarks [--runs 3] [--long] [--quick] [--out DIR] [--no-png]
+
+Generates (once, cached in ``benchmarks/media/``) a 5-minute 1280x720 30 fps clip with about
+30 hard cuts and continuous espeak-ng speech, measures the decode-only limit, the scenes and
+transcribe stages, the real pipeline cold / unchanged / after a chapter-rules change, the
+by-hand baseline and the render of a cut dropping 30% of the scenes, and writes
+``<out>/<date>-<machine>.json``, ``<out>/latest.md``, ``<out>/latest.html`` and
+``<out>/latest.png``. ``--long`` adds the 20-minute variant (for scaling); ``--quick`` runs the
+same code on an 8 s clip once (the smoke test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from benchmarks.footage import LONG, QUICK, RECIPES, STANDARD
+from benchmarks.report import environment, targets, write_outputs
+from benchmarks.suite import ClipResults, Plan, run_clip, scratch_dir, stage_accuracy
+
+log = logging.getLogger("benchmarks")
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
+    ap.add_argument("--long", action="store_true", help="also measure the 20-minute variant")
+    ap.add_argument("--long-runs", type=int, default=1, help="runs per measurement, 20 min")
+    ap.add_argument("--quick", action="store_true", help="an 8 s clip, one run (smoke test)")
+    ap.add_argument("--out", type=Path, default=RESULTS, help="where results are written")
+    ap.add_argument("--keep", type=Path, help="scratch folder to keep (default: a temp dir)")
+    ap.add_argument("--no-png", action="store_true", help="skip the PNG chart")
+    ap.add_argument(
+        "--from-json", type=Path, help="re-draw the report from a results JSON, measuring nothing"
+    )
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)
+    log.setLevel(logging.INFO)
+
+    if args.from_json:
+        return redraw(args.from_json, args.out, png=not args.no_png)
+    load_before = os.getloadavg()
+    runs = 1 if args.quick else max(1, args.runs)
+    scratch = scratch_dir(args.keep)
+    t0 = time.monotonic()
+    try:
+        std = run_clip(
+            RECIPES[QUICK if args.quick else STANDARD],
+            "quick" if args.quick else "5 min",
+            Plan(runs=runs, inproc=args.quick),
+            scratch / "standard",
+            say=log.info,
+        )
+        long = None
+        if args.long and not args.quick:
+            long = run_clip(
+                RECIPES[LONG],
+                "20 min",
+                Plan(runs=max(1, args.long_runs), baselines=False, renders=False),
+                scratch / "long",
+                say=log.info,
+            )
+    finally:
+        if args.keep is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    rows = targets(std, long)
+    doc = {
+        "date": date.today().isoformat(),
+        "quick": args.quick,
+        "runs": runs,
+        "elapsed_s": round(time.monotonic() - t0, 1),
+        "environment": environment(load_before),
+        "targets": [t.to_json() for t in rows],
+        "targets_obj": rows,
+        "clips": [r.to_json() for r in (std, long) if r is not None],
+    }
+    paths = write_outputs(args.out, doc, std, long, png=not args.no_png)
+    for kind, path in paths.items():
+        log.info("wrote %s: %s", kind, path)
+    misses = [t.id for t in rows if t.status == "miss"]
+    log.info("targets missed: %s", ", ".join(misses) or "none")
+    return 0
+
+
+def redraw(path: Path, out: Path, *, png: bool) -> int:
+    """Targets, tables and chart again from a results JSON (accuracy recomputed from it)."""
+    import json
+
+    doc = json.loads(path.read_text())
+    clips = [ClipResults.from_json(c) for c in doc["clips"]]
+    for res in clips:
+        stage_accuracy(res)
+    std, long = clips[0], clips[1] if len(clips) > 1 else None
+    rows = targets(std, long)
+    doc.update(
+        targets=[t.to_json() for t in rows],
+        targets_obj=rows,
+        clips=[r.to_json() for r in clips],
+    )
+    for kind, written in write_outputs(out, doc, std, long, png=png).items():
+        log.info("wrote %s: %s", kind, written)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""The measured work, each run in a fresh process: ``python -m benchmarks.tasks NAME JSON``.
+
+Every task prints one JSON document on stdout: ``work_s`` is the time of the measured call
+alone (imports and model loading are outside it and reported apart where they matter).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def scenes(clip: str, out_dir: str, **params: Any) -> dict[str, Any]:
+    """The scenes stage on ``clip`` (detection and preview extraction, one decode)."""
+    from genesis_pipeline.stages.scenes import SceneParams, detect_scenes
+
+    p = SceneParams(**params)
+    t0 = time.perf_counter()
+    result = detect_scenes(Path(clip), Path(out_dir), p)
+    work = time.perf_counter() - t0
+    return {
+        "work_s": work,
+        "cuts_s": list(result.cuts_s),
+        "frames": result.frame_count,
+        "scenes": len(result.scenes),
+        "params": p.to_json(),
+    }
+
+
+def transcribe(clip: str, **params: Any) -> dict[str, Any]:
+    """The transcribe stage on ``clip`` with the device plan's batch size."""
+    from genesis_pipeline.ml.device import plan_devices
+    from genesis_pipeline.ml.whisper import load_whisper, resolve_whisper_model
+    from genesis_pipeline.stages.transcribe import TranscribeParams
+    from genesis_pipeline.stages.transcribe import transcribe as run
+
+    plan = plan_devices("auto")
+    spec = resolve_whisper_model("", "1")
+    t0 = time.perf_counter()
+    model = load_whisper(spec, plan)
+    load = time.perf_counter() - t0
+    p = TranscribeParams(**{"batch_size": plan.whisper_batch_size, **params})
+    t0 = time.perf_counter()
+    result = run(Path(clip), model, p, model_identity=spec.identity)
+    work = time.perf_counter() - t0
+    return {
+        "work_s": work,
+        "load_s": load,
+        "audio_s": result.duration_s,
+        "text": result.text,
+        "words": len(result.words),
+        "device": plan.to_dict(),
+        "model": spec.identity,
+        "params": {k: getattr(p, k) for k in p.__dataclass_fields__},
+    }
+
+
+def whisper_defaults(clip: str) -> dict[str, Any]:
+    """What a user would run by hand: faster-whisper's defaults, beam 5, word timestamps."""
+    from faster_whisper import WhisperModel
+
+    from genesis_pipeline.ml.whisper import bundled_spec
+
+    t0 = time.perf_counter()
+    model = WhisperModel(bundled_spec().source)
+    load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    segments, info = model.transcribe(clip, beam_size=5, word_timestamps=True)
+    text = " ".join(s.text.strip() for s in segments)
+    work = time.perf_counter() - t0
+    return {"work_s": work, "load_s": load, "audio_s": info.duration, "text": text}
+
+
+def setup_project(home: str, clip: str) -> dict[str, Any]:
+    """A fresh data dir with one project holding ``clip`` (not measured)."""
+    from genesis_pipeline.config import Settings
+    from genesis_pipeline.services.projects import create_project
+    from genesis_pipeline.services.upload import add_media
+    from genesis_pipeline.store import Store
+
+    store = Store(Settings.from_env(home=home))
+    project = create_project(store, "benchmark")
+    t0 = time.perf_counter()
+    add_media(store, project.id, [clip])
+    return {"project_id": project.id, "add_media_s": time.perf_counter() - t0}
+
+
+def pipeline_results(home: str, project_id: int) -> dict[str, Any]:
+    """Cuts and transcript text the pipeline stored (for accuracy)."""
+    from genesis_pipeline.config import Settings
+    from genesis_pipeline.store import Store
+    from genesis_pipeline.store import results as results_sql
+
+    store = Store(Settings.from_env(home=home))
+    with store.db.read() as con:
+        scenes_df = results_sql.scenes_for_project(con, project_id)
+        words = results_sql.words_for_project(con, project_id)
+    starts = sorted(float(s) for s in scenes_df.start_s)
+    return {
+        "cuts_s": [s for s in starts if s > 0],
+        "scene_ids": [int(i) for i in scenes_df.sort_values("start_s").id],
+        "text": " ".join(str(w) for w in words.sort_values("start_s").word),
+    }
+
+
+def chapters_change(home: str, project_id: int, bump: int) -> dict[str, Any]:
+    """Save new chapter rules, then re-run the pipeline in-process: the time of that re-run."""
+    from dataclasses import replace
+
+    from genesis_pipeline.config import Settings
+    from genesis_pipeline.pipeline import ProjectPipelineService
+    from genesis_pipeline.services.chapters import current_rules, save_rules
+    from genesis_pipeline.store import Store
+
+    store = Store(Settings.from_env(home=home))
+    service = ProjectPipelineService(store)
+    _, rules = current_rules(store, project_id)
+    new = replace(rules, min_chapter_s=8.0 + (bump % 7) * 0.5 + 0.25)
+    t0 = time.perf_counter()
+    save_rules(store, project_id, new, note="benchmark")
+    report = service.run(project_id)
+    work = time.perf_counter() - t0
+    if report.status != "succeeded":
+        raise RuntimeError(f"re-run failed: {report.error}")
+    return {"work_s": work, "step_details": report.step_details}
+
+
+def reject_scenes(home: str, project_id: int, fraction: float) -> dict[str, Any]:
+    """Reject ``fraction`` of the scenes, spread evenly (the approved cut keeps the rest)."""
+    from genesis_pipeline.config import Settings
+    from genesis_pipeline.services.review import reset_reviews, set_scene_status
+    from genesis_pipeline.store import Store
+
+    store = Store(Settings.from_env(home=home))
+    ids = pipeline_results(home, project_id)["scene_ids"]
+    n = round(len(ids) * fraction)
+    step = len(ids) / max(n, 1)
+    chosen = sorted({ids[min(len(ids) - 1, int(step * k + step / 2))] for k in range(n)})
+    reset_reviews(store, project_id)
+    set_scene_status(store, project_id, chosen, "rejected", reviewer="benchmark")
+    return {"rejected": len(chosen), "scenes": len(ids)}
+
+
+def render(home: str, project_id: int, mode: str, out: str) -> dict[str, Any]:
+    """Render the approved cut with ``AssemblyParams(mode=mode)``."""
+    from genesis_pipeline.config import Settings
+    from genesis_pipeline.services.cut import load_cut
+    from genesis_pipeline.stages.assemble import AssemblyParams, render_cut
+    from genesis_pipeline.store import Store
+
+    store = Store(Settings.from_env(home=home))
+    cut = load_cut(store, project_id)
+    t0 = time.perf_counter()
+    result = render_cut(list(cut.segments), Path(out), AssemblyParams(mode=mode))
+    work = time.perf_counter() - t0
+    expected = sum(s.end_frame - s.start_frame for s in cut.segments)
+    return {
+        "work_s": work,
+        "frames": result.frames,
+        "expected_frames": expected,
+        "duration_s": result.duration_s,
+        "cut_duration_s": cut.duration_s,
+        "frames_copied": getattr(result, "frames_copied", 0),
+        "frames_encoded": getattr(result, "frames_encoded", 0),
+        "segments": len(cut.segments),
+    }
+
+
+def smart_available() -> dict[str, Any]:
+    """Whether ``AssemblyParams(mode="smart")`` can run here, and why not."""
+    try:
+        from genesis_pipeline.stages import assemble
+
+        if "smart" not in assemble.MODES:
+            return {"available": False, "why": "assemble.MODES has no 'smart'"}
+        import genesis_pipeline.stages.smart_render  # noqa: F401
+    except ImportError as exc:
+        return {"available": False, "why": f"smart rendering is not importable ({exc})"}
+    return {"available": True, "why": None}
+
+
+def device() -> dict[str, Any]:
+    """The device plan this host gets (CUDA when present)."""
+    from genesis_pipeline.ml.device import plan_devices
+
+    return plan_devices("auto").to_dict()
+
+
+TASKS = {
+    f.__name__: f
+    for f in (
+        scenes,
+        transcribe,
+        whisper_defaults,
+        setup_project,
+        pipeline_results,
+        chapters_change,
+        reject_scenes,
+        render,
+        smart_available,
+        device,
+    )
+}
+
+
+def main(argv: list[str]) -> int:
+    name, args = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
+    result = TASKS[name](**args)
+    sys.stdout.write("\n" + json.dumps(result, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
