@@ -70,19 +70,26 @@ def fit_video(width: int, height: int) -> list[str]:
 
 
 def audio_format(
-    sample_rate: int, channels: int | None = None, *, align_start: bool = False
+    sample_rate: int,
+    channels: int | None = None,
+    *,
+    align_start: bool = False,
+    out_channels: int = 2,
 ) -> list[str]:
-    """Resample to ``sample_rate`` float stereo.
+    """Resample to ``sample_rate`` float, stereo (or mono when ``out_channels`` is 1).
 
     Args:
         sample_rate: output rate in Hz.
-        channels: the source's channel count; mono is copied to both channels at unity gain
-            (ffmpeg's default upmix would put it 3 dB lower on each).
+        channels: the source's channel count; into stereo, mono is copied to both channels at
+            unity gain (ffmpeg's default upmix would put it 3 dB lower on each).
+        out_channels: 1 only when every source of the mix is mono (nothing to downmix).
         align_start: fill timestamp gaps with silence and pad/trim the head so that sample ``k``
             is at time ``k / sample_rate`` (counting samples then equals reading timestamps).
     """
     resample = f"aresample={sample_rate}"
     if align_start:
         resample += ":async=1:first_pts=0"
+    if out_channels == 1:
+        return [resample, "aformat=sample_fmts=fltp:channel_layouts=mono"]
     upmix = ["pan=stereo|c0=c0|c1=c0"] if channels == 1 else []
     return [*upmix, resample, "aformat=sample_fmts=fltp:channel_layouts=stereo"]

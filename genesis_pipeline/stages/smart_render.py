@@ -14,12 +14,15 @@ the first IDR picture at or after ``start`` to the last point where the packets 
 hold exactly the frames so far. The *head* ``[start, first)`` and *tail* ``[stop, end)`` are
 encoded, as is every segment of a source that is not copyable or too short to hold a copy.
 
-Encode. All encoded stretches go through one ffmpeg run, built by the same filter-graph code as
-a re-encode (seek, trim by frame number, scale/pad/frame-rate conversion for foreign sources),
-into one x264 stream with an IDR forced at the start of every stretch that follows a copy.
-x264 is set up like the reference: same profile and level, colour description, 4:2:0, and SPS
-and PPS ids no source uses (``sps-id``), so both sets of parameter sets live side by side in
-one ``avcC`` and every slice finds its own: the joined stream never redefines a parameter set.
+Encode. Each encoded piece is decoded by its own short ffmpeg process that seeks to it (so only
+the frames from the keyframe before it are decoded, never the copied stretches in between) with
+the same per-piece filters as a re-encode (trim by frame number, scale/pad/frame-rate conversion
+for foreign sources), piping exact raw frames to one x264 process, with an IDR forced at the
+start of every stretch that follows a copy. One decoder runs at a time, so memory stays flat
+however many cut points there are (a 20-minute cut with 84 pieces: 171 MB). x264 is set up like
+the reference: same profile and level, colour description, 4:2:0, and SPS and PPS ids no source
+uses (``sps-id``), so both sets of parameter sets live side by side in one ``avcC`` and every
+slice finds its own: the joined stream never redefines a parameter set.
 
 Sound. Built meanwhile, in a thread, exactly as a re-encode builds it (same inputs, seeks and
 graph: trim + concat + narration mix + ducking + AAC, one ffmpeg pass), so it comes out
@@ -39,12 +42,12 @@ a full re-encode (logged as a warning), never delivered doubtful. If nothing can
 cut is simply re-encoded.
 
 Measured with ``benchmarks/render_modes.py`` (5 min 1280x720 30 fps, 30 scenes, 21 kept =
-6,756 frames; 2 shared cores, medians of 3): x264-default source (GOP 250, 5 of 29 cuts off an
-IDR, so 670 frames encoded) 62.5 s re-encode vs 13.5 s smart (4.6x), of which 10.5 s is the
-AAC encode of the synthetic band-limited speech, which both modes must do; the same pictures
-with a full-band ambience under the speech (AAC 4.2 s) 54.3 s vs 9.9 s (5.5x); GOP 60 source
-(340 frames encoded) 67.2 s vs 12.7 s (5.3x). Copied pictures decode bit-identical to the
-source's; frame counts, timestamps and sound sync were checked at every boundary.
+6,756 frames; 2 cores, medians of 3): x264-default source (GOP 250, 5 of 29 cuts off an IDR, so
+670 frames encoded) 35.6 s re-encode vs 7.7 s smart (4.6x); the AAC encode of the cut's sound,
+which both modes must do, takes 4.3 s of it alone and competes with x264 for the two cores.
+With a GOP-60 source or a full-band ambience under the speech the ratio is above 5x. Copied
+pictures decode bit-identical to the source's; frame counts, timestamps and sound sync were
+checked at every boundary.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ import heapq
 import itertools
 import logging
 import os
+import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -63,8 +67,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from genesis_pipeline.errors import InvalidMediaError
-from genesis_pipeline.media.ffmpeg import run_ffmpeg
+from genesis_pipeline.errors import InvalidMediaError, MediaToolError
+from genesis_pipeline.media.ffmpeg import ffmpeg_exe, run_ffmpeg
+from genesis_pipeline.media.filtergraph import rate_text
 from genesis_pipeline.media.gop import AvcConfig, VideoIndex, index_video
 from genesis_pipeline.stages import Progress, no_progress
 from genesis_pipeline.stages.assemble import (
@@ -80,7 +85,10 @@ from genesis_pipeline.stages.assemble import (
     _plan_narration,
     _reencode_graph,
     _render_reencode,
+    _Run,
     _video_codec_args,
+    _video_piece,
+    out_channels,
 )
 from genesis_pipeline.stages.timeline import CutSegment
 from genesis_pipeline.store.artifacts import TMP_PREFIX, atomic_path
@@ -440,7 +448,8 @@ def _encode_sound(
     with contextlib.ExitStack() as stack:
         args = [
             "-y", *inputs, *_graph_args(stack, graph), "-map", f"[{aout}]",
-            *_audio_codec_args(params), "-map_metadata", "-1", "-f", "mp4", str(out),
+            *_audio_codec_args(params, out_channels(plan, clips)),
+            "-map_metadata", "-1", "-f", "mp4", str(out),
         ]  # fmt: skip
         run_ffmpeg(args, what=f"sound of {out.name}", duration_s=plan.duration_s, progress=progress)
 
@@ -452,32 +461,22 @@ def _encode(
     params: AssemblyParams,
     progress: Progress,
 ) -> None:
-    """Encode every encoded stretch, in order, into one x264 stream matched to the reference."""
+    """Encode every encoded stretch, in order, into one x264 stream matched to the reference.
+
+    Each piece is decoded by its own short ffmpeg process that seeks to it (so only the frames
+    from the keyframe before it are decoded, never the copied stretches in between) and pipes
+    exact raw frames to a single encoder. One decoder runs at a time: memory stays flat however
+    many cut points there are.
+    """
     plan = layout.plan
-    pieces = tuple(p for s in encodes for p in s.pieces)
-    enc_plan = _CutPlan(
-        pieces=pieces,
-        width=plan.width,
-        height=plan.height,
-        rate=plan.rate,
-        frames=sum(p.frames_out for p in pieces),
-        samples=0,
-    )
-    gaps = {
-        path: ix.max_key_gap / float(plan.rate) for path, ix in layout.indexes.items()
-    }  # seeking costs at most a GOP of decoding: seek past longer gaps than that
-
-    def seek_gap_s(path: Path) -> float:
-        return gaps.get(path, 10.0)
-
-    inputs, graph, vout, _ = _reencode_graph(
-        enc_plan, (), params, audio=False, seek_gap_s=seek_gap_s
-    )
+    pieces = [p for s in encodes for p in s.pieces]
+    total = sum(p.frames_out for p in pieces)
+    frame_bytes = plan.width * plan.height * 3 // 2
     starts = list(itertools.accumulate(s.frames for s in encodes))[:-1]
     ref = layout.reference
     assert ref is not None and ref.config is not None
     args = [
-        "-map", f"[{vout}]", *_video_codec_args(params, plan.rate),
+        *_video_codec_args(params, plan.rate),
         "-profile:v", _X264_PROFILES[ref.profile or ""],
         "-x264-params", f"sps-id={_free_id(layout)}",
     ]  # fmt: skip
@@ -493,14 +492,84 @@ def _encode(
     for name, value in (("color_primaries", primaries), ("color_trc", trc), ("colorspace", matrix)):
         if value != _UNSPECIFIED:
             args += [f"-{name}", str(value)]
-    log.debug("smart render encode graph:\n%s", graph)
-    with contextlib.ExitStack() as stack:
-        run_ffmpeg(
-            ["-y", *inputs, *_graph_args(stack, graph), *args, "-an", "-f", "mp4", str(out)],
-            what=f"encode the cut points of {out.name}",
-            duration_s=enc_plan.frames / float(plan.rate),
-            progress=progress,
+    base = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
+    encoder_cmd = [
+        *base, "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p",
+        "-s", f"{plan.width}x{plan.height}", "-r", rate_text(plan.rate), "-i", "pipe:0",
+        *args, "-an", "-f", "mp4", str(out),
+    ]  # fmt: skip
+    what = f"encode the cut points of {out.name}"
+    with tempfile.TemporaryFile() as enc_log:
+        encoder = subprocess.Popen(
+            encoder_cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=enc_log
         )
+        assert encoder.stdin is not None
+        written = 0
+        try:
+            for piece in pieces:
+                written += _pipe_piece(base, piece, plan, frame_bytes, encoder.stdin, what)
+                progress(written, total, "encoding cut points")
+        except BrokenPipeError:
+            pass  # the encoder died: its own error is reported below
+        except BaseException:
+            encoder.kill()
+            encoder.wait()
+            raise
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                encoder.stdin.close()
+        rc = encoder.wait()
+        if rc != 0:
+            enc_log.seek(0)
+            tail = enc_log.read().decode(errors="replace").strip().splitlines()[-6:]
+            raise MediaToolError(what, "ffmpeg: " + (" | ".join(tail) or f"exit code {rc}"))
+    if written != total:
+        raise _Doubtful(f"the decoders gave {written} frames for the encode pass, {total} planned")
+
+
+def _pipe_piece(
+    base: list[str], piece: _Piece, plan: _CutPlan, frame_bytes: int, sink: Any, what: str
+) -> int:
+    """Decode exactly ``piece.frames_out`` frames of one piece into ``sink``; returns frames."""
+    if piece.use_video:
+        run = _Run(piece.source, piece.rate, True, False, [piece])
+        seek = run.seek_s
+        origin = run.base_frame if seek is not None else 0
+        src = ["-ss", f"{seek:.6f}"] if seek is not None else []
+        src += ["-i", str(piece.source.path), "-map", f"0:{piece.source.video_index}"]
+        filters = _video_piece(piece, origin, plan)
+    else:
+        src = ["-f", "lavfi", "-i", f"color=c=black:s={plan.width}x{plan.height}"]
+        filters = ["setsar=1"]
+    cmd = [
+        *base, *src, "-vf", ",".join([*filters, "format=yuv420p"]),
+        "-frames:v", str(piece.frames_out), "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1",
+    ]  # fmt: skip
+    with tempfile.TemporaryFile() as dec_log:
+        dec = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=dec_log)
+        assert dec.stdout is not None
+        want = piece.frames_out * frame_bytes
+        got = 0
+        try:
+            while got < want:
+                chunk = dec.stdout.read(min(want - got, 4 * frame_bytes))
+                if not chunk:
+                    break
+                sink.write(chunk)
+                got += len(chunk)
+        finally:
+            dec.stdout.close()
+            rc = dec.wait()
+        if rc != 0:
+            dec_log.seek(0)
+            tail = dec_log.read().decode(errors="replace").strip().splitlines()[-4:]
+            raise MediaToolError(what, "ffmpeg: " + (" | ".join(tail) or f"exit code {rc}"))
+    if got != want:
+        raise _Doubtful(
+            f"{piece.source.path.name}: {got // frame_bytes} frames decoded from frame "
+            f"{piece.seg.start_frame}, {piece.frames_out} wanted"
+        )
+    return piece.frames_out
 
 
 def _free_id(layout: _Layout) -> int:
