@@ -300,9 +300,12 @@ def _hub_snapshot(repo_id: str, offline: str) -> Path:
     Raises:
         ModelUnavailableError: not cached and the hub may not or cannot be used.
     """
+    online = hub_allowed(offline)
+    if not online and not _maybe_cached(repo_id):
+        # Fast path for every run on a machine without the model: no hub client import.
+        raise ModelUnavailableError(f"{SETTING}={repo_id}: {_not_cached_reason(offline)}")
     from huggingface_hub import snapshot_download
 
-    online = hub_allowed(offline)
     try:
         folder = Path(
             snapshot_download(repo_id, allow_patterns=list(HUB_FILES), local_files_only=not online)
@@ -313,15 +316,40 @@ def _hub_snapshot(repo_id: str, offline: str) -> Path:
         if online:
             reason = f"download failed: {_one_line(exc)}"
         else:
-            why = "the hub is unreachable" if offline == "auto" else "offline"
-            if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true"):
-                why += ", HF_HUB_OFFLINE=1"
-            reason = (
-                f"not in the local Hugging Face cache and {why} (GENESIS_OFFLINE={offline}); "
-                f"download it once online or set {SETTING} to a local folder"
-            )
+            reason = _not_cached_reason(offline)
         raise ModelUnavailableError(f"{SETTING}={repo_id}: {reason}") from exc
     return folder
+
+
+def _not_cached_reason(offline: str) -> str:
+    why = "the hub is unreachable" if offline == "auto" else "offline"
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true"):
+        why += ", HF_HUB_OFFLINE=1"
+    return (
+        f"not in the local Hugging Face cache and {why} (GENESIS_OFFLINE={offline}); "
+        f"download it once online or set {SETTING} to a local folder"
+    )
+
+
+def _maybe_cached(repo_id: str) -> bool:
+    """Whether the Hugging Face cache may hold ``repo_id`` (its folder exists), by the cache
+    layout ``<cache>/models--org--name``; True when unsure."""
+    import sys
+
+    env = os.environ
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:  # already imported: its resolved setting is the truth
+        root = Path(constants.HF_HUB_CACHE)
+    elif env.get("HF_HUB_CACHE"):
+        root = Path(env["HF_HUB_CACHE"])
+    elif env.get("HF_HOME"):
+        root = Path(env["HF_HOME"]) / "hub"
+    else:
+        xdg = env.get("XDG_CACHE_HOME")
+        root = (Path(xdg) if xdg else Path.home() / ".cache") / "huggingface" / "hub"
+    if "/" not in repo_id:
+        return True
+    return (root / ("models--" + repo_id.replace("/", "--"))).is_dir()
 
 
 def _check_folder(folder: Path, spec: str) -> None:
