@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from genesis_pipeline.metrics import match_times
+
 CUT_TOLERANCE_S = 0.2
 
 
@@ -26,23 +28,14 @@ def cut_scores(
     truth: Sequence[float], found: Sequence[float], tolerance: float = CUT_TOLERANCE_S
 ) -> dict[str, Any]:
     """Precision, recall and F1 of ``found`` cuts, matched one-to-one within ``tolerance``."""
-    remaining = sorted(found)
-    matched = 0
-    for t in truth:
-        best = min(remaining, key=lambda f: abs(f - t), default=None)
-        if best is not None and abs(best - t) <= tolerance:
-            remaining.remove(best)
-            matched += 1
-    precision = matched / len(found) if found else (1.0 if not truth else 0.0)
-    recall = matched / len(truth) if truth else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    m = match_times(truth, found, tolerance)
     return {
-        "truth": len(truth),
-        "found": len(found),
-        "matched": matched,
-        "precision": round(precision, 4),
-        "recall": round(recall, 4),
-        "f1": round(f1, 4),
+        "truth": m.truth,
+        "found": m.found,
+        "matched": m.matched,
+        "precision": round(m.precision, 4),
+        "recall": round(m.recall, 4),
+        "f1": round(m.f1, 4),
     }
 
 

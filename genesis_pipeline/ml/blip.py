@@ -313,10 +313,7 @@ def _hub_snapshot(repo_id: str, offline: str) -> Path:
         if online and not _weight_files(folder):  # older repos have only PyTorch pickles
             folder = Path(snapshot_download(repo_id, allow_patterns=["pytorch_model.bin"]))
     except Exception as exc:
-        if online:
-            reason = f"download failed: {_one_line(exc)}"
-        else:
-            reason = _not_cached_reason(offline)
+        reason = f"download failed: {_one_line(exc)}" if online else _not_cached_reason(offline)
         raise ModelUnavailableError(f"{SETTING}={repo_id}: {reason}") from exc
     return folder
 

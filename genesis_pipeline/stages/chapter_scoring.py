@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from genesis_pipeline.metrics import match_times
 from genesis_pipeline.stages.chapters import Chapter, TimedWord
 
 _SENTENCE_END = (".", "!", "?")
@@ -70,19 +71,8 @@ def agreement(
     found: Sequence[float], labels: Sequence[float], tolerance_s: float = 1.0
 ) -> tuple[float, float, float]:
     """(precision, recall, F1) of boundary times, matched one-to-one within ``tolerance_s``."""
-    found = sorted(t for t in found if t > 0)
-    labels = sorted(t for t in labels if t > 0)
-    unmatched = list(labels)
-    hits = 0
-    for t in found:
-        best = min(unmatched, key=lambda x: abs(x - t), default=None)
-        if best is not None and abs(best - t) <= tolerance_s:
-            unmatched.remove(best)
-            hits += 1
-    precision = hits / len(found) if found else (1.0 if not labels else 0.0)
-    recall = hits / len(labels) if labels else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
+    m = match_times([t for t in labels if t > 0], [t for t in found if t > 0], tolerance_s)
+    return m.precision, m.recall, m.f1
 
 
 def score(

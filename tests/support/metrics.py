@@ -6,6 +6,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from genesis_pipeline.metrics import match_times
+
 
 def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split())
@@ -21,16 +23,8 @@ def match_cuts(
     truth: Sequence[float], found: Sequence[float], tolerance: float = 0.2
 ) -> tuple[int, list[float], list[float]]:
     """(matched, missed truth cuts, extra found cuts) with one-to-one matching."""
-    remaining = list(found)
-    matched, missed = 0, []
-    for t in truth:
-        best = min(remaining, key=lambda f: abs(f - t), default=None)
-        if best is not None and abs(best - t) <= tolerance:
-            remaining.remove(best)
-            matched += 1
-        else:
-            missed.append(t)
-    return matched, missed, remaining
+    m = match_times(truth, found, tolerance)
+    return m.matched, list(m.missed), list(m.extra)
 
 
 def video_frames_and_duration(path: Path) -> tuple[int, float, float | None]:
