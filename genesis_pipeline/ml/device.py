@@ -119,14 +119,16 @@ def plan_devices(
             "GENESIS_WHISPER_COMPUTE_TYPE",
             f"{whisper_compute_type} needs a CUDA device; on the CPU use int8 or float32",
         )
-    # On the CPU int8 is ~1.7x faster than float32 for Whisper with no measurable WER change;
-    # batch 16 ran ~10% faster than 8 (and 8 ~15% cheaper than 1) on 2 cores once a file has
-    # several 30 s chunks; memory grows by ~100 MB with tiny.en.
+    # On the CPU int8 is ~1.7x faster than float32 for Whisper with no measurable WER change.
+    # Batch 8: 4-8 is ~15% cheaper than 1 on 2 cores, but past 8 the speed is flat (tiny.en,
+    # 5 / 20 min clips: batch 8 40.0x / 40.3x real time, 12 40.7x / 42.9x, 16 39.1x / 39.2x)
+    # while the decoder's cross-attention cache grows with every sequence in the batch (peak
+    # RSS on the 20 min clip: 8 1011 MB, 12 1339 MB, 16 1515 MB).
     return DevicePlan(
         device="cpu",
         device_name="cpu",
         whisper_compute_type="int8" if whisper_compute_type == "auto" else whisper_compute_type,
-        whisper_batch_size=whisper_batch_size or 16,
+        whisper_batch_size=whisper_batch_size or 8,
         caption_dtype="float32",
         caption_batch_size=caption_batch_size or 8,
         cpu_threads=cores,

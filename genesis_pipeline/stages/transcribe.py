@@ -34,8 +34,9 @@ class TranscribeParams:
             English).
         batch_size: Speech chunks (<= 30 s each) decoded together by
             ``BatchedInferencePipeline``. No effect on WER (same text at 8 and 16 on every
-            clip measured); on 2 cores 16 is ~10% faster than 8 on the 5-minute benchmark clip
-            and 4-8 ~15% cheaper than 1 (the orchestrator passes the device plan's size).
+            clip measured); on 2 cores 4-8 is ~15% cheaper than 1 and larger batches are no
+            faster but hold more memory (the orchestrator passes the device plan's size:
+            see ``genesis_pipeline.ml.device``).
         beam_size: Beam width. On the 5-minute benchmark clip (2 cores, load ~1.7, tiny.en
             int8, batch 16): beam 5 40.9x real time, WER 0.0658; beam 3 43.6x, WER 0.0684;
             faster-whisper's own defaults (sequential, beam 5) WER 0.0582 at ~16-23x. On the
@@ -57,7 +58,7 @@ class TranscribeParams:
     """
 
     language: str | None = None
-    batch_size: int = 16
+    batch_size: int = 8
     beam_size: int = 3
     vad_filter: bool = True
     vad_min_silence_ms: int = 250

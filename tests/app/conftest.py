@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from genesis_pipeline.config import Settings
+from genesis_pipeline.media.synth import Shot, make_footage
 from genesis_pipeline.pipeline import ProjectPipelineService
 from genesis_pipeline.services.narration import add_voiceover
 from genesis_pipeline.services.projects import create_project
@@ -72,3 +73,20 @@ def make_app(app_env: Store, app_project) -> Callable[..., object]:
         return at
 
     return factory
+
+
+@pytest.fixture()
+def small_project(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A project of its own, not processed: one silent 2 s clip with one cut; the captions
+    model is missing on purpose. Returns ``(store, project id)``."""
+    monkeypatch.setenv("GENESIS_HOME", str(home))
+    monkeypatch.setenv("GENESIS_NO_DEMO", "1")
+    monkeypatch.setenv("GENESIS_OFFLINE", "1")
+    monkeypatch.setenv("GENESIS_CAPTION_MODEL", str(tmp_path / "no-such-model"))
+    store = Store(Settings.from_env())
+    clip = make_footage(
+        tmp_path / "clip.mp4", (Shot("smptebars", 1.0), Shot("testsrc2", 1.0)), audio=False
+    )
+    pid = create_project(store, "Small project").id
+    add_media(store, pid, [clip.path])
+    return store, pid

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from conftest import APP
 from support.apptest import assert_no_exception, texts
 
-from genesis_pipeline.config import Settings
-from genesis_pipeline.media.synth import Shot, make_footage
 from genesis_pipeline.pipeline import ProjectPipelineService
-from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.queries import scenes_table
 from genesis_pipeline.services.scene_browser import min_confidence
-from genesis_pipeline.services.upload import add_media
 from genesis_pipeline.steps.context import RunOptions
-from genesis_pipeline.store import Store
 
 
 def _charts(at) -> list[dict]:
@@ -93,18 +87,9 @@ def test_clear_and_lowest_scenes_button(make_app, app_project) -> None:
 
 
 @pytest.fixture()
-def captionless(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A project of its own whose captions step was skipped (the model is missing)."""
-    monkeypatch.setenv("GENESIS_HOME", str(home))
-    monkeypatch.setenv("GENESIS_NO_DEMO", "1")
-    monkeypatch.setenv("GENESIS_OFFLINE", "1")
-    monkeypatch.setenv("GENESIS_CAPTION_MODEL", str(tmp_path / "no-such-model"))
-    store = Store(Settings.from_env())
-    clip = make_footage(
-        tmp_path / "clip.mp4", (Shot("smptebars", 1.0), Shot("testsrc2", 1.0)), audio=False
-    )
-    pid = create_project(store, "No captions").id
-    add_media(store, pid, [clip.path])
+def captionless(small_project):
+    """A processed project of its own whose captions step was skipped (the model is missing)."""
+    store, pid = small_project
     report = ProjectPipelineService(store).run(pid, RunOptions(render=False))
     assert report.status == "succeeded", report.error
     return store, pid

@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-import pytest
 from conftest import APP
 from support.apptest import assert_no_exception, texts
 
-from genesis_pipeline.config import Settings
-from genesis_pipeline.media.synth import Shot, make_footage
 from genesis_pipeline.pipeline import STEP_NAMES, ProjectPipelineService
-from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.runs import list_runs, run_state, wait_for_run
-from genesis_pipeline.services.upload import add_media
-from genesis_pipeline.store import Store
-
-
-@pytest.fixture()
-def small_project(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A project of its own: one silent 2 s clip; the captions model is missing on purpose."""
-    monkeypatch.setenv("GENESIS_HOME", str(home))
-    monkeypatch.setenv("GENESIS_NO_DEMO", "1")
-    monkeypatch.setenv("GENESIS_OFFLINE", "1")
-    monkeypatch.setenv("GENESIS_CAPTION_MODEL", str(tmp_path / "no-such-model"))
-    store = Store(Settings.from_env())
-    clip = make_footage(
-        tmp_path / "clip.mp4", (Shot("smptebars", 1.0), Shot("testsrc2", 1.0)), audio=False
-    )
-    pid = create_project(store, "Run test").id
-    add_media(store, pid, [clip.path])
-    return store, pid
 
 
 def _open(pid: int):

@@ -15,7 +15,7 @@ def test_auto_without_gpu_is_cpu_int8_float32() -> None:
         "int8",
         "float32",
     )
-    assert plan.whisper_batch_size == 16 and plan.caption_batch_size == 8
+    assert plan.whisper_batch_size == 8 and plan.caption_batch_size == 8
     assert plan.cpu_threads == 2
 
 
