@@ -16,8 +16,9 @@ sync at every piece (cross-correlation with the source where it holds speech).
 ``standard`` is the suite's 5-minute 1280x720 30 fps clip (x264 defaults: GOP 250, keyframes
 at scene cuts); ``gop60`` the same shots and speech encoded with ``-g 60``. Clips are cached in
 ``benchmarks/media/``. ``--ambience`` puts a pink-noise bed under the speech: the synthetic
-speech alone (band-limited, with digital silence) is the AAC encoder's slowest kind of input,
-about 10 s per 225 s of cut, which is the floor of a smart render.
+speech alone (band-limited, with digital silence) is the AAC encoder's slowest kind of input
+(4 s for the 225 s cut, against 2 s with the bed), and that sound pass is the floor of a smart
+render.
 """
 
 from __future__ import annotations

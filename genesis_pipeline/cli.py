@@ -131,6 +131,7 @@ def cmd_process_project(args: argparse.Namespace) -> int:
         voiceover_gain=args.voiceover_gain,
         bed_gain=args.bed_gain,
         render=not args.no_render,
+        render_mode=args.render_mode,
     )
     bar = _Bar(not args.quiet)
     try:
@@ -323,6 +324,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="recompute every step, ignore the cache")
     p.add_argument("--wait", action="store_true", help="wait for a run already in progress")
     p.add_argument("--no-render", action="store_true", help="stop before rendering")
+    from genesis_pipeline.services.render_settings import RENDER_MODES
+
+    p.add_argument(
+        "--render-mode",
+        choices=RENDER_MODES,
+        help="smart (default): stream-copy what the cut leaves whole, encode around the cuts; "
+        "reencode: decode and encode everything. Saved for the project.",
+    )
     p.set_defaults(func=cmd_process_project)
 
     p = sub.add_parser("status", parents=[common], help="everything about a project")

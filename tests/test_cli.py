@@ -175,6 +175,24 @@ def test_process_with_voiceover_end_to_end(
     )
     cached = {d["step"]: d["cache_hit"] for d in again["step_details"]}
     assert all(cached[s] for s in ("transcribe", "scenes", "captions", "chapters", "render"))
+    smart = {d["step"]: d for d in report["step_details"]}["render"]
+    assert smart["note"].startswith("smart: ")
+
+    # A full re-encode on request: only the render runs again, and the mode is kept.
+    full = one_json(
+        genesis(
+            cli_home, "process-project", "--project-id", str(project_id),
+            "--render-mode", "reencode", "--json", env=env,
+        )
+    )  # fmt: skip
+    steps = {d["step"]: d for d in full["step_details"]}
+    assert steps["scenes"]["cache_hit"] and not steps["render"]["cache_hit"]
+    assert steps["render"]["note"] == "full re-encode"
+    assert steps["render"]["counts"]["frames_copied"] == 0
+    assert steps["render"]["counts"]["frames"] == smart["counts"]["frames"]
+    doc = one_json(genesis(cli_home, "status", "--project-id", str(project_id), "--json"))
+    assert doc["project"]["settings"]["render_mode"] == "reencode"
+    assert [r["settings"]["params"]["mode"] for r in doc["renders"][:2]] == ["reencode", "smart"]
 
 
 @pytest.mark.parametrize(
@@ -183,6 +201,7 @@ def test_process_with_voiceover_end_to_end(
         (["--voiceover", "/no/such/narration.wav"], "narration.wav"),
         (["--bed-gain", "-1"], "bed gain"),
         (["--voiceover-offset", "5"], "--voiceover-offset"),
+        (["--render-mode", "fast"], "--render-mode"),
     ],
 )
 def test_bad_run_settings_exit_2(

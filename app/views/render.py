@@ -12,6 +12,7 @@ import streamlit as st
 import data
 from genesis_pipeline.errors import GenesisError, RunInProgressError
 from genesis_pipeline.services.cut import scene_status_counts
+from genesis_pipeline.services.render_settings import RENDER_MODES, set_render_mode
 from genesis_pipeline.services.runs import run_fraction, run_state, start_background_run
 from genesis_pipeline.steps.context import RunOptions
 
@@ -42,8 +43,23 @@ def _details(entry: dict) -> None:
         f"**Render #{entry['id']}** · {entry['created_at'].replace('T', ' ')}  \n"
         f"{entry['duration_s']:.1f} s · {entry['scenes']} scenes · {entry['size']}  \n"
         f"Narration: {entry['narration']}  \n"
-        f"Mix: narration ×{entry['voiceover_gain'] or 1:g}, bed ×{entry['bed_gain'] or 1:g}"
+        f"Mix: narration ×{entry['voiceover_gain'] or 1:g}, bed ×{entry['bed_gain'] or 1:g}  \n"
+        f"Made by: {_MODE_LABELS[entry['mode']]}"
     )
+
+
+_MODE_LABELS = {
+    "smart": "smart render (copies what the cut leaves whole)",
+    "reencode": "full re-encode",
+}
+
+
+def _save_mode(pid: int) -> None:
+    try:
+        set_render_mode(data.store(), pid, st.session_state[f"render_mode_{pid}"])
+    except GenesisError as exc:
+        state.flash("error", str(exc))
+    data.clear()
 
 
 st.title("Render")
@@ -76,12 +92,29 @@ for problem in overview.problems:
     st.error(f"A render would fail: {problem} (fix it on the Narration page).")
 if overview.approved and not overview.problems and not live.active:
     if overview.latest_is_current:
-        st.success("The latest render matches the approved cut, narration and mix.")
+        st.success("The latest render matches the approved cut, narration, mix and render mode.")
     elif history:
-        st.info("The cut, narration or mix changed since the latest render: render again.")
+        st.info(
+            "The cut, narration, mix or render mode changed since the latest render: render again."
+        )
     else:
         st.info("Not rendered yet.")
 
+st.radio(
+    "How to render",
+    RENDER_MODES,
+    index=RENDER_MODES.index(overview.mode),
+    format_func=_MODE_LABELS.get,
+    key=f"render_mode_{pid}",
+    horizontal=True,
+    on_change=_save_mode,
+    args=(pid,),
+    disabled=live.active,
+    help="A smart render stream-copies the stretches of H.264 footage that the cut leaves whole "
+    "and encodes only around the cut points: the same frames and sound, several times faster. "
+    "A full re-encode decodes and encodes every frame (for sources a smart render cannot copy "
+    "it makes the same file either way). Saved for the project.",
+)
 cols = st.columns([1.6, 5], vertical_alignment="center")
 start = cols[0].button(
     "Render approved cut",
@@ -179,6 +212,7 @@ st.dataframe(
                 "narration": h["narration"],
                 "narration gain": h["voiceover_gain"],
                 "bed gain": h["bed_gain"],
+                "mode": h["mode"],
                 "size": h["size"],
                 "MB": h["size_mb"],
                 "file": h["file_name"] if h["exists"] else "(missing)",

@@ -10,6 +10,7 @@ from typing import Any
 from genesis_pipeline.errors import GenesisError
 from genesis_pipeline.services import narration as narration_service
 from genesis_pipeline.services.cut import CutPlan, load_cut
+from genesis_pipeline.services.render_settings import get_render_mode, render_params
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import renders as renders_sql
@@ -25,6 +26,7 @@ class RenderOverview:
     chapters: int
     voiceovers: int
     mix: dict[str, float]
+    mode: str  # smart | reencode
     current_key: str | None  # render cache key of the cut as it is now (None: nothing to render)
     latest_render_id: int | None
     latest_is_current: bool
@@ -43,6 +45,7 @@ class RenderOverview:
             "chapters": self.chapters,
             "voiceovers": self.voiceovers,
             "mix": self.mix,
+            "mode": self.mode,
             "current_key": self.current_key,
             "latest_render_id": self.latest_render_id,
             "latest_is_current": self.latest_is_current,
@@ -57,7 +60,7 @@ def render_key(store: Store, project_id: int, cut: CutPlan | None = None) -> str
         InvalidSettingError: a voiceover offset lies outside the cut.
         InvalidMediaError: a voiceover file is missing.
     """
-    from genesis_pipeline.stages.assemble import VERSION, AssemblyParams
+    from genesis_pipeline.stages.assemble import VERSION
     from genesis_pipeline.steps.render import STAGE, render_inputs
     from genesis_pipeline.store.cache import stage_key
 
@@ -68,8 +71,7 @@ def render_key(store: Store, project_id: int, cut: CutPlan | None = None) -> str
     clips, _rows = (
         narration_service.narration_clips(store, cut, voiceovers) if voiceovers else ([], [])
     )
-    mix = narration_service.get_mix(store, project_id)
-    params = AssemblyParams(bed_gain=mix.bed_gain, narration_gain=mix.voiceover_gain)
+    params = render_params(store, project_id)
     return stage_key(STAGE, VERSION, params, render_inputs(cut, clips))
 
 
@@ -104,6 +106,7 @@ def render_overview(store: Store, project_id: int) -> RenderOverview:
         chapters=len(cut.chapters),
         voiceovers=len(narration_service.list_voiceovers(store, project_id)),
         mix=narration_service.get_mix(store, project_id).to_dict(),
+        mode=get_render_mode(store, project_id),
         current_key=key,
         latest_render_id=latest.id if latest else None,
         latest_is_current=latest_ok,
@@ -117,7 +120,8 @@ def render_history(store: Store, project_id: int) -> list[dict[str, Any]]:
     Keys: ``id``, ``run_id``, ``created_at`` (ISO), ``path`` (absolute), ``exists``,
     ``file_name``, ``duration_s``, ``size_mb``, ``scenes`` (kept), ``scene_ids``,
     ``voiceovers`` (list of ``{target, file, offset_s, gain, auto}``), ``narration`` (one line),
-    ``voiceover_gain``, ``bed_gain``, ``size`` ("W×H" when known), ``cache_key``.
+    ``voiceover_gain``, ``bed_gain``, ``size`` ("W×H" when known), ``mode`` (``smart`` or
+    ``reencode``), ``cache_key``.
 
     Raises:
         NotFoundError: no such project.
@@ -165,6 +169,8 @@ def render_history(store: Store, project_id: int) -> list[dict[str, Any]]:
                 "voiceover_gain": mix.get("voiceover_gain"),
                 "bed_gain": mix.get("bed_gain"),
                 "size": size,
+                # Renders from before the mode was recorded were all full re-encodes.
+                "mode": params.get("mode", "reencode"),
                 "cache_key": r.cache_key,
             }
         )

@@ -42,12 +42,14 @@ a full re-encode (logged as a warning), never delivered doubtful. If nothing can
 cut is simply re-encoded.
 
 Measured with ``benchmarks/render_modes.py`` (5 min 1280x720 30 fps, 30 scenes, 21 kept =
-6,756 frames; 2 cores, medians of 3): x264-default source (GOP 250, 5 of 29 cuts off an IDR, so
-670 frames encoded) 35.6 s re-encode vs 7.7 s smart (4.6x); the AAC encode of the cut's sound,
-which both modes must do, takes 4.3 s of it alone and competes with x264 for the two cores.
-With a GOP-60 source or a full-band ambience under the speech the ratio is above 5x. Copied
-pictures decode bit-identical to the source's; frame counts, timestamps and sound sync were
-checked at every boundary.
+6,756 frames; 2 cores, medians of 3). Source with x264's defaults (GOP 250; 3 kept scenes start on
+a cut that is not an IDR, so ~200 frames each are encoded up to the next one: 670 in all):
+32.9 s re-encode vs 8.6 s smart (3.8x; ``python -m benchmarks``); the cut's sound, which both
+modes must encode, is 4 s of AAC alone here (synthetic speech with digital silence is the AAC
+encoder's slowest input: 1.9 s with a room-tone bed) and competes with x264 for the two cores.
+The same clip with a pink-noise bed: 31.9 s vs 6.4 s (5.0x). A GOP-60 source (as cameras record):
+33.9 s vs 5.7 s (5.9x, 340 frames encoded). Copied pictures decode bit-identical to the source's;
+frame counts, timestamps and sound sync were checked at every boundary.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ class RunOptions:
     voiceover_gain: float | None = None
     bed_gain: float | None = None
     render: bool = True
+    render_mode: str | None = None  # saved for the project when given (smart | reencode)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +36,7 @@ class RunOptions:
             "voiceover_gain": self.voiceover_gain,
             "bed_gain": self.bed_gain,
             "render": self.render,
+            "render_mode": self.render_mode,
         }
 
 

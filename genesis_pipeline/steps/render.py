@@ -9,6 +9,7 @@ from typing import Any
 
 from genesis_pipeline.errors import MediaToolError, StageError
 from genesis_pipeline.services import narration as narration_service
+from genesis_pipeline.services import render_settings
 from genesis_pipeline.services.cut import CutPlan, load_cut
 from genesis_pipeline.steps.context import RunContext, StepOutcome
 from genesis_pipeline.store import projects as projects_sql
@@ -32,8 +33,10 @@ def render_inputs(cut: CutPlan, clips: list[Any]) -> dict[str, Any]:
 
 
 def run(ctx: RunContext) -> StepOutcome:
-    from genesis_pipeline.stages.assemble import VERSION, AssemblyParams, render_cut
+    from genesis_pipeline.stages.assemble import VERSION, render_cut
 
+    if ctx.options.render_mode is not None:
+        render_settings.set_render_mode(ctx.store, ctx.project_id, ctx.options.render_mode)
     if not ctx.options.render:
         return StepOutcome(status="skipped", note="render not requested")
     cut: CutPlan = ctx.state.get("cut") or load_cut(ctx.store, ctx.project_id)
@@ -42,7 +45,7 @@ def run(ctx: RunContext) -> StepOutcome:
         note = "no video scenes" if cut.total_scenes == 0 else "no scene is approved"
         return StepOutcome(status="skipped", note=f"nothing to render: {note}")
     mix = narration_service.get_mix(ctx.store, ctx.project_id)
-    params = AssemblyParams(bed_gain=mix.bed_gain, narration_gain=mix.voiceover_gain)
+    params = render_settings.render_params(ctx.store, ctx.project_id)
     key = stage_key(STAGE, VERSION, params, render_inputs(cut, clips))
     with ctx.store.db.read() as con:
         existing = renders_sql.find_by_key(con, ctx.project_id, key, ctx.store.home)
@@ -100,7 +103,11 @@ def run(ctx: RunContext) -> StepOutcome:
             "scenes": len(cut.segments),
             "duration_s": round(result.duration_s, 3),
             "frames": result.frames,
+            "frames_copied": result.frames_copied,
         },
+        note=f"{params.mode}: {result.frames_copied} of {result.frames} frames stream-copied"
+        if params.mode == "smart"
+        else "full re-encode",
         details={"render_id": rec.id, "path": str(result.path)},
     )
 

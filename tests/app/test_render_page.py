@@ -14,6 +14,7 @@ from genesis_pipeline.media.synth import Shot, make_footage
 from genesis_pipeline.pipeline import ProjectPipelineService
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.queries import scenes_table
+from genesis_pipeline.services.render_settings import get_render_mode, set_render_mode
 from genesis_pipeline.services.render_view import render_history
 from genesis_pipeline.services.review import reset_reviews, set_scene_status
 from genesis_pipeline.services.runs import list_runs, run_state, wait_for_run
@@ -114,3 +115,34 @@ def test_render_runs_in_a_worker_and_is_listed(render_project, open_page) -> Non
     assert at.get("video"), "the latest render is not played"
     assert any("Download" in b.label for b in at.get("download_button"))
     assert "matches the approved cut" in texts(at)
+
+
+def test_render_mode_is_saved_and_used(render_project, open_page) -> None:
+    store, pid, _ = render_project
+    before = render_history(store, pid)
+    assert before and before[0]["mode"] == "smart"
+    at = open_page()
+    radio = at.radio(key=f"render_mode_{pid}")
+    assert radio.value == "smart" and list(radio.options) == [
+        "smart render (copies what the cut leaves whole)",
+        "full re-encode",
+    ]
+    try:
+        radio.set_value("reencode").run()
+        assert_no_exception(at)
+        assert get_render_mode(store, pid) == "reencode"
+        assert "changed since the latest render" in texts(at)
+        at.button(key="render_start").click().run()
+        run = wait_for_run(store, pid, timeout_s=120)
+        assert run is not None and run.status == "succeeded", run and run.error
+        step = next(d for d in run.step_details if d["step"] == "render")
+        assert step["note"] == "full re-encode" and step["counts"]["frames_copied"] == 0
+        at.run()
+        assert_no_exception(at)
+        history = render_history(store, pid)
+        assert [h["mode"] for h in history[:2]] == ["reencode", "smart"]
+        table = next(d.value for d in at.dataframe if "render" in d.value.columns)
+        assert table["mode"].tolist()[:2] == ["reencode", "smart"]
+        assert "Made by: full re-encode" in texts(at)
+    finally:
+        set_render_mode(store, pid, "smart")
