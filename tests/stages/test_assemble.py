@@ -250,9 +250,11 @@ def test_failed_render_leaves_nothing_at_out_path(
     # ffmpeg dies half-way through writing: nothing partial replaces the previous file.
     fake = tmp_path / "ffmpeg"
     fake.write_text(
-        '#!/bin/sh\nfor last; do :; done\nhead -c 1000 /dev/urandom > "$last"\n'
+        "#!/bin/sh\nfor last; do :; done\n"
+        'case "$last" in pipe:*) ;; *) head -c 1000 /dev/urandom > "$last" ;; esac\n'
         'echo "Conversion failed: simulated crash" >&2\nexit 1\n'
     )
+    monkeypatch.chdir(tmp_path)  # a stray relative write would show in the listing below
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("GENESIS_FFMPEG", str(fake))
     ffmpeg_mod.ffmpeg_exe.cache_clear()
