@@ -188,11 +188,15 @@ def speech_plan(recipe: Recipe, tmp: Path) -> list[tuple[float, str]]:
     return parts
 
 
-def ensure_clip(recipe: Recipe, media_dir: Path = MEDIA_DIR) -> BenchClip:
-    """The clip for ``recipe``, generated on first use and cached in ``media_dir``."""
+def ensure_clip(
+    recipe: Recipe, media_dir: Path = MEDIA_DIR, *, gop: int | None = None
+) -> BenchClip:
+    """The clip for ``recipe``, generated on first use and cached in ``media_dir``; with
+    ``gop``, the same shots and speech encoded with a keyframe every ``gop`` frames."""
     media_dir.mkdir(parents=True, exist_ok=True)
-    video = media_dir / f"{recipe.file_stem}.mp4"
-    truth = media_dir / f"{recipe.file_stem}.truth.json"
+    stem = recipe.file_stem if gop is None else f"{recipe.file_stem}-gop{gop}"
+    video = media_dir / f"{stem}.mp4"
+    truth = media_dir / f"{stem}.truth.json"
     if video.is_file() and truth.is_file():
         return BenchClip.load(truth)
     log.info("generating %s (once; cached in %s)", video.name, media_dir)
@@ -206,6 +210,7 @@ def ensure_clip(recipe: Recipe, media_dir: Path = MEDIA_DIR) -> BenchClip:
         script=None,
         more_speech=speech,
         words_per_minute=recipe.words_per_minute,
+        gop=gop,
     )
     footage.write_ground_truth(truth)
     return BenchClip.load(truth)

@@ -24,7 +24,6 @@ render.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import statistics
 import sys
@@ -70,59 +69,27 @@ def clip_for(name: str, *, ambience: bool = False) -> Any:
 
 
 def _clip(name: str) -> Any:
-    from benchmarks.footage import MEDIA_DIR, QUICK, RECIPES, STANDARD, ensure_clip
+    from benchmarks.footage import QUICK, RECIPES, STANDARD, ensure_clip
 
-    if name in ("standard", "quick"):
-        return ensure_clip(RECIPES[STANDARD if name == "standard" else QUICK])
-    if name != "gop60":
-        raise SystemExit(f"unknown clip {name!r}")
-    from benchmarks.footage import BenchClip, shot_plan, speech_plan
-    from genesis_pipeline.media.synth import make_footage
-
-    recipe = RECIPES[STANDARD]
-    stem = f"{recipe.file_stem}-gop60"
-    video, truth = MEDIA_DIR / f"{stem}.mp4", MEDIA_DIR / f"{stem}.truth.json"
-    if not (video.is_file() and truth.is_file()):
-        with tempfile.TemporaryDirectory(prefix="genesis-bench-") as tmp:
-            speech = speech_plan(recipe, Path(tmp))
-        footage = make_footage(
-            video,
-            shot_plan(recipe),
-            size=recipe.size,
-            fps=recipe.fps,
-            more_speech=speech,
-            words_per_minute=recipe.words_per_minute,
-            gop=60,
-        )
-        footage.write_ground_truth(truth)
-    return BenchClip.load(truth)
+    if name == "quick":
+        return ensure_clip(RECIPES[QUICK])
+    if name == "standard":
+        return ensure_clip(RECIPES[STANDARD])
+    if name == "gop60":
+        return ensure_clip(RECIPES[STANDARD], gop=60)
+    raise SystemExit(f"unknown clip {name!r}")
 
 
 def cut_of(clip: Any) -> list[Any]:
     """The approved cut: every scene but an evenly spread 30%."""
+    from genesis_pipeline.media.synth import scene_frames
     from genesis_pipeline.stages.timeline import CutSegment
 
-    total = round(clip.duration_s * clip.fps)
-    bounds = [0, *(round(c * clip.fps) for c in clip.cuts_s), total]
-    scenes = list(itertools.pairwise(bounds))
+    scenes = scene_frames(clip)
     n = round(len(scenes) * DROP)
     step = len(scenes) / max(n, 1)
     dropped = {min(len(scenes) - 1, int(step * k + step / 2)) for k in range(n)}
-    return [
-        CutSegment(
-            media_key=clip.path.stem,
-            media_path=clip.path,
-            start_frame=a,
-            end_frame=b,
-            fps=float(clip.fps),
-            start_s=a / clip.fps,
-            end_s=b / clip.fps,
-            width=clip.width,
-            height=clip.height,
-        )
-        for i, (a, b) in enumerate(scenes)
-        if i not in dropped
-    ]
+    return [CutSegment.of_frames(clip, a, b) for i, (a, b) in enumerate(scenes) if i not in dropped]
 
 
 # --- the measured work (child process) ------------------------------------------------------

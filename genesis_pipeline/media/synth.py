@@ -6,6 +6,7 @@ espeak-ng reading a known script. Everything is generated locally; nothing is do
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from genesis_pipeline.errors import ToolNotFoundError
 from genesis_pipeline.media.ffmpeg import run_ffmpeg
@@ -69,6 +71,21 @@ class Footage:
         out = path or self.path.with_suffix(".truth.json")
         out.write_text(json.dumps(self.ground_truth(), indent=2))
         return out
+
+
+class _Truth(Protocol):
+    @property
+    def fps(self) -> int: ...
+    @property
+    def duration_s(self) -> float: ...
+    @property
+    def cuts_s(self) -> tuple[float, ...]: ...
+
+
+def scene_frames(truth: _Truth) -> list[tuple[int, int]]:
+    """``[start, end)`` frame ranges of every shot of generated footage (its ground truth)."""
+    bounds = [0, *(round(c * truth.fps) for c in truth.cuts_s), round(truth.duration_s * truth.fps)]
+    return list(itertools.pairwise(bounds))
 
 
 def espeak_exe() -> str:

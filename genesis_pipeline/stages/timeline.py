@@ -9,7 +9,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+
+class _Clip(Protocol):
+    """A single-file clip with constant frame rate (generated footage and its ground truth)."""
+
+    @property
+    def path(self) -> Path: ...
+    @property
+    def fps(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +57,22 @@ class CutSegment:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> CutSegment:
         return cls(**{**d, "media_path": Path(d["media_path"])})
+
+    @classmethod
+    def of_frames(cls, clip: _Clip, start: int, end: int, *, has_audio: bool = True) -> CutSegment:
+        """Frames ``[start, end)`` of a constant-rate ``clip``, keyed by its file name."""
+        return cls(
+            media_key=clip.path.stem,
+            media_path=clip.path,
+            start_frame=start,
+            end_frame=end,
+            fps=float(clip.fps),
+            start_s=start / clip.fps,
+            end_s=end / clip.fps,
+            has_audio=has_audio,
+            width=clip.width,
+            height=clip.height,
+        )
 
 
 def merge_adjacent(segments: Iterable[CutSegment]) -> list[CutSegment]:

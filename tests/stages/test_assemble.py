@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import stat
@@ -16,7 +15,7 @@ import pytest
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError, MediaToolError
 from genesis_pipeline.media import ffmpeg as ffmpeg_mod
 from genesis_pipeline.media.audio_analysis import decode_audio, rms_db, tone_level_db
-from genesis_pipeline.media.synth import Footage, Shot, make_footage, speak
+from genesis_pipeline.media.synth import Footage, Shot, make_footage, scene_frames, speak
 from genesis_pipeline.stages import assemble
 from genesis_pipeline.stages.assemble import AssemblyParams, RenderResult, render_cut
 from genesis_pipeline.stages.narration import NarrationClip
@@ -26,27 +25,6 @@ log = logging.getLogger(__name__)
 
 SR = 48000
 KEEP = (0, 2, 4)  # scenes of `footage` kept; 1 and 3 are cut out
-
-
-def scene_frames(f: Footage) -> list[tuple[int, int]]:
-    """``[start, end)`` frame ranges of every scene of generated footage."""
-    bounds = [0, *(round(c * f.fps) for c in f.cuts_s), round(f.duration_s * f.fps)]
-    return list(itertools.pairwise(bounds))
-
-
-def segment(f: Footage, start: int, end: int, *, has_audio: bool = True) -> CutSegment:
-    return CutSegment(
-        media_key=f.path.stem,
-        media_path=f.path,
-        start_frame=start,
-        end_frame=end,
-        fps=float(f.fps),
-        start_s=start / f.fps,
-        end_s=end / f.fps,
-        has_audio=has_audio,
-        width=f.width,
-        height=f.height,
-    )
 
 
 def small_frames(path: Path) -> list[np.ndarray]:
@@ -84,7 +62,7 @@ def cut3(
     fully re-encoded and smart-rendered (x264's keyframes fall on the cuts: all copied)."""
     scenes = scene_frames(footage)
     keep, mode = request.param
-    segments = [segment(footage, *scenes[i]) for i in keep]
+    segments = [CutSegment.of_frames(footage, *scenes[i]) for i in keep]
     out = tmp_path_factory.mktemp("assemble") / "cut.mp4"
     result = render_cut(segments, out, AssemblyParams(mode=mode))
     if mode == "smart":
@@ -168,8 +146,8 @@ def portrait(tmp_path_factory: pytest.TempPathFactory) -> Footage:
 def test_silent_source_and_other_size_and_rate(
     silent_footage: Footage, portrait: Footage, tmp_path: Path, mode: str
 ) -> None:
-    silent = segment(silent_footage, 0, 150, has_audio=False)
-    upright = segment(portrait, 0, 60)
+    silent = CutSegment.of_frames(silent_footage, 0, 150, has_audio=False)
+    upright = CutSegment.of_frames(portrait, 0, 60)
     out = tmp_path / "mixed.mp4"
     result = render_cut([silent, upright], out, AssemblyParams(mode=mode))
     # Smart: the silent clip's pictures are copied, the portrait's (other size and rate) not.
@@ -204,7 +182,7 @@ def test_narration_ducks_the_bed(
     wav, voice_s = voice
     offset = 3.0
     params = AssemblyParams()
-    seg = segment(tone_footage, 0, round(tone_footage.duration_s * tone_footage.fps))
+    seg = CutSegment.of_frames(tone_footage, 0, round(tone_footage.duration_s * tone_footage.fps))
     result = render_cut(
         [seg], tmp_path / "ducked.mp4", params, narration=[NarrationClip(wav, offset)]
     )
@@ -242,7 +220,7 @@ def test_failed_render_leaves_nothing_at_out_path(
     out.write_bytes(b"previous render")
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4096))
-    seg = segment(footage, 0, 25)
+    seg = CutSegment.of_frames(footage, 0, 25)
     with pytest.raises(InvalidMediaError, match=r"bad\.mp4"):
         render_cut([seg, CutSegment(**{**seg.to_json(), "media_path": bad})], out)
     assert out.read_bytes() == b"previous render"
@@ -272,7 +250,7 @@ def test_bad_inputs_are_named(footage: Footage, tmp_path: Path) -> None:
     out = tmp_path / "cut.mp4"
     with pytest.raises(InvalidSettingError, match="nothing approved to render"):
         render_cut([], out)
-    seg = segment(footage, 0, 25)
+    seg = CutSegment.of_frames(footage, 0, 25)
     missing = CutSegment(**{**seg.to_json(), "media_path": tmp_path / "gone.mp4"})
     with pytest.raises(InvalidMediaError, match=r"gone\.mp4"):
         render_cut([missing], out)
@@ -299,7 +277,7 @@ def test_progress_and_result_round_trip(
     monkeypatch.setattr(assemble, "_GRAPH_FILE_CHARS", 0)  # pass the graph through a file
     progress = _Progress([])
     result = render_cut(
-        [segment(footage, 100, 150)],
+        [CutSegment.of_frames(footage, 100, 150)],
         tmp_path / "short.mp4",
         AssemblyParams(width=160, height=90, fps=12.5, bed_gain=0.5),
         progress=progress,

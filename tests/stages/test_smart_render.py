@@ -49,20 +49,6 @@ SHOTS = (
 )
 
 
-def segment(f: Footage, start: int, end: int) -> CutSegment:
-    return CutSegment(
-        media_key=f.path.stem,
-        media_path=f.path,
-        start_frame=start,
-        end_frame=end,
-        fps=float(f.fps),
-        start_s=start / f.fps,
-        end_s=end / f.fps,
-        width=f.width,
-        height=f.height,
-    )
-
-
 def grey_frames(path: Path) -> list[np.ndarray]:
     """Every decoded frame's luma plane, full size (float)."""
     with av.open(str(path)) as c:
@@ -106,7 +92,7 @@ CUT = ((3, 45), (90, 150), (52, 70), (163, 173), (150, 160))
 def smart_cut(
     gop_clip: Footage, src_frames: list, tmp_path_factory: pytest.TempPathFactory
 ) -> dict:
-    segments = [segment(gop_clip, a, b) for a, b in CUT]
+    segments = [CutSegment.of_frames(gop_clip, a, b) for a, b in CUT]
     work = tmp_path_factory.mktemp("smart-cut")
     smart = render_cut(segments, work / "smart.mp4", SMART)
     full = render_cut(segments, work / "full.mp4")
@@ -219,7 +205,11 @@ def other_size(tmp_path_factory: pytest.TempPathFactory) -> Footage:
 def test_other_size_is_encoded_the_rest_copied(
     gop_clip: Footage, other_size: Footage, src_frames: list, tmp_path: Path
 ) -> None:
-    segments = [segment(gop_clip, 90, 150), segment(other_size, 0, 30), segment(gop_clip, 0, 24)]
+    segments = [
+        CutSegment.of_frames(gop_clip, 90, 150),
+        CutSegment.of_frames(other_size, 0, 30),
+        CutSegment.of_frames(gop_clip, 0, 24),
+    ]
     plan = plan_smart(segments)
     assert "256x144" in plan.not_copied[other_size.path]
     assert [s.kind for s in plan.spans] == ["copy", "encode", "copy"]
@@ -261,7 +251,11 @@ def test_sources_share_the_stream_when_their_parameter_sets_agree(
         )
         for name, extra in (("twin", ()), ("other", ("-x264-params", "weightb=0")))
     )
-    segments = [segment(gop_clip, 0, 24), segment(twin, 0, 24), segment(other, 0, 24)]
+    segments = [
+        CutSegment.of_frames(gop_clip, 0, 24),
+        CutSegment.of_frames(twin, 0, 24),
+        CutSegment.of_frames(other, 0, 24),
+    ]
     plan = plan_smart(segments)
     assert [s.kind for s in plan.spans] == ["copy", "copy", "encode"]
     assert plan.frames_copied == 48 and list(plan.not_copied) == [other.path]
@@ -277,7 +271,7 @@ def test_sources_share_the_stream_when_their_parameter_sets_agree(
 def test_nothing_copyable_renders_as_reencode(
     gop_clip: Footage, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    seg = segment(gop_clip, 13, 23)  # inside one GOP: no IDR to start a copy
+    seg = CutSegment.of_frames(gop_clip, 13, 23)  # inside one GOP: no IDR to start a copy
     with caplog.at_level(logging.INFO, logger="genesis_pipeline.stages.smart_render"):
         result = render_cut([seg], tmp_path / "short.mp4", SMART)
     assert "nothing can be copied" in caplog.text
@@ -293,7 +287,7 @@ def test_narration_is_mixed(gop_clip: Footage, tmp_path: Path) -> None:
     speaks."""
     wav = tmp_path / "voice.wav"
     voice_s = speak("Smart renders keep the voice over.", wav)
-    segments = [segment(gop_clip, 12, 150)]
+    segments = [CutSegment.of_frames(gop_clip, 12, 150)]
     clips = [NarrationClip(wav, 1.0)]
     smart = render_cut(segments, tmp_path / "smart.mp4", SMART, narration=clips)
     full = render_cut(segments, tmp_path / "full.mp4", narration=clips)
@@ -315,7 +309,7 @@ def test_failed_check_falls_back_to_reencode(
         raise smart_render._Doubtful("simulated")
 
     monkeypatch.setattr(smart_render, "_check_output", doubt)
-    seg = segment(gop_clip, 0, 50)
+    seg = CutSegment.of_frames(gop_clip, 0, 50)
     with caplog.at_level(logging.WARNING):
         result = render_cut([seg], tmp_path / "cut.mp4", SMART)
     assert "failed a check (simulated)" in caplog.text
@@ -335,7 +329,7 @@ def test_failed_ffmpeg_leaves_nothing(
     ffmpeg_mod.ffmpeg_exe.cache_clear()
     try:
         with pytest.raises(MediaToolError, match="simulated crash"):
-            render_cut([segment(gop_clip, 3, 50)], out, SMART)
+            render_cut([CutSegment.of_frames(gop_clip, 3, 50)], out, SMART)
     finally:
         monkeypatch.delenv("GENESIS_FFMPEG")
         ffmpeg_mod.ffmpeg_exe.cache_clear()
@@ -346,7 +340,7 @@ def test_failed_ffmpeg_leaves_nothing(
 def test_progress_ends_at_total(gop_clip: Footage, tmp_path: Path) -> None:
     calls: list[tuple[int, int, str]] = []
     render_cut(
-        [segment(gop_clip, 3, 100)],
+        [CutSegment.of_frames(gop_clip, 3, 100)],
         tmp_path / "p.mp4",
         SMART,
         progress=lambda d, t, n: calls.append((d, t, n)),
@@ -384,7 +378,7 @@ def test_open_gop_keyframes_are_not_copy_points(tmp_path: Path) -> None:
         keyframes = sum(p.is_keyframe for p in c.demux(video=0))
     ix = index_video(clip.path)
     assert keyframes >= 6 and ix.idr_ranks == (0,)
-    segments = [segment(clip, 50, 80), segment(clip, 0, 30)]
+    segments = [CutSegment.of_frames(clip, 50, 80), CutSegment.of_frames(clip, 0, 30)]
     plan = plan_smart(segments)
     assert (plan.spans[0].kind, plan.spans[0].source_start) == ("encode", None)
     result = render_cut(segments, tmp_path / "cut.mp4", SMART)
