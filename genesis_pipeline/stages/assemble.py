@@ -803,8 +803,22 @@ def _render_reencode(
     if abs(frames - plan.frames) > 1:
         log.warning("%s has %d frames, %d were planned", out_path.name, frames, plan.frames)
     progress(int(plan.duration_s * 1000), int(plan.duration_s * 1000), "render done")
+    return _result(plan, out_path, frames, params, clips, copied=0, encoded=frames)
+
+
+def _result(
+    plan: _CutPlan,
+    path: Path,
+    frames: int,
+    params: AssemblyParams,
+    clips: Sequence[Any],
+    *,
+    copied: int,
+    encoded: int,
+) -> RenderResult:
+    """The result of a render of ``plan`` whose file holds ``frames`` frames."""
     return RenderResult(
-        path=out_path,
+        path=path,
         duration_s=frames / float(plan.rate),
         frames=frames,
         width=plan.width,
@@ -812,7 +826,8 @@ def _render_reencode(
         fps=float(plan.rate),
         has_narration=bool(clips),
         params=params,
-        frames_encoded=frames,
+        frames_copied=copied,
+        frames_encoded=encoded,
     )
 
 

@@ -87,6 +87,7 @@ from genesis_pipeline.stages.assemble import (
     _plan_narration,
     _reencode_graph,
     _render_reencode,
+    _result,
     _Run,
     _video_codec_args,
     _video_piece,
@@ -382,17 +383,8 @@ def _render(
             frames = _count_frames(tmp)
     meter.done()
     encoded = sum(s.frames for s in encodes)
-    return RenderResult(
-        path=out_path,
-        duration_s=frames / float(plan.rate),
-        frames=frames,
-        width=plan.width,
-        height=plan.height,
-        fps=float(plan.rate),
-        has_narration=bool(clips),
-        params=params,
-        frames_copied=plan.frames - encoded,
-        frames_encoded=encoded,
+    return _result(
+        plan, out_path, frames, params, clips, copied=plan.frames - encoded, encoded=encoded
     )
 
 
