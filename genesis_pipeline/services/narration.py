@@ -42,7 +42,11 @@ def _check_offset(value: float) -> float:
 
 def get_mix(store: Store, project_id: int) -> MixSettings:
     with store.db.read() as con:
-        settings = projects_sql.get(con, project_id).settings_json
+        return mix_of(projects_sql.get(con, project_id).settings_json)
+
+
+def mix_of(settings: dict[str, Any]) -> MixSettings:
+    """The narration mix saved in a project's settings (defaults where unset)."""
     mix = {**MIX_DEFAULTS, **settings.get("mix", {})}
     return MixSettings(float(mix["voiceover_gain"]), float(mix["bed_gain"]))
 

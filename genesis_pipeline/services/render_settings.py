@@ -4,7 +4,7 @@ latest render current" check, so the two can never disagree."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline.errors import InvalidSettingError
 from genesis_pipeline.store import Store
@@ -26,9 +26,7 @@ def get_render_mode(store: Store, project_id: int) -> str:
     Raises:
         NotFoundError: no such project.
     """
-    with store.db.read() as con:
-        mode = projects_sql.get(con, project_id).settings_json.get(_KEY, DEFAULT_RENDER_MODE)
-    return mode if mode in RENDER_MODES else DEFAULT_RENDER_MODE
+    return _mode_of(_settings(store, project_id))
 
 
 def set_render_mode(store: Store, project_id: int, mode: str) -> str:
@@ -55,12 +53,21 @@ def render_params(store: Store, project_id: int) -> AssemblyParams:
     Raises:
         NotFoundError: no such project.
     """
-    from genesis_pipeline.services.narration import get_mix  # pandas: not for the CLI's parser
+    from genesis_pipeline.services.narration import mix_of  # pandas: not for the CLI's parser
     from genesis_pipeline.stages.assemble import AssemblyParams
 
-    mix = get_mix(store, project_id)
+    settings = _settings(store, project_id)
+    mix = mix_of(settings)
     return AssemblyParams(
-        bed_gain=mix.bed_gain,
-        narration_gain=mix.voiceover_gain,
-        mode=get_render_mode(store, project_id),
+        bed_gain=mix.bed_gain, narration_gain=mix.voiceover_gain, mode=_mode_of(settings)
     )
+
+
+def _settings(store: Store, project_id: int) -> dict[str, Any]:
+    with store.db.read() as con:
+        return projects_sql.get(con, project_id).settings_json
+
+
+def _mode_of(settings: dict[str, Any]) -> str:
+    mode = settings.get(_KEY, DEFAULT_RENDER_MODE)
+    return mode if mode in RENDER_MODES else DEFAULT_RENDER_MODE

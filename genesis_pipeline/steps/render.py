@@ -44,7 +44,6 @@ def run(ctx: RunContext) -> StepOutcome:
     if not cut.segments:
         note = "no video scenes" if cut.total_scenes == 0 else "no scene is approved"
         return StepOutcome(status="skipped", note=f"nothing to render: {note}")
-    mix = narration_service.get_mix(ctx.store, ctx.project_id)
     params = render_settings.render_params(ctx.store, ctx.project_id)
     key = stage_key(STAGE, VERSION, params, render_inputs(cut, clips))
     with ctx.store.db.read() as con:
@@ -82,7 +81,7 @@ def run(ctx: RunContext) -> StepOutcome:
             for c in clips
         ]
         or None,
-        "mix": mix.to_dict(),
+        "mix": narration_service.MixSettings(params.narration_gain, params.bed_gain).to_dict(),
         "params": _params(result.params),
     }
     with ctx.store.db.write() as con:
