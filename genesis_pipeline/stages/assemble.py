@@ -167,7 +167,10 @@ class RenderResult:
     """A finished render, as measured on the written file.
 
     ``frames_copied`` pictures were stream-copied from the sources (mode ``smart``),
-    ``frames_encoded`` encoded; together they make ``frames``.
+    ``frames_encoded`` encoded; together they make ``frames``. ``sound_copied_s`` seconds of
+    sound were packet-copied (mode ``smart``, see :mod:`~genesis_pipeline.stages.sound_copy`),
+    played at most ``sound_offset_ms`` after or before their pictures; otherwise the sound is
+    encoded whole, sample-exact.
     """
 
     path: Path
@@ -180,6 +183,8 @@ class RenderResult:
     params: AssemblyParams = field(default_factory=AssemblyParams)
     frames_copied: int = 0
     frames_encoded: int = 0
+    sound_copied_s: float = 0.0
+    sound_offset_ms: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -815,6 +820,8 @@ def _result(
     *,
     copied: int,
     encoded: int,
+    sound_copied_s: float = 0.0,
+    sound_offset_ms: float = 0.0,
 ) -> RenderResult:
     """The result of a render of ``plan`` whose file holds ``frames`` frames."""
     return RenderResult(
@@ -828,6 +835,8 @@ def _result(
         params=params,
         frames_copied=copied,
         frames_encoded=encoded,
+        sound_copied_s=sound_copied_s,
+        sound_offset_ms=sound_offset_ms,
     )
 
 

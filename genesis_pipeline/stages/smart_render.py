@@ -67,7 +67,7 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from genesis_pipeline.errors import InvalidMediaError, MediaToolError
 from genesis_pipeline.media.ffmpeg import ffmpeg_exe, run_ffmpeg
@@ -93,10 +93,12 @@ from genesis_pipeline.stages.assemble import (
     _video_piece,
     out_channels,
 )
+from genesis_pipeline.stages.sound_copy import SoundJoinError, SoundLayout, copy_sound, plan_sound
 from genesis_pipeline.stages.timeline import CutSegment
 from genesis_pipeline.store.artifacts import TMP_PREFIX, atomic_path
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # x264 profile names for the H.264 profiles it can match (8-bit 4:2:0 only).
 _X264_PROFILES = {
@@ -138,10 +140,18 @@ class SmartPlan:
     Attributes:
         spans: the output in order, copy and encode stretches alternating.
         not_copied: per source file that cannot be copied, the reason.
+        sound_late: per piece, the samples its sound plays after its pictures (negative:
+            before); 0 where no sound is copied (see :mod:`~genesis_pipeline.stages.sound_copy`).
+        sound_copied: samples of sound planned to be packet-copied (joins that need moving
+            may take a few packets off when rendering).
+        sound_not_copied: why no sound is copied, or None.
     """
 
     spans: tuple[Span, ...]
     not_copied: dict[Path, str]
+    sound_late: tuple[int, ...] = ()
+    sound_copied: int = 0
+    sound_not_copied: str | None = None
 
     @property
     def frames_copied(self) -> int:
@@ -204,7 +214,12 @@ def plan_smart(segments: Sequence[CutSegment], params: AssemblyParams | None = N
 
     params = params or AssemblyParams()
     _check_params(params)
-    return _layout(_plan_cut(segments, params)).public()
+    plan = _plan_cut(segments, params)
+    public = _layout(plan).public()
+    sound = plan_sound(plan, (), params)
+    if isinstance(sound, str):
+        return replace(public, sound_late=(0,) * len(plan.pieces), sound_not_copied=sound)
+    return replace(public, sound_late=sound.late, sound_copied=sound.samples_copied)
 
 
 def render_smart(
@@ -369,23 +384,29 @@ def _render(
         # The sound is independent of how the pictures are made: build it meanwhile.
         sound_path = work / "sound.mp4"
         sound = pool.submit(
-            _encode_sound, plan, clips, params, sound_path, meter.part("sound", report=False)
-        )
+            _make_sound, plan, clips, params, sound_path, meter.part("sound", report=False),
+            out_path.name,
+        )  # fmt: skip
         enc_index = None
         if encodes:
             enc_path = work / "encoded.mp4"
             _encode(layout, encodes, enc_path, params, meter.part("pictures"))
             enc_index = _check_encoded(enc_path, encodes)
-        meter.wait(sound)
+        copied_sound = meter.wait(sound)
         with atomic_path(out_path) as tmp:
             _mux(layout, enc_index, sound_path, tmp)
             _check_output(tmp, plan)
             frames = _count_frames(tmp)
     meter.done()
     encoded = sum(s.frames for s in encodes)
+    sound_s, offset_ms = 0.0, 0.0
+    if copied_sound is not None:
+        sound_s = copied_sound.samples_copied / copied_sound.sample_rate
+        offset_ms = 1000 * copied_sound.max_offset / copied_sound.sample_rate
     return _result(
-        plan, out_path, frames, params, clips, copied=plan.frames - encoded, encoded=encoded
-    )
+        plan, out_path, frames, params, clips, copied=plan.frames - encoded, encoded=encoded,
+        sound_copied_s=round(sound_s, 3), sound_offset_ms=round(offset_ms, 2),
+    )  # fmt: skip
 
 
 class _Meter:
@@ -413,21 +434,55 @@ class _Meter:
             self._last = done
             self._progress(done, self._total, note)
 
-    def wait(self, future: Future[None]) -> None:
-        """Wait for the sound pass, reporting its progress; re-raise what it raised."""
+    def wait(self, future: Future[T]) -> T:
+        """Wait for the sound pass, reporting its progress; its result, or re-raise what it
+        raised."""
         self._parts["pictures"] = 1.0
         while True:
             try:
-                future.result(timeout=0.25)
+                result = future.result(timeout=0.25)
             except FuturesTimeout:
                 self.report("render: sound")
                 continue
             self._parts["sound"] = 1.0
             self.report("render: joining")
-            return
+            return result
 
     def done(self) -> None:
         self._progress(self._total, self._total, "render done")
+
+
+def _make_sound(
+    plan: _CutPlan,
+    clips: Sequence[Any],
+    params: AssemblyParams,
+    out: Path,
+    progress: Progress,
+    name: str,
+) -> SoundLayout | None:
+    """The sound of render ``name`` to ``out``: packets copied where the sources' own sound
+    plays untouched (the layout is returned), else encoded whole as a re-encode does (None)."""
+    layout = plan_sound(plan, clips, params)
+    if isinstance(layout, str):
+        log.info("sound of %s is encoded, not copied: %s", name, layout)
+    else:
+        try:
+            copy_sound(layout, out)
+        except SoundJoinError as exc:
+            log.warning("sound of %s is encoded, not copied: %s", name, exc)
+        else:
+            log.info(
+                "sound: %.1f of %.1f s copied, %d joins re-tried, worst join %.1f dBFS, "
+                "at most %.1f ms off the pictures",
+                layout.samples_copied / layout.sample_rate,
+                layout.total / layout.sample_rate,
+                layout.retries,
+                layout.worst_join_db,
+                1000 * layout.max_offset / layout.sample_rate,
+            )
+            return layout
+    _encode_sound(plan, clips, params, out, progress)
+    return None
 
 
 def _encode_sound(
