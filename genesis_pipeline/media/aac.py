@@ -61,7 +61,7 @@ def index_aac(path: Path, stream_index: int) -> AacTrack | str:
         return f"cannot be opened ({exc})"
     with container:
         stream = container.streams[stream_index]
-        cc = stream.codec_context
+        cc: Any = stream.codec_context
         if cc.name != "aac" or cc.profile != "LC":
             return f"sound is {cc.name} {cc.profile or ''}".strip() + ", not AAC-LC"
         if cc.channels not in (1, 2):

@@ -31,9 +31,10 @@ and encodes it:
   out sample-for-sample as without narration.
 
 Mode ``smart`` (the default; :mod:`genesis_pipeline.stages.smart_render`) shares the planning
-(:func:`_plan_cut`, :func:`_plan_narration`) and this graph: the sound exactly as here (video
-left out), the pictures stream-copied where the sources allow and encoded by this graph (audio
-left out) only around the cuts.
+(:func:`_plan_cut`, :func:`_plan_narration`) and this graph: the pictures stream-copied where
+the sources allow and encoded by this graph (audio left out) only around the cuts; the sound
+packet-copied where it is the sources' own, untouched
+(:mod:`genesis_pipeline.stages.sound_copy`), else exactly as here (video left out).
 """
 
 from __future__ import annotations
@@ -140,10 +141,11 @@ class AssemblyParams:
         duck_ratio: compression ratio applied to the bed above the threshold (1-20).
         duck_attack_ms: how fast the bed goes down when narration starts.
         duck_release_ms: how fast the bed comes back when narration stops.
-        mode: ``smart`` (stream-copy the GOPs of compatible H.264 sources that the cut leaves
-            whole, encode only around the cuts: the same frames and sample-identical sound,
-            several times faster; ``crf`` and ``preset`` then apply to the encoded stretches
-            only) or ``reencode`` (decode, cut and encode everything).
+        mode: ``smart`` (stream-copy the GOPs of compatible H.264 sources and the AAC packets
+            that the cut leaves whole, encode only around the cuts: the same frames, the same
+            sound within 10.7 ms of its pictures, several times faster; ``crf``, ``preset``
+            and ``audio_bitrate`` then apply to the encoded stretches only) or ``reencode``
+            (decode, cut and encode everything; sound in sync to the sample).
     """
 
     width: int | None = None

@@ -21,12 +21,18 @@ packets either side must come from frames over the same signal: every copy ends 
 packet before its piece does (the block after it is the source's own continuation, not a cut)
 and starts one packet after. Window shapes and sequences chosen by two encoders can still
 disagree at a join; so every join is decoded as a player will decode it and compared with the
-sound it should be, and a join that is not clean (error more than 25 dB under the signal and
-above -55 dBFS) moves one packet into its copy and is encoded again, up to 8 times. If one
+sound it should be, and a join that is not clean (error within 25 dB of the signal and above
+-55 dBFS) moves one packet into its copy and is encoded again, up to 8 times. If one
 still fails, the whole sound is encoded instead (the caller's fallback).
 
-Measured on the benchmark cut (``benchmarks/render_modes.py``): see
-:mod:`~genesis_pipeline.stages.smart_render`.
+Why these numbers (60 random joins on the benchmark clip's speech, error around each join
+against the sound it should be, next to a whole re-encode's error at the same place): FFmpeg's
+encoder starts poorly, so with 1 packet of warm-up the joins were a median 10 dB worse than
+the re-encode, with 8 equal, with 32 equal and never more than 6 dB worse (worst -61 dBFS);
+without the one-packet margin, a copy ending right at a cut left errors of -26 dBFS under
+-17 dBFS speech (the overlap mixed two different signals); without re-trying joins whose
+window sequences disagree, -39 dBFS. On the benchmark cut: 99.4% of the sound copied, no join
+re-tried, worst join -62 dBFS, about 1 s instead of 4.2 s for encoding the whole sound.
 """
 
 from __future__ import annotations
@@ -142,9 +148,9 @@ def plan_sound(plan: _CutPlan, clips: Sequence[Any], params: AssemblyParams) -> 
         if (track.sample_rate, track.channels) != (sr, ch):
             have, want = f"{track.sample_rate} Hz {track.channels} ch", f"{sr} Hz {ch} ch"
             return f"{src.path.name}: {have} sound, the output is {want}"
-        first = next(iter(tracks.values()), None)
-        if first is not None and track.extradata != first.extradata:
-            return f"{src.path.name}: AAC set up differently from {first.path.name}"
+        reference = next(iter(tracks.values()), None)
+        if reference is not None and track.extradata != reference.extradata:
+            return f"{src.path.name}: AAC set up differently from {reference.path.name}"
         tracks[src.path] = track
     if not tracks:
         return "no piece has sound"

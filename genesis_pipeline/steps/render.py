@@ -3,9 +3,10 @@ exactly the same inputs already exists."""
 
 from __future__ import annotations
 
+import errno
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline.errors import MediaToolError, StageError
 from genesis_pipeline.services import narration as narration_service
@@ -15,6 +16,9 @@ from genesis_pipeline.steps.context import RunContext, StepOutcome
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import renders as renders_sql
 from genesis_pipeline.store.cache import fingerprint, stage_key
+
+if TYPE_CHECKING:
+    from genesis_pipeline.stages.assemble import RenderResult
 
 STAGE = "render"
 
@@ -59,8 +63,11 @@ def run(ctx: RunContext) -> StepOutcome:
     check_free_space(out.parent, estimate_render_bytes(cut))
     try:
         result = render_cut(list(cut.segments), out, params, clips, ctx.progress)
-    except MediaToolError as exc:
-        if "No space left" in str(exc) or "File too large" in str(exc):
+    except (MediaToolError, OSError) as exc:
+        # ffmpeg reports a full disk in its message; the smart render's own writes (PyAV)
+        # as an OSError.
+        full = isinstance(exc, OSError) and exc.errno in _DISK_FULL
+        if full or "No space left" in str(exc) or "File too large" in str(exc):
             raise StageError(
                 "render",
                 f"the disk holding {out.parent} filled up while rendering; nothing was "
@@ -103,12 +110,26 @@ def run(ctx: RunContext) -> StepOutcome:
             "duration_s": round(result.duration_s, 3),
             "frames": result.frames,
             "frames_copied": result.frames_copied,
+            "sound_copied_s": result.sound_copied_s,
         },
-        note=f"{params.mode}: {result.frames_copied} of {result.frames} frames stream-copied"
-        if params.mode == "smart"
-        else "full re-encode",
+        note=_note(params.mode, result),
         details={"render_id": rec.id, "path": str(result.path)},
     )
+
+
+_DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def _note(mode: str, result: RenderResult) -> str:
+    if mode != "smart":
+        return "full re-encode"
+    note = f"smart: {result.frames_copied} of {result.frames} frames stream-copied"
+    if result.sound_copied_s:
+        return (
+            f"{note}, {result.sound_copied_s:.0f} of {result.duration_s:.0f} s of sound "
+            f"(at most {result.sound_offset_ms:.1f} ms off the pictures)"
+        )
+    return f"{note}, sound encoded"
 
 
 def estimate_render_bytes(cut: CutPlan) -> int:

@@ -3,6 +3,7 @@ error; the previous render and all review work stay intact; no partial file in r
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -58,11 +59,15 @@ def _assert_review_work_intact(store, pid: int, first_render: str) -> None:
 def test_ffmpeg_failing_in_render(reviewed, tmp_path: Path) -> None:
     store, pid, first = reviewed
     broken = _script(tmp_path / "ffmpeg", "echo 'Encoder crashed: simulated' >&2\nexit 1\n")
+    # A smart render of this cut copies every picture and its sound without ffmpeg at all
+    # (tests/stages/test_smart_render.py fails ffmpeg inside one): re-encode, which needs it.
     proc = spawn(
         store.home,
         "process-project",
         "--project-id",
         str(pid),
+        "--render-mode",
+        "reencode",
         "--json",
         "-q",
         env={"GENESIS_FFMPEG": str(broken), "GENESIS_CAPTION_MODEL": str(tmp_path / "none")},
@@ -119,12 +124,38 @@ def test_file_size_limit_mid_render_leaves_no_partial_file(reviewed, tmp_path: P
         "process-project",
         "--project-id",
         str(pid),
+        "--render-mode",
+        "reencode",  # a smart render of this cut writes in-process: see the next test
         "-q",
         env={"GENESIS_FFMPEG": str(limited), "GENESIS_CAPTION_MODEL": str(tmp_path / "none")},
     )
     _out, err = proc.communicate(timeout=300)
     assert proc.returncode == 1
     assert "filled up" in err and "renders" in err, err
+    _assert_review_work_intact(store, pid, first.render_path)
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EFBIG])
+def test_disk_full_in_smart_render_write_leaves_no_partial_file(
+    reviewed, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    """The smart render's own writes (PyAV, in-process: copied pictures and sound) fail
+    part-way: the step says the disk filled up, nothing is left in renders/."""
+    from genesis_pipeline.stages import smart_render
+
+    store, pid, first = reviewed
+    real_mux = smart_render._mux
+
+    def mux_then_fail(layout, enc, sound, out) -> None:
+        real_mux(layout, enc, sound, out)  # a real, complete file under its temporary name
+        raise OSError(code, os.strerror(code), str(out))
+
+    monkeypatch.setattr(smart_render, "_mux", mux_then_fail)
+    result = ProjectPipelineService(store).run(pid, RunOptions(render_mode="smart"))
+    assert result.status == "failed"
+    steps = {d["step"]: d for d in project_status(store, pid)["last_run"]["step_details"]}
+    assert steps["render"]["status"] == "failed"
+    assert "filled up" in steps["render"]["error"]
     _assert_review_work_intact(store, pid, first.render_path)
 
 
