@@ -300,8 +300,8 @@ def targets(std: ClipResults, long: ClipResults | None = None) -> list[Target]:
             None,
             "",
             None,
-            f"whisper {dev.get('whisper_compute_type')} batch {dev.get('whisper_batch_size')}, "
-            f"{dev.get('cpu_threads')} threads",
+            f"whisper {dev.get('whisper_compute_type')} batch {dev.get('whisper_batch_size')}"
+            f" x {dev.get('whisper_workers', 1)} workers, {dev.get('cpu_threads')} threads",
             text=f"{dev.get('device')} ({dev.get('device_name')})",
         )
     )

@@ -42,7 +42,9 @@ def transcribe(clip: str, **params: Any) -> dict[str, Any]:
     t0 = time.perf_counter()
     model = load_whisper(spec, plan)
     load = time.perf_counter() - t0
-    p = TranscribeParams(**{"batch_size": plan.whisper_batch_size, **params})
+    p = TranscribeParams(
+        **{"batch_size": plan.whisper_batch_size, "workers": plan.whisper_workers, **params}
+    )
     t0 = time.perf_counter()
     result = run(Path(clip), model, p, model_identity=spec.identity)
     work = time.perf_counter() - t0

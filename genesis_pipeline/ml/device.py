@@ -39,6 +39,12 @@ class DevicePlan:
     caption_dtype: str  # "float32" or "float16"
     caption_batch_size: int
     cpu_threads: int
+    whisper_workers: int = 1  # Whisper batches decoded at once (model replicas)
+
+    @property
+    def whisper_threads(self) -> int:
+        """CPU threads each Whisper worker computes with."""
+        return max(1, self.cpu_threads // self.whisper_workers)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,7 +80,8 @@ def plan_devices(
     cuda_count: int | None = None,
     cpu_count: int | None = None,
 ) -> DevicePlan:
-    """Decide device, compute types and batch sizes.
+    """Decide device, compute types, batch sizes and Whisper workers (CPU: two batches at a
+    time, each on half the cores; CUDA: one, the GPU runs a batch in parallel itself).
 
     Args:
         requested: ``auto``, ``cpu`` or ``cuda``.
@@ -120,16 +127,21 @@ def plan_devices(
             f"{whisper_compute_type} needs a CUDA device; on the CPU use int8 or float32",
         )
     # On the CPU int8 is ~1.7x faster than float32 for Whisper with no measurable WER change.
-    # Batch 8: 4-8 is ~15% cheaper than 1 on 2 cores, but past 8 the speed is flat (tiny.en,
-    # 5 / 20 min clips: batch 8 40.0x / 40.3x real time, 12 40.7x / 42.9x, 16 39.1x / 39.2x)
-    # while the decoder's cross-attention cache grows with every sequence in the batch (peak
-    # RSS on the 20 min clip: 8 1011 MB, 12 1339 MB, 16 1515 MB).
+    # 8 sequences in flight: 4-8 is ~15% cheaper than 1 on 2 cores, past 8 the speed is flat
+    # (one worker, 5 / 20 min clips: batch 8 40.0x / 40.3x real time, 12 40.7x / 42.9x, 16
+    # 39.1x / 39.2x) while the decoder's cross-attention cache grows with every sequence (peak
+    # RSS on the 20 min clip: 8 1011 MB, 12 1339 MB, 16 1515 MB). Two workers of batch 4, one
+    # thread each, keep both cores busy where one batch on two threads leaves them idle a third
+    # of the time: 35.6x -> 44.1x (5 min), 38.9x -> 49.1x (20 min), same text
+    # (genesis_pipeline.ml.parallel_batches).
+    workers = 2 if cores >= 2 else 1
     return DevicePlan(
         device="cpu",
         device_name="cpu",
         whisper_compute_type="int8" if whisper_compute_type == "auto" else whisper_compute_type,
-        whisper_batch_size=whisper_batch_size or 8,
+        whisper_batch_size=whisper_batch_size or 8 // workers,
         caption_dtype="float32",
         caption_batch_size=caption_batch_size or 8,
         cpu_threads=cores,
+        whisper_workers=workers,
     )

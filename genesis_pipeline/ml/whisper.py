@@ -138,25 +138,33 @@ def load_whisper(spec: WhisperSpec, plan: DevicePlan) -> WhisperModel:
     Raises:
         ModelUnavailableError: CTranslate2 cannot load the model from ``spec.source``.
     """
-    key = (spec.source, plan.device, plan.whisper_compute_type, plan.cpu_threads)
+    key = (
+        spec.source,
+        plan.device,
+        plan.whisper_compute_type,
+        plan.whisper_threads,
+        plan.whisper_workers,
+    )
     with _LOAD_LOCK:
         model = _LOADED.get(key)
         if model is None:
             from faster_whisper import WhisperModel
 
             log.info(
-                "loading Whisper %s on %s (%s, %d threads)",
+                "loading Whisper %s on %s (%s, %d workers x %d threads)",
                 spec.identity,
                 plan.device,
                 plan.whisper_compute_type,
-                plan.cpu_threads,
+                plan.whisper_workers,
+                plan.whisper_threads,
             )
             try:
                 model = WhisperModel(
                     spec.source,
                     device=plan.device,
                     compute_type=plan.whisper_compute_type,
-                    cpu_threads=plan.cpu_threads,
+                    cpu_threads=plan.whisper_threads,
+                    num_workers=plan.whisper_workers,
                     local_files_only=True,
                 )
             except (RuntimeError, ValueError, OSError) as exc:
@@ -167,7 +175,7 @@ def load_whisper(spec: WhisperSpec, plan: DevicePlan) -> WhisperModel:
     return model
 
 
-_LOADED: dict[tuple[str, str, str, int], Any] = {}
+_LOADED: dict[tuple[str, str, str, int, int], Any] = {}
 _LOAD_LOCK = threading.Lock()
 
 

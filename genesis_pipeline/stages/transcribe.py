@@ -33,10 +33,13 @@ class TranscribeParams:
         language: ISO code (``en``, ``fr``...) or None to detect it (an ``.en`` model is
             English).
         batch_size: Speech chunks (<= 30 s each) decoded together by
-            ``BatchedInferencePipeline``. No effect on WER (same text at 8 and 16 on every
-            clip measured); on 2 cores 4-8 is ~15% cheaper than 1 and larger batches are no
-            faster but hold more memory (the orchestrator passes the device plan's size:
-            see ``genesis_pipeline.ml.device``).
+            ``BatchedInferencePipeline``, per worker. No effect on WER (same text at 8 and 16
+            on every clip measured); on 2 cores 4-8 sequences in flight are ~15% cheaper than
+            1 and more are no faster but hold more memory (the orchestrator passes the device
+            plan's size: see ``genesis_pipeline.ml.device``).
+        workers: Batches decoded at once, each by its own model replica (the model must be
+            loaded with at least this many workers): same text, both cores busy
+            (``genesis_pipeline.ml.parallel_batches``; the device plan's count).
         beam_size: Beam width. On the 5-minute benchmark clip (2 cores, load ~1.7, tiny.en
             int8, batch 16): beam 5 40.9x real time, WER 0.0658; beam 3 43.6x, WER 0.0684;
             faster-whisper's own defaults (sequential, beam 5) WER 0.0582 at ~16-23x. On the
@@ -59,6 +62,7 @@ class TranscribeParams:
 
     language: str | None = None
     batch_size: int = 8
+    workers: int = 1
     beam_size: int = 3
     vad_filter: bool = True
     vad_min_silence_ms: int = 250
@@ -66,7 +70,7 @@ class TranscribeParams:
     vad_threshold: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "beam_size"):
+        for name in ("batch_size", "workers", "beam_size"):
             if getattr(self, name) < 1:
                 raise InvalidSettingError(f"transcribe.{name}", "must be at least 1")
         for name in ("vad_min_silence_ms", "vad_speech_pad_ms"):
@@ -218,6 +222,8 @@ def _run_model(audio: np.ndarray, model: WhisperModel, params: TranscribeParams)
     """Start faster-whisper: batched over VAD chunks, or its sequential 30 s windows."""
     from faster_whisper import BatchedInferencePipeline
 
+    from genesis_pipeline.ml.parallel_batches import ParallelBatchedPipeline
+
     common: dict[str, Any] = {
         "language": params.language,
         "beam_size": params.beam_size,
@@ -232,7 +238,12 @@ def _run_model(audio: np.ndarray, model: WhisperModel, params: TranscribeParams)
         "speech_pad_ms": params.vad_speech_pad_ms,
         "threshold": params.vad_threshold,
     }
-    return BatchedInferencePipeline(model).transcribe(
+    pipeline = (
+        ParallelBatchedPipeline(model, params.workers)
+        if params.workers > 1
+        else BatchedInferencePipeline(model)
+    )
+    return pipeline.transcribe(
         audio, batch_size=params.batch_size, vad_filter=True, vad_parameters=vad, **common
     )
 

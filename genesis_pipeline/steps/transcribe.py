@@ -18,7 +18,12 @@ STAGE = "transcribe"
 def params_for(ctx: RunContext) -> Any:
     from genesis_pipeline.stages.transcribe import TranscribeParams
 
-    return ctx.params(TranscribeParams, "transcribe_params", batch_size=ctx.plan.whisper_batch_size)
+    return ctx.params(
+        TranscribeParams,
+        "transcribe_params",
+        batch_size=ctx.plan.whisper_batch_size,
+        workers=ctx.plan.whisper_workers,
+    )
 
 
 def run(ctx: RunContext) -> StepOutcome:

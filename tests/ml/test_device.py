@@ -15,8 +15,20 @@ def test_auto_without_gpu_is_cpu_int8_float32() -> None:
         "int8",
         "float32",
     )
-    assert plan.whisper_batch_size == 8 and plan.caption_batch_size == 8
+    assert plan.whisper_batch_size == 4 and plan.caption_batch_size == 8
     assert plan.cpu_threads == 2
+    # Two Whisper batches at once, one thread each: 8 sequences in flight as before.
+    assert (plan.whisper_workers, plan.whisper_threads) == (2, 1)
+
+
+@pytest.mark.parametrize(("cores", "workers", "threads", "batch"), [(1, 1, 1, 8), (8, 2, 4, 4)])
+def test_cpu_workers_follow_the_cores(cores: int, workers: int, threads: int, batch: int) -> None:
+    plan = plan_devices("cpu", cuda_count=0, cpu_count=cores)
+    assert (plan.whisper_workers, plan.whisper_threads, plan.whisper_batch_size) == (
+        workers,
+        threads,
+        batch,
+    )
 
 
 def test_auto_with_gpu_is_cuda_float16() -> None:
@@ -25,6 +37,7 @@ def test_auto_with_gpu_is_cuda_float16() -> None:
     assert plan.whisper_compute_type == "int8_float16"
     assert plan.caption_dtype == "float16"
     assert plan.whisper_batch_size == 16 and plan.caption_batch_size == 32
+    assert plan.whisper_workers == 1  # the GPU runs one batch in parallel itself
 
 
 def test_cpu_forced_even_with_gpu() -> None:

@@ -11,7 +11,7 @@ import jiwer
 import pytest
 
 from genesis_pipeline.errors import InvalidMediaError
-from genesis_pipeline.media.synth import Footage
+from genesis_pipeline.media.synth import DEFAULT_SCRIPT, Footage, speak
 from genesis_pipeline.ml.device import plan_devices
 from genesis_pipeline.ml.whisper import WhisperSpec, load_whisper, resolve_whisper_model
 from genesis_pipeline.stages.transcribe import TranscribeParams, Transcript, transcribe
@@ -118,3 +118,24 @@ def test_without_vad_the_sequential_decoder_is_used(footage: Footage, whisper_mo
     assert jiwer.wer(normalise(footage.script), normalise(plain.text)) <= 0.35
     assert all(a.start <= b.start for a, b in itertools.pairwise(plain.words))
     assert plain.params.vad_filter is False
+
+
+@pytest.fixture(scope="module")
+def long_speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 75 s of speech: three or more 30 s Whisper windows."""
+    wav = tmp_path_factory.mktemp("long-speech") / "speech.wav"
+    assert speak(" ".join([DEFAULT_SCRIPT] * 4), wav) > 65
+    return wav
+
+
+def test_parallel_workers_give_the_same_transcript(long_speech: Path, whisper_model) -> None:
+    """Batches decoded two at a time (one batch per chunk here, so they really overlap) give
+    the text and word timings of batches decoded one after another."""
+    one = transcribe(long_speech, whisper_model, TranscribeParams(batch_size=1, workers=1))
+    two = transcribe(long_speech, whisper_model, TranscribeParams(batch_size=1, workers=2))
+    assert len(one.segments) >= 3  # one per 30 s window: several to share out
+    assert two.text == one.text and len(two.words) == len(one.words) > 150
+    for a, b in zip(one.words, two.words, strict=True):
+        assert (a.word, a.segment) == (b.word, b.segment)
+        assert abs(a.start - b.start) <= 0.05 and abs(a.end - b.end) <= 0.05, (a, b)
+    assert two.params.workers == 2
