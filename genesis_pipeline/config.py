@@ -59,7 +59,7 @@ class Settings:
         default=0,
         metadata={
             "env": "GENESIS_WHISPER_BATCH_SIZE",
-            "doc": "Batched decoding size; 0 = by device.",
+            "doc": "Batched decoding size per worker; 0 = by device.",
         },
     )
     caption_batch_size: int = field(

@@ -177,6 +177,9 @@ def test_process_with_voiceover_end_to_end(
     assert all(cached[s] for s in ("transcribe", "scenes", "captions", "chapters", "render"))
     smart = {d["step"]: d for d in report["step_details"]}["render"]
     assert smart["note"].startswith("smart: ")
+    # Narration is mixed in: the sound is encoded whole, in sync to the sample.
+    assert smart["note"].endswith(", sound encoded") and smart["counts"]["sound_copied_s"] == 0
+    assert r["settings"]["sound"] == {"copied_s": 0.0, "offset_ms": 0.0}
 
     # A full re-encode on request: only the render runs again, and the mode is kept.
     full = one_json(

@@ -44,7 +44,7 @@ def _details(entry: dict) -> None:
         f"{entry['duration_s']:.1f} s · {entry['scenes']} scenes · {entry['size']}  \n"
         f"Narration: {entry['narration']}  \n"
         f"Mix: narration ×{entry['voiceover_gain'] or 1:g}, bed ×{entry['bed_gain'] or 1:g}  \n"
-        f"Made by: {_MODE_LABELS[entry['mode']]}"
+        f"Made by: {_MODE_LABELS[entry['mode']]} · sound {entry['sound']}"
     )
 
 

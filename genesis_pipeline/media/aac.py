@@ -90,15 +90,37 @@ def index_aac(path: Path, stream_index: int) -> AacTrack | str:
         )
 
 
-def read_packets(track: AacTrack, first: int, stop: int) -> list[bytes]:
-    """The payloads of the packets with presentation times ``first, first + 1024, ... < stop``."""
-    import av
+class AacReader:
+    """Reads packets and decoded samples of AAC tracks, keeping each file open between reads
+    (opening an MP4 costs more than reading a few packets from it). Use as a context manager;
+    one thread at a time."""
 
-    out: list[bytes] = []
-    with av.open(str(track.path)) as container:
+    def __init__(self) -> None:
+        self._open: dict[Path, Any] = {}
+
+    def __enter__(self) -> AacReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for container in self._open.values():
+            container.close()
+        self._open.clear()
+
+    def packets(self, track: AacTrack, first: int, stop: int) -> list[bytes]:
+        """The payloads of the packets with presentation times ``first, first + 1024, ...``
+        up to ``stop``.
+
+        Raises:
+            ValueError: the track does not hold them all, in order.
+        """
+        import av
+
+        container = self._open.get(track.path)
+        if container is None:
+            container = self._open[track.path] = av.open(str(track.path))
         stream = container.streams[track.stream_index]
-        if first > 0:
-            container.seek(first, stream=stream, backward=True, any_frame=False)
+        container.seek(first, stream=stream, backward=True, any_frame=False)
+        out: list[bytes] = []
         for packet in container.demux(stream):
             if packet.pts is None or packet.size == 0 or packet.pts < first:
                 continue
@@ -107,26 +129,25 @@ def read_packets(track: AacTrack, first: int, stop: int) -> list[bytes]:
             if packet.pts != first + FRAME * len(out):
                 raise ValueError(f"{track.path.name}: sound packet {packet.pts} out of order")
             out.append(bytes(packet))
-    if len(out) != (stop - first) // FRAME:
-        raise ValueError(f"{track.path.name}: sound packets {first}..{stop} are not all there")
-    return out
-
-
-def read_samples(track: AacTrack, start: int, count: int) -> np.ndarray:
-    """Decoded samples ``[start, start + count)`` as float32 ``(channels, count)``; zero where
-    the track has none (before 0, after its end)."""
-    out = np.zeros((track.channels, count), dtype=np.float32)
-    lo, hi = max(start, 0), min(start + count, track.samples)
-    if hi <= lo:
+        if len(out) != (stop - first) // FRAME:
+            raise ValueError(f"{track.path.name}: sound packets {first}..{stop} are not all there")
         return out
-    # Start decoding two packets early: a packet's output needs the one before it.
-    first = max(-FRAME, (lo // FRAME - 2) * FRAME)
-    stop = (hi + FRAME - 1) // FRAME * FRAME
-    pcm = decode(read_packets(track, first, stop), track.extradata, track.channels)
-    # Output of the first packet is dropped by decode(); sample 0 of pcm is first + 1024.
-    origin = first + FRAME
-    out[:, lo - start : hi - start] = pcm[:, lo - origin : hi - origin]
-    return out
+
+    def samples(self, track: AacTrack, start: int, count: int) -> np.ndarray:
+        """Decoded samples ``[start, start + count)`` as float32 ``(channels, count)``; zero
+        where the track has none (before 0, after its end)."""
+        out = np.zeros((track.channels, count), dtype=np.float32)
+        lo, hi = max(start, 0), min(start + count, track.samples)
+        if hi <= lo:
+            return out
+        # Start decoding two packets early: a packet's output needs the one before it.
+        first = max(-FRAME, (lo // FRAME - 2) * FRAME)
+        stop = (hi + FRAME - 1) // FRAME * FRAME
+        pcm = decode(self.packets(track, first, stop), track.extradata, track.channels)
+        # Output of the first packet is dropped by decode(); sample 0 of pcm is first + 1024.
+        origin = first + FRAME
+        out[:, lo - start : hi - start] = pcm[:, lo - origin : hi - origin]
+        return out
 
 
 def decode(packets: list[bytes], extradata: bytes, channels: int) -> np.ndarray:

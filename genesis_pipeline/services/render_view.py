@@ -121,7 +121,7 @@ def render_history(store: Store, project_id: int) -> list[dict[str, Any]]:
     ``file_name``, ``duration_s``, ``size_mb``, ``scenes`` (kept), ``scene_ids``,
     ``voiceovers`` (list of ``{target, file, offset_s, gain, auto}``), ``narration`` (one line),
     ``voiceover_gain``, ``bed_gain``, ``size`` ("W×H" when known), ``mode`` (``smart`` or
-    ``reencode``), ``cache_key``.
+    ``reencode``), ``sound`` (how the sound was made, one line), ``cache_key``.
 
     Raises:
         NotFoundError: no such project.
@@ -171,10 +171,18 @@ def render_history(store: Store, project_id: int) -> list[dict[str, Any]]:
                 "size": size,
                 # Renders from before the mode was recorded were all full re-encodes.
                 "mode": params.get("mode", "reencode"),
+                "sound": _sound_line(settings.get("sound") or {}),
                 "cache_key": r.cache_key,
             }
         )
     return out
+
+
+def _sound_line(sound: dict[str, Any]) -> str:
+    copied = float(sound.get("copied_s") or 0)
+    if not copied:
+        return "encoded, in sync to the sample"
+    return f"{copied:.0f} s copied, at most {float(sound.get('offset_ms') or 0):.1f} ms off"
 
 
 def _narration_line(vos: list[dict[str, Any]]) -> str:

@@ -49,13 +49,12 @@ import numpy as np
 
 from genesis_pipeline.media.aac import (
     FRAME,
+    AacReader,
     AacTrack,
     bit_rate,
     decode,
     encode,
     index_aac,
-    read_packets,
-    read_samples,
 )
 from genesis_pipeline.stages.assemble import AssemblyParams, _CutPlan, out_channels
 
@@ -220,37 +219,40 @@ def copy_sound(layout: SoundLayout, out: Path) -> None:
         SoundJoinError: a join could not be made clean.
     """
     copies = layout.copies
-    # Stretch k may move the end of copy k - 1 and the start of copy k: encode them all first.
-    stretches = [
-        _stretch(layout, copies[k - 1] if k > 0 else None, copies[k] if k < len(copies) else None)
-        for k in range(len(copies) + 1)
-    ]
     packets: list[tuple[int, bytes, int]] = []  # (output pts, payload, duration)
-    for k, stretch in enumerate(stretches):
-        packets += stretch
-        if k < len(copies):
-            c = copies[k]
-            payloads = read_packets(c.track, c.first, c.stop)
-            packets += [(c.out_first + j * FRAME, p, FRAME) for j, p in enumerate(payloads)]
+    with AacReader() as reader:
+        # Stretch k may move the end of copy k - 1 and the start of copy k: encode them first.
+        stretches = [
+            _stretch(
+                layout, reader, copies[k - 1] if k else None, copies[k] if k < len(copies) else None
+            )
+            for k in range(len(copies) + 1)
+        ]
+        for k, stretch in enumerate(stretches):
+            packets += stretch
+            if k < len(copies):
+                c = copies[k]
+                payloads = reader.packets(c.track, c.first, c.stop)
+                packets += [(c.out_first + j * FRAME, p, FRAME) for j, p in enumerate(payloads)]
     _check_grid(packets, layout.total)
     _write(layout, packets, out)
 
 
 def _stretch(
-    layout: SoundLayout, before: _Copy | None, after: _Copy | None
+    layout: SoundLayout, reader: AacReader, before: _Copy | None, after: _Copy | None
 ) -> list[tuple[int, bytes, int]]:
     """Encode the output between two copies, moving a join into its copy while it is not
     clean. Shrinks ``before``/``after`` in place."""
     for _ in range(SHIFTS):
         start = before.out_stop if before else 0
         end = after.out_first if after else layout.total
-        body = _content(layout, start, end)
+        body = _content(layout, reader, start, end)
         warm = (
-            read_samples(before.track, before.stop - WARM_UP * FRAME, WARM_UP * FRAME)
+            reader.samples(before.track, before.stop - WARM_UP * FRAME, WARM_UP * FRAME)
             if before
             else None
         )
-        ahead = read_samples(after.track, after.first, LOOK_AHEAD * FRAME) if after else None
+        ahead = reader.samples(after.track, after.first, LOOK_AHEAD * FRAME) if after else None
         pcm = np.concatenate([x for x in (warm, body, ahead) if x is not None], axis=1)
         coded = encode(pcm, layout.sample_rate, layout.bit_rate)
         origin = WARM_UP * FRAME if before else 0  # encoder time of output sample ``start``
@@ -259,7 +261,7 @@ def _stretch(
         kept = [
             (start + p - origin, coded[p][0], coded[p][1]) for p in sorted(coded) if lo <= p < hi
         ]
-        bad_before, bad_after = _judge(layout, before, after, kept, warm, body, ahead)
+        bad_before, bad_after = _judge(layout, reader, before, after, kept, warm, body, ahead)
         if not (bad_before or bad_after):
             return kept
         layout.retries += 1
@@ -276,6 +278,7 @@ def _stretch(
 
 def _judge(
     layout: SoundLayout,
+    reader: AacReader,
     before: _Copy | None,
     after: _Copy | None,
     kept: list[tuple[int, bytes, int]],
@@ -288,12 +291,12 @@ def _judge(
     seq: list[bytes] = []
     want: list[np.ndarray] = []
     if before is not None and warm is not None:
-        seq += read_packets(before.track, before.stop - 2 * FRAME, before.stop)
+        seq += reader.packets(before.track, before.stop - 2 * FRAME, before.stop)
         want.append(warm[:, -FRAME:])  # output of the last copied packet
     seq += [p for _, p, _ in kept]
     want.append(body)
     if after is not None and ahead is not None:
-        seq += read_packets(after.track, after.first, after.first + 3 * FRAME)
+        seq += reader.packets(after.track, after.first, after.first + 3 * FRAME)
         want.append(ahead[:, : 3 * FRAME])
     got = decode(seq, layout.extradata, layout.channels)
     expect = np.concatenate(want, axis=1)
@@ -323,7 +326,7 @@ def _level(x: np.ndarray) -> float:
     return 20 * math.log10(rms) if rms > 0 else -math.inf
 
 
-def _content(layout: SoundLayout, start: int, end: int) -> np.ndarray:
+def _content(layout: SoundLayout, reader: AacReader, start: int, end: int) -> np.ndarray:
     """The output's samples ``[start, end)``: each piece's source at its offset, silence for
     pieces without sound."""
     parts = [np.zeros((layout.channels, 0), dtype=np.float32)]
@@ -335,7 +338,7 @@ def _content(layout: SoundLayout, start: int, end: int) -> np.ndarray:
             parts.append(np.zeros((layout.channels, hi - lo), dtype=np.float32))
         else:
             track, shift = src
-            parts.append(read_samples(track, lo - shift, hi - lo))
+            parts.append(reader.samples(track, lo - shift, hi - lo))
     return np.concatenate(parts, axis=1)
 
 

@@ -2,7 +2,9 @@
 
 The audio is decoded once (PyAV, 16 kHz mono), Silero VAD (shipped inside faster-whisper) cuts it
 into speech chunks of at most 30 s, and ``BatchedInferencePipeline`` decodes the chunks in
-batches with word timings. Media with no audio stream gives an empty transcript.
+batches with word timings, several batches at once when the model has the workers for it
+(:mod:`genesis_pipeline.ml.parallel_batches`). Media with no audio stream gives an empty
+transcript.
 """
 
 from __future__ import annotations

@@ -90,6 +90,7 @@ def run(ctx: RunContext) -> StepOutcome:
         or None,
         "mix": narration_service.MixSettings(params.narration_gain, params.bed_gain).to_dict(),
         "params": _params(result.params),
+        "sound": {"copied_s": result.sound_copied_s, "offset_ms": result.sound_offset_ms},
     }
     with ctx.store.db.write() as con:
         rec = renders_sql.insert(

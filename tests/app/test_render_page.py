@@ -121,6 +121,7 @@ def test_render_mode_is_saved_and_used(render_project, open_page) -> None:
     store, pid, _ = render_project
     before = render_history(store, pid)
     assert before and before[0]["mode"] == "smart"
+    assert before[0]["sound"] == "encoded, in sync to the sample"  # a silent clip: no packets
     at = open_page()
     radio = at.radio(key=f"render_mode_{pid}")
     assert radio.value == "smart" and list(radio.options) == [
@@ -143,6 +144,7 @@ def test_render_mode_is_saved_and_used(render_project, open_page) -> None:
         assert [h["mode"] for h in history[:2]] == ["reencode", "smart"]
         table = next(d.value for d in at.dataframe if "render" in d.value.columns)
         assert table["mode"].tolist()[:2] == ["reencode", "smart"]
-        assert "Made by: full re-encode" in texts(at)
+        assert "Made by: full re-encode · sound encoded, in sync to the sample" in texts(at)
+        assert history[0]["sound"] == "encoded, in sync to the sample"
     finally:
         set_render_mode(store, pid, "smart")

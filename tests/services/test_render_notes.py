@@ -1,0 +1,31 @@
+"""How a render's sound is described: the run's render note and the Render page's history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from genesis_pipeline.services.render_view import _sound_line
+from genesis_pipeline.stages.assemble import RenderResult
+from genesis_pipeline.steps.render import _note
+
+
+def result(copied_s: float, offset_ms: float) -> RenderResult:
+    return RenderResult(
+        Path("cut.mp4"), 225.2, 6756, 1280, 720, 30.0, False,
+        frames_copied=6086, frames_encoded=670, sound_copied_s=copied_s, sound_offset_ms=offset_ms,
+    )  # fmt: skip
+
+
+def test_render_note() -> None:
+    assert _note("smart", result(223.9, 9.33)) == (
+        "smart: 6086 of 6756 frames stream-copied, 224 of 225 s of sound "
+        "(at most 9.3 ms off the pictures)"
+    )
+    assert _note("smart", result(0, 0)) == "smart: 6086 of 6756 frames stream-copied, sound encoded"
+    assert _note("reencode", result(0, 0)) == "full re-encode"
+
+
+def test_history_sound_line() -> None:
+    assert _sound_line({"copied_s": 223.9, "offset_ms": 9.33}) == "224 s copied, at most 9.3 ms off"
+    assert _sound_line({"copied_s": 0.0, "offset_ms": 0.0}) == "encoded, in sync to the sample"
+    assert _sound_line({}) == "encoded, in sync to the sample"  # renders from before
