@@ -139,3 +139,26 @@ def test_parallel_workers_give_the_same_transcript(long_speech: Path, whisper_mo
         assert (a.word, a.segment) == (b.word, b.segment)
         assert abs(a.start - b.start) <= 0.05 and abs(a.end - b.end) <= 0.05, (a, b)
     assert two.params.workers == 2
+
+
+def test_long_audio_is_cut_into_spans_at_pauses() -> None:
+    """Past 5 min 20 s the audio is transcribed in spans of about 5 minutes, each ending in
+    the quietest 250 ms of its last 20 s; shorter audio is one span."""
+    import numpy as np
+
+    from genesis_pipeline.stages.transcribe import SAMPLE_RATE as SR
+    from genesis_pipeline.stages.transcribe import spans
+
+    rng = np.random.default_rng(3)
+    audio = (rng.normal(0, 3000, 700 * SR)).clip(-32768, 32767).astype(np.int16)
+    pauses = (291.0, 583.5)  # 0.4 s of near-silence each, inside the searched windows
+    for p in pauses:
+        audio[int(p * SR) : int((p + 0.4) * SR)] //= 100
+    got = spans(audio)
+    assert got[0][0] == 0 and got[-1][1] == len(audio)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(got))
+    assert len(got) == 3
+    for (_, cut), p in zip(got[:-1], pauses, strict=True):
+        assert p * SR <= cut <= (p + 0.4) * SR, (cut / SR, p)
+    assert spans(audio[: 310 * SR]) == [(0, 310 * SR)]
+    assert spans(audio[:0]) == [(0, 0)]
