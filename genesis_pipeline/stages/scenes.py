@@ -326,16 +326,21 @@ def _decode(
 ) -> Generator[_Item, None, None]:
     """Decoded frames with their downscaled BGR copy, decoded ahead in a worker thread.
 
-    PyAV releases the GIL while decoding and scaling, so decoding overlaps detection. Packets
-    that fail to decode are skipped (and counted); no decodable frame at all is an error.
+    PyAV releases the GIL while decoding, so decoding overlaps detection. The worker only
+    demuxes and decodes; the downscale runs here, beside the detector, which waits for frames
+    most of the time: with the downscale in the worker the stage took 1.38x the CLI's decode
+    time (9.5 s vs 6.9 s, 3 runs), here 1.22x (8.3 s). Packets that fail to decode are skipped
+    (and counted); no decodable frame at all is an error.
     """
     import av
 
-    items: queue.Queue[_Item | BaseException | None] = queue.Queue(maxsize=_QUEUE_FRAMES)
+    items: queue.Queue[av.video.frame.VideoFrame | BaseException | None] = queue.Queue(
+        maxsize=_QUEUE_FRAMES
+    )
     stop = threading.Event()
     stats = {"bad_packets": 0, "frames": 0}
 
-    def put(item: _Item | BaseException | None) -> bool:
+    def put(item: av.video.frame.VideoFrame | BaseException | None) -> bool:
         while not stop.is_set():
             try:
                 items.put(item, timeout=0.1)
@@ -345,9 +350,6 @@ def _decode(
         return False
 
     def produce() -> None:
-        # One scaler for the whole file: a frame's own (frame.reformat) sets up swscale anew.
-        scaler = av.video.reformatter.VideoReformatter()
-        size: tuple[int, int] | None = None
         try:
             for packet in container.demux(stream):
                 try:
@@ -357,19 +359,8 @@ def _decode(
                     log.debug("%s: skipped a packet that failed to decode: %s", video, exc)
                     continue
                 for frame in frames:
-                    if size is None:
-                        w = min(downscale_width, frame.width)
-                        size = (w, max(2, round(frame.height * w / frame.width)))
-                    small = scaler.reformat(
-                        frame,
-                        width=size[0],
-                        height=size[1],
-                        format="bgr24",
-                        interpolation=_DETECT_INTERPOLATION,
-                        threads=1,
-                    ).to_ndarray()
                     stats["frames"] += 1
-                    if not put((frame, small)):
+                    if not put(frame):
                         return
         except av.error.FFmpegError as exc:
             # A demuxing error (truncated container): keep what was decoded.
@@ -382,6 +373,9 @@ def _decode(
 
     worker = threading.Thread(target=produce, name=f"decode-{video.name}", daemon=True)
     worker.start()
+    # One scaler for the whole file: a frame's own (frame.reformat) sets up swscale anew.
+    scaler = av.video.reformatter.VideoReformatter()
+    size: tuple[int, int] | None = None
     try:
         while True:
             item = items.get()
@@ -392,7 +386,18 @@ def _decode(
                 break
             if isinstance(item, BaseException):
                 raise item
-            yield item
+            if size is None:
+                w = min(downscale_width, item.width)
+                size = (w, max(2, round(item.height * w / item.width)))
+            small = scaler.reformat(
+                item,
+                width=size[0],
+                height=size[1],
+                format="bgr24",
+                interpolation=_DETECT_INTERPOLATION,
+                threads=1,
+            ).to_ndarray()
+            yield item, small
     finally:
         stop.set()
         worker.join()
