@@ -6,13 +6,12 @@ variable-rate footage gets true times), and a bounded set of candidate frames of
 is kept (:mod:`genesis_pipeline.stages.scene_previews`) to write evenly spaced, upright JPEG
 previews when each scene closes. Nothing is held per frame beyond the detector's own look-back.
 
-Cost, measured by ``python -m benchmarks`` on a 5-minute 1280x720 H.264 clip on 2 cores: 1.1 to
-1.25 times the time of decoding the video alone with the ffmpeg CLI (10.5 s vs 8.5 s in the
-committed run, 1.24 times its CPU time; before the detector and preview changes it took
-1.8 times the CPU time, 1.66 times the wall time on a busy machine). Decoding is the
-floor; what remains is the downscale (one swscale pass to 256-wide BGR), the detector's HSV
-difference (two OpenCV calls, see :mod:`genesis_pipeline.stages.scene_detector`) and the few
-chosen previews.
+Cost, measured by ``python -m benchmarks`` on a 5-minute 1280x720 H.264 clip on 2 cores: 1.15
+times the time of decoding the video alone with the ffmpeg CLI in the committed run (8.95 s vs
+7.80 s, 1.2 times its CPU time; before the detector and preview changes it took 1.8 times the
+CPU time). Decoding is the floor; what remains is the downscale (one swscale pass to 256-wide
+BGR, in the detector's thread), the detector's HSV difference (two OpenCV calls, see
+:mod:`genesis_pipeline.stages.scene_detector`) and the few chosen previews.
 
 Confidence of a cut: with ``r = cut_score / threshold`` (``content_val`` for the content
 detector, ``adaptive_ratio`` for the adaptive one), ``confidence = r² / (1 + r²)``: 0.5 for a

@@ -45,15 +45,15 @@ and sound as long as the pictures to within a frame. When a check fails the rend
 a full re-encode (logged as a warning), never delivered doubtful. If nothing can be copied the
 cut is simply re-encoded.
 
-Measured with ``benchmarks/render_modes.py`` (5 min 1280x720 30 fps, 30 scenes, 21 kept =
-6,756 frames; 2 cores). Source with x264's defaults (GOP 250; 3 kept scenes start on a cut that
-is not an IDR, so ~200 frames each are encoded up to the next one: 670 in all): 33.3 s
-re-encode vs 5.9 s smart (5.7x). Before the sound was copied the smart render took 8.6 s
-(3.8x): encoding the cut's whole sound (4.2 s alone; synthetic speech with digital silence is
-the AAC encoder's slowest input) competed with x264 for the two cores; copying it takes about
-1 s (99.4% of the samples copied, 21 stretches encoded, worst join error -62 dBFS, at most
-9.3 ms off the pictures). Copied pictures decode bit-identical to the source's; frame counts,
-timestamps and sound offsets were checked at every boundary.
+Measured with ``benchmarks/render_modes.py`` (5 min 1280x720 30 fps, 30 scenes, 21 kept = 6,756
+frames; 2 cores). Source with x264's defaults (GOP 250; 3 kept scenes start on a cut that is not
+an IDR, so ~200 frames each are encoded up to the next one: 670 in all): 33.3 s re-encode vs
+5.9 s smart (5.7x; ``python -m benchmarks``: 36.2 s vs 6.1 s, 5.9x). Before the sound was copied the
+smart render took 8.6 s (3.8x): encoding the cut's whole sound (4.2 s alone; synthetic speech
+with digital silence is the AAC encoder's slowest input) competed with x264 for the two cores;
+copying it takes about 1 s (99.4% of the samples copied, 21 stretches encoded, worst join error
+-62 dBFS, at most 9.3 ms off the pictures). Copied pictures decode bit-identical to the
+source's; frame counts, timestamps and sound offsets were checked at every boundary.
 """
 
 from __future__ import annotations

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _insert_df(con: Any, table: str, df: pd.DataFrame) -> None:
@@ -41,6 +42,8 @@ def replace_transcript(
     artifact_path: str,
 ) -> int:
     """Store a transcript (``Transcript.to_json()`` shape) and its words for one media file."""
+    import pandas as pd
+
     old = con.execute("SELECT id FROM transcripts WHERE media_id = ?", [media_id]).fetchall()
     for (tid,) in old:
         con.execute("DELETE FROM transcript_words WHERE transcript_id = ?", [tid])
@@ -105,6 +108,8 @@ def replace_scenes(
     con: Any, *, project_id: int, media_id: int, cache_key: str, rows: Sequence[dict[str, Any]]
 ) -> None:
     """Replace one media file's scenes; rows carry idx, frames, times, preview_path, metadata."""
+    import pandas as pd
+
     ids = [
         r[0] for r in con.execute("SELECT id FROM scenes WHERE media_id = ?", [media_id]).fetchall()
     ]
@@ -149,6 +154,8 @@ def scenes_for_project(con: Any, project_id: int) -> pd.DataFrame:
 
 def merge_scene_metadata(con: Any, updates: dict[int, dict[str, Any]]) -> None:
     """Merge each dict into its scene's ``metadata_json`` (keys with None are removed)."""
+    import pandas as pd
+
     if not updates:
         return
     ids = list(updates)
@@ -195,6 +202,8 @@ def replace_chapters(
 ) -> None:
     """Replace the project's chapters; each dict has idx, title, start_s, end_s, reasons,
     scene_ids and title_edited."""
+    import pandas as pd
+
     con.execute("DELETE FROM scene_chapters WHERE project_id = ?", [project_id])
     con.execute("DELETE FROM chapters WHERE project_id = ?", [project_id])
     for ch in chapters:
