@@ -535,3 +535,30 @@ def test_sound_that_cannot_be_copied_is_encoded(
     assert smart.frames_copied > 0 and smart.sound_copied_s == 0
     full = render_cut(segments, tmp_path / "full.mp4", replace(params, mode="reencode"))
     assert np.array_equal(decode_audio(smart.path), decode_audio(full.path))
+
+
+def test_stereo_sound_is_copied(gop_clip: Footage, tmp_path: Path) -> None:
+    """Stereo AAC sources are copied like mono ones: each piece's sound where its plan put it,
+    as close to the source as a re-encode's."""
+    src = tmp_path / "stereo.mp4"
+    ffmpeg_mod.run_ffmpeg(
+        ["-y", "-i", gop_clip.path, "-c:v", "copy", "-c:a", "aac", "-ac", "2", "-b:a", "192k", src],
+        what="stereo",
+    )
+    segments = [
+        CutSegment.of_frames(replace(gop_clip, path=src), a, b) for a, b in ((3, 45), (90, 150))
+    ]
+    plan = plan_smart(segments, SMART)
+    smart = render_cut(segments, tmp_path / "smart.mp4", SMART)
+    full = render_cut(segments, tmp_path / "full.mp4")
+    assert plan.sound_not_copied is None and smart.sound_copied_s > 1.0
+    with av.open(str(smart.path)) as c:
+        assert c.streams.audio[0].channels == 2
+    out, ref, whole = decode_audio(smart.path), decode_audio(src), decode_audio(full.path)
+    o = 0
+    for seg, late in zip(segments, plan.sound_late, strict=True):
+        n, s = round(seg.frames / FPS * SR), round(seg.start_frame / FPS * SR)
+        mine = out[o + 2048 + late : o + n - 2048 + late]
+        want = ref[s + 2048 : s + n - 2048]
+        assert rms_db(mine - want) <= rms_db(whole[o + 2048 : o + n - 2048] - want) + 6
+        o += n
