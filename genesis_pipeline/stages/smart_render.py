@@ -466,13 +466,17 @@ def _make_sound(
 ) -> SoundLayout | None:
     """The sound of render ``name`` to ``out``: packets copied where the sources' own sound
     plays untouched (the layout is returned), else encoded whole as a re-encode does (None)."""
+    import av
+
     layout = plan_sound(plan, clips, params)
     if isinstance(layout, str):
         log.info("sound of %s is encoded, not copied: %s", name, layout)
     else:
         try:
             copy_sound(layout, out)
-        except SoundJoinError as exc:
+        except (SoundJoinError, ValueError, av.error.FFmpegError) as exc:
+            # A join that stays audible, or packets not where the index saw them (a file
+            # changed underneath, a demuxer surprise): the whole sound, encoded, is never wrong.
             log.warning("sound of %s is encoded, not copied: %s", name, exc)
         else:
             log.info(

@@ -562,3 +562,21 @@ def test_stereo_sound_is_copied(gop_clip: Footage, tmp_path: Path) -> None:
         want = ref[s + 2048 : s + n - 2048]
         assert rms_db(mine - want) <= rms_db(whole[o + 2048 : o + n - 2048] - want) + 6
         o += n
+
+
+def test_sound_packets_not_where_indexed_fall_back_to_encoding(
+    gop_clip: Footage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    from genesis_pipeline.media import aac
+
+    def missing(*_: object) -> list[bytes]:
+        raise ValueError("sound packets 0..1024 are not all there")
+
+    monkeypatch.setattr(aac.AacReader, "packets", missing)
+    segments = [CutSegment.of_frames(gop_clip, 3, 45), CutSegment.of_frames(gop_clip, 90, 150)]
+    with caplog.at_level(logging.WARNING):
+        smart = render_cut(segments, tmp_path / "smart.mp4", SMART)
+    assert "encoded, not copied: sound packets 0..1024 are not all there" in caplog.text
+    assert smart.sound_copied_s == 0 and smart.frames_copied > 0
+    full = render_cut(segments, tmp_path / "full.mp4")
+    assert np.array_equal(decode_audio(smart.path), decode_audio(full.path))
