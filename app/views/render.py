@@ -110,10 +110,11 @@ st.radio(
     on_change=_save_mode,
     args=(pid,),
     disabled=live.active,
-    help="A smart render stream-copies the stretches of H.264 footage that the cut leaves whole "
-    "and encodes only around the cut points: the same frames and sound, several times faster. "
-    "A full re-encode decodes and encodes every frame (for sources a smart render cannot copy "
-    "it makes the same file either way). Saved for the project.",
+    help="A smart render stream-copies the stretches of H.264 pictures and AAC sound that the "
+    "cut leaves whole and encodes only around the cut points: the same frames, several times "
+    "faster. Copied sound can sit up to 10.7 ms off its pictures (with narration it is encoded, "
+    "in sync to the sample). A full re-encode decodes and encodes everything. Saved for the "
+    "project.",
 )
 cols = st.columns([1.6, 5], vertical_alignment="center")
 start = cols[0].button(
