@@ -53,6 +53,12 @@ def ffmpeg_exe() -> str:
         ) from exc
 
 
+def ffmpeg_failed(what: str, log_text: str, returncode: int, lines: int = 6) -> MediaToolError:
+    """The error for an ffmpeg that exited ``returncode``: the last ``lines`` of its log."""
+    tail = log_text.strip().splitlines()[-lines:]
+    return MediaToolError(what, "ffmpeg: " + (" | ".join(tail) or f"exit code {returncode}"))
+
+
 def run_ffmpeg(
     args: Sequence[str | os.PathLike[str]],
     *,
@@ -105,8 +111,6 @@ def run_ffmpeg(
                 raise MediaToolError(what, f"ffmpeg timed out after {timeout_s:.0f} s") from exc
             stderr_chunks.append(err or "")
             if proc.returncode != 0:
-                tail = "".join(stderr_chunks).strip().splitlines()[-6:]
-                detail = " | ".join(tail) or f"exit code {proc.returncode}"
-                raise MediaToolError(what, f"ffmpeg: {detail}")
+                raise ffmpeg_failed(what, "".join(stderr_chunks), proc.returncode)
     except FileNotFoundError as exc:
         raise ToolNotFoundError(f"ffmpeg: cannot execute {cmd[0]}") from exc

@@ -46,14 +46,15 @@ a full re-encode (logged as a warning), never delivered doubtful. If nothing can
 cut is simply re-encoded.
 
 Measured with ``benchmarks/render_modes.py`` (5 min 1280x720 30 fps, 30 scenes, 21 kept = 6,756
-frames; 2 cores). Source with x264's defaults (GOP 250; 3 kept scenes start on a cut that is not
-an IDR, so ~200 frames each are encoded up to the next one: 670 in all): 33.3 s re-encode vs
-5.9 s smart (5.7x; ``python -m benchmarks``: 36.2 s vs 6.1 s, 5.9x). Before the sound was copied the
-smart render took 8.6 s (3.8x): encoding the cut's whole sound (4.2 s alone; synthetic speech
-with digital silence is the AAC encoder's slowest input) competed with x264 for the two cores;
-copying it takes about 1 s (99.4% of the samples copied, 21 stretches encoded, worst join error
--62 dBFS, at most 9.3 ms off the pictures). Copied pictures decode bit-identical to the
-source's; frame counts, timestamps and sound offsets were checked at every boundary.
+frames; 2 cores). Source with x264's defaults (GOP 250; 3 kept scenes start on a cut that is
+not an IDR, so ~200 frames each are encoded up to the next one: 670 in all): 33.3 s re-encode
+vs 5.9 s smart (5.7x; ``python -m benchmarks``: 36.2 s vs 6.1 s, 5.9x). Before the sound was
+copied the smart render took 8.6 s (3.8x): encoding the cut's whole sound (4.2 s alone;
+synthetic speech with digital silence is the AAC encoder's slowest input) competed with x264
+for the two cores; copying it takes about 1 s (99.4% of the samples copied, 21 stretches
+encoded, worst join error -62 dBFS, at most 9.3 ms off the pictures). Copied pictures decode
+bit-identical to the source's; frame counts, timestamps and sound offsets were checked at every
+boundary.
 """
 
 from __future__ import annotations
@@ -73,8 +74,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
-from genesis_pipeline.errors import InvalidMediaError, MediaToolError
-from genesis_pipeline.media.ffmpeg import ffmpeg_exe, run_ffmpeg
+from genesis_pipeline.errors import InvalidMediaError
+from genesis_pipeline.media.ffmpeg import ffmpeg_exe, ffmpeg_failed, run_ffmpeg
 from genesis_pipeline.media.filtergraph import rate_text
 from genesis_pipeline.media.gop import AvcConfig, VideoIndex, index_video
 from genesis_pipeline.stages import Progress, no_progress
@@ -403,10 +404,8 @@ def _render(
             frames = _count_frames(tmp)
     meter.done()
     encoded = sum(s.frames for s in encodes)
-    sound_s, offset_ms = 0.0, 0.0
-    if copied_sound is not None:
-        sound_s = copied_sound.samples_copied / copied_sound.sample_rate
-        offset_ms = 1000 * copied_sound.max_offset / copied_sound.sample_rate
+    sound_s = copied_sound.copied_s if copied_sound else 0.0
+    offset_ms = copied_sound.max_offset_ms if copied_sound else 0.0
     return _result(
         plan, out_path, frames, params, clips, copied=plan.frames - encoded, encoded=encoded,
         sound_copied_s=round(sound_s, 3), sound_offset_ms=round(offset_ms, 2),
@@ -482,11 +481,11 @@ def _make_sound(
             log.info(
                 "sound: %.1f of %.1f s copied, %d joins re-tried, worst join %.1f dBFS, "
                 "at most %.1f ms off the pictures",
-                layout.samples_copied / layout.sample_rate,
+                layout.copied_s,
                 layout.total / layout.sample_rate,
                 layout.retries,
                 layout.worst_join_db,
-                1000 * layout.max_offset / layout.sample_rate,
+                layout.max_offset_ms,
             )
             return layout
     _encode_sound(plan, clips, params, out, progress)
@@ -578,8 +577,7 @@ def _encode(
         rc = encoder.wait()
         if rc != 0:
             enc_log.seek(0)
-            tail = enc_log.read().decode(errors="replace").strip().splitlines()[-6:]
-            raise MediaToolError(what, "ffmpeg: " + (" | ".join(tail) or f"exit code {rc}"))
+            raise ffmpeg_failed(what, enc_log.read().decode(errors="replace"), rc)
     if written != total:
         raise _Doubtful(f"the decoders gave {written} frames for the encode pass, {total} planned")
 
@@ -619,8 +617,7 @@ def _pipe_piece(
             rc = dec.wait()
         if rc != 0:
             dec_log.seek(0)
-            tail = dec_log.read().decode(errors="replace").strip().splitlines()[-4:]
-            raise MediaToolError(what, "ffmpeg: " + (" | ".join(tail) or f"exit code {rc}"))
+            raise ffmpeg_failed(what, dec_log.read().decode(errors="replace"), rc, lines=4)
     if got != want:
         raise _Doubtful(
             f"{piece.source.path.name}: {got // frame_bytes} frames decoded from frame "
