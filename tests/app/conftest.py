@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,6 +18,17 @@ from genesis_pipeline.steps.context import RunOptions
 from genesis_pipeline.store import Store
 
 APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module() -> Iterator[None]:
+    """Put pytest's ``__main__`` back after each app test: Streamlit's script runner installs
+    the app script as ``sys.modules["__main__"]``, and a later ``multiprocessing`` spawn (the
+    store's multi-process tests) re-runs ``__main__`` in each child, so the app's start-up
+    made demo projects in ``./data`` and started pipeline runs there."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")
