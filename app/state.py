@@ -1,7 +1,9 @@
-"""Typed session-state keys, set up in one place, and the sidebar project picker."""
+"""Typed session-state keys, set up in one place, the widgets that keep their values, and the
+sidebar project picker."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import streamlit as st
@@ -22,12 +24,45 @@ DEFAULTS: dict[str, Any] = {
     "run_confirm_force": False,  # Run: the force re-run confirmation is open
 }
 # Pages also keep page-local keys with these prefixes (widget state, cache-sync markers):
-# ch_* (Chapters), conf_* (Confidence), narr_* (Narration), render_* (Render), _seen_*.
+# ch_* (Chapters), conf_* (Confidence), narr_* (Narration), render_* (Render), scene_* (Scenes),
+# transcript_* (Transcript), vo_* (Narration, one per voiceover), _saved_* (see show_saved).
+
+# Streamlit forgets a widget's value in the first run that does not draw it, that is as soon as
+# the reviewer opens another page, while plain keys (markers such as _saved_*) stay: the page
+# came back with every slider at its minimum and a save wrote those. Value widgets therefore
+# keep their value for the session (a reviewer's unsaved draft survives a look at another page).
+# Buttons, form submit buttons, file uploaders and data editors cannot be given a value and do
+# not take part.
+PERSIST_STATE = "session"
 
 
 def init() -> None:
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
+
+
+def kept(key: str) -> dict[str, Any]:
+    """Keyword arguments of a value widget that keeps its value across page switches::
+
+    st.slider("Shortest chapter (s)", 0.0, 120.0, **state.kept("ch_min"))
+    """
+    return {"key": key, "persist_state": PERSIST_STATE}
+
+
+def show_saved(values: Mapping[str, Any], saved_as: Hashable | None = None) -> None:
+    """Put stored values into their widgets (``{widget key: value}``) when they were stored anew,
+    or when a widget has no value yet; otherwise leave the reviewer's edits alone.
+
+    Call it before the widgets are drawn. ``saved_as`` names what was stored (say the project and
+    the rules version), so a save here, in another tab or by the CLI shows up in the widgets;
+    by default each value names itself.
+    """
+    for key, value in values.items():
+        marker = f"_saved_{key}"
+        stamp = value if saved_as is None else saved_as
+        if key not in st.session_state or st.session_state.get(marker) != stamp:
+            st.session_state[key] = value
+            st.session_state[marker] = stamp
 
 
 def project_id() -> int | None:

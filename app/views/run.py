@@ -95,7 +95,7 @@ def controls(active: bool) -> None:
         width="stretch",
         help="Recompute every step, ignoring the cache.",
     )
-    cols[2].toggle("Render the cut", value=True, key="run_render", disabled=active)
+    cols[2].toggle("Render the cut", value=True, disabled=active, **state.kept("run_render"))
     if active:
         cols[3].markdown(":orange[**A run is going.**] It keeps going if you close this tab.")
     if st.session_state["run_confirm_force"] and not active:

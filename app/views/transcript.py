@@ -121,7 +121,11 @@ def label(i: int) -> str:
 top = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
 media_id = int(
     top[0].selectbox(
-        "Media file", ids, format_func=label, key="transcript_media_pick", on_change=pick_media
+        "Media file",
+        ids,
+        format_func=label,
+        on_change=pick_media,
+        **state.kept("transcript_media_pick"),
     )
 )
 info: dict[str, Any] = info_by_id[media_id]
@@ -187,8 +191,8 @@ with left:
         st.stop()
     needle = st.text_input(
         "Search the transcript",
-        key="transcript_search",
         placeholder="word or phrase",
+        **state.kept("transcript_search"),
         on_change=lambda: st.session_state.pop("transcript_page_pick", None),
     ).strip()
     legend = " ".join(
@@ -208,7 +212,10 @@ with left:
     if pages > 1:
         if int(st.session_state.get("transcript_page_pick", 1)) > pages:
             st.session_state["transcript_page_pick"] = 1
-        page = int(st.number_input(f"Page (of {pages})", 1, pages, key="transcript_page_pick")) - 1
+        picked = st.number_input(
+            f"Page (of {pages})", 1, pages, **state.kept("transcript_page_pick")
+        )
+        page = int(picked) - 1
     for ln in shown[page * PAGE : (page + 1) * PAGE]:
         row = st.columns([0.7, 1.5, 8], vertical_alignment="top", gap="small")
         row[0].button(

@@ -122,7 +122,7 @@ def test_filters_and_lowest_confidence_first(make_app, reviews_undone) -> None:
     at.selectbox(key="scene_media").set_value(media_ids[1])
     at.run()
     assert _ids(at) == [int(i) for i in scenes.id[scenes.media_id == media_ids[1]]]
-    at.selectbox(key="scene_media").set_value(None)
+    at.selectbox(key="scene_media").set_value(-1)  # all files
 
     word = str(scenes.caption[0]).split()[0]
     at.text_input(key="scene_text").set_value(word.upper())  # case does not matter
