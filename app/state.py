@@ -15,7 +15,9 @@ DEFAULTS: dict[str, Any] = {
     "project_id": None,  # the project every page works on
     "scene_page": 0,  # Scenes: current page (0-based)
     "scene_focus_ids": None,  # Scenes: ids picked on the Confidence page, or None
-    "transcript_seek": 0.0,  # Transcript: where the player starts
+    "transcript_seek": 0.0,  # Transcript: where the player starts (seconds, fractional)
+    "transcript_play": 0,  # Transcript: presses of ▶ on a line (each one seeks and plays once)
+    "transcript_played": 0,  # Transcript: the last press the player has acted on
     "transcript_media": None,  # Transcript: which media file plays
     "flash": None,  # a one-shot (kind, message) shown at the top of the next run
     "upload_nonce": 0,  # Upload: rotates the uploader's key to release finished files
