@@ -157,10 +157,13 @@ top[1].metric("Lines", len(lines))
 top[2].metric("Words", int(info["words"]))
 mean = info["mean_probability"]
 top[3].metric("Mean word confidence", "—" if pd.isna(mean) else f"{mean:.2f}")
-if info["transcribed"] and info["model"]:
+if info["transcribed"] and not info["has_audio"]:
+    st.caption("Language **no audio** · this file has no sound to transcribe")
+elif info["transcribed"] and info["model"]:
     lang = info["language"] or "unknown language"
-    if info["language_probability"] is not None and not pd.isna(info["language_probability"]):
-        lang = f"{lang} ({info['language_probability']:.0%} sure)"
+    sure = info["language_probability"]
+    if info["language"] and sure is not None and not pd.isna(sure):
+        lang = f"{lang} ({sure:.0%} sure)"
     st.caption(f"Language **{lang}** · transcribed with `{info['model']}`")
 
 left, right = st.columns([3, 2], gap="large")

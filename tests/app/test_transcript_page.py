@@ -191,6 +191,8 @@ def test_media_without_speech(make_app, app_project) -> None:
     at.run()
     assert_no_exception(at)
     assert "has no audio track" in texts(at)
+    assert "Language **no audio**" in texts(at)
+    assert "unknown language" not in texts(at) and "% sure" not in texts(at)
     assert not _seek_buttons(at)
     assert all(b.proto.disabled for b in at.download_button)
     assert at.session_state["transcript_seek"] == 0.0
