@@ -15,6 +15,7 @@ from genesis_pipeline.errors import GenesisError
 from genesis_pipeline.services.narration import (
     add_voiceover,
     check_voiceover_offset,
+    find_chapter_preview,
     preview_chapter_mix,
     remove_voiceover,
     set_mix,
@@ -254,13 +255,14 @@ chapter = cols[0].selectbox(
 if cols[1].button("Render preview", key="narr_preview", icon=":material/play_arrow:"):
     try:
         with st.spinner("Rendering a small preview of the chapter…"):
-            path = preview_chapter_mix(store, pid, int(chapter))
+            preview_chapter_mix(store, pid, int(chapter))
     except GenesisError as exc:
         st.error(f"No preview: {exc}")
-    else:
-        st.session_state["narr_preview_path"] = (pid, int(chapter), str(path))
-shown = st.session_state.get("narr_preview_path")
-if shown and shown[0] == pid and Path(shown[2]).is_file():
+# The preview shown is the one made from what the chapter is now (its scenes, the narration in
+# it, the gains): after new chapter rules, approvals or a new mix an older one is not shown.
+plan = data.chapter_preview_plan(pid, int(chapter))
+preview = find_chapter_preview(store, plan) if plan is not None else None
+if preview is not None:
     player, _ = st.columns([3, 2])
-    player.caption(f"Preview of {_chapter_label(spans, shown[1])} (small, fast encode)")
-    player.video(shown[2])
+    player.caption(f"Preview of {_chapter_label(spans, int(chapter))} (small, fast encode)")
+    player.video(str(preview))
