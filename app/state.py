@@ -36,6 +36,19 @@ DEFAULTS: dict[str, Any] = {
 # Buttons, form submit buttons, file uploaders and data editors cannot be given a value and do
 # not take part.
 PERSIST_STATE = "session"
+# Kept widgets whose values only mean something in one project: forgotten when the project
+# changes (filters, layout choices and sliders stay; saved values reload through show_saved).
+PROJECT_WIDGETS = (
+    "scene_media",
+    "scene_text",
+    "transcript_search",
+    "transcript_page_pick",
+    "ch_note",
+    "narr_target",
+    "narr_new_offset",
+    "narr_preview_chapter",
+    "render_pick",
+)
 
 
 def init() -> None:
@@ -44,10 +57,8 @@ def init() -> None:
 
 
 def kept(key: str) -> dict[str, Any]:
-    """Keyword arguments of a value widget that keeps its value across page switches::
-
-    st.slider("Shortest chapter (s)", 0.0, 120.0, **state.kept("ch_min"))
-    """
+    """Keyword arguments of a value widget that keeps its value across page switches, as in
+    ``st.slider("Shortest chapter (s)", 0.0, 120.0, **state.kept("ch_min"))``."""
     return {"key": key, "persist_state": PERSIST_STATE}
 
 
@@ -80,6 +91,8 @@ def set_project(pid: int | None) -> None:
         st.session_state["scene_page"] = 0
         st.session_state["scene_focus_ids"] = None
         st.session_state["transcript_media"] = None
+        for key in PROJECT_WIDGETS:
+            st.session_state.pop(key, None)
 
 
 def flash(kind: str, message: str) -> None:

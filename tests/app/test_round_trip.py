@@ -219,3 +219,27 @@ def test_narration_shows_a_mix_saved_elsewhere(make_app, saved_state) -> None:
     at.switch_page("views/narration.py").run()
     assert at.number_input(key="narr_gain").value == pytest.approx(0.8)
     assert at.number_input(key="narr_bed_gain").value == pytest.approx(0.4)
+
+
+def test_a_new_project_starts_without_the_last_ones_search(make_app, app_project) -> None:
+    """Filters that name one project's content (a search, a file) do not follow to another."""
+    from genesis_pipeline.services.projects import create_project
+
+    store, pid = app_project
+    other = create_project(store, "Second project").id
+    try:
+        at = make_app("views/transcript.py")
+        at.text_input(key="transcript_search").set_value("scenes").run()
+        at.switch_page("views/scenes.py").run()
+        at.text_input(key="scene_text").set_value("bars").run()
+        at.selectbox(key="scene_sort").set_value("lowest confidence first").run()
+        at.selectbox(key="project_picker").select(other).run()
+        at.selectbox(key="project_picker").select(pid).run()
+        assert_no_exception(at)
+        assert at.text_input(key="scene_text").value == ""
+        assert at.selectbox(key="scene_sort").value == "lowest confidence first"  # a preference
+        at.switch_page("views/transcript.py").run()
+        assert at.text_input(key="transcript_search").value == ""
+    finally:
+        with store.db.write() as con:
+            con.execute("DELETE FROM projects WHERE id = ?", [other])
