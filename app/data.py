@@ -245,3 +245,20 @@ def _render_state(home: str, project_id: int, rev: int) -> dict[str, Any]:
 def render_state(project_id: int) -> dict[str, Any]:
     """Render page: ``overview`` (approved scenes, cut, current?) and the render ``history``."""
     return _render_state(str(store().home), project_id, revision(project_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _chapter_preview_plan(home: str, project_id: int, rev: int, chapter_idx: int) -> Any:
+    from genesis_pipeline.errors import GenesisError
+    from genesis_pipeline.services.narration import plan_chapter_preview
+
+    try:
+        return plan_chapter_preview(_store(home), project_id, chapter_idx)
+    except GenesisError:  # the Render preview button says why
+        return None
+
+
+def chapter_preview_plan(project_id: int, chapter_idx: int) -> Any:
+    """Narration page: what the mixed preview of a chapter is made of now
+    (``ChapterPreviewPlan``), or None when it cannot be made."""
+    return _chapter_preview_plan(str(store().home), project_id, revision(project_id), chapter_idx)

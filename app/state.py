@@ -1,7 +1,9 @@
-"""Typed session-state keys, set up in one place, and the sidebar project picker."""
+"""Typed session-state keys, set up in one place, the widgets that keep their values, and the
+sidebar project picker."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import streamlit as st
@@ -13,7 +15,9 @@ DEFAULTS: dict[str, Any] = {
     "project_id": None,  # the project every page works on
     "scene_page": 0,  # Scenes: current page (0-based)
     "scene_focus_ids": None,  # Scenes: ids picked on the Confidence page, or None
-    "transcript_seek": 0.0,  # Transcript: where the player starts
+    "transcript_seek": 0.0,  # Transcript: where the player starts (seconds, fractional)
+    "transcript_play": 0,  # Transcript: presses of ▶ on a line (each one seeks and plays once)
+    "transcript_played": 0,  # Transcript: the last press the player has acted on
     "transcript_media": None,  # Transcript: which media file plays
     "flash": None,  # a one-shot (kind, message) shown at the top of the next run
     "upload_nonce": 0,  # Upload: rotates the uploader's key to release finished files
@@ -22,12 +26,56 @@ DEFAULTS: dict[str, Any] = {
     "run_confirm_force": False,  # Run: the force re-run confirmation is open
 }
 # Pages also keep page-local keys with these prefixes (widget state, cache-sync markers):
-# ch_* (Chapters), conf_* (Confidence), narr_* (Narration), render_* (Render), _seen_*.
+# ch_* (Chapters), conf_* (Confidence), narr_* (Narration), render_* (Render), scene_* (Scenes),
+# transcript_* (Transcript), vo_* (Narration, one per voiceover), _saved_* (see show_saved).
+
+# Streamlit forgets a widget's value in the first run that does not draw it, that is as soon as
+# the reviewer opens another page, while plain keys (markers such as _saved_*) stay: the page
+# came back with every slider at its minimum and a save wrote those. Value widgets therefore
+# keep their value for the session (a reviewer's unsaved draft survives a look at another page).
+# Buttons, form submit buttons, file uploaders and data editors cannot be given a value and do
+# not take part.
+PERSIST_STATE = "session"
+# Kept widgets whose values only mean something in one project: forgotten when the project
+# changes (filters, layout choices and sliders stay; saved values reload through show_saved).
+PROJECT_WIDGETS = (
+    "scene_media",
+    "scene_text",
+    "transcript_search",
+    "transcript_page_pick",
+    "ch_note",
+    "narr_target",
+    "narr_new_offset",
+    "narr_preview_chapter",
+    "render_pick",
+)
 
 
 def init() -> None:
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
+
+
+def kept(key: str) -> dict[str, Any]:
+    """Keyword arguments of a value widget that keeps its value across page switches, as in
+    ``st.slider("Shortest chapter (s)", 0.0, 120.0, **state.kept("ch_min"))``."""
+    return {"key": key, "persist_state": PERSIST_STATE}
+
+
+def show_saved(values: Mapping[str, Any], saved_as: Hashable | None = None) -> None:
+    """Put stored values into their widgets (``{widget key: value}``) when they were stored anew,
+    or when a widget has no value yet; otherwise leave the reviewer's edits alone.
+
+    Call it before the widgets are drawn. ``saved_as`` names what was stored (say the project and
+    the rules version), so a save here, in another tab or by the CLI shows up in the widgets;
+    by default each value names itself.
+    """
+    for key, value in values.items():
+        marker = f"_saved_{key}"
+        stamp = value if saved_as is None else saved_as
+        if key not in st.session_state or st.session_state.get(marker) != stamp:
+            st.session_state[key] = value
+            st.session_state[marker] = stamp
 
 
 def project_id() -> int | None:
@@ -43,6 +91,8 @@ def set_project(pid: int | None) -> None:
         st.session_state["scene_page"] = 0
         st.session_state["scene_focus_ids"] = None
         st.session_state["transcript_media"] = None
+        for key in PROJECT_WIDGETS:
+            st.session_state.pop(key, None)
 
 
 def flash(kind: str, message: str) -> None:

@@ -33,10 +33,17 @@ RULE_KEYS = {
 }
 
 
+def _rule_values(rules: Rules) -> dict[str, float | bool]:
+    """The controls' values for ``rules``, by widget key."""
+    return {
+        key: bool(getattr(rules, name)) if name == "keep_sentences" else float(getattr(rules, name))
+        for key, name in RULE_KEYS.items()
+    }
+
+
 def _load_rules(rules: Rules) -> None:
-    for key, name in RULE_KEYS.items():
-        value = getattr(rules, name)
-        st.session_state[key] = bool(value) if name == "keep_sentences" else float(value)
+    for key, value in _rule_values(rules).items():
+        st.session_state[key] = value
 
 
 def _rules_from_widgets() -> Rules:
@@ -81,10 +88,9 @@ stored = saved_state["saved"]
 scenes = data.scenes(pid)
 total_s = max(s.end_s for s in inputs.scenes)
 
-# Put the saved rules into the controls when the project or the saved version changes.
-if st.session_state.get("ch_rules_for") != (pid, version):
-    _load_rules(saved_rules)
-    st.session_state["ch_rules_for"] = (pid, version)
+# The controls show the saved rules when the project or the saved version changes (a save here,
+# in another tab or from a notebook); in between they keep the reviewer's unsaved moves.
+state.show_saved(_rule_values(saved_rules), saved_as=(pid, version))
 
 st.caption(
     "Move the rules and the preview regroups the scenes at once; nothing is run or saved until "
@@ -98,7 +104,7 @@ with left, st.container(border=True):
         0.0,
         float(max(120, math.ceil(saved_rules.min_chapter_s))),
         step=0.5,
-        key="ch_min",
+        **state.kept("ch_min"),
         help="Chapters shorter than this are merged with a neighbour when possible.",
     )
     st.slider(
@@ -106,7 +112,7 @@ with left, st.container(border=True):
         min(1.0, saved_rules.max_chapter_s),
         float(max(600, math.ceil(total_s), math.ceil(saved_rules.max_chapter_s))),
         step=1.0,
-        key="ch_max",
+        **state.kept("ch_max"),
         help="Chapters longer than this are split when possible.",
     )
     st.slider(
@@ -114,7 +120,7 @@ with left, st.container(border=True):
         min(0.1, saved_rules.pause_split_s),
         float(max(10, math.ceil(saved_rules.pause_split_s))),
         step=0.1,
-        key="ch_pause",
+        **state.kept("ch_pause"),
         help="A pause in speech at least this long between scenes starts a chapter.",
     )
     st.slider(
@@ -122,10 +128,10 @@ with left, st.container(border=True):
         0.0,
         1.0,
         step=0.05,
-        key="ch_sim",
+        **state.kept("ch_sim"),
         help="Split where consecutive captions share less than this (0 = no topic splits).",
     )
-    st.toggle("Keep spoken sentences together", key="ch_keep")
+    st.toggle("Keep spoken sentences together", **state.kept("ch_keep"))
     st.button(
         "Back to saved rules",
         key="ch_reset",
@@ -169,7 +175,7 @@ with right:
         compare = st.toggle(
             f"Compare with saved rules v{version}" if version else "Compare with the defaults",
             value=True,
-            key="ch_compare",
+            **state.kept("ch_compare"),
         )
         st.plotly_chart(
             viz.chapter_timeline(
@@ -200,7 +206,9 @@ elif version:
     st.caption(f"The rules are those of saved version {version}.")
 save_cols = st.columns([4, 1.6], vertical_alignment="bottom")
 note = save_cols[0].text_input(
-    "Note (optional)", key="ch_note", placeholder="e.g. shorter chapters for the trailer"
+    "Note (optional)",
+    placeholder="e.g. shorter chapters for the trailer",
+    **state.kept("ch_note"),
 )
 if save_cols[1].button(
     "Save rules as new version",
@@ -214,6 +222,7 @@ if save_cols[1].button(
     except GenesisError as exc:
         st.error(str(exc))
     else:
+        st.session_state.pop("ch_note", None)  # the note went with the version
         state.flash(
             "success",
             f"Saved as rules v{new_version}. They apply on the next run: start one on the Run "

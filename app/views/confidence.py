@@ -100,7 +100,9 @@ st.plotly_chart(viz.confidence_histograms(scenes), key="conf_histograms", width=
 
 st.subheader("Lowest confidence")
 head = st.columns([1.2, 4], vertical_alignment="bottom")
-n = head[0].number_input("Scenes", min_value=1, max_value=200, value=10, step=5, key="conf_low_n")
+n = head[0].number_input(
+    "Scenes", min_value=1, max_value=200, value=10, step=5, **state.kept("conf_low_n")
+)
 lowest = (
     scenes.assign(weakest=weakest)
     .dropna(subset=["weakest"])

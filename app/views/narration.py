@@ -15,6 +15,7 @@ from genesis_pipeline.errors import GenesisError
 from genesis_pipeline.services.narration import (
     add_voiceover,
     check_voiceover_offset,
+    find_chapter_preview,
     preview_chapter_mix,
     remove_voiceover,
     set_mix,
@@ -23,14 +24,6 @@ from genesis_pipeline.services.narration import (
 )
 
 AUDIO_TYPES = ["wav", "mp3", "m4a", "aac", "flac", "ogg", "opus", "mp4", "mov", "mkv", "webm"]
-
-
-def _sync(key: str, value: float) -> None:
-    """Show ``value`` in widget ``key`` whenever the stored value changes (not on every run)."""
-    seen = f"_seen_{key}"
-    if st.session_state.get(seen) != value:
-        st.session_state[key] = float(value)
-        st.session_state[seen] = value
 
 
 WHOLE_CUT = -1  # the "For" choice of a whole-cut voiceover (a None option reads as "nothing")
@@ -113,18 +106,17 @@ for vo in voiceovers:
         if shown is None:
             shown = (start - span.start_s) if (is_chapter and span and start is not None) else 0.0
         shown = round(float(shown), 3)
-        _sync(f"vo_offset_{vo.id}", shown)
-        _sync(f"vo_gain_{vo.id}", float(vo.gain))
+        state.show_saved({f"vo_offset_{vo.id}": shown, f"vo_gain_{vo.id}": float(vo.gain)})
         with st.form(f"vo_form_{vo.id}", border=False):
             f = st.columns([2, 2, 1.2], vertical_alignment="bottom")
             offset = f[0].number_input(
                 "Start after the chapter's start (s)" if is_chapter else "Start on the cut (s)",
                 step=0.1,
                 format="%.2f",
-                key=f"vo_offset_{vo.id}",
+                **state.kept(f"vo_offset_{vo.id}"),
             )
             gain = f[1].number_input(
-                "Gain (1.0 = unchanged)", step=0.1, format="%.2f", key=f"vo_gain_{vo.id}"
+                "Gain (1.0 = unchanged)", step=0.1, format="%.2f", **state.kept(f"vo_gain_{vo.id}")
             )
             apply = f[2].form_submit_button(
                 "Apply", type="primary", width="stretch", key=f"vo_apply_{vo.id}"
@@ -183,14 +175,14 @@ with add_col:
         "For",
         targets,
         format_func=lambda i: _chapter_label(spans, i),
-        key="narr_target",
+        **state.kept("narr_target"),
         help="A new voiceover replaces the current one for the same target.",
     )
     new_offset = cols[1].number_input(
         "Start on the cut (s)",
         value=0.0,
         step=0.5,
-        key="narr_new_offset",
+        **state.kept("narr_new_offset"),
         disabled=target != WHOLE_CUT,
         help="Chapter voiceovers start automatically; set an override afterwards if needed.",
     )
@@ -223,17 +215,20 @@ with add_col:
 
 with mix_col:
     st.subheader("Mix")
-    _sync("narr_gain", float(mix.voiceover_gain))
-    _sync("narr_bed_gain", float(mix.bed_gain))
+    state.show_saved({"narr_gain": float(mix.voiceover_gain), "narr_bed_gain": float(mix.bed_gain)})
     with st.form("narr_mix", border=False):
         narr_gain = st.number_input(
-            "Narration gain", step=0.1, format="%.2f", key="narr_gain", help="1.0 = unchanged"
+            "Narration gain",
+            step=0.1,
+            format="%.2f",
+            help="1.0 = unchanged",
+            **state.kept("narr_gain"),
         )
         bed_gain = st.number_input(
             "Bed gain (natural sound)",
             step=0.1,
             format="%.2f",
-            key="narr_bed_gain",
+            **state.kept("narr_bed_gain"),
             help="The bed is also ducked under the narration",
         )
         if st.form_submit_button("Apply mix", key="narr_mix_apply"):
@@ -255,18 +250,19 @@ chapter = cols[0].selectbox(
     "Chapter",
     sorted(spans),
     format_func=lambda i: f"{_chapter_label(spans, i)} · {spans[i].end_s - spans[i].start_s:.1f} s",
-    key="narr_preview_chapter",
+    **state.kept("narr_preview_chapter"),
 )
 if cols[1].button("Render preview", key="narr_preview", icon=":material/play_arrow:"):
     try:
         with st.spinner("Rendering a small preview of the chapter…"):
-            path = preview_chapter_mix(store, pid, int(chapter))
+            preview_chapter_mix(store, pid, int(chapter))
     except GenesisError as exc:
         st.error(f"No preview: {exc}")
-    else:
-        st.session_state["narr_preview_path"] = (pid, int(chapter), str(path))
-shown = st.session_state.get("narr_preview_path")
-if shown and shown[0] == pid and Path(shown[2]).is_file():
+# The preview shown is the one made from what the chapter is now (its scenes, the narration in
+# it, the gains): after new chapter rules, approvals or a new mix an older one is not shown.
+plan = data.chapter_preview_plan(pid, int(chapter))
+preview = find_chapter_preview(store, plan) if plan is not None else None
+if preview is not None:
     player, _ = st.columns([3, 2])
-    player.caption(f"Preview of {_chapter_label(spans, shown[1])} (small, fast encode)")
-    player.video(shown[2])
+    player.caption(f"Preview of {_chapter_label(spans, int(chapter))} (small, fast encode)")
+    player.video(str(preview))

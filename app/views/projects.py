@@ -15,7 +15,7 @@ state.show_flash()
 with st.form("create_project", clear_on_submit=True):
     cols = st.columns([4, 1], vertical_alignment="bottom")
     name = cols[0].text_input(
-        "New project", placeholder="e.g. Harbour shoot, day 1", key="new_project_name"
+        "New project", placeholder="e.g. Harbour shoot, day 1", **state.kept("new_project_name")
     )
     if cols[1].form_submit_button("Create", type="primary", width="stretch"):
         try:

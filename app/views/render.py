@@ -100,12 +100,13 @@ if overview.approved and not overview.problems and not live.active:
     else:
         st.info("Not rendered yet.")
 
+# The choice shows the saved mode, also when another tab or the CLI changed it.
+state.show_saved({f"render_mode_{pid}": overview.mode})
 st.radio(
     "How to render",
     RENDER_MODES,
-    index=RENDER_MODES.index(overview.mode),
     format_func=_MODE_LABELS.get,
-    key=f"render_mode_{pid}",
+    **state.kept(f"render_mode_{pid}"),
     horizontal=True,
     on_change=_save_mode,
     args=(pid,),
@@ -233,7 +234,7 @@ if len(history) > 1:
         format_func=lambda i: (
             f"#{i} · {by_id[i]['created_at'].replace('T', ' ')} · {by_id[i]['duration_s']:.1f} s"
         ),
-        key="render_pick",
+        **state.kept("render_pick"),
     )
     left, right = st.columns([2.4, 1], gap="large")
     with left:

@@ -73,6 +73,12 @@ def fmt_counts(counts: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items())
 
 
+def fmt_seconds(seconds: float | None) -> str:
+    """Seconds for a table cell; a step or run without a duration yet reads "—" (a missing
+    number in st.dataframe reads "None")."""
+    return "—" if seconds is None or pd.isna(seconds) else f"{float(seconds):.2f}"
+
+
 def controls(active: bool) -> None:
     cols = st.columns([1.2, 1.6, 2.4, 3], vertical_alignment="center")
     cols[0].button(
@@ -95,7 +101,7 @@ def controls(active: bool) -> None:
         width="stretch",
         help="Recompute every step, ignoring the cache.",
     )
-    cols[2].toggle("Render the cut", value=True, key="run_render", disabled=active)
+    cols[2].toggle("Render the cut", value=True, disabled=active, **state.kept("run_render"))
     if active:
         cols[3].markdown(":orange[**A run is going.**] It keeps going if you close this tab.")
     if st.session_state["run_confirm_force"] and not active:
@@ -166,7 +172,7 @@ def step_table(steps: list[dict[str, Any]]) -> None:
             {
                 "step": d["step"],
                 "status": d["status"],
-                "duration_s": d["duration_s"],
+                "duration_s": fmt_seconds(d["duration_s"]),
                 "cache_hit": d["cache_hit"],
                 "counts": fmt_counts(d["counts"]),
                 "note": d["note"] or "",
@@ -180,7 +186,7 @@ def step_table(steps: list[dict[str, Any]]) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "duration_s": st.column_config.NumberColumn("duration (s)", format="%.2f"),
+            "duration_s": st.column_config.TextColumn("duration (s)"),
             "cache_hit": st.column_config.CheckboxColumn("cache hit"),
             "counts": st.column_config.TextColumn("counts", width="medium"),
             "note": st.column_config.TextColumn("note", width="large"),
@@ -261,7 +267,7 @@ with st.expander("Run history"):
                     "run": r["id"],
                     "status": r["status"],
                     "started": began.strftime("%Y-%m-%d %H:%M:%S"),
-                    "took (s)": round((ended - began).total_seconds(), 1) if ended else None,
+                    "took (s)": fmt_seconds((ended - began).total_seconds() if ended else None),
                     "forced": bool((r["options"] or {}).get("force")),
                     "device": (r["device"] or {}).get("device"),
                     "error": r["error"] or "",

@@ -24,6 +24,7 @@ COLUMNS = 4
 CAPTION_CHARS = 70  # longer captions are cut on the card
 # Confidence levels: at least HIGH is green, at least MEDIUM amber, below that red.
 HIGH, MEDIUM = 0.75, 0.5
+ALL_FILES = -1  # the "Media file" choice of every file (a None option reads as "nothing chosen")
 
 st.title("Scenes")
 state.show_flash()
@@ -116,18 +117,27 @@ if focus is not None:
             "Clear selection", key="scene_clear_focus", on_click=clear_focus, width="stretch"
         )
 
-media_names = scenes.drop_duplicates("media_id").set_index("media_id").media_name.to_dict()
+media_names = {
+    int(k): v
+    for k, v in scenes.drop_duplicates("media_id").set_index("media_id").media_name.items()
+}
 f = st.columns([1.1, 1.7, 1.8, 1.6, 1.6, 0.9], vertical_alignment="bottom")
-status = f[0].selectbox("Status", STATUS_FILTERS, key="scene_status", on_change=reset_page)
-media_id = f[1].selectbox(
-    "Media file",
-    [None, *media_names],
-    format_func=lambda i: "All files" if i is None else media_names[i],
-    key="scene_media",
-    on_change=reset_page,
+status = f[0].selectbox(
+    "Status", STATUS_FILTERS, on_change=reset_page, **state.kept("scene_status")
 )
+media_choice = f[1].selectbox(
+    "Media file",
+    [ALL_FILES, *media_names],
+    format_func=lambda i: "All files" if i == ALL_FILES else media_names.get(i, f"file #{i}"),
+    on_change=reset_page,
+    **state.kept("scene_media"),
+)
+media_id = None if media_choice == ALL_FILES else int(media_choice)
 text = f[2].text_input(
-    "Caption contains", key="scene_text", placeholder="e.g. bars", on_change=reset_page
+    "Caption contains",
+    placeholder="e.g. bars",
+    on_change=reset_page,
+    **state.kept("scene_text"),
 )
 max_conf = f[3].slider(
     "Confidence at most",
@@ -135,13 +145,13 @@ max_conf = f[3].slider(
     1.0,
     1.0,
     0.05,
-    key="scene_max_conf",
     on_change=reset_page,
     help="A scene's confidence is its weakest of detection, caption and transcript.",
+    **state.kept("scene_max_conf"),
 )
-sort = f[4].selectbox("Sort", list(SORTS), key="scene_sort", on_change=reset_page)
+sort = f[4].selectbox("Sort", list(SORTS), on_change=reset_page, **state.kept("scene_sort"))
 page_size = f[5].selectbox(
-    "Per page", PAGE_SIZES, index=1, key="scene_page_size", on_change=reset_page
+    "Per page", PAGE_SIZES, index=1, on_change=reset_page, **state.kept("scene_page_size")
 )
 
 result = browse(

@@ -26,6 +26,28 @@ LEVELS = (
 )
 MARK = "background: rgba(80, 160, 255, 0.35); outline: 1px solid #5aa0ff; border-radius: 3px;"
 PAGE = 100  # lines per page: long interviews stay quick
+# st.video / st.audio start on whole seconds (start_time is an int in their message, and the
+# player seeks back to it when the media loads), so ▶ on a line seeks the player to the word's
+# time and starts it from the page: once per press, after Streamlit's own seek. A browser that
+# refuses to play with sound before the reviewer touched the player plays muted instead.
+PLAY_FROM = """<script>
+(() => {{
+  const at = {start:.3f}, press = {press};
+  const player = () => document.querySelector(
+    ".st-key-transcript_player video, .st-key-transcript_player audio");
+  const play = (m) => {{
+    m.currentTime = at;
+    m.play().catch(() => {{ m.muted = true; m.play().catch(() => {{}}); }});
+  }};
+  const go = (tries) => {{
+    const m = player();
+    if (!m) {{ if (tries < 50) setTimeout(() => go(tries + 1), 100); return; }}
+    if (m.readyState >= 1) setTimeout(() => play(m), 0);
+    else m.addEventListener("loadedmetadata", () => setTimeout(() => play(m), 0), {{once: true}});
+  }};
+  go(0);
+}})();
+</script>"""
 
 st.title("Transcript")
 state.show_flash()
@@ -87,6 +109,7 @@ def line_html(text: str, words: list[dict[str, Any]], needle: str) -> str:
 def seek(media_id: int, start: float) -> None:
     st.session_state["transcript_media"] = media_id
     st.session_state["transcript_seek"] = float(start)
+    st.session_state["transcript_play"] = int(st.session_state.get("transcript_play") or 0) + 1
 
 
 def pick_media() -> None:
@@ -121,7 +144,11 @@ def label(i: int) -> str:
 top = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
 media_id = int(
     top[0].selectbox(
-        "Media file", ids, format_func=label, key="transcript_media_pick", on_change=pick_media
+        "Media file",
+        ids,
+        format_func=label,
+        on_change=pick_media,
+        **state.kept("transcript_media_pick"),
     )
 )
 info: dict[str, Any] = info_by_id[media_id]
@@ -130,10 +157,13 @@ top[1].metric("Lines", len(lines))
 top[2].metric("Words", int(info["words"]))
 mean = info["mean_probability"]
 top[3].metric("Mean word confidence", "—" if pd.isna(mean) else f"{mean:.2f}")
-if info["transcribed"] and info["model"]:
+if info["transcribed"] and not info["has_audio"]:
+    st.caption("Language **no audio** · this file has no sound to transcribe")
+elif info["transcribed"] and info["model"]:
     lang = info["language"] or "unknown language"
-    if info["language_probability"] is not None and not pd.isna(info["language_probability"]):
-        lang = f"{lang} ({info['language_probability']:.0%} sure)"
+    sure = info["language_probability"]
+    if info["language"] and sure is not None and not pd.isna(sure):
+        lang = f"{lang} ({sure:.0%} sure)"
     st.caption(f"Language **{lang}** · transcribed with `{info['model']}`")
 
 left, right = st.columns([3, 2], gap="large")
@@ -142,11 +172,17 @@ with right, st.container(key="transcript_player"):
     start = float(st.session_state.get("transcript_seek") or 0.0)
     vtt = data.subtitles(pid, media_id, "vtt") if len(lines) else None
     if info["has_video"]:
-        st.video(info["path"], start_time=start, subtitles={"Transcript": vtt} if vtt else None)
+        st.video(
+            info["path"], start_time=int(start), subtitles={"Transcript": vtt} if vtt else None
+        )
     else:
-        st.audio(info["path"], start_time=start)
-    # The player starts on whole seconds.
-    st.caption(f"Starts at **{timecode(int(start))}**. Press ▶ on a line to jump there.")
+        st.audio(info["path"], start_time=int(start))
+    press = st.session_state.get("transcript_play") or 0
+    if press != st.session_state.get("transcript_played"):
+        st.session_state["transcript_played"] = press
+        if press:
+            st.html(PLAY_FROM.format(start=start, press=press), unsafe_allow_javascript=True)
+    st.caption(f"From **{timecode(start)}**. Press ▶ on a line to play from there.")
     stem = info["media_name"].rsplit(".", 1)[0] or "transcript"
     d = st.columns(2)
     d[0].download_button(
@@ -187,8 +223,8 @@ with left:
         st.stop()
     needle = st.text_input(
         "Search the transcript",
-        key="transcript_search",
         placeholder="word or phrase",
+        **state.kept("transcript_search"),
         on_change=lambda: st.session_state.pop("transcript_page_pick", None),
     ).strip()
     legend = " ".join(
@@ -208,7 +244,10 @@ with left:
     if pages > 1:
         if int(st.session_state.get("transcript_page_pick", 1)) > pages:
             st.session_state["transcript_page_pick"] = 1
-        page = int(st.number_input(f"Page (of {pages})", 1, pages, key="transcript_page_pick")) - 1
+        picked = st.number_input(
+            f"Page (of {pages})", 1, pages, **state.kept("transcript_page_pick")
+        )
+        page = int(picked) - 1
     for ln in shown[page * PAGE : (page + 1) * PAGE]:
         row = st.columns([0.7, 1.5, 8], vertical_alignment="top", gap="small")
         row[0].button(

@@ -175,8 +175,8 @@ else:
         chosen = cols[0].multiselect(
             "Files to import",
             candidates,
-            key=f"import_files_{st.session_state['import_nonce']}",
             placeholder="Pick one or more files",
+            **state.kept(f"import_files_{st.session_state['import_nonce']}"),
         )
         if cols[1].button("Import", key="import_button", type="primary", disabled=not chosen):
             with st.spinner(f"Checking {len(chosen)} file(s)…"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError
 from genesis_pipeline.services.cut import CutPlan
@@ -15,6 +15,10 @@ from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import review as review_sql
 from genesis_pipeline.store.records import VoiceoverRecord
+
+if TYPE_CHECKING:
+    from genesis_pipeline.stages.assemble import AssemblyParams
+    from genesis_pipeline.stages.timeline import CutSegment
 
 MIX_DEFAULTS = {"voiceover_gain": 1.0, "bed_gain": 1.0}
 
@@ -248,27 +252,36 @@ def check_voiceover_offset(
     return None if start is None else float(start)
 
 
-def preview_chapter_mix(
-    store: Store, project_id: int, chapter_idx: int, *, width: int = PREVIEW_WIDTH
-) -> Path:
-    """Render a small mixed preview of one chapter of the cut and return the MP4's path.
+@dataclass(frozen=True, slots=True)
+class ChapterPreviewPlan:
+    """What the mixed preview of one chapter is made of, and ``key``: the stage-cache key of all
+    of it (the chapter's scenes, the narration that plays in it, the gains, the size)."""
 
-    The chapter's approved segments are rendered with every narration clip that plays during
-    the chapter, shifted so the chapter starts at 0 (a clip that began earlier is trimmed),
-    with the project's narration and bed gains, at most ``width`` pixels wide with a fast
-    preset. The file lives in the stage cache under a key of all those inputs, so an unchanged
-    chapter is not rendered twice.
+    project_id: int
+    chapter_idx: int
+    key: str
+    segments: tuple[CutSegment, ...]
+    narration: tuple[tuple[VoiceoverRecord, float, float, float], ...]  # vo, at, skip, gain
+    params: AssemblyParams
+
+
+def plan_chapter_preview(
+    store: Store, project_id: int, chapter_idx: int, *, width: int = PREVIEW_WIDTH
+) -> ChapterPreviewPlan:
+    """Plan the mixed preview of one chapter of the cut, without rendering anything.
+
+    The chapter's approved segments, with every narration clip that plays during the chapter
+    shifted so the chapter starts at 0 (a clip that began earlier is trimmed), the project's
+    narration and bed gains, at most ``width`` pixels wide with a fast preset.
 
     Raises:
         NotFoundError: the chapter is not in the cut (no approved scene) or not in the project.
-        InvalidSettingError: a voiceover offset falls outside the cut, or a bad gain.
-        InvalidMediaError: a voiceover or media file is missing or unusable.
-        MediaToolError: ffmpeg failed.
+        InvalidSettingError: a voiceover offset falls outside the cut.
+        InvalidMediaError: a voiceover file is missing.
     """
     from genesis_pipeline.errors import NotFoundError
     from genesis_pipeline.services.cut import load_cut
-    from genesis_pipeline.stages.assemble import VERSION, AssemblyParams, render_cut
-    from genesis_pipeline.stages.narration import NarrationClip
+    from genesis_pipeline.stages.assemble import VERSION, AssemblyParams
     from genesis_pipeline.stages.timeline import cut_starts
     from genesis_pipeline.store.cache import stage_key
 
@@ -279,16 +292,16 @@ def preview_chapter_mix(
             f"chapter {chapter_idx + 1}: not in the cut of project {project_id} "
             f"(no approved scene in it, or no such chapter)"
         )
-    segments = [
+    segments = tuple(
         seg
         for start, seg in zip(cut_starts(cut.segments), cut.segments, strict=True)
         if span.start_s - 1e-6 <= start < span.end_s - 1e-6
-    ]
+    )
     length = span.end_s - span.start_s
     voiceovers = list_voiceovers(store, project_id)
     clips, _rows = narration_clips(store, cut, voiceovers)
     by_target = {v.chapter_idx: v for v in voiceovers}
-    local: list[tuple[VoiceoverRecord, float, float, float]] = []  # vo, offset, skip, gain
+    local: list[tuple[VoiceoverRecord, float, float, float]] = []
     for clip in clips:
         vo = by_target[clip.chapter_index]
         at = clip.offset_s - span.start_s
@@ -324,25 +337,51 @@ def preview_chapter_mix(
             ],
         },
     )
+    return ChapterPreviewPlan(project_id, chapter_idx, key, segments, tuple(local), params)
 
-    def load(entry: Path) -> Path:
-        out = entry / "preview.mp4"
-        if not out.is_file():
-            raise FileNotFoundError(out)
-        return out
 
-    hit = store.cache.lookup(PREVIEW_STAGE, key, load)
+def _preview_file(entry: Path) -> Path:
+    out = entry / "preview.mp4"
+    if not out.is_file():
+        raise FileNotFoundError(out)
+    return out
+
+
+def find_chapter_preview(store: Store, plan: ChapterPreviewPlan) -> Path | None:
+    """The preview already rendered for exactly ``plan``'s inputs, or None."""
+    return store.cache.lookup(PREVIEW_STAGE, plan.key, _preview_file)
+
+
+def preview_chapter_mix(
+    store: Store, project_id: int, chapter_idx: int, *, width: int = PREVIEW_WIDTH
+) -> Path:
+    """Render a small mixed preview of one chapter of the cut and return the MP4's path.
+
+    See :func:`plan_chapter_preview` for what it contains. The file lives in the stage cache
+    under a key of all those inputs, so an unchanged chapter is not rendered twice.
+
+    Raises:
+        NotFoundError: the chapter is not in the cut (no approved scene) or not in the project.
+        InvalidSettingError: a voiceover offset falls outside the cut, or a bad gain.
+        InvalidMediaError: a voiceover or media file is missing or unusable.
+        MediaToolError: ffmpeg failed.
+    """
+    from genesis_pipeline.stages.assemble import render_cut
+    from genesis_pipeline.stages.narration import NarrationClip
+
+    plan = plan_chapter_preview(store, project_id, chapter_idx, width=width)
+    hit = find_chapter_preview(store, plan)
     if hit is not None:
         return hit
 
     def write(tmp: Path) -> dict[str, Any]:
         narration = []
-        for i, (vo, at, skip, gain) in enumerate(local):
+        for i, (vo, at, skip, gain) in enumerate(plan.narration):
             path = store.absolute(vo.path)
             if skip > 0:
                 path = _trim_wav(path, tmp / f"narration-{i}.wav", skip, vo.original_name)
             narration.append(NarrationClip(path, at, gain, vo.chapter_idx))
-        result = render_cut(segments, tmp / "preview.mp4", params, narration)
+        result = render_cut(list(plan.segments), tmp / "preview.mp4", plan.params, narration)
         for f in tmp.glob("narration-*.wav"):
             f.unlink()
         return {
@@ -351,7 +390,7 @@ def preview_chapter_mix(
             "duration_s": result.duration_s,
         }
 
-    return load(store.cache.store(PREVIEW_STAGE, key, write))
+    return _preview_file(store.cache.store(PREVIEW_STAGE, plan.key, write))
 
 
 def _even(n: int) -> int:

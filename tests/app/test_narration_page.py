@@ -3,20 +3,26 @@ a chapter preview renders and plays."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from support.apptest import assert_no_exception, texts
 
 from genesis_pipeline.media.probe import probe
 from genesis_pipeline.media.synth import speak
+from genesis_pipeline.pipeline import ProjectPipelineService
+from genesis_pipeline.services.chapters import current_rules, save_rules
 from genesis_pipeline.services.cut import load_cut
 from genesis_pipeline.services.narration import (
     get_mix,
     list_voiceovers,
+    preview_chapter_mix,
     remove_voiceover,
     set_mix,
     set_voiceover_gain,
     set_voiceover_offset,
 )
+from genesis_pipeline.steps.context import RunOptions
 
 
 @pytest.fixture()
@@ -101,12 +107,44 @@ def test_chapter_preview_renders_and_plays(make_app, app_project) -> None:
     at.button(key="narr_preview").click().run()
     assert_no_exception(at)
     assert not at.error
-    shown_pid, shown_idx, path = at.session_state["narr_preview_path"]
-    assert (shown_pid, shown_idx) == (pid, chapter.index)
+    path = preview_chapter_mix(store, pid, chapter.index)  # the cached file, not a new render
     info = probe(path)
     assert info.duration_s == pytest.approx(chapter.end_s - chapter.start_s, abs=0.05)
     assert info.has_audio and info.width is not None and info.width <= 480
-    assert at.get("video"), "the preview is not played"
+    assert [v.proto.url for v in at.get("video")], "the preview is not played"
+    assert f"Preview of Chapter {chapter.index + 1}" in texts(at)
+
+
+def test_chapter_preview_follows_new_chapter_rules(make_app, app_project) -> None:
+    """A preview made before the chapters changed is not shown as the chapter's preview."""
+    store, pid = app_project
+    _version, rules = current_rules(store, pid)
+    before = load_cut(store, pid).chapters[0]
+    at = make_app("views/narration.py")
+    at.selectbox(key="narr_preview_chapter").set_value(0)
+    at.button(key="narr_preview").click().run()
+    assert at.get("video") and "Preview of Chapter 1" in texts(at)
+    try:
+        # New rules make more, shorter chapters; the next run applies them.
+        save_rules(store, pid, replace(rules, min_chapter_s=1.0, pause_split_s=0.3))
+        assert ProjectPipelineService(store).run(pid, RunOptions(render=False)).status == (
+            "succeeded"
+        )
+        after = load_cut(store, pid).chapters[0]
+        assert after.end_s < before.end_s - 1.0
+        at.run()
+        assert_no_exception(at)
+        assert not at.get("video"), "the old chapter 1's preview is still shown"
+        at.button(key="narr_preview").click().run()
+        assert_no_exception(at)
+        assert at.get("video") and "Preview of Chapter 1" in texts(at)
+        shown = probe(preview_chapter_mix(store, pid, 0))
+        assert shown.duration_s == pytest.approx(after.end_s - after.start_s, abs=0.05)
+    finally:
+        save_rules(store, pid, rules, note="restored by test")
+        ProjectPipelineService(store).run(pid, RunOptions(render=False))
+    again = load_cut(store, pid).chapters[0]
+    assert (again.title, again.start_s, again.end_s) == (before.title, before.start_s, before.end_s)
 
 
 def test_chapter_voiceover_upload_override_auto_and_remove(make_app, app_project, tmp_path) -> None:

@@ -146,5 +146,13 @@ def test_render_mode_is_saved_and_used(render_project, open_page) -> None:
         assert table["mode"].tolist()[:2] == ["reencode", "smart"]
         assert "Made by: full re-encode · sound encoded, in sync to the sample" in texts(at)
         assert history[0]["sound"] == "encoded, in sync to the sample"
+        # The choice reads the saved mode after a look at another page, and when another tab
+        # (or the CLI) saves another mode.
+        at.switch_page("views/projects.py").run()
+        at.switch_page("views/render.py").run()
+        assert at.radio(key=f"render_mode_{pid}").value == "reencode"
+        set_render_mode(store, pid, "smart")
+        at.run()
+        assert at.radio(key=f"render_mode_{pid}").value == "smart"
     finally:
         set_render_mode(store, pid, "smart")

@@ -107,3 +107,8 @@ def test_a_run_whose_worker_died_is_explained(small_project) -> None:
     at = _open(pid)
     assert any(f"Run #{dead.id} stopped without finishing" in w.value for w in at.warning)
     assert not at.button(key="run_start").disabled
+    # Its steps never started: no duration, said as a dash (a missing number reads "None").
+    steps, history = (d.value for d in at.dataframe)
+    assert list(steps.status) == ["pending"] * len(STEP_NAMES)
+    assert list(steps.duration_s) == ["—"] * len(STEP_NAMES)
+    assert list(history["took (s)"]) == ["—"]

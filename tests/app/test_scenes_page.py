@@ -122,7 +122,7 @@ def test_filters_and_lowest_confidence_first(make_app, reviews_undone) -> None:
     at.selectbox(key="scene_media").set_value(media_ids[1])
     at.run()
     assert _ids(at) == [int(i) for i in scenes.id[scenes.media_id == media_ids[1]]]
-    at.selectbox(key="scene_media").set_value(None)
+    at.selectbox(key="scene_media").set_value(-1)  # all files
 
     word = str(scenes.caption[0]).split()[0]
     at.text_input(key="scene_text").set_value(word.upper())  # case does not matter
@@ -213,3 +213,48 @@ def test_pagination(big_project, monkeypatch) -> None:
     at.selectbox(key="scene_page_size").set_value(48)  # a new page size starts at page 1
     at.run()
     assert _ids(at) == ordered[:48] and "of 2" in texts(at)
+
+
+@pytest.fixture(scope="module")
+def two_projects(tmp_path_factory: pytest.TempPathFactory):
+    """Two projects of fake scenes (3 files each) in one data dir."""
+    spec = importlib.util.spec_from_file_location("scenes_bench", BENCH)
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    home = tmp_path_factory.mktemp("scenes-two")
+    store, first = bench.build_project(home, n_scenes=12, n_media=3)
+    _store, second = bench.build_project(home, n_scenes=9, n_media=3, seed=1)
+    return store, first, second
+
+
+def _shown_choice(box) -> str | None:
+    """What the browser shows in a selectbox: the label of its value, or None when the server set
+    it to no option at all (the browser then shows the placeholder "Choose an option")."""
+    if box.proto.set_value and not box.proto.HasField("raw_value"):
+        return None
+    return None if box.value is None else box.format_func(box.value)
+
+
+def test_media_filter_always_shows_a_choice(two_projects, monkeypatch) -> None:
+    """Switching project with a file picked puts the filter back to "All files", shown as such."""
+    from streamlit.testing.v1 import AppTest
+
+    store, first, second = two_projects
+    monkeypatch.setenv("GENESIS_HOME", str(store.home))
+    monkeypatch.setenv("GENESIS_NO_DEMO", "1")
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["project_id"] = first
+    at.run()
+    at.switch_page("views/scenes.py").run()
+    box = at.selectbox(key="scene_media")
+    assert _shown_choice(box) == "All files"
+    a_file = scenes_table(store, first).media_id.iloc[0]
+    box.set_value(int(a_file)).run()
+    assert _shown_choice(at.selectbox(key="scene_media")) == "clip00.mp4"
+    at.selectbox(key="project_picker").select(second).run()
+    assert_no_exception(at)
+    assert _shown_choice(at.selectbox(key="scene_media")) == "All files"
+    assert len(_ids(at)) == 9  # every scene of the second project
+    at.selectbox(key="scene_status").set_value("approved").run()  # another dropdown
+    assert _shown_choice(at.selectbox(key="scene_media")) == "All files"

@@ -99,6 +99,16 @@ def _seek_buttons(at) -> list:
     return [b for b in at.button if b.key and b.key.startswith("seek_")]
 
 
+def _play_scripts(at) -> list[str]:
+    """The scripts that seek the player and start it (st.html with JavaScript)."""
+    return [h.proto.body for h in at.get("html") if "transcript_player" in h.proto.body]
+
+
+def timecode(seconds: float) -> str:
+    m, s = divmod(round(seconds, 1), 60)
+    return f"{int(m)}:{s:04.1f}"
+
+
 def _line_html(at) -> list[str]:
     return [m.value for m in at.markdown if '<span title="p = ' in m.value]
 
@@ -143,14 +153,24 @@ def test_transcript_page(make_app, app_project, downloads) -> None:
     at.text_input(key="transcript_search").set_value("")
     at.run()
 
-    # ▶ on the third line starts the player there (Streamlit starts on whole seconds).
+    # ▶ on the third line seeks the player to the line's first word and plays it, once.
+    assert not _play_scripts(at)  # nothing plays by itself
     target = lines[2]
+    assert target["start"] != int(target["start"])  # a fractional time, as words have
     at.button(key=f"seek_{int(spoken.media_id)}_2").click()
     at.run()
     assert_no_exception(at)
     assert at.session_state["transcript_seek"] == pytest.approx(target["start"])
     video = at.get("video")[0].proto
-    assert video.start_time == int(target["start"]) > 0
+    assert video.start_time == int(target["start"]) > 0  # what st.video can carry
+    (script,) = _play_scripts(at)
+    assert f"const at = {target['start']:.3f}," in script and ".play()" in script
+    assert f"From **{timecode(target['start'])}**" in texts(at)
+    at.run()  # any later rerun (a search, say) leaves the player alone
+    assert not _play_scripts(at)
+    at.button(key=f"seek_{int(spoken.media_id)}_2").click()  # the same line again plays again
+    at.run()
+    assert len(_play_scripts(at)) == 1
 
     # Downloads carry the transcript's lines as SRT and WebVTT.
     buttons = {b.key: b for b in at.download_button}
@@ -171,6 +191,8 @@ def test_media_without_speech(make_app, app_project) -> None:
     at.run()
     assert_no_exception(at)
     assert "has no audio track" in texts(at)
+    assert "Language **no audio**" in texts(at)
+    assert "unknown language" not in texts(at) and "% sure" not in texts(at)
     assert not _seek_buttons(at)
     assert all(b.proto.disabled for b in at.download_button)
     assert at.session_state["transcript_seek"] == 0.0

@@ -129,6 +129,10 @@ def test_import_from_folder(home: Path, tmp_path: Path, monkeypatch, clip: Foota
     assert at.button(key="import_button").disabled
     picker.set_value(["day1/camera A.mp4"])
     at.run()
+    # The files picked stay picked over a look at another page.
+    at.switch_page("views/projects.py").run()
+    at.switch_page("views/upload.py").run()
+    assert at.multiselect[0].value == ["day1/camera A.mp4"]
     at.button(key="import_button").click()
     at.run()
     assert_no_exception(at)

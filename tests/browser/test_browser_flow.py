@@ -1,6 +1,8 @@
 """One reviewer's day in a real browser: Debian's chromium driven by Playwright against
-`streamlit run`. Upload a generated clip, run the pipeline, see thumbnails, move a chapter
-slider, render; a screenshot of every page is saved (for the README with GENESIS_SCREENSHOTS)."""
+`streamlit run`. Upload a generated clip, run the pipeline, play the transcript from a line, see
+thumbnails, save chapter rules, add a voiceover, render; on every page the widgets read the same
+after a look at another page (sidebar, same session) and after a reload. A screenshot of every
+page is saved (for the README with GENESIS_SCREENSHOTS)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from genesis_pipeline.config import Settings
+from genesis_pipeline.services.chapters import current_rules
+from genesis_pipeline.services.narration import get_mix
 from genesis_pipeline.services.projects import list_projects
 from genesis_pipeline.services.runs import wait_for_run
 from genesis_pipeline.services.status import project_status
@@ -163,6 +167,66 @@ def no_exception(pg) -> None:
     assert pg.locator("[data-testid='stException']").count() == 0, pg.inner_text("body")[:2000]
 
 
+# What each keyed widget on the page shows, by key (as a reviewer reads it).
+READ_WIDGETS = """() => {
+  const out = {};
+  for (const el of document.querySelectorAll(
+      "[data-testid=stElementContainer][class*='st-key-']")) {
+    const key = [...el.classList].find((c) => c.startsWith("st-key-")).slice(7);
+    const radios = [...el.querySelectorAll("input[type=radio]")];
+    const box = el.querySelector("input[type=checkbox]");
+    const input = el.querySelector(
+      "input[type=range], input[type=number], input[type=text], input:not([type]), textarea");
+    if (radios.length) out[key] = radios.find((r) => r.checked)?.closest("label")?.innerText;
+    else if (box) out[key] = box.checked;
+    else if (input) out[key] = input.value;
+  }
+  return out;
+}"""
+
+
+def widgets(pg, expect: set[str] | None = None) -> dict[str, object]:
+    """Every keyed value widget's shown value; with ``expect``, wait until those keys are drawn."""
+    deadline = time.monotonic() + 30
+    while True:
+        values = pg.evaluate(READ_WIDGETS)
+        if expect is None or expect <= values.keys() or time.monotonic() > deadline:
+            return values
+        pg.wait_for_timeout(200)
+
+
+def nav(pg, title: str) -> None:
+    """Open a page from the sidebar: the same browser session, as a reviewer moves around."""
+    pg.locator("[data-testid=stSidebarNav] a", has_text=title).first.click()
+    settle(pg)
+
+
+def round_trip(pg, title: str, via: str = "Projects") -> dict[str, object]:
+    """Look at another page and come back: every widget reads as before. Returns the values."""
+    before = widgets(pg)
+    nav(pg, via)
+    nav(pg, title)
+    no_exception(pg)
+    after = widgets(pg, set(before))
+    assert after == before, (title, before, after)
+    return after
+
+
+def pick(pg, key: str, option: str) -> None:
+    """Choose ``option`` in the selectbox ``key``."""
+    pg.locator(f".st-key-{key} input[role=combobox]").click()
+    pg.get_by_role("option", name=option, exact=True).click()
+    settle(pg)
+
+
+def slide(pg, key: str, *keys: str) -> None:
+    """Move a slider with the keyboard (Home, ArrowRight, …), as a reviewer can."""
+    pg.locator(f".st-key-{key} input[type=range]").focus()
+    for k in keys:
+        pg.keyboard.press(k)
+    settle(pg)
+
+
 def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     url, home = server
     pg = page
@@ -201,12 +265,46 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     no_exception(pg)
     assert re.search(r"run #?\d+.*(succeeded|finished)", pg.inner_text("body"), re.I | re.S)
     snap(pg, shots, "run")
+    pg.locator(".st-key-run_render label").click()  # "Render the cut" off, not run yet
+    settle(pg)
+    assert round_trip(pg, "Run")["run_render"] is False
 
-    # Transcript.
-    goto(pg, url, "transcript")
+    # Transcript: ▶ on a line plays the clip from that line's first word.
+    nav(pg, "Transcript")
     no_exception(pg)
     assert "hard cut" in pg.inner_text("body").lower()
+    pg.wait_for_selector(".st-key-transcript_player video")
+    pg.evaluate(
+        "() => { const v = document.querySelector('.st-key-transcript_player video');"
+        " window.seeks = [];"  # where each seek goes (read as it starts: playback waits)
+        " v.addEventListener('seeking', () => window.seeks.push(v.currentTime)); }"
+    )
+    # A line that starts well inside a second (st.video alone starts on whole seconds).
+    line = next(ln for ln in _transcript_lines(store, pid) if 0.2 < ln["start"] % 1 < 0.8)
+    pg.locator(f".st-key-seek_{media[0]['id']}_{line['index']} button").first.click()
+    # Streamlit's own seek goes to the whole second first; the page's seek to the word follows.
+    player = "document.querySelector('.st-key-transcript_player video')"
+    played = f"() => [window.seeks, {player}.currentTime, {player}.paused]"
+    try:
+        pg.wait_for_function(
+            f"() => !{player}.paused"
+            f" && window.seeks.some((t) => Math.abs(t - {line['start']}) < 0.01)",
+            timeout=20_000,
+        )
+    except Exception as exc:  # say where the player went instead
+        raise AssertionError(f"not played from {line['start']}: {pg.evaluate(played)}") from exc
+    pg.wait_for_timeout(500)
+    seeks, now, paused = pg.evaluate(played)
+    assert seeks[-1] == pytest.approx(line["start"], abs=0.01), (seeks, line["start"])
+    assert now >= line["start"] and not paused, (now, paused)
+    pg.mouse.move(1, 1)  # no tooltip in the screenshot
+    settle(pg)
+    no_exception(pg)
     snap(pg, shots, "transcript")
+    pg.locator(".st-key-transcript_search input").fill("scenes")
+    pg.keyboard.press("Enter")
+    settle(pg)
+    assert round_trip(pg, "Transcript", via="Scenes")["transcript_search"] == "scenes"
 
     # Scenes: the thumbnails are really there.
     goto(pg, url, "scenes")
@@ -218,26 +316,50 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
         timeout=30_000,
     )
     snap(pg, shots, "scenes")
+    pick(pg, "scene_sort", "lowest confidence first")
+    pick(pg, "scene_page_size", "12")
+    shown = round_trip(pg, "Scenes", via="Confidence")
+    assert shown["scene_sort"] == "lowest confidence first" and shown["scene_page_size"] == "12"
+    assert shown["scene_media"] == "All files"
 
     # Confidence.
-    goto(pg, url, "confidence")
+    nav(pg, "Confidence")
     no_exception(pg)
     pg.wait_for_selector(".js-plotly-plot")
     snap(pg, shots, "confidence")
+    pg.locator(".st-key-conf_low_n input").fill("5")
+    pg.keyboard.press("Enter")
+    settle(pg)
+    assert round_trip(pg, "Confidence")["conf_low_n"] == "5"
 
-    # Chapters: move the minimum-length slider; the live preview follows, nothing runs.
-    goto(pg, url, "chapters")
+    # Chapters: move the sliders to shortest 2 s, longest 5 s, pauses of 0.3 s; the live preview
+    # follows, nothing runs; the moves survive a look at another page; then save them.
+    nav(pg, "Chapters")
     no_exception(pg)
     before = pg.inner_text("body")
     runs_before = len(list_runs_ids(store, pid))
-    for key in ("ch_min", "ch_pause"):  # shortest chapter and pause threshold all the way down
-        pg.locator(f".st-key-{key} input[type=range]").focus()
-        pg.keyboard.press("Home")
-        settle(pg)
+    slide(pg, "ch_min", "Home", *["ArrowRight"] * 4)  # 0 + 4 × 0.5
+    slide(pg, "ch_max", "Home", *["ArrowRight"] * 4)  # 1 + 4 × 1
+    slide(pg, "ch_pause", "Home", *["ArrowRight"] * 2)  # 0.1 + 2 × 0.1
     no_exception(pg)
     after = pg.inner_text("body")
     assert int(_preview_count(after)) > int(_preview_count(before)), (before, after)
     assert len(list_runs_ids(store, pid)) == runs_before
+    rules = {"ch_min": "2", "ch_max": "5", "ch_pause": "0.3", "ch_sim": "0.2", "ch_keep": True}
+    draft = round_trip(pg, "Chapters", via="Scenes")
+    assert {k: draft[k] for k in rules} == rules
+    pg.get_by_role("button", name="Save rules as new version").click()
+    settle(pg)
+    no_exception(pg)
+    version, saved = current_rules(store, pid)
+    assert (saved.min_chapter_s, saved.max_chapter_s, saved.pause_split_s) == (2.0, 5.0, 0.3)
+    shown = round_trip(pg, "Chapters", via="Narration")
+    assert {k: shown[k] for k in rules} == rules
+    assert f"saved version {version}" in pg.inner_text("body")
+    assert pg.get_by_role("button", name="Save rules as new version").is_disabled()
+    pg.reload()
+    settle(pg)
+    assert {k: v for k, v in widgets(pg, set(rules)).items() if k in rules} == rules
     snap(pg, shots, "chapters")
 
     # Narration: add a voiceover for the whole cut through the browser.
@@ -245,7 +367,7 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
 
     vo = home.parent / "narration.wav"
     speak("This is the narration over the rough cut.", vo)
-    goto(pg, url, "narration")
+    nav(pg, "Narration")
     pg.locator("input[type=file]").set_input_files(str(vo))
     settle(pg)
     pg.get_by_role("button", name="Add voiceover").click()
@@ -254,6 +376,20 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     assert [v["original_name"] for v in project_status(store, pid)["voiceovers"]] == [
         "narration.wav"
     ]
+    # The saved offset and gains read the same after a look at another page and a reload, and
+    # Apply mix then saves what was there.
+    vo_id = project_status(store, pid)["voiceovers"][0]["id"]
+    saved = {f"vo_offset_{vo_id}": "0.00", f"vo_gain_{vo_id}": "1.00"}
+    saved |= {"narr_gain": "1.00", "narr_bed_gain": "1.00"}
+    shown = round_trip(pg, "Narration", via="Chapters")
+    assert {k: shown[k] for k in saved} == saved
+    pg.get_by_role("button", name="Apply mix").click()
+    settle(pg)
+    no_exception(pg)
+    assert get_mix(store, pid).to_dict() == {"voiceover_gain": 1.0, "bed_gain": 1.0}
+    pg.reload()
+    settle(pg)
+    assert {k: v for k, v in widgets(pg, set(saved)).items() if k in saved} == saved
     snap(pg, shots, "narration")
 
     # Render: reject one scene first so the render really has something new to do.
@@ -273,11 +409,21 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     no_exception(pg)
     pg.wait_for_selector("video")
     snap(pg, shots, "render")
+    assert round_trip(pg, "Render")[f"render_mode_{pid}"].startswith("smart render")
 
     # Projects overview last, with the run and renders on it.
-    goto(pg, url, "")
+    nav(pg, "Projects")
     no_exception(pg)
+    round_trip(pg, "Projects", via="Upload")
     snap(pg, shots, "projects")
+
+
+def _transcript_lines(store: Store, pid: int) -> list[dict]:
+    from genesis_pipeline.services.queries import transcript_tables
+    from genesis_pipeline.services.subtitles import split_lines
+
+    segments, words = transcript_tables(store, pid)
+    return split_lines(segments.to_dict("records"), words.to_dict("records"))
 
 
 def list_runs_ids(store: Store, pid: int) -> list[int]:

@@ -16,7 +16,9 @@ from genesis_pipeline.services.chapters import save_rules, saved_chapters
 from genesis_pipeline.services.narration import (
     add_voiceover,
     check_voiceover_offset,
+    find_chapter_preview,
     list_voiceovers,
+    plan_chapter_preview,
     preview_chapter_mix,
     set_voiceover_gain,
 )
@@ -96,6 +98,22 @@ def test_preview_of_a_chapter_ducks_the_bed_where_narration_plays(
     mtime = path.stat().st_mtime_ns
     assert preview_chapter_mix(store, pid, 0) == path
     assert path.stat().st_mtime_ns == mtime
+
+
+def test_a_preview_is_found_only_for_the_same_inputs(mix_project) -> None:
+    store, pid, chapter_vo, _whole_vo = mix_project
+    path = preview_chapter_mix(store, pid, 0)
+    plan = plan_chapter_preview(store, pid, 0)
+    assert (plan.chapter_idx, plan.project_id) == (0, pid)
+    assert find_chapter_preview(store, plan) == path
+    assert find_chapter_preview(store, plan_chapter_preview(store, pid, 0, width=160)) is None
+    set_voiceover_gain(store, pid, chapter_vo.id, 0.25)
+    try:
+        louder = plan_chapter_preview(store, pid, 0)
+        assert louder.key != plan.key and find_chapter_preview(store, louder) is None
+    finally:
+        set_voiceover_gain(store, pid, chapter_vo.id, 1.0)
+    assert find_chapter_preview(store, plan_chapter_preview(store, pid, 0)) == path
 
 
 def test_preview_trims_narration_that_began_in_an_earlier_chapter(mix_project) -> None:
