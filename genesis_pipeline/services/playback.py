@@ -200,26 +200,26 @@ def project_playback(store: Store, project_id: int) -> list[Playback]:
 def _playback(
     store: Store, project: Project, media: MediaFile, row: ProxyRecord | None
 ) -> Playback:
+    def state(name: str, path: Path | None = None, **more: Any) -> Playback:
+        where = str(path) if path is not None else None
+        return Playback(media.id, media.project_id, media.original_name, name, where, **more)
+
     v = verdict(media)
-    here = {"media_id": media.id, "project_id": media.project_id, "name": media.original_name}
     if v.playable:
-        return Playback(**here, state="source", path=str(store.absolute(media.path)))
+        return state("source", store.absolute(media.path))
     try:
         key = proxy_key(media, proxy_params(project))
     except InvalidSettingError as exc:
-        return Playback(**here, state="failed", path=None, reason=v.reason, error=str(exc))
+        return state("failed", reason=v.reason, error=str(exc))
     if row is not None and row.cache_key == key:
         if row.status == "ready" and row.path and store.absolute(row.path).is_file():
-            path = str(store.absolute(row.path))
-            return Playback(**here, state="proxy", path=path, reason=v.reason)
+            return state("proxy", store.absolute(row.path), reason=v.reason)
         if row.status == "failed":
-            return Playback(**here, state="failed", path=None, reason=v.reason, error=row.error)
+            return state("failed", reason=v.reason, error=row.error)
     lock = _CopyLock(store, key)
     if lock.held():
-        return Playback(
-            **here, state="preparing", path=None, reason=v.reason, progress=lock.progress()
-        )
-    return Playback(**here, state="queued", path=None, reason=v.reason)
+        return state("preparing", reason=v.reason, progress=lock.progress())
+    return state("queued", reason=v.reason)
 
 
 # -- making proxies --------------------------------------------------------------------------------
