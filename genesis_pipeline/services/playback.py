@@ -236,8 +236,8 @@ def ensure_proxy(
     """Make sure ``media`` has a playable copy if it needs one; encode only on a cache miss.
 
     Never waits for another process: a copy someone else is making is reported ``busy``.
-    ffmpeg failing (or a copy that comes out wrong) is recorded as ``failed`` with the reason,
-    not raised. ``retry_failed`` tries again a copy that failed before; ``force`` re-encodes.
+    ffmpeg failing, a copy that comes out wrong or a full disk is recorded as ``failed`` with
+    the reason, not raised. ``retry_failed`` tries a failed copy again; ``force`` re-encodes.
 
     Raises:
         InvalidSettingError: the project's proxy params are out of range.
@@ -284,7 +284,7 @@ def ensure_proxy(
 
             try:
                 proxy = _load(cache.store(STAGE, key, compute))
-            except GenesisError as exc:
+            except (GenesisError, OSError) as exc:  # ffmpeg failed, a full disk: say so
                 log.warning("no playable copy of %s: %s", name, exc)
                 with store.db.write() as con:
                     proxies_sql.put_failed(
