@@ -262,3 +262,27 @@ def chapter_preview_plan(project_id: int, chapter_idx: int) -> Any:
     """Narration page: what the mixed preview of a chapter is made of now
     (``ChapterPreviewPlan``), or None when it cannot be made."""
     return _chapter_preview_plan(str(store().home), project_id, revision(project_id), chapter_idx)
+
+
+# -- players ------------------------------------------------------------------------------------
+def playback(media_id: int) -> Any:
+    """What a player should load for a media file (``services.playback.Playback``): the footage,
+    its playable copy, or nothing yet and why. Not cached: a copy appears without a revision
+    change, and the read is one short query."""
+    from genesis_pipeline.services.playback import playback as media_playback
+
+    return media_playback(store(), media_id)
+
+
+def prepare_playback(project_id: int) -> None:
+    """Start making the project's missing playable copies in a background worker (after an
+    upload; does nothing when none is missing or a worker is at it)."""
+    import logging
+
+    from genesis_pipeline.errors import GenesisError
+    from genesis_pipeline.services.playback import start_proxy_worker
+
+    try:
+        start_proxy_worker(store(), project_id)
+    except (GenesisError, OSError) as exc:  # the page goes on; the run makes them instead
+        logging.getLogger(__name__).warning("playable copies not started: %s", exc)

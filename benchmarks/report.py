@@ -21,7 +21,7 @@ from benchmarks.suite import ClipResults
 log = logging.getLogger(__name__)
 
 BASELINE_PARTS = ("baseline_scenedetect", "baseline_whisper", "baseline_reencode")
-STEPS = ("media", "transcribe", "scenes", "captions", "chapters", "narration", "render")
+STEPS = ("media", "proxies", "transcribe", "scenes", "captions", "chapters", "narration", "render")
 
 TARGET_IDS = (
     "scenes_vs_decode",

@@ -161,6 +161,37 @@ def cmd_process_project(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_make_proxies(args: argparse.Namespace) -> int:
+    """Make the playable copies a project's footage needs (what the app runs in the background)."""
+    import os
+
+    from genesis_pipeline.services.playback import make_project_proxies
+
+    if args.nice:
+        os.nice(args.nice)
+    bar = _Bar(not args.quiet)
+    try:
+        outcomes = make_project_proxies(
+            _store(args), args.project_id, retry_failed=args.retry_failed, progress=bar
+        )
+    finally:
+        bar.close()
+    doc = {"project_id": args.project_id, "media": [o.to_dict() for o in outcomes]}
+
+    def human() -> str:
+        if not outcomes:
+            return f"project {args.project_id}: another worker is making its playable copies"
+        lines = []
+        for o in outcomes:
+            why = f" ({o.reason})" if o.reason else ""
+            err = f": {o.error}" if o.error else ""
+            lines.append(f"media {o.media_id}: {o.name}: {o.status}{why}{err}")
+        return "\n".join(lines)
+
+    _emit(args, doc, human)
+    return EXIT_OK
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from genesis_pipeline.services.status import project_status
 
@@ -333,6 +364,17 @@ def build_parser() -> argparse.ArgumentParser:
         "reencode: decode and encode everything. Saved for the project.",
     )
     p.set_defaults(func=cmd_process_project)
+
+    p = sub.add_parser(
+        "make-proxies",
+        parents=[common],
+        help="make playable copies of footage browsers cannot play (cached; the app does this "
+        "in the background after an upload)",
+    )
+    p.add_argument("--project-id", type=int, required=True)
+    p.add_argument("--retry-failed", action="store_true", help="try failed copies again")
+    p.add_argument("--nice", type=int, default=0, metavar="N", help="lower this process' priority")
+    p.set_defaults(func=cmd_make_proxies)
 
     p = sub.add_parser("status", parents=[common], help="everything about a project")
     p.add_argument("--project-id", type=int, required=True)

@@ -23,7 +23,15 @@ from typing import Any
 from genesis_pipeline.errors import GenesisError, InvalidSettingError, RunInProgressError
 from genesis_pipeline.ml.device import plan_devices
 from genesis_pipeline.stages import Progress, no_progress
-from genesis_pipeline.steps import captions, chapters, narration, render, scenes, transcribe
+from genesis_pipeline.steps import (
+    captions,
+    chapters,
+    narration,
+    proxy,
+    render,
+    scenes,
+    transcribe,
+)
 from genesis_pipeline.steps.context import RunContext, RunOptions, StepOutcome
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import media as media_sql
@@ -37,6 +45,8 @@ StepFn = Callable[[RunContext], StepOutcome]
 
 STEPS: tuple[tuple[str, StepFn], ...] = (
     ("media", lambda ctx: _check_media(ctx)),
+    # Early: cheap when the upload's worker made the copies, and reviewers get a player soon.
+    ("proxies", proxy.run),
     ("transcribe", transcribe.run),
     ("scenes", scenes.run),
     ("captions", captions.run),

@@ -63,7 +63,8 @@ def test_json_has_every_target_and_measurement(quick_results: Path) -> None:
     # Every pipeline step was recorded, cold and re-run; the re-run hit the cache throughout.
     cold = series["pipeline_cold"]["data"][0]["step_details"]
     rerun = series["pipeline_rerun_cli"]["data"][0]["step_details"]
-    steps = ["media", "transcribe", "scenes", "captions", "chapters", "narration", "render"]
+    steps = ["media", "proxies", "transcribe", "scenes", "captions", "chapters"]
+    steps += ["narration", "render"]
     assert [d["step"] for d in cold] == [d["step"] for d in rerun] == steps
     assert all(d["cache_hit"] for d in rerun if d["step"] in ("transcribe", "scenes", "render"))
     # Both renders hold exactly the approved frames.

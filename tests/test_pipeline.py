@@ -51,6 +51,7 @@ def test_first_run_succeeds_with_every_step(project) -> None:
     s = steps(first)
     assert [d["step"] for d in first.step_details] == [
         "media",
+        "proxies",
         "transcribe",
         "scenes",
         "captions",
@@ -63,6 +64,8 @@ def test_first_run_succeeds_with_every_step(project) -> None:
         assert s[name]["duration_s"] >= 0
         assert "started_at" in s[name] and "ended_at" in s[name]
     assert s["narration"]["status"] == "skipped"
+    # H.264/AAC footage plays in browsers as it is: no copy is made.
+    assert s["proxies"]["status"] == "skipped" and s["proxies"]["counts"]["needed"] == 0
     assert s["transcribe"]["counts"]["words"] > 20
 
 

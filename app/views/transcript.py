@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import pandas as pd
+import player
 import state
 import streamlit as st
 
@@ -171,16 +172,16 @@ left, right = st.columns([3, 2], gap="large")
 with right, st.container(key="transcript_player"):
     start = float(st.session_state.get("transcript_seek") or 0.0)
     vtt = data.subtitles(pid, media_id, "vtt") if len(lines) else None
-    if info["has_video"]:
-        st.video(
-            info["path"], start_time=int(start), subtitles={"Transcript": vtt} if vtt else None
-        )
-    else:
-        st.audio(info["path"], start_time=int(start))
+    # Footage browsers cannot play is played from a small copy (or a message says why not).
+    path = player.playable_path(media_id)
+    if path is not None and info["has_video"]:
+        st.video(path, start_time=int(start), subtitles={"Transcript": vtt} if vtt else None)
+    elif path is not None:
+        st.audio(path, start_time=int(start))
     press = st.session_state.get("transcript_play") or 0
     if press != st.session_state.get("transcript_played"):
         st.session_state["transcript_played"] = press
-        if press:
+        if press and path is not None:
             st.html(PLAY_FROM.format(start=start, press=press), unsafe_allow_javascript=True)
     st.caption(f"From **{timecode(start)}**. Press ▶ on a line to play from there.")
     stem = info["media_name"].rsplit(".", 1)[0] or "transcript"

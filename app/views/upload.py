@@ -143,6 +143,7 @@ files = st.file_uploader(
 if files:
     with st.spinner(f"Saving and checking {len(files)} file(s)…"):
         results = save_uploads(pid, files)
+    data.prepare_playback(pid)  # playable copies of footage browsers cannot play, meanwhile
     st.session_state["upload_results"] = results
     st.session_state["upload_nonce"] += 1  # a new, empty uploader replaces the old one
     st.rerun()
@@ -187,6 +188,7 @@ else:
                     results = [outcome(", ".join(chosen), error=exc)]
                 else:
                     results = [outcome(a.media.original_name, a) for a in added]
+                    data.prepare_playback(pid)
             st.session_state["upload_results"] = results
             st.session_state["import_nonce"] += 1
             st.rerun()

@@ -11,7 +11,9 @@ import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -22,6 +24,28 @@ log = logging.getLogger(__name__)
 ProgressFn = Callable[[int, int, str], None]
 
 _TIME_RE = re.compile(r"^out_time_us=(\d+)$")
+_PR_SET_PDEATHSIG = 1
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+        return prctl
+    except (OSError, AttributeError):
+        return None
+
+
+# Looked up once here: the forked child only makes the call (no imports, no allocation).
+_PRCTL = _load_prctl()
+
+
+def _die_with_parent() -> None:
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 @functools.cache
@@ -66,6 +90,7 @@ def run_ffmpeg(
     duration_s: float | None = None,
     progress: ProgressFn | None = None,
     timeout_s: float | None = None,
+    die_with_parent: bool = False,
 ) -> None:
     """Run ffmpeg with ``args`` (everything after the binary), raising on failure.
 
@@ -75,6 +100,9 @@ def run_ffmpeg(
         duration_s: expected output duration, to turn ffmpeg's clock into progress.
         progress: ``(done_ms, total_ms, note)`` callback.
         timeout_s: kill ffmpeg after this long.
+        die_with_parent: have the kernel kill ffmpeg when the calling thread's process dies
+            (Linux; elsewhere ignored). ffmpeg ignores a closed progress pipe, so without this
+            an encode outlives a worker killed with SIGKILL and keeps two cores busy.
 
     Raises:
         ToolNotFoundError: ffmpeg is missing.
@@ -94,6 +122,7 @@ def run_ffmpeg(
             stderr=subprocess.PIPE,
             text=True,
             errors="replace",
+            preexec_fn=_die_with_parent if die_with_parent and _PRCTL is not None else None,
         ) as proc:
             stderr_chunks: list[str] = []
             if want_progress and proc.stdout is not None and progress is not None:

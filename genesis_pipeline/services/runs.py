@@ -71,7 +71,7 @@ def _is_locked(store: Store, project_id: int) -> bool:
     return ProjectPipelineService(store).is_running(project_id)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -174,7 +174,7 @@ def run_state(store: Store, project_id: int) -> RunState:
         already_recorded = (
             latest is not None and latest.started_at.timestamp() >= float(launch.get("at", 0)) - 1
         )
-        alive = _pid_alive(int(launch.get("pid", 0)))
+        alive = pid_alive(int(launch.get("pid", 0)))
         starting = not locked and young and alive and not already_recorded
     running = locked or (latest is not None and latest.status == "running" and locked)
     return RunState(running=running, starting=starting, run=latest, log_tail=tail)

@@ -154,3 +154,27 @@ class RenderRecord:
             "voiceover": self.settings_json.get("voiceover"),
             "settings": self.settings_json,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyRecord:
+    """A playable copy of a media file (or why none could be made)."""
+
+    media_id: int
+    project_id: int
+    cache_key: str
+    status: str  # ready | failed
+    path: str | None
+    reason: str
+    error: str | None
+    size_bytes: int | None
+    duration_s: float | None
+    encode_s: float | None
+    metadata_json: dict[str, Any]
+    updated_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["updated_at"] = self.updated_at.isoformat()
+        d["metadata"] = d.pop("metadata_json")
+        return d

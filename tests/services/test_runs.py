@@ -67,14 +67,16 @@ def _record(status: str, details: list[dict], progress: dict, device: dict) -> R
 def test_checklist_fraction_and_models() -> None:
     details = [
         {"step": "media", "status": "ok", "duration_s": 0.1, "cache_hit": False, "counts": {}},
+        {"step": "proxies", "status": "skipped", "duration_s": 0.0, "cache_hit": False},
         {"step": "transcribe", "status": "running", "cache_hit": False},
     ]
-    progress = {"step": "transcribe", "step_index": 1, "steps": 7, "done": 500, "total": 1000}
+    n = len(STEP_NAMES)
+    progress = {"step": "transcribe", "step_index": 2, "steps": n, "done": 500, "total": 1000}
     run = _record("running", details, progress, {"device": "cpu", "whisper_compute_type": "int8"})
     rows = step_checklist(run)
     assert [r["step"] for r in rows] == list(STEP_NAMES)
-    assert [r["status"] for r in rows] == ["ok", "running"] + ["pending"] * (len(STEP_NAMES) - 2)
-    assert run_fraction(run) == pytest.approx(1.5 / 7)
+    assert [r["status"] for r in rows] == ["ok", "skipped", "running"] + ["pending"] * (n - 3)
+    assert run_fraction(run) == pytest.approx(2.5 / n)
     assert step_checklist(None)[0]["status"] == "pending" and run_fraction(None) == 0.0
 
     failed = _record("failed", details[:1], {}, {})

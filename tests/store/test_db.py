@@ -20,7 +20,7 @@ def test_migrations_recorded_once(home: Path) -> None:
     with db.read() as con:
         versions = con.execute("SELECT version FROM schema_version").fetchall()
         tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
-    assert versions == [(1,)]
+    assert versions == [(1,), (2,)]
     assert {
         "projects",
         "uploads",
@@ -35,6 +35,7 @@ def test_migrations_recorded_once(home: Path) -> None:
         "scene_reviews",
         "voiceovers",
         "renders",
+        "media_proxies",
     } <= tables
 
 
