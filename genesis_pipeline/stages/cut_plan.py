@@ -44,6 +44,8 @@ from genesis_pipeline.stages.timeline import CutSegment
 
 log = logging.getLogger(__name__)
 
+_TIE_S = 0.001  # rates covering the cut to within this are a tie: the first one wins
+
 SOUND_LEAD_S = 0.001
 """An input seek lands at least this far before the first sound sample a run needs."""
 
@@ -276,7 +278,8 @@ def output_rate(
     segments: Sequence[CutSegment], sources: dict[Path, Source], fps: float | None = None
 ) -> Fraction:
     """The render's frame rate: ``fps`` when given, else the rate of the footage covering most
-    of the cut (see the module docstring; a tie goes to the footage that comes first)."""
+    of the cut (see the module docstring; a tie, to the millisecond, goes to the footage that
+    comes first)."""
     if fps is not None:
         return _snap(fps_fraction(fps))
     cover: dict[Fraction, float] = {}
@@ -287,7 +290,8 @@ def output_rate(
             cover[rate] = cover.get(rate, 0.0) + clock.span(seg.start_frame, seg.end_frame)
     if not cover:
         return fps_fraction(segments[0].fps)
-    return max(cover, key=cover.__getitem__)
+    most = max(cover.values())
+    return next(r for r, seconds in cover.items() if seconds >= most - _TIE_S)
 
 
 def _snap(rate: Fraction) -> Fraction:

@@ -106,15 +106,25 @@ def write_clip(
     size: tuple[int, int] = (160, 96),
     audio: bool = True,
     gop: int = 12,
+    rate: Fraction | int = 24,
+    bframes: bool = True,
 ) -> CodedClip:
-    """Encode frames presented at ``times`` (H.264 in MP4, AAC noise as sound)."""
+    """Encode frames presented at ``times`` (H.264 in MP4, AAC noise as sound); ``rate`` is
+    the frame rate the stream declares.
+
+    MP4 keeps a frame's duration as the gap to the next frame *in decode order* (only the
+    last packet's own duration is stored), so with B-frames the last picture's duration is
+    whatever that gap was; ``bframes=False`` makes ``end_s`` exact for variable-rate times.
+    """
     w, h = size
     with av.open(str(path), "w") as out:
-        vs = out.add_stream("libx264", rate=24)
+        vs = out.add_stream("libx264", rate=rate)
         vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
         vs.codec_context.time_base = _TB
         vs.time_base = _TB
         vs.options = {"preset": "veryfast", "crf": "18", "g": str(gop)}
+        if not bframes:
+            vs.options["bf"] = "0"
         as_ = out.add_stream("aac", rate=SR, layout="mono") if audio else None
         ticks = [round(t / _TB) for t in times]
         # Each packet lasts until the next frame (the encoder would give them all 1/24 s).
