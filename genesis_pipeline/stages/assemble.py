@@ -174,7 +174,9 @@ class RenderResult:
     """A finished render, as measured on the written file.
 
     ``frames_copied`` pictures were stream-copied from the sources (mode ``smart``),
-    ``frames_encoded`` encoded; together they make ``frames``. ``sound_copied_s`` seconds of
+    ``frames_encoded`` encoded; together they make ``frames``. ``frames_conformed`` of them were
+    retimed onto the output's rate from variable-rate or other-rate footage (see
+    :mod:`~genesis_pipeline.stages.cut_plan`). ``sound_copied_s`` seconds of
     sound were packet-copied (mode ``smart``, see :mod:`~genesis_pipeline.stages.sound_copy`),
     played at most ``sound_offset_ms`` after or before their pictures; otherwise the sound is
     encoded whole, sample-exact.
@@ -192,6 +194,7 @@ class RenderResult:
     frames_encoded: int = 0
     sound_copied_s: float = 0.0
     sound_offset_ms: float = 0.0
+    frames_conformed: int = 0
 
     def to_json(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -688,6 +691,7 @@ def _result(
         frames_encoded=encoded,
         sound_copied_s=sound_copied_s,
         sound_offset_ms=sound_offset_ms,
+        frames_conformed=plan.frames_conformed,
     )
 
 

@@ -122,6 +122,10 @@ _DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
 def _note(mode: str, result: RenderResult) -> str:
+    return "; ".join([_mode_note(mode, result), *_rate_note(result)])
+
+
+def _mode_note(mode: str, result: RenderResult) -> str:
     if mode != "smart":
         return "full re-encode"
     note = f"smart: {result.frames_copied} of {result.frames} frames stream-copied"
@@ -131,6 +135,15 @@ def _note(mode: str, result: RenderResult) -> str:
             f"(at most {result.sound_offset_ms:.1f} ms off the pictures)"
         )
     return f"{note}, sound encoded"
+
+
+def _rate_note(result: RenderResult) -> list[str]:
+    if not result.frames_conformed:
+        return []
+    return [
+        f"{result.fps:.6g} fps: {result.frames_conformed} frames conformed from variable- or "
+        "other-rate footage by their timestamps"
+    ]
 
 
 def estimate_render_bytes(cut: CutPlan) -> int:
