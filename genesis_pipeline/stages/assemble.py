@@ -80,6 +80,15 @@ rather than decoded: a seek costs at most one GOP of decoding (x264's default is
 LIMIT_DBFS = -1.0
 """Ceiling of the final limiter."""
 
+NARRATION_FADE_S = 0.5
+"""A narration clip still sounding at the cut's end fades out over this much of its end inside
+the cut (less when it started later): a voice is never chopped off mid-word."""
+
+EXTEND_WITH = ("source", "freeze")
+"""How :attr:`AssemblyParams.extend_s` is filled: ``source`` runs the last piece on in its
+file (its pictures and sound; its last frame held over silence where the file ends),
+``freeze`` holds the last kept picture while the piece's sound runs on under it."""
+
 _DUCK_TAIL_S = 2.0
 """Silence appended to both inputs of the ducking compressor (see :func:`_mix_graph`)."""
 
@@ -146,6 +155,9 @@ class AssemblyParams:
         duck_ratio: compression ratio applied to the bed above the threshold (1-20).
         duck_attack_ms: how fast the bed goes down when narration starts.
         duck_release_ms: how fast the bed comes back when narration stops.
+        extend_s: seconds added after the last kept frame (a voiceover that runs past the
+            cut), filled as ``extend_with`` says (see :data:`EXTEND_WITH`); 0 = none.
+        extend_with: ``source`` or ``freeze``.
         mode: ``smart`` (stream-copy the GOPs of compatible H.264 sources and the AAC packets
             that the cut leaves whole, encode only around the cuts: the same frames, the same
             sound within 10.7 ms of its pictures, several times faster; ``crf``, ``preset``
@@ -167,6 +179,8 @@ class AssemblyParams:
     duck_attack_ms: float = 20.0
     duck_release_ms: float = 500.0
     mode: str = "smart"
+    extend_s: float = 0.0
+    extend_with: str = "source"
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +273,8 @@ def plan_for(segments: Sequence[CutSegment], params: AssemblyParams) -> CutPlan:
         height=params.height,
         fps=params.fps,
         sample_rate=params.sample_rate,
+        extend_s=params.extend_s,
+        freeze=params.extend_with == "freeze",
     )
 
 
@@ -268,6 +284,7 @@ class _Clip:
     channels: int | None
     delay_samples: int
     gain: float
+    samples: int = 0  # length at the output's rate (0: unknown)
 
 
 def _check_params(p: AssemblyParams) -> None:
@@ -277,6 +294,12 @@ def _check_params(p: AssemblyParams) -> None:
         v = getattr(p, name)
         if v is not None and (v < 2 or v % 2):
             raise InvalidSettingError(name, f"{v} must be an even number of pixels >= 2")
+    if p.extend_with not in EXTEND_WITH:
+        raise InvalidSettingError(
+            "extend_with", f"{p.extend_with!r} is not one of {', '.join(EXTEND_WITH)}"
+        )
+    if not (math.isfinite(p.extend_s) and 0 <= p.extend_s <= 3600):
+        raise InvalidSettingError("extend_s", f"{p.extend_s} must be in [0, 3600] seconds")
     if p.fps is not None and not (0 < p.fps <= 240):
         raise InvalidSettingError("fps", f"{p.fps} must be in (0, 240]")
     if not 0 <= p.crf <= 51:
@@ -329,6 +352,7 @@ def _plan_narration(
             with av.open(str(path)) as c:
                 has_audio = bool(c.streams.audio)
                 channels = c.streams.audio[0].codec_context.channels if has_audio else None
+                seconds = _seconds(c, c.streams.audio[0]) if has_audio else 0.0
         except (av.error.FFmpegError, OSError, ValueError) as exc:
             raise InvalidMediaError(path, f"narration cannot be opened ({exc})") from None
         if not has_audio:
@@ -342,8 +366,15 @@ def _plan_narration(
                 plan.duration_s,
             )
             continue
-        out.append(_Clip(path, channels, delay, clip.gain * params.narration_gain))
+        length = round(seconds * params.sample_rate)
+        out.append(_Clip(path, channels, delay, clip.gain * params.narration_gain, length))
     return out
+
+
+def _seconds(container: Any, stream: Any) -> float:
+    if stream.duration is not None and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return float(container.duration or 0) / 1e6
 
 
 # --- mode "reencode" ------------------------------------------------------------------------
@@ -532,6 +563,16 @@ def _video_piece(piece: Piece, origin_frame: int, plan: CutPlan) -> list[str]:
     ``origin_frame``): trim by frame number, then the source's own frames one for one (a
     locked piece) or conformed onto the output's grid by their timestamps."""
     seg = piece.seg
+    if piece.hold_frame is not None:
+        # A freeze frame: the one picture, repeated, on the output's grid.
+        first = piece.hold_frame - origin_frame
+        rate = plan.rate
+        filters = [
+            f"trim=start_frame={first}:end_frame={first + 1}",
+            f"loop=loop={piece.frames_out - 1}:size=1:start=0",
+            f"setpts=N*{rate.denominator}/({rate.numerator}*TB)",
+        ]
+        return [*filters, *fit_video(plan.width, plan.height)]
     first = seg.start_frame - origin_frame
     filters = [f"trim=start_frame={first}:end_frame={first + seg.frames}"]
     if not piece.conform:
@@ -572,17 +613,24 @@ def _mix_graph(
         return "aout"
 
     sr = params.sample_rate
+    total = plan.samples
     voice: list[str] = []
     for clip in clips:
         idx = _count_inputs(inputs)
         inputs += ["-i", str(clip.path)]
         label = g.label("n")
+        fade = []
+        if clip.samples and clip.delay_samples + clip.samples > total:
+            # Still sounding at the end: fade out (sample positions are cut time here).
+            n = min(round(NARRATION_FADE_S * sr), total - clip.delay_samples)
+            fade = [f"afade=t=out:start_sample={total - n}:nb_samples={n}"]
         g.chain(
             [f"{idx}:a:0"],
             [
                 *audio_format(sr, clip.channels, out_channels=channels),
                 f"volume={clip.gain:.6f}",
                 f"adelay=delays={clip.delay_samples}S:all=1",
+                *fade,
             ],
             [label],
         )
@@ -590,7 +638,6 @@ def _mix_graph(
     # sidechaincompress ends as soon as either input ends, dropping what it holds of the other
     # (measured: 0-0.2 s of the bed lost at random). Both inputs run past the cut by
     # _DUCK_TAIL_S of silence, and the mix is trimmed back to the exact length.
-    total = plan.samples
     padded = total + round(_DUCK_TAIL_S * sr)
     fit = [f"apad=whole_len={padded}", f"atrim=end_sample={padded}", "asplit=2"]
     if len(voice) > 1:

@@ -29,6 +29,7 @@ cut; its sound is taken on the cut's clock, to the sample.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 from collections.abc import Sequence
@@ -86,6 +87,8 @@ class Piece:
             clock (``F_k / rate - T_k``, under half a frame either way).
         seek: ``(input seek, first frame at or after it)`` when the piece is read from an
             input seek, None when from the file's start.
+        hold_frame: every picture of the piece is this source frame (a freeze frame), while
+            its sound plays the segment's span.
     """
 
     index: int
@@ -100,6 +103,7 @@ class Piece:
     conform: bool = False
     shift_s: float = 0.0
     seek: tuple[float, int] | None = None
+    hold_frame: int | None = None
 
     @property
     def sound_start_s(self) -> float:
@@ -157,6 +161,8 @@ def plan_cut(
     height: int | None = None,
     fps: float | None = None,
     sample_rate: int = 48000,
+    extend_s: float = 0.0,
+    freeze: bool = False,
 ) -> CutPlan:
     """Inspect the sources and place every segment on the output's clock (frames, samples).
 
@@ -166,6 +172,9 @@ def plan_cut(
             (rounded down to even numbers).
         fps: output frame rate; None = by :func:`output_rate`.
         sample_rate: output sample rate.
+        extend_s: seconds added after the last segment (see :func:`_tail`): its file runs on
+            (pictures and sound; where the file ends, its last frame is held over silence),
+            or with ``freeze`` its last picture is held while its sound runs on.
 
     Raises:
         InvalidSettingError: a malformed segment, or nothing that lasts a frame.
@@ -203,24 +212,29 @@ def plan_cut(
     pieces: list[Piece] = []
     cut_s = 0.0  # T_k: where the piece starts on the cut's clock
     frames_done = 0  # F_k
-    for seg in segments:
+
+    def place(
+        seg: CutSegment, *, hold: int | None = None, span: float | None = None, audio: bool = True
+    ) -> None:
+        nonlocal cut_s, frames_done
         src = sources[Path(seg.media_path)]
         own = fps_fraction(seg.fps)
         use_video = seg.has_video and src.video_index is not None
-        use_audio = seg.has_audio and src.audio_index is not None
-        if seg.has_audio and not use_audio:
+        use_audio = audio and seg.has_audio and src.audio_index is not None
+        if audio and seg.has_audio and not use_audio:
             log.info("%s has no audio stream: silence in its place", seg.media_path.name)
         clock = src.clock
-        locked = use_video and clock is not None and clock.rate == rate
+        locked = hold is None and use_video and clock is not None and clock.rate == rate
         if locked:
             span = seg.frames * per_frame
             end_frame = frames_done + seg.frames
         else:
-            span = (
-                clock.span(seg.start_frame, seg.end_frame)
-                if clock is not None
-                else float(seg.frames / own)
-            )
+            if span is None:
+                span = (
+                    clock.span(seg.start_frame, seg.end_frame)
+                    if clock is not None
+                    else float(seg.frames / own)
+                )
             end_frame = math.floor((cut_s + span) * float(rate) + 0.5)
         shift = frames_done * per_frame - cut_s
         start = src.frame_time(seg.start_frame, own)
@@ -229,7 +243,7 @@ def plan_cut(
             conform = not locked
             sound_from = start + (shift if conform else 0.0) if use_audio else None
             seek = (
-                seek_point(src, seg.start_frame, sound_from)
+                seek_point(src, seg.start_frame if hold is None else hold, sound_from)
                 if use_video
                 else _sound_seek(sound_from if sound_from is not None else start)
             )
@@ -248,6 +262,7 @@ def plan_cut(
                     conform=conform,
                     shift_s=shift,
                     seek=seek,
+                    hold_frame=hold if use_video else None,
                 )
             )
         else:
@@ -261,6 +276,14 @@ def plan_cut(
             )
         cut_s += span
         frames_done = end_frame
+
+    for seg in segments:
+        place(seg)
+    if extend_s > 0:
+        last = segments[-1]
+        for tail_seg, hold, span, audio in _tail(last, sources[Path(last.media_path)], extend_s,
+                                                 freeze=freeze):  # fmt: skip
+            place(tail_seg, hold=hold, span=span, audio=audio)
     if not pieces:
         raise InvalidSettingError("segments", "the kept scenes last less than one frame")
     return CutPlan(
@@ -272,6 +295,36 @@ def plan_cut(
         samples=frame_to_sample(frames_done, rate, sample_rate),
         kept_s=cut_s,
     )
+
+
+def _tail(
+    last: CutSegment, source: Source, seconds: float, *, freeze: bool
+) -> list[tuple[CutSegment, int | None, float | None, bool]]:
+    """What follows the last segment for ``seconds``: ``(segment, held frame, span, sound)``
+    items. The segments continue the last one's frame numbers (the sound runs on from its end);
+    past the end of the file the sound is silence."""
+    end = last.end_frame
+    clock = source.clock
+
+    def after(start: int, stop: int, span: float) -> CutSegment:
+        return replace(last, start_frame=start, end_frame=stop, start_s=last.end_s,
+                       end_s=last.end_s + span)  # fmt: skip
+
+    if clock is None or not last.has_video:
+        return [(after(end, end + 1, seconds), None, seconds, True)]
+    if freeze:
+        return [(after(end, end + 1, seconds), end - 1, seconds, True)]
+    t0 = clock.time(end)
+    stop = bisect.bisect_left(clock.times, t0 + seconds - 1e-9, lo=min(end, clock.frames))
+    items: list[tuple[CutSegment, int | None, float | None, bool]] = []
+    covered = 0.0
+    if stop > end:
+        covered = clock.span(end, stop)
+        items.append((after(end, stop, covered), None, None, True))
+    if covered < seconds - 1e-6:  # the file ends first: hold its last frame, silence
+        rest = seconds - covered
+        items.append((after(stop, stop + 1, rest), max(stop, end) - 1, rest, False))
+    return items
 
 
 def output_rate(
