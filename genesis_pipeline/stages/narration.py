@@ -218,8 +218,8 @@ def auto_offset(
     Candidate starts are a ``step_s`` grid plus every speech edge (speech start or end, and
     those less ``duration_s``): the overlap is piecewise linear in the start with its corners
     there, so the least overlap and its earliest start are found exactly. When the narration
-    is longer than the chapter, the start still stays inside the chapter (overlap then also
-    counts speech after the chapter).
+    is longer than the chapter, the start still stays inside the chapter, at least ``step_s``
+    before its end (overlap then also counts speech after the chapter).
 
     Args:
         chapter: the chapter's span on the cut.
@@ -228,7 +228,7 @@ def auto_offset(
         step_s: grid spacing of candidate starts.
 
     Returns:
-        The start on the cut timeline, within ``[chapter.start_s, chapter.end_s]``.
+        The start on the cut timeline, within ``[chapter.start_s, chapter.end_s)``.
 
     Raises:
         InvalidSettingError: ``step_s`` is not positive or ``duration_s`` is negative.
@@ -239,7 +239,9 @@ def auto_offset(
         raise InvalidSettingError("voiceover duration", f"{duration_s} s is negative")
     lo = chapter.start_s
     room = chapter.end_s - chapter.start_s - duration_s
-    hi = lo + room if room >= 0 else chapter.end_s
+    # Too long for the chapter: it may start anywhere in it, but not at its very end (of the
+    # last chapter, that is the end of the cut: no place to start).
+    hi = lo + room if room >= 0 else chapter.end_s - step_s
     hi = max(hi, lo)
     starts, ends = _merged(speech)
     grid = lo + step_s * np.arange(math.floor((hi - lo) / step_s + 1e-9) + 1)
