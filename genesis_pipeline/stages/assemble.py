@@ -34,7 +34,10 @@ the cut in a filter graph and encodes it:
   by that track (both padded past the end, then trimmed back: the compressor stops at the first
   end of either input), the two are summed and ``alimiter`` (auto-level off, latency
   compensated) keeps peaks under -1 dBFS. Outside the narration (plus release) the bed comes
-  out sample-for-sample as without narration.
+  out sample-for-sample as without narration. A clip still sounding at the cut's end fades out
+  over its last :data:`NARRATION_FADE_S` inside the cut; to let it finish instead, the cut runs
+  on (:attr:`AssemblyParams.extend_s`): its last piece continues in its file, or its last
+  picture is held while its sound runs on (pieces of their own, planned with the cut).
 
 Mode ``smart`` (the default; :mod:`genesis_pipeline.stages.smart_render`) shares the planning
 (:func:`plan_for`, :func:`_plan_narration`) and this graph: the pictures stream-copied where
