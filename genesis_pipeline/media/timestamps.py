@@ -145,7 +145,13 @@ def constant_rate(
     measured = Fraction(n - 1) / (Fraction(span) * time_base)
     index = np.arange(n, dtype=np.float64)
     offsets = (ticks - ticks[0]).astype(np.float64)
-    for rate in (*hints, *STANDARD_RATES, measured.limit_denominator(1001), measured):
+    candidates: list[Fraction] = [
+        *hints,
+        *STANDARD_RATES,
+        measured.limit_denominator(1001),
+        measured,
+    ]
+    for rate in candidates:
         if rate <= 0 or abs(rate / measured - 1) > 0.01:
             continue
         step = float(1 / (rate * time_base))  # ticks per frame
