@@ -74,6 +74,7 @@ def run(ctx: RunContext) -> StepOutcome:
                 "written to renders/ (free some space and run again)",
             ) from exc
         raise
+    overrun = _overrun(ctx, clips, params)
     settings = {
         "scenes": list(cut.scene_ids),
         "scene_count": len(cut.segments),
@@ -91,7 +92,7 @@ def run(ctx: RunContext) -> StepOutcome:
         "mix": narration_service.MixSettings(params.narration_gain, params.bed_gain).to_dict(),
         "params": _params(result.params),
         "sound": {"copied_s": result.sound_copied_s, "offset_ms": result.sound_offset_ms},
-        "narration_overrun": _overrun(ctx, clips, params),
+        "narration_overrun": overrun,
     }
     with ctx.store.db.write() as con:
         rec = renders_sql.insert(
@@ -114,7 +115,7 @@ def run(ctx: RunContext) -> StepOutcome:
             "frames_copied": result.frames_copied,
             "sound_copied_s": result.sound_copied_s,
         },
-        note=_note(params.mode, result, _overrun_lines(ctx, clips, params)),
+        note=_note(params.mode, result, _overrun_lines(overrun)),
         details={"render_id": rec.id, "path": str(result.path)},
     )
 
@@ -138,8 +139,7 @@ def _overrun(ctx: RunContext, clips: list[Any], params: Any) -> dict[str, Any] |
     }
 
 
-def _overrun_lines(ctx: RunContext, clips: list[Any], params: Any) -> list[str]:
-    done = _overrun(ctx, clips, params)
+def _overrun_lines(done: dict[str, Any] | None) -> list[str]:
     if done is None:
         return []
     return [
