@@ -286,3 +286,20 @@ def prepare_playback(project_id: int) -> None:
         start_proxy_worker(store(), project_id)
     except (GenesisError, OSError) as exc:  # the page goes on; the run makes them instead
         logging.getLogger(__name__).warning("playable copies not started: %s", exc)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _overrun_state(home: str, project_id: int, rev: int) -> Any:
+    from genesis_pipeline.errors import GenesisError
+    from genesis_pipeline.services.narration import overrun_report
+
+    try:
+        return overrun_report(_store(home), project_id)
+    except GenesisError:
+        return None  # the narration plan cannot be made: the pages say why on their own
+
+
+def overrun_state(project_id: int) -> Any:
+    """Narration and Render pages: the voiceovers that run past the cut's end and the project's
+    choice (an ``OverrunReport``), or None when the narration plan cannot be made."""
+    return _overrun_state(str(store().home), project_id, revision(project_id))

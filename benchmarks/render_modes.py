@@ -104,11 +104,11 @@ def child(task: dict[str, Any]) -> dict[str, Any]:
     segments = cut_of(clip)
     out = Path(task["out"])
     if task["mode"] == "sound":
-        from genesis_pipeline.stages.assemble import _plan_cut
+        from genesis_pipeline.stages.assemble import plan_for
         from genesis_pipeline.stages.smart_render import _encode_sound
 
         params = AssemblyParams()
-        plan = _plan_cut(segments, params)
+        plan = plan_for(segments, params)
         t0 = time.perf_counter()
         _encode_sound(plan, (), params, out, lambda *_: None)
         return {"work_s": time.perf_counter() - t0}

@@ -132,7 +132,13 @@ def cmd_process_project(args: argparse.Namespace) -> int:
         bed_gain=args.bed_gain,
         render=not args.no_render,
         render_mode=args.render_mode,
+        narration_overrun=args.narration_overrun,
     )
+    if args.narration_overrun is not None:
+        from genesis_pipeline.stages.narration import check_overrun_choice
+
+        # Before the run starts: one line naming the flag, no failed run left behind.
+        check_overrun_choice(args.narration_overrun, "--narration-overrun")
     bar = _Bar(not args.quiet)
     try:
         report = ProjectPipelineService(_store(args)).run(
@@ -362,6 +368,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=RENDER_MODES,
         help="smart (default): stream-copy what the cut leaves whole, encode around the cuts; "
         "reencode: decode and encode everything. Saved for the project.",
+    )
+    p.add_argument(
+        "--narration-overrun",
+        metavar="CHOICE",
+        help="a voiceover that runs past the cut's end: trim (default; fade it out at the end), "
+        "extend (the last scene runs on in its source until it is over) or freeze (the last "
+        "picture is held under its own sound). Saved for the project.",
     )
     p.set_defaults(func=cmd_process_project)
 

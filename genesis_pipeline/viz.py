@@ -36,6 +36,7 @@ SAVED_COLORS = ("#5a7bd8", "#3f5ba9")
 SPEECH_COLOR = "#80ed99"
 NARRATION_COLORS = {"automatic": "#b388eb", "override": "#f0a500"}
 OVERLAP_COLOR = "#e63946"
+PAST_END_COLOR = "#9d0208"
 MEDIA_COLORS = ("#4a4e69", "#22577a")
 _GRID = "rgba(160,160,160,0.18)"
 # Word gaps shorter than this are drawn as one speech bar.
@@ -451,9 +452,9 @@ def narration_timeline(cut_plan: Any, clips: Sequence[Any]) -> go.Figure:
     Returns:
         Rows ``chapters``, ``cut`` (segments shaded by media file), ``speech`` (words with
         gaps under :data:`SPEECH_JOIN_S` drawn as one bar) and ``narration`` (automatic and
-        override clips in two colours, the speech bars they talk over in red); trace names
-        ``chapters``, ``cut``, ``speech``, ``narration: automatic``, ``narration: override``,
-        ``talks over speech``.
+        override clips in two colours, the speech bars they talk over in red, the part past the
+        cut's end in dark red); trace names ``chapters``, ``cut``, ``speech``, ``narration:
+        automatic``, ``narration: override``, ``talks over speech``, ``past the cut's end``.
     """
     fig = go.Figure()
     spans = _spans(cut_plan.chapters)
@@ -538,6 +539,17 @@ def narration_timeline(cut_plan: Any, clips: Sequence[Any]) -> go.Figure:
         width=0.25,
     )
     end = float(cut_plan.duration_s)
+    past = [(end, b) for p in placed for b in (p["span"][1],) if end > 0 and b > end + 1e-3]
+    if past:
+        _bars(
+            fig,
+            "narration",
+            past,
+            name="past the cut's end",
+            color=PAST_END_COLOR,
+            hovertemplate="runs %{x:.2f} s past the end of the cut<extra></extra>",
+            width=0.25,
+        )
     if end > 0:
         fig.add_vline(x=end, line={"dash": "dot", "width": 1, "color": "#9d9d9d"})
     fig.update_layout(barmode="overlay", bargap=0.2, hovermode="closest")

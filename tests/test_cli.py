@@ -205,6 +205,7 @@ def test_process_with_voiceover_end_to_end(
         (["--bed-gain", "-1"], "bed gain"),
         (["--voiceover-offset", "5"], "--voiceover-offset"),
         (["--render-mode", "fast"], "--render-mode"),
+        (["--narration-overrun", "fade"], "--narration-overrun"),
     ],
 )
 def test_bad_run_settings_exit_2(
@@ -216,6 +217,10 @@ def test_bad_run_settings_exit_2(
     proc = genesis(cli_home, "process-project", "--project-id", str(pid), *flags)
     assert proc.returncode == 2, proc.stderr
     assert named in proc.stderr and "Traceback" not in proc.stderr
+    if named == "--narration-overrun":  # refused before a run starts, in one line
+        assert proc.stderr.strip() == (
+            "genesis: error: --narration-overrun: 'fade' is not one of trim, extend, freeze"
+        )
 
 
 def test_unknown_project(cli_home: Path) -> None:

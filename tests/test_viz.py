@@ -171,6 +171,12 @@ def test_narration_timeline_marks_speech_under_narration() -> None:
     # The clip (1.5-3.5 s) over the drawn speech bars (1.0-2.0 s, 3.0-4.0 s).
     assert over == [pytest.approx((1.5, 0.5)), pytest.approx((3.0, 0.5))]
     assert [s.x0 for s in fig.layout.shapes] == [8.0]
+    assert "past the cut's end" not in by
+
+    rows.append({"offset_s": 7.0, "duration_s": 2.1, "target": "chapter 2", "file": "late.wav"})
+    by = {t.name: t for t in viz.narration_timeline(cut, rows).data}
+    past = by["past the cut's end"]
+    assert list(past.base) == [8.0] and list(past.x) == [pytest.approx(1.1)]
 
 
 def test_merge_intervals() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import state
 import streamlit as st
+from narration_overrun import overrun_notice
 
 import data
 from genesis_pipeline import viz
@@ -74,6 +75,7 @@ st.caption(
 st.subheader("Plan on the cut")
 if cut.segments:
     st.plotly_chart(viz.narration_timeline(cut, rows), key="narr_timeline", width="stretch")
+    overrun_notice(pid, "narr")
 
 # -- voiceovers ---------------------------------------------------------------------------------
 st.subheader("Voiceovers")

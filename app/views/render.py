@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import state
 import streamlit as st
+from narration_overrun import overrun_notice
 
 import data
 from genesis_pipeline.errors import GenesisError, RunInProgressError
@@ -100,6 +101,7 @@ if overview.approved and not overview.problems and not live.active:
     else:
         st.info("Not rendered yet.")
 
+overrun_notice(pid, "render", disabled=live.active)
 # The choice shows the saved mode, also when another tab or the CLI changed it.
 state.show_saved({f"render_mode_{pid}": overview.mode})
 st.radio(

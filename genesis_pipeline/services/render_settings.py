@@ -1,9 +1,11 @@
-"""How a project renders: the mode (smart or full re-encode) and the narration mix, as the
-assembly stage's parameters. One place for the render step and for the Render page's "is the
-latest render current" check, so the two can never disagree."""
+"""How a project renders: the mode (smart or full re-encode), the narration mix and what to do
+with a voiceover that runs past the cut's end, as the assembly stage's parameters. One place
+for the render step and for the Render page's "is the latest render current" check, so the two
+can never disagree."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline.errors import InvalidSettingError
@@ -12,12 +14,19 @@ from genesis_pipeline.store import projects as projects_sql
 
 if TYPE_CHECKING:
     from genesis_pipeline.stages.assemble import AssemblyParams
+    from genesis_pipeline.stages.narration import NarrationClip
 
 #: ``smart``: stream-copy the groups of pictures a cut leaves whole, encode only around the cut
 #: points (several times faster, same frames). ``reencode``: decode and encode everything.
 RENDER_MODES = ("smart", "reencode")
 DEFAULT_RENDER_MODE = "smart"
 _KEY = "render_mode"
+
+#: What a render does with a voiceover that runs past the cut's end (stored beside the mix):
+#: ``trim`` fades it out at the end, ``extend`` runs the last scene on in its source,
+#: ``freeze`` holds its last picture under its own sound (see ``stages.narration``).
+DEFAULT_NARRATION_OVERRUN = "trim"
+_OVERRUN_KEY = "narration_overrun"
 
 
 def get_render_mode(store: Store, project_id: int) -> str:
@@ -47,19 +56,56 @@ def set_render_mode(store: Store, project_id: int, mode: str) -> str:
     return mode
 
 
-def render_params(store: Store, project_id: int) -> AssemblyParams:
-    """The assembly parameters a render of the project uses now (mode and mix).
+def get_narration_overrun(store: Store, project_id: int) -> str:
+    """What the project's renders do with a voiceover past the cut's end (``trim`` unless set).
+
+    Raises:
+        NotFoundError: no such project.
+    """
+    return _overrun_of(_settings(store, project_id))
+
+
+def set_narration_overrun(store: Store, project_id: int, choice: str) -> str:
+    """Save what renders of the project do with a voiceover that runs past the cut's end.
+
+    Raises:
+        InvalidSettingError: ``choice`` is not ``trim``, ``extend`` or ``freeze``.
+        NotFoundError: no such project.
+    """
+    from genesis_pipeline.stages.narration import check_overrun_choice
+
+    check_overrun_choice(choice)
+    with store.db.write() as con:
+        current = projects_sql.get(con, project_id).settings_json.get(_OVERRUN_KEY)
+        if current != choice:
+            projects_sql.update_settings(con, project_id, {_OVERRUN_KEY: choice})
+    return choice
+
+
+def render_params(
+    store: Store, project_id: int, clips: Sequence[NarrationClip] = ()
+) -> AssemblyParams:
+    """The assembly parameters a render of the project uses now: mode, mix, and for
+    narration ``clips`` that run past the cut's end the extension its overrun choice asks for.
 
     Raises:
         NotFoundError: no such project.
     """
     from genesis_pipeline.services.narration import mix_of  # pandas: not for the CLI's parser
     from genesis_pipeline.stages.assemble import AssemblyParams
+    from genesis_pipeline.stages.narration import extension_s
 
     settings = _settings(store, project_id)
     mix = mix_of(settings)
+    choice = _overrun_of(settings)
+    extend = extension_s(clips, choice)
     return AssemblyParams(
-        bed_gain=mix.bed_gain, narration_gain=mix.voiceover_gain, mode=_mode_of(settings)
+        bed_gain=mix.bed_gain,
+        narration_gain=mix.voiceover_gain,
+        mode=_mode_of(settings),
+        extend_s=extend,
+        # Only when it extends: with nothing past the end the choice changes no render.
+        extend_with="freeze" if choice == "freeze" and extend else "source",
     )
 
 
@@ -71,3 +117,11 @@ def _settings(store: Store, project_id: int) -> dict[str, Any]:
 def _mode_of(settings: dict[str, Any]) -> str:
     mode = settings.get(_KEY, DEFAULT_RENDER_MODE)
     return mode if mode in RENDER_MODES else DEFAULT_RENDER_MODE
+
+
+def _overrun_of(settings: dict[str, Any]) -> str:
+    from genesis_pipeline.stages.narration import OVERRUN_CHOICES
+
+    # Absent (projects from before the choice existed) or unknown: the default.
+    choice = settings.get(_OVERRUN_KEY, DEFAULT_NARRATION_OVERRUN)
+    return choice if choice in OVERRUN_CHOICES else DEFAULT_NARRATION_OVERRUN

@@ -71,7 +71,7 @@ def render_key(store: Store, project_id: int, cut: CutPlan | None = None) -> str
     clips, _rows = (
         narration_service.narration_clips(store, cut, voiceovers) if voiceovers else ([], [])
     )
-    params = render_params(store, project_id)
+    params = render_params(store, project_id, clips)
     return stage_key(STAGE, VERSION, params, render_inputs(cut, clips))
 
 

@@ -134,6 +134,7 @@ def start_background_run(store: Store, project_id: int, options: RunOptions | No
         ("--voiceover-offset", options.voiceover_offset),
         ("--voiceover-gain", options.voiceover_gain),
         ("--bed-gain", options.bed_gain),
+        ("--narration-overrun", options.narration_overrun),
     ):
         if value is not None:
             cmd += [flag, str(value)]

@@ -1,37 +1,46 @@
 """Assembly: render the approved cut, with its narration, to one H.264/AAC MP4.
 
-Mode ``reencode``: one ffmpeg run decodes only what is kept, builds the cut in a filter graph
-and encodes it:
+Where every piece goes on the output's clock, and the output's frame rate, are planned by
+:mod:`genesis_pipeline.stages.cut_plan` (the frame-rate policy and how variable-rate footage is
+conformed are stated there). Mode ``reencode``: one ffmpeg run decodes only what is kept, builds
+the cut in a filter graph and encodes it:
 
 * **Inputs.** Segments are grouped into *runs*: consecutive segments of one file in increasing
   frame order with gaps under :data:`SEEK_GAP_S`. Each run is one ffmpeg input opened with an
-  input seek (``-ss``) half a frame before its first frame (decoding starts at the keyframe
-  before it); inside a run the stream is ``split`` and each segment cut by frame number
-  (``trim=start_frame:end_frame``) and by sample number (``atrim=start_sample:end_sample``).
+  input seek (``-ss``) half-way between its first frame and the one before, by their
+  timestamps (decoding starts at the keyframe before it); inside a run the stream is ``split``
+  and each segment cut by frame number (``trim=start_frame:end_frame``) and by sample number
+  (``atrim=start_sample:end_sample``).
   Measured on a 60 s 1280x720 clip keeping 42 s in 7 pieces (decode + filter only): one input
   with split+trim 1.9 s, select by frame number 1.9 s, one seeked input per segment 2.2 s and
   2.5x the memory (a decoder each); but with the pieces in reverse order split+trim buffered
   every frame waiting for its turn (1.4 GB vs 0.15 GB), and for one late piece it decoded the
   whole file (4.1 s vs 1.0 s). Runs keep split+trim's single decoder where it is cheap and seek
   where it is not, so memory stays flat for any order.
-* **Video.** Per segment: trim by frame number, timestamps rebuilt from the frame count
-  (constant rate even for variable-rate sources), frame rate converted when it differs from the
-  output's (then padded/trimmed to the exact frame count), scaled into the output size keeping
-  the display aspect, padded with black, ``setsar=1``. Rotated sources arrive upright (ffmpeg
+* **Video.** Per segment: trim by frame number; a locked piece (constant-rate source at the
+  output's rate) keeps its frames one for one, timestamps from the frame count; any other is
+  conformed: its real timestamps placed on the cut's clock and ``fps`` (nearest rounding) shows
+  at each output frame the source frame on screen then, duplicating or dropping frames (then
+  padded/trimmed to the exact frame count). Then scaled into the output size keeping the
+  display aspect, padded with black, ``setsar=1``. Rotated sources arrive upright (ffmpeg
   applies the display matrix when decoding).
 * **Audio.** Per segment exactly as many samples as its video lasts on the output timeline
-  (boundaries rounded from the cumulative frame count, so sync never drifts); a source without
-  sound contributes silence (``anullsrc``). ``concat`` joins video and audio pairwise.
+  (boundaries rounded from the cumulative frame count, so sync never drifts), from the source
+  time its pictures show (a conformed piece: the cut's clock); a source without sound
+  contributes silence (``anullsrc``). ``concat`` joins video and audio pairwise.
 * **Narration.** Each clip is delayed to its offset (in samples) and scaled by its gain times
   ``narration_gain``; the clips are summed (``amix`` without normalisation) into a track as long
   as the cut. The bed (natural sound times ``bed_gain``) goes through ``sidechaincompress`` keyed
   by that track (both padded past the end, then trimmed back: the compressor stops at the first
   end of either input), the two are summed and ``alimiter`` (auto-level off, latency
   compensated) keeps peaks under -1 dBFS. Outside the narration (plus release) the bed comes
-  out sample-for-sample as without narration.
+  out sample-for-sample as without narration. A clip still sounding at the cut's end fades out
+  over its last :data:`NARRATION_FADE_S` inside the cut; to let it finish instead, the cut runs
+  on (:attr:`AssemblyParams.extend_s`): its last piece continues in its file, or its last
+  picture is held while its sound runs on (pieces of their own, planned with the cut).
 
 Mode ``smart`` (the default; :mod:`genesis_pipeline.stages.smart_render`) shares the planning
-(:func:`_plan_cut`, :func:`_plan_narration`) and this graph: the pictures stream-copied where
+(:func:`plan_for`, :func:`_plan_narration`) and this graph: the pictures stream-copied where
 the sources allow and encoded by this graph (audio left out) only around the cuts; the sound
 packet-copied where it is the sources' own, untouched
 (:mod:`genesis_pipeline.stages.sound_copy`), else exactly as here (video left out).
@@ -53,20 +62,15 @@ from typing import Any, Protocol
 
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError, MediaToolError
 from genesis_pipeline.media.ffmpeg import run_ffmpeg
-from genesis_pipeline.media.filtergraph import (
-    FilterGraph,
-    audio_format,
-    fit_video,
-    fps_fraction,
-    rate_text,
-)
+from genesis_pipeline.media.filtergraph import FilterGraph, audio_format, fit_video, rate_text
 from genesis_pipeline.stages import Progress, no_progress
+from genesis_pipeline.stages.cut_plan import CutPlan, Piece, Source, plan_cut
 from genesis_pipeline.stages.timeline import CutSegment
 from genesis_pipeline.store.artifacts import atomic_path
 
 log = logging.getLogger(__name__)
 
-VERSION = 2  # 2: mono cuts stay mono
+VERSION = 3  # 2: mono cuts stay mono; 3: real frame times, rate policy, VFR conformed
 
 MODES = ("reencode", "smart")
 """Render modes: ``reencode`` decodes and encodes every picture; ``smart`` stream-copies the
@@ -78,6 +82,15 @@ rather than decoded: a seek costs at most one GOP of decoding (x264's default is
 
 LIMIT_DBFS = -1.0
 """Ceiling of the final limiter."""
+
+NARRATION_FADE_S = 0.5
+"""A narration clip still sounding at the cut's end fades out over this much of its end inside
+the cut (less when it started later): a voice is never chopped off mid-word."""
+
+EXTEND_WITH = ("source", "freeze")
+"""How :attr:`AssemblyParams.extend_s` is filled: ``source`` runs the last piece on in its
+file (its pictures and sound; its last frame held over silence where the file ends),
+``freeze`` holds the last kept picture while the piece's sound runs on under it."""
 
 _DUCK_TAIL_S = 2.0
 """Silence appended to both inputs of the ducking compressor (see :func:`_mix_graph`)."""
@@ -130,7 +143,11 @@ class AssemblyParams:
     Attributes:
         width: output width in pixels (even); None = the first segment's display width.
         height: output height in pixels (even); None = the first segment's display height.
-        fps: output frame rate; None = the first segment's.
+        fps: output frame rate; None = the rate of the footage covering most of the cut (a
+            constant-rate file counts as its rate, a variable-rate one as the standard rate
+            nearest its peak rate; see :mod:`~genesis_pipeline.stages.cut_plan`). Footage at
+            another rate, or at a variable rate, is conformed by its timestamps: each picture
+            first shows within half an output frame of its time on the cut.
         crf: x264 constant rate factor (0-51, lower is better and bigger).
         preset: x264 speed preset.
         audio_bitrate: AAC bitrate (ffmpeg syntax, ``160k``).
@@ -141,6 +158,9 @@ class AssemblyParams:
         duck_ratio: compression ratio applied to the bed above the threshold (1-20).
         duck_attack_ms: how fast the bed goes down when narration starts.
         duck_release_ms: how fast the bed comes back when narration stops.
+        extend_s: seconds added after the last kept frame (a voiceover that runs past the
+            cut), filled as ``extend_with`` says (see :data:`EXTEND_WITH`); 0 = none.
+        extend_with: ``source`` or ``freeze``.
         mode: ``smart`` (stream-copy the GOPs of compatible H.264 sources and the AAC packets
             that the cut leaves whole, encode only around the cuts: the same frames, the same
             sound within 10.7 ms of its pictures, several times faster; ``crf``, ``preset``
@@ -162,6 +182,8 @@ class AssemblyParams:
     duck_attack_ms: float = 20.0
     duck_release_ms: float = 500.0
     mode: str = "smart"
+    extend_s: float = 0.0
+    extend_with: str = "source"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +191,9 @@ class RenderResult:
     """A finished render, as measured on the written file.
 
     ``frames_copied`` pictures were stream-copied from the sources (mode ``smart``),
-    ``frames_encoded`` encoded; together they make ``frames``. ``sound_copied_s`` seconds of
+    ``frames_encoded`` encoded; together they make ``frames``. ``frames_conformed`` of them were
+    retimed onto the output's rate from variable-rate or other-rate footage (see
+    :mod:`~genesis_pipeline.stages.cut_plan`). ``sound_copied_s`` seconds of
     sound were packet-copied (mode ``smart``, see :mod:`~genesis_pipeline.stages.sound_copy`),
     played at most ``sound_offset_ms`` after or before their pictures; otherwise the sound is
     encoded whole, sample-exact.
@@ -187,6 +211,7 @@ class RenderResult:
     frames_encoded: int = 0
     sound_copied_s: float = 0.0
     sound_offset_ms: float = 0.0
+    frames_conformed: int = 0
 
     def to_json(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -237,49 +262,23 @@ def render_cut(
 # --- planning (shared by every mode) -------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Source:
-    """Facts about one media file that the graph needs."""
+def plan_for(segments: Sequence[CutSegment], params: AssemblyParams) -> CutPlan:
+    """The cut on the output's clock for these parameters (see
+    :mod:`~genesis_pipeline.stages.cut_plan`).
 
-    path: Path
-    video_index: int | None
-    audio_index: int | None
-    audio_channels: int | None
-    video_start_s: float  # video stream start relative to the container start
-    size: tuple[int, int] | None  # display size, when asked for
-
-
-@dataclass(frozen=True, slots=True)
-class _Piece:
-    """One segment placed on the output timeline."""
-
-    index: int  # position in the cut
-    seg: CutSegment
-    source: _Source
-    rate: Fraction  # source frame rate
-    frames_out: int
-    samples_out: int
-    use_video: bool
-    use_audio: bool
-
-    @property
-    def start_time_s(self) -> float:
-        """Container time of the segment's first frame."""
-        return self.source.video_start_s + self.seg.start_frame / float(self.rate)
-
-
-@dataclass(frozen=True, slots=True)
-class _CutPlan:
-    pieces: tuple[_Piece, ...]
-    width: int
-    height: int
-    rate: Fraction
-    frames: int
-    samples: int
-
-    @property
-    def duration_s(self) -> float:
-        return self.frames / float(self.rate)
+    Raises:
+        InvalidSettingError: a malformed segment.
+        InvalidMediaError: a media file is missing or unusable.
+    """
+    return plan_cut(
+        segments,
+        width=params.width,
+        height=params.height,
+        fps=params.fps,
+        sample_rate=params.sample_rate,
+        extend_s=params.extend_s,
+        freeze=params.extend_with == "freeze",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +287,7 @@ class _Clip:
     channels: int | None
     delay_samples: int
     gain: float
+    samples: int = 0  # length at the output's rate (0: unknown)
 
 
 def _check_params(p: AssemblyParams) -> None:
@@ -297,6 +297,12 @@ def _check_params(p: AssemblyParams) -> None:
         v = getattr(p, name)
         if v is not None and (v < 2 or v % 2):
             raise InvalidSettingError(name, f"{v} must be an even number of pixels >= 2")
+    if p.extend_with not in EXTEND_WITH:
+        raise InvalidSettingError(
+            "extend_with", f"{p.extend_with!r} is not one of {', '.join(EXTEND_WITH)}"
+        )
+    if not (math.isfinite(p.extend_s) and 0 <= p.extend_s <= 3600):
+        raise InvalidSettingError("extend_s", f"{p.extend_s} must be in [0, 3600] seconds")
     if p.fps is not None and not (0 < p.fps <= 240):
         raise InvalidSettingError("fps", f"{p.fps} must be in (0, 240]")
     if not 0 <= p.crf <= 51:
@@ -324,143 +330,8 @@ def _check_params(p: AssemblyParams) -> None:
             raise InvalidSettingError(name, f"{v} must be in [{lo:g}, {hi:g}]")
 
 
-def _is_attached_picture(stream: Any) -> bool:
-    try:
-        return bool(int(stream.disposition) & 0x400)  # AV_DISPOSITION_ATTACHED_PIC
-    except (TypeError, AttributeError):
-        return False
-
-
-def _inspect(path: Path, *, want_size: bool) -> _Source:
-    """Open ``path`` with PyAV and read stream indices, start offset and (optionally) size.
-
-    Raises:
-        InvalidMediaError: missing, unreadable, or without audio and video.
-    """
-    import av
-
-    if not path.is_file():
-        raise InvalidMediaError(path, "file does not exist")
-    try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise InvalidMediaError(path, f"cannot be opened as media ({exc})") from None
-    with container:
-        video = next((s for s in container.streams.video if not _is_attached_picture(s)), None)
-        audio = next(iter(container.streams.audio), None)
-        if video is None and audio is None:
-            raise InvalidMediaError(path, "contains no audio or video stream")
-        c_start = container.start_time / 1e6 if container.start_time is not None else 0.0
-        v_start = 0.0
-        if video is not None and video.start_time is not None and video.time_base:
-            v_start = max(0.0, float(video.start_time * video.time_base) - c_start)
-        size = None
-        if want_size and video is not None:
-            try:
-                frame = next(container.decode(video))
-            except (av.error.FFmpegError, StopIteration, ValueError) as exc:
-                raise InvalidMediaError(path, f"video cannot be decoded ({exc})") from None
-            rotation = int(getattr(frame, "rotation", 0) or 0) % 360
-            size = (
-                (frame.height, frame.width)
-                if rotation in (90, 270)
-                else (frame.width, frame.height)
-            )
-        return _Source(
-            path=path,
-            video_index=video.index if video is not None else None,
-            audio_index=audio.index if audio is not None else None,
-            audio_channels=audio.codec_context.channels if audio is not None else None,
-            video_start_s=v_start,
-            size=size,
-        )
-
-
-def _check_segment(i: int, seg: CutSegment) -> None:
-    name = f"segments[{i}] ({seg.media_path.name})"
-    if not (math.isfinite(seg.fps) and seg.fps > 0):
-        raise InvalidSettingError(name, f"fps {seg.fps} must be > 0")
-    if seg.start_frame < 0 or seg.end_frame <= seg.start_frame:
-        raise InvalidSettingError(
-            name, f"frames [{seg.start_frame}, {seg.end_frame}) are not a non-empty range"
-        )
-    if not (seg.has_video or seg.has_audio):
-        raise InvalidSettingError(name, "has neither video nor audio")
-
-
-def _even(n: int) -> int:
-    return max(2, n - n % 2)
-
-
-def _plan_cut(segments: Sequence[CutSegment], params: AssemblyParams) -> _CutPlan:
-    """Inspect the sources and place every segment on the output timeline (frames, samples).
-
-    Raises:
-        InvalidSettingError: a malformed segment.
-        InvalidMediaError: a media file is missing or unusable.
-    """
-    for i, seg in enumerate(segments):
-        _check_segment(i, seg)
-    sources: dict[Path, _Source] = {}
-    for seg in segments:
-        if Path(seg.media_path) not in sources:
-            sources[Path(seg.media_path)] = _inspect(Path(seg.media_path), want_size=False)
-
-    # Size and rate default to the first segment's (the first with pictures, if it has none).
-    ref = next(
-        (
-            s
-            for s in segments
-            if s.has_video and sources[Path(s.media_path)].video_index is not None
-        ),
-        segments[0],
-    )
-    width, height = params.width, params.height
-    if width is None or height is None:
-        size = (ref.width, ref.height) if ref.width and ref.height else None
-        if size is None and ref.has_video:
-            size = _inspect(Path(ref.media_path), want_size=True).size
-        if size is None:
-            raise InvalidSettingError(
-                "width/height", "no segment has video to take the output size from"
-            )
-        width = width if width is not None else _even(size[0])
-        height = height if height is not None else _even(size[1])
-    rate = fps_fraction(params.fps if params.fps is not None else ref.fps)
-
-    pieces: list[_Piece] = []
-    frames_done = 0
-    for index, seg in enumerate(segments):
-        src = sources[Path(seg.media_path)]
-        src_rate = fps_fraction(seg.fps)
-        n = seg.end_frame - seg.start_frame
-        frames_out = n if src_rate == rate else max(1, round(n * rate / src_rate))
-        start_sample = _frame_to_sample(frames_done, rate, params.sample_rate)
-        frames_done += frames_out
-        samples_out = _frame_to_sample(frames_done, rate, params.sample_rate) - start_sample
-        use_video = seg.has_video and src.video_index is not None
-        use_audio = seg.has_audio and src.audio_index is not None
-        if seg.has_audio and not use_audio:
-            log.info("%s has no audio stream: silence in its place", seg.media_path.name)
-        pieces.append(
-            _Piece(index, seg, src, src_rate, frames_out, samples_out, use_video, use_audio)
-        )
-    return _CutPlan(
-        pieces=tuple(pieces),
-        width=width,
-        height=height,
-        rate=rate,
-        frames=frames_done,
-        samples=_frame_to_sample(frames_done, rate, params.sample_rate),
-    )
-
-
-def _frame_to_sample(frame: int, rate: Fraction, sample_rate: int) -> int:
-    return round(Fraction(frame) * sample_rate / rate)
-
-
 def _plan_narration(
-    clips: Sequence[NarrationClipLike], plan: _CutPlan, params: AssemblyParams
+    clips: Sequence[NarrationClipLike], plan: CutPlan, params: AssemblyParams
 ) -> list[_Clip]:
     """Check the clips and place them in samples; clips starting after the cut are dropped.
 
@@ -484,6 +355,7 @@ def _plan_narration(
             with av.open(str(path)) as c:
                 has_audio = bool(c.streams.audio)
                 channels = c.streams.audio[0].codec_context.channels if has_audio else None
+                seconds = _seconds(c, c.streams.audio[0]) if has_audio else 0.0
         except (av.error.FFmpegError, OSError, ValueError) as exc:
             raise InvalidMediaError(path, f"narration cannot be opened ({exc})") from None
         if not has_audio:
@@ -497,8 +369,15 @@ def _plan_narration(
                 plan.duration_s,
             )
             continue
-        out.append(_Clip(path, channels, delay, clip.gain * params.narration_gain))
+        length = round(seconds * params.sample_rate)
+        out.append(_Clip(path, channels, delay, clip.gain * params.narration_gain, length))
     return out
+
+
+def _seconds(container: Any, stream: Any) -> float:
+    if stream.duration is not None and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return float(container.duration or 0) / 1e6
 
 
 # --- mode "reencode" ------------------------------------------------------------------------
@@ -506,42 +385,39 @@ def _plan_narration(
 
 @dataclass(slots=True)
 class _Run:
-    """Consecutive pieces of one file, in increasing frame order: one ffmpeg input."""
+    """Consecutive pieces of one file, in increasing frame order: one ffmpeg input, seeked
+    where its first piece says (:attr:`~genesis_pipeline.stages.cut_plan.Piece.seek`)."""
 
-    source: _Source
-    rate: Fraction
+    source: Source
     use_video: bool
     use_audio: bool
-    pieces: list[_Piece]
-
-    @property
-    def base_frame(self) -> int:
-        return self.pieces[0].seg.start_frame
+    pieces: list[Piece]
 
     @property
     def seek_s(self) -> float | None:
-        """Input seek: half a frame before the first wanted frame, so float rounding of
-        timestamps can neither keep the frame before nor drop the wanted one."""
-        if self.base_frame == 0:
-            return None
-        if not self.use_video:
-            return self.base_frame / float(self.rate)
-        return self.source.video_start_s + (self.base_frame - 0.5) / float(self.rate)
+        seek = self.pieces[0].seek
+        return seek[0] if seek is not None else None
 
-    def accepts(self, piece: _Piece, seek_gap_s: float) -> bool:
-        last = self.pieces[-1].seg
+    @property
+    def origin_frame(self) -> int:
+        """Number of the first frame the input gives (frame numbers restart at a seek)."""
+        seek = self.pieces[0].seek
+        return seek[1] if seek is not None else 0
+
+    def accepts(self, piece: Piece, seek_gap_s: float) -> bool:
+        last = self.pieces[-1]
         seg = piece.seg
+        gap_s = piece.start_time_s - last.source.frame_time(last.seg.end_frame, last.rate)
         return (
             piece.source.path == self.source.path
-            and piece.rate == self.rate
             and piece.use_video == self.use_video
             and piece.use_audio == self.use_audio
-            and seg.start_frame >= last.end_frame
-            and (seg.start_frame - last.end_frame) / float(self.rate) <= seek_gap_s
+            and seg.start_frame >= last.seg.end_frame
+            and gap_s <= seek_gap_s
         )
 
 
-def _runs(plan: _CutPlan, seek_gap_s: Callable[[Path], float] | None = None) -> list[_Run]:
+def _runs(plan: CutPlan, seek_gap_s: Callable[[Path], float] | None = None) -> list[_Run]:
     """Group the pieces that read a file into runs (pieces adjacent in the cut only).
 
     Args:
@@ -550,7 +426,7 @@ def _runs(plan: _CutPlan, seek_gap_s: Callable[[Path], float] | None = None) -> 
             (default :data:`SEEK_GAP_S`).
     """
     runs: list[_Run] = []
-    prev: _Piece | None = None
+    prev: Piece | None = None
     for piece in plan.pieces:
         if not (piece.use_video or piece.use_audio):
             prev = None
@@ -559,13 +435,13 @@ def _runs(plan: _CutPlan, seek_gap_s: Callable[[Path], float] | None = None) -> 
         if runs and prev is not None and runs[-1].accepts(piece, gap):
             runs[-1].pieces.append(piece)
         else:
-            runs.append(_Run(piece.source, piece.rate, piece.use_video, piece.use_audio, [piece]))
+            runs.append(_Run(piece.source, piece.use_video, piece.use_audio, [piece]))
         prev = piece
     return runs
 
 
 def _reencode_graph(
-    plan: _CutPlan,
+    plan: CutPlan,
     clips: Sequence[_Clip],
     params: AssemblyParams,
     *,
@@ -599,7 +475,7 @@ def _reencode_graph(
             inputs += ["-ss", f"{seek:.6f}"]
         inputs += ["-i", str(run.source.path)]
         # Frame and sample numbers restart at the seek point.
-        origin_frame = run.base_frame if seek is not None else 0
+        origin_frame = run.origin_frame
         origin_s = seek if seek is not None else 0.0
         n = len(run.pieces)
         if with_video:
@@ -624,16 +500,20 @@ def _reencode_graph(
                 branches = [src]
                 pre = fmt
             for piece, branch in zip(run.pieces, branches, strict=True):
-                first = max(0, round((piece.start_time_s - origin_s) * sr))
+                first = round((piece.sound_start_s - origin_s) * sr)
+                # A conformed piece's sound can start a little before its file does: silence.
+                cut = (
+                    [f"atrim=start_sample={first}:end_sample={first + piece.samples_out}"]
+                    if first >= 0
+                    else [
+                        f"adelay=delays={-first}S:all=1",
+                        f"atrim=end_sample={piece.samples_out}",
+                    ]
+                )
                 label = g.label("a")
                 g.chain(
                     [branch],
-                    [
-                        *pre,
-                        f"atrim=start_sample={first}:end_sample={first + piece.samples_out}",
-                        "asetpts=PTS-STARTPTS",
-                        f"apad=whole_len={piece.samples_out}",
-                    ],
+                    [*pre, *cut, "asetpts=PTS-STARTPTS", f"apad=whole_len={piece.samples_out}"],
                     [label],
                 )
                 alabels[piece.index] = label
@@ -681,20 +561,36 @@ def _count_inputs(args: Sequence[str]) -> int:
     return sum(1 for a in args if a == "-i")
 
 
-def _video_piece(piece: _Piece, origin_frame: int, plan: _CutPlan) -> list[str]:
+def _video_piece(piece: Piece, origin_frame: int, plan: CutPlan) -> list[str]:
+    """Filters that make a piece's output frames from its input (frames counted from
+    ``origin_frame``): trim by frame number, then the source's own frames one for one (a
+    locked piece) or conformed onto the output's grid by their timestamps."""
     seg = piece.seg
+    if piece.hold_frame is not None:
+        # A freeze frame: the one picture, repeated, on the output's grid.
+        first = piece.hold_frame - origin_frame
+        rate = plan.rate
+        filters = [
+            f"trim=start_frame={first}:end_frame={first + 1}",
+            f"loop=loop={piece.frames_out - 1}:size=1:start=0",
+            f"setpts=N*{rate.denominator}/({rate.numerator}*TB)",
+        ]
+        return [*filters, *fit_video(plan.width, plan.height)]
     first = seg.start_frame - origin_frame
-    src = piece.rate
-    filters = [
-        f"trim=start_frame={first}:end_frame={first + seg.frames}",
-        # Timestamps from the frame count: a variable-rate source becomes constant-rate.
-        f"setpts=N*{src.denominator}/({src.numerator}*TB)",
-    ]
-    if src != plan.rate:
+    filters = [f"trim=start_frame={first}:end_frame={first + seg.frames}"]
+    if not piece.conform:
+        rate = plan.rate  # the source's own, exactly
+        filters.append(f"setpts=N*{rate.denominator}/({rate.numerator}*TB)")
+    else:
+        # Source frame i at (t_i - t_first) - shift on the piece's output clock: fps shows at
+        # each output frame the source frame on screen then (nearest rounding), from 0.
+        shift_us = round(piece.shift_s * 1e6)
         filters += [
-            f"fps={rate_text(plan.rate)}",
-            # fps may come one frame short at the end; clone the last and cut to the count.
-            "tpad=stop_mode=clone:stop=2",
+            "settb=AVTB",
+            f"setpts=PTS-STARTPTS-({shift_us})",
+            f"fps={rate_text(plan.rate)}:start_time=0:round=near",
+            # A last frame held past the end of its stream: clone it, then cut to the count.
+            f"tpad=stop_mode=clone:stop={piece.frames_out}",
             f"trim=end_frame={piece.frames_out}",
         ]
     return [*filters, *fit_video(plan.width, plan.height)]
@@ -704,7 +600,7 @@ def _mix_graph(
     g: FilterGraph,
     inputs: list[str],
     clips: Sequence[_Clip],
-    plan: _CutPlan,
+    plan: CutPlan,
     params: AssemblyParams,
     channels: int = 2,
 ) -> str:
@@ -720,17 +616,24 @@ def _mix_graph(
         return "aout"
 
     sr = params.sample_rate
+    total = plan.samples
     voice: list[str] = []
     for clip in clips:
         idx = _count_inputs(inputs)
         inputs += ["-i", str(clip.path)]
         label = g.label("n")
+        fade = []
+        if clip.samples and clip.delay_samples + clip.samples > total:
+            # Still sounding at the end: fade out (sample positions are cut time here).
+            n = min(round(NARRATION_FADE_S * sr), total - clip.delay_samples)
+            fade = [f"afade=t=out:start_sample={total - n}:nb_samples={n}"]
         g.chain(
             [f"{idx}:a:0"],
             [
                 *audio_format(sr, clip.channels, out_channels=channels),
                 f"volume={clip.gain:.6f}",
                 f"adelay=delays={clip.delay_samples}S:all=1",
+                *fade,
             ],
             [label],
         )
@@ -738,7 +641,6 @@ def _mix_graph(
     # sidechaincompress ends as soon as either input ends, dropping what it holds of the other
     # (measured: 0-0.2 s of the bed lost at random). Both inputs run past the cut by
     # _DUCK_TAIL_S of silence, and the mix is trimmed back to the exact length.
-    total = plan.samples
     padded = total + round(_DUCK_TAIL_S * sr)
     fit = [f"apad=whole_len={padded}", f"atrim=end_sample={padded}", "asplit=2"]
     if len(voice) > 1:
@@ -775,7 +677,7 @@ def _render_reencode(
     narration: Sequence[NarrationClipLike],
     progress: Progress,
 ) -> RenderResult:
-    plan = _plan_cut(segments, params)
+    plan = plan_for(segments, params)
     clips = _plan_narration(narration, plan, params)
     inputs, graph, vout, aout = _reencode_graph(plan, clips, params)
     log.info(
@@ -814,7 +716,7 @@ def _render_reencode(
 
 
 def _result(
-    plan: _CutPlan,
+    plan: CutPlan,
     path: Path,
     frames: int,
     params: AssemblyParams,
@@ -839,6 +741,7 @@ def _result(
         frames_encoded=encoded,
         sound_copied_s=sound_copied_s,
         sound_offset_ms=sound_offset_ms,
+        frames_conformed=plan.frames_conformed,
     )
 
 
@@ -852,7 +755,7 @@ def _video_codec_args(params: AssemblyParams, rate: Fraction) -> list[str]:
     ]  # fmt: skip
 
 
-def out_channels(plan: _CutPlan, clips: Sequence[_Clip]) -> int:
+def out_channels(plan: CutPlan, clips: Sequence[_Clip]) -> int:
     """1 when every sound in the cut (kept sources and narration) is mono, else 2.
 
     Upmixing mono to stereo adds nothing to hear and doubles the AAC encode, the slowest part

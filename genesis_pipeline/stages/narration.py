@@ -26,7 +26,18 @@ from genesis_pipeline.store.artifacts import atomic_path
 
 log = logging.getLogger(__name__)
 
-VERSION = 1
+VERSION = 2  # 2: clips carry their overrun past the cut's end and their name
+
+OVERRUN_CHOICES = ("trim", "extend", "freeze")
+"""What a render does with a voiceover that runs past the end of the cut: ``trim`` fades it
+out over its last :data:`~genesis_pipeline.stages.assemble.NARRATION_FADE_S` inside the cut;
+``extend`` runs the last scene on in its source (pictures and sound; its last frame held over
+silence where the source ends) until the voiceover is over; ``freeze`` holds the last picture
+that long while the scene's own sound runs on under it (silence where the source ends)."""
+
+EXTEND_TAIL_S = 0.5
+"""An extended cut runs on this long after the voiceover's last sample (its last word rings out
+before the picture ends)."""
 
 SAMPLE_RATE = 48_000
 # Peak at or below this (16-bit samples, about -84 dBFS) is digital silence, not a recording.
@@ -127,13 +138,17 @@ class CutChapter:
 
 @dataclass(frozen=True, slots=True)
 class NarrationClip:
-    """One voiceover placed on the cut: it starts at ``offset_s`` (cut time)."""
+    """One voiceover placed on the cut: it starts at ``offset_s`` (cut time) and runs
+    ``overrun_s`` seconds past the cut's end (0 when it ends inside the cut). ``name`` is what
+    messages call it (the file the reviewer added)."""
 
     path: Path
     offset_s: float
     gain: float = 1.0
     chapter_index: int | None = None
     auto: bool = False
+    overrun_s: float = 0.0
+    name: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -142,6 +157,8 @@ class NarrationClip:
             "gain": self.gain,
             "chapter_index": self.chapter_index,
             "auto": self.auto,
+            "overrun_s": self.overrun_s,
+            "name": self.name,
         }
 
     @classmethod
@@ -153,6 +170,8 @@ class NarrationClip:
             float(d["gain"]),
             None if idx is None else int(idx),
             bool(d["auto"]),
+            float(d.get("overrun_s", 0.0)),
+            str(d.get("name", "")),
         )
 
 
@@ -199,8 +218,8 @@ def auto_offset(
     Candidate starts are a ``step_s`` grid plus every speech edge (speech start or end, and
     those less ``duration_s``): the overlap is piecewise linear in the start with its corners
     there, so the least overlap and its earliest start are found exactly. When the narration
-    is longer than the chapter, the start still stays inside the chapter (overlap then also
-    counts speech after the chapter).
+    is longer than the chapter, the start still stays inside the chapter, at least ``step_s``
+    before its end (overlap then also counts speech after the chapter).
 
     Args:
         chapter: the chapter's span on the cut.
@@ -209,7 +228,7 @@ def auto_offset(
         step_s: grid spacing of candidate starts.
 
     Returns:
-        The start on the cut timeline, within ``[chapter.start_s, chapter.end_s]``.
+        The start on the cut timeline, within ``[chapter.start_s, chapter.end_s)``.
 
     Raises:
         InvalidSettingError: ``step_s`` is not positive or ``duration_s`` is negative.
@@ -220,7 +239,9 @@ def auto_offset(
         raise InvalidSettingError("voiceover duration", f"{duration_s} s is negative")
     lo = chapter.start_s
     room = chapter.end_s - chapter.start_s - duration_s
-    hi = lo + room if room >= 0 else chapter.end_s
+    # Too long for the chapter: it may start anywhere in it, but not at its very end (of the
+    # last chapter, that is the end of the cut: no place to start).
+    hi = lo + room if room >= 0 else chapter.end_s - step_s
     hi = max(hi, lo)
     starts, ends = _merged(speech)
     grid = lo + step_s * np.arange(math.floor((hi - lo) / step_s + 1e-9) + 1)
@@ -257,7 +278,8 @@ def plan_narration(
         cut_duration_s: length of the cut.
 
     Returns:
-        The clips, ordered by start.
+        The clips, ordered by start, each with how far it runs past the cut's end (to the
+        millisecond).
 
     Raises:
         InvalidSettingError: "voiceover offset" when a start is negative or at/after the end
@@ -294,13 +316,11 @@ def plan_narration(
                 f"{start:.2f} s{given} for the {who} voiceover is outside the cut "
                 f"(0 to {cut_duration_s:.2f} s)",
             )
-        if start + vo.duration_s > cut_duration_s + 1e-6:
-            log.warning(
-                "%s voiceover runs %.1f s past the end of the cut and will be cut short",
-                who,
-                start + vo.duration_s - cut_duration_s,
-            )
-        clips.append(NarrationClip(vo.path, start, gain, key, auto))
+        # Past the end is a planned fact (pages show it, the render acts on the project's
+        # choice, the run note says what was done), not a log line per page view.
+        overrun = max(0.0, start + vo.duration_s - cut_duration_s)
+        overrun = round(overrun, 3) if overrun > 1e-3 else 0.0
+        clips.append(NarrationClip(vo.path, start, gain, key, auto, overrun))
     clips.sort(key=lambda c: (c.offset_s, -1 if c.chapter_index is None else c.chapter_index))
     for a, b in itertools.pairwise(clips):
         a_end = a.offset_s + voiceovers[a.chapter_index].duration_s
@@ -313,3 +333,39 @@ def plan_narration(
                 b.offset_s,
             )
     return clips
+
+
+def extension_s(clips: Sequence[NarrationClip], choice: str) -> float:
+    """How long the cut runs on past its end for the voiceovers under ``choice`` (one of
+    :data:`OVERRUN_CHOICES`): the longest overrun plus :data:`EXTEND_TAIL_S` when extending or
+    freezing and a voiceover runs past the end; 0 otherwise.
+
+    Raises:
+        InvalidSettingError: ``choice`` is not one of :data:`OVERRUN_CHOICES`.
+    """
+    check_overrun_choice(choice, "narration overrun")
+    worst = max((c.overrun_s for c in clips), default=0.0)
+    if choice == "trim" or worst <= 0:
+        return 0.0
+    return round(worst + EXTEND_TAIL_S, 3)
+
+
+def check_overrun_choice(choice: str, setting: str = "narration overrun") -> str:
+    """Raises: InvalidSettingError: ``choice`` is not one of :data:`OVERRUN_CHOICES` (named
+    ``setting`` in the message)."""
+    if choice not in OVERRUN_CHOICES:
+        raise InvalidSettingError(setting, f"{choice!r} is not one of {', '.join(OVERRUN_CHOICES)}")
+    return choice
+
+
+FIT_MARGIN_S = 0.05
+"""A voiceover moved to end with the cut ends this much before it: a render's length is the
+cut's rounded to whole frames (under half a frame off, 50 ms at 10 fps)."""
+
+
+def fit_start(cut_duration_s: float, duration_s: float, earliest_s: float = 0.0) -> float | None:
+    """Where a voiceover of ``duration_s`` starts to end with the cut (:data:`FIT_MARGIN_S`
+    before its end), or None when it cannot: it would start before ``earliest_s`` (the cut's or
+    its chapter's start)."""
+    start = math.floor((cut_duration_s - duration_s - FIT_MARGIN_S) * 1000) / 1000
+    return start if start >= earliest_s - 1e-9 else None

@@ -85,19 +85,17 @@ from genesis_pipeline.stages.assemble import (
     RenderResult,
     _audio_codec_args,
     _count_frames,
-    _CutPlan,
     _graph_args,
-    _Piece,
-    _plan_cut,
     _plan_narration,
     _reencode_graph,
     _render_reencode,
     _result,
-    _Run,
     _video_codec_args,
     _video_piece,
     out_channels,
+    plan_for,
 )
+from genesis_pipeline.stages.cut_plan import CutPlan, Piece
 from genesis_pipeline.stages.sound_copy import SoundJoinError, SoundLayout, copy_sound, plan_sound
 from genesis_pipeline.stages.timeline import CutSegment
 from genesis_pipeline.store.artifacts import TMP_PREFIX, atomic_path
@@ -180,7 +178,7 @@ class _Copy:
 
 @dataclass(frozen=True, slots=True)
 class _Encode:
-    pieces: tuple[_Piece, ...]  # video-only pieces of the encode pass
+    pieces: tuple[Piece, ...]  # video-only pieces of the encode pass
 
     @property
     def frames(self) -> int:
@@ -189,7 +187,7 @@ class _Encode:
 
 @dataclass(frozen=True, slots=True)
 class _Layout:
-    plan: _CutPlan
+    plan: CutPlan
     spans: tuple[_Copy | _Encode, ...]
     indexes: dict[Path, VideoIndex]  # copyable sources
     not_copied: dict[Path, str]
@@ -219,7 +217,7 @@ def plan_smart(segments: Sequence[CutSegment], params: AssemblyParams | None = N
 
     params = params or AssemblyParams()
     _check_params(params)
-    plan = _plan_cut(segments, params)
+    plan = plan_for(segments, params)
     public = _layout(plan).public()
     sound = plan_sound(plan, (), params)
     if isinstance(sound, str):
@@ -243,7 +241,7 @@ def render_smart(
         MediaToolError: ffmpeg failed (the message carries ffmpeg's own).
         ToolNotFoundError: ffmpeg is missing.
     """
-    plan = _plan_cut(segments, params)
+    plan = plan_for(segments, params)
     clips = _plan_narration(narration, plan, params)
     layout = _layout(plan)
     for path, reason in layout.not_copied.items():
@@ -270,7 +268,7 @@ def render_smart(
 # --- planning -------------------------------------------------------------------------------
 
 
-def _layout(plan: _CutPlan) -> _Layout:
+def _layout(plan: CutPlan) -> _Layout:
     """Index the sources, decide which can be copied, and split the cut into spans."""
     indexes: dict[Path, VideoIndex] = {}  # copyable, in cut order: the first is the reference
     not_copied: dict[Path, str] = {}
@@ -291,24 +289,19 @@ def _layout(plan: _CutPlan) -> _Layout:
         indexes[path] = ix
 
     spans: list[_Copy | _Encode] = []
-    pending: list[_Piece] = []
+    pending: list[Piece] = []
     numbers = itertools.count()
 
-    def encode(piece: _Piece, start: int | None = None, end: int | None = None) -> None:
+    def encode(piece: Piece, start: int | None = None, end: int | None = None) -> None:
         if start is None or end is None:
             pending.append(replace(piece, index=next(numbers), use_audio=False))
-            return
-        fps = float(piece.rate)
-        seg = replace(piece.seg, start_frame=start, end_frame=end, start_s=start / fps,
-                      end_s=end / fps)  # fmt: skip
-        pending.append(
-            _Piece(next(numbers), seg, piece.source, piece.rate, end - start, 0, True, False)
-        )
+        else:
+            pending.append(piece.video_part(next(numbers), start, end))
 
     for piece in plan.pieces:
         source = indexes.get(piece.source.path) if piece.use_video else None
         copy = None
-        if source is not None and piece.rate == plan.rate:
+        if source is not None and not piece.conform:
             copy = source.copy_span(piece.seg.start_frame, piece.seg.end_frame)
         if source is None or copy is None:
             encode(piece)
@@ -328,7 +321,7 @@ def _layout(plan: _CutPlan) -> _Layout:
     return _Layout(plan, tuple(spans), indexes, not_copied, reference)
 
 
-def _copy_problem(ix: VideoIndex, plan: _CutPlan) -> str | None:
+def _copy_problem(ix: VideoIndex, plan: CutPlan) -> str | None:
     """Why pictures of this source would not come out of a re-encode unchanged (or None)."""
     if ix.problem:
         return ix.problem
@@ -456,7 +449,7 @@ class _Meter:
 
 
 def _make_sound(
-    plan: _CutPlan,
+    plan: CutPlan,
     clips: Sequence[Any],
     params: AssemblyParams,
     out: Path,
@@ -493,7 +486,7 @@ def _make_sound(
 
 
 def _encode_sound(
-    plan: _CutPlan,
+    plan: CutPlan,
     clips: Sequence[Any],
     params: AssemblyParams,
     out: Path,
@@ -583,14 +576,13 @@ def _encode(
 
 
 def _pipe_piece(
-    base: list[str], piece: _Piece, plan: _CutPlan, frame_bytes: int, sink: Any, what: str
+    base: list[str], piece: Piece, plan: CutPlan, frame_bytes: int, sink: Any, what: str
 ) -> int:
     """Decode exactly ``piece.frames_out`` frames of one piece into ``sink``; returns frames."""
     if piece.use_video:
-        run = _Run(piece.source, piece.rate, True, False, [piece])
-        seek = run.seek_s
-        origin = run.base_frame if seek is not None else 0
-        src = ["-ss", f"{seek:.6f}"] if seek is not None else []
+        seek = piece.seek
+        origin = seek[1] if seek is not None else 0
+        src = ["-ss", f"{seek[0]:.6f}"] if seek is not None else []
         src += ["-i", str(piece.source.path), "-map", f"0:{piece.source.video_index}"]
         filters = _video_piece(piece, origin, plan)
     else:
@@ -822,7 +814,7 @@ def _merge_configs(base: AvcConfig, configs: Sequence[AvcConfig]) -> AvcConfig:
     )
 
 
-def _check_output(path: Path, plan: _CutPlan) -> None:
+def _check_output(path: Path, plan: CutPlan) -> None:
     """Pictures as :func:`_check_timestamps` wants them, and sound as long as the pictures to
     within one frame.
 
@@ -843,7 +835,7 @@ def _check_output(path: Path, plan: _CutPlan) -> None:
         )
 
 
-def _check_timestamps(path: Path, plan: _CutPlan) -> None:
+def _check_timestamps(path: Path, plan: CutPlan) -> None:
     """The video of ``path`` has the planned frames at ``0, 1, 2...`` frame times, unique,
     with strictly increasing decode times.
 

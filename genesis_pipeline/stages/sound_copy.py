@@ -56,7 +56,8 @@ from genesis_pipeline.media.aac import (
     index_aac,
 )
 from genesis_pipeline.media.audio_analysis import FLOOR_DB, rms_db
-from genesis_pipeline.stages.assemble import AssemblyParams, _CutPlan, out_channels
+from genesis_pipeline.stages.assemble import AssemblyParams, out_channels
+from genesis_pipeline.stages.cut_plan import CutPlan
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ class SoundLayout:
         return 1000 * self.max_offset / self.sample_rate
 
 
-def plan_sound(plan: _CutPlan, clips: Sequence[Any], params: AssemblyParams) -> SoundLayout | str:
+def plan_sound(plan: CutPlan, clips: Sequence[Any], params: AssemblyParams) -> SoundLayout | str:
     """Where the cut's sound can be copied, or why it cannot (the sound is then encoded)."""
     if clips:
         return "narration is mixed in"
@@ -169,7 +170,7 @@ def plan_sound(plan: _CutPlan, clips: Sequence[Any], params: AssemblyParams) -> 
     natural: list[int] = []  # output position of source sample 0, in sync with the pictures
     grid: list[int] = []  # the same, on the packet grid
     for i, piece in enumerate(plan.pieces):
-        s = round(piece.start_time_s * sr)
+        s = round(piece.sound_start_s * sr)
         natural.append(starts[i] - s)
         offset = (s - starts[i]) % FRAME
         grid.append(starts[i] - s + (offset - FRAME if offset >= FRAME // 2 else offset))

@@ -27,6 +27,7 @@ class RunOptions:
     bed_gain: float | None = None
     render: bool = True
     render_mode: str | None = None  # saved for the project when given (smart | reencode)
+    narration_overrun: str | None = None  # saved when given (trim | extend | freeze)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +38,7 @@ class RunOptions:
             "bed_gain": self.bed_gain,
             "render": self.render,
             "render_mode": self.render_mode,
+            "narration_overrun": self.narration_overrun,
         }
 
 

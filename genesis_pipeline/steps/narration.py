@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from genesis_pipeline.services import narration as narration_service
+from genesis_pipeline.services import render_settings
 from genesis_pipeline.services.cut import load_cut
 from genesis_pipeline.steps.context import RunContext, StepOutcome
 
 
 def apply_run_options(ctx: RunContext) -> None:
-    """CLI flags (--voiceover, --voiceover-offset, --voiceover-gain, --bed-gain) become project
-    state before anything runs, so a bad flag fails the run before any work and the app shows
-    the same settings afterwards."""
+    """CLI flags (--voiceover, --voiceover-offset, --voiceover-gain, --bed-gain,
+    --narration-overrun) become project state before anything runs, so a bad flag fails the run
+    before any work and the app shows the same settings afterwards."""
     opts = ctx.options
+    if opts.narration_overrun is not None:
+        render_settings.set_narration_overrun(ctx.store, ctx.project_id, opts.narration_overrun)
     if opts.voiceover_gain is not None or opts.bed_gain is not None:
         narration_service.set_mix(
             ctx.store, ctx.project_id, voiceover_gain=opts.voiceover_gain, bed_gain=opts.bed_gain
@@ -46,7 +49,17 @@ def run(ctx: RunContext) -> StepOutcome:
         return StepOutcome(status="skipped", note="no voiceover")
     clips, rows = narration_service.narration_clips(ctx.store, cut, voiceovers)
     ctx.state["narration"] = clips
-    return StepOutcome(
-        counts={"voiceovers": len(clips)},
-        details={"clips": rows},
-    )
+    counts: dict[str, float] = {"voiceovers": len(clips)}
+    note = None
+    over = [c for c in clips if c.overrun_s > 0]
+    if over:
+        from genesis_pipeline.stages.narration import extension_s
+
+        choice = render_settings.get_narration_overrun(ctx.store, ctx.project_id)
+        extend = extension_s(clips, choice)
+        note = "; ".join(
+            narration_service.overrun_text(c.name, c.overrun_s, choice, extend, done=False)
+            for c in over
+        )
+        counts["overrun_s"] = max(c.overrun_s for c in over)
+    return StepOutcome(counts=counts, note=note, details={"clips": rows})

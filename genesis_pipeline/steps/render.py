@@ -48,7 +48,7 @@ def run(ctx: RunContext) -> StepOutcome:
     if not cut.segments:
         note = "no video scenes" if cut.total_scenes == 0 else "no scene is approved"
         return StepOutcome(status="skipped", note=f"nothing to render: {note}")
-    params = render_settings.render_params(ctx.store, ctx.project_id)
+    params = render_settings.render_params(ctx.store, ctx.project_id, clips)
     key = stage_key(STAGE, VERSION, params, render_inputs(cut, clips))
     with ctx.store.db.read() as con:
         existing = renders_sql.find_by_key(con, ctx.project_id, key, ctx.store.home)
@@ -74,6 +74,7 @@ def run(ctx: RunContext) -> StepOutcome:
                 "written to renders/ (free some space and run again)",
             ) from exc
         raise
+    overrun = _overrun(ctx, clips, params)
     settings = {
         "scenes": list(cut.scene_ids),
         "scene_count": len(cut.segments),
@@ -91,6 +92,7 @@ def run(ctx: RunContext) -> StepOutcome:
         "mix": narration_service.MixSettings(params.narration_gain, params.bed_gain).to_dict(),
         "params": _params(result.params),
         "sound": {"copied_s": result.sound_copied_s, "offset_ms": result.sound_offset_ms},
+        "narration_overrun": overrun,
     }
     with ctx.store.db.write() as con:
         rec = renders_sql.insert(
@@ -113,7 +115,7 @@ def run(ctx: RunContext) -> StepOutcome:
             "frames_copied": result.frames_copied,
             "sound_copied_s": result.sound_copied_s,
         },
-        note=_note(params.mode, result),
+        note=_note(params.mode, result, _overrun_lines(overrun)),
         details={"render_id": rec.id, "path": str(result.path)},
     )
 
@@ -121,7 +123,34 @@ def run(ctx: RunContext) -> StepOutcome:
 _DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
-def _note(mode: str, result: RenderResult) -> str:
+def _note(mode: str, result: RenderResult, overruns: list[str] | None = None) -> str:
+    return "; ".join([_mode_note(mode, result), *_rate_note(result), *(overruns or [])])
+
+
+def _overrun(ctx: RunContext, clips: list[Any], params: Any) -> dict[str, Any] | None:
+    """What the render did with voiceovers past the cut's end (for the render's settings)."""
+    over = [c for c in clips if c.overrun_s > 0]
+    if not over:
+        return None
+    return {
+        "choice": render_settings.get_narration_overrun(ctx.store, ctx.project_id),
+        "extend_s": params.extend_s,
+        "voiceovers": [{"file": c.name, "overrun_s": c.overrun_s} for c in over],
+    }
+
+
+def _overrun_lines(done: dict[str, Any] | None) -> list[str]:
+    if done is None:
+        return []
+    return [
+        narration_service.overrun_text(
+            v["file"], v["overrun_s"], done["choice"], done["extend_s"], done=True
+        )
+        for v in done["voiceovers"]
+    ]
+
+
+def _mode_note(mode: str, result: RenderResult) -> str:
     if mode != "smart":
         return "full re-encode"
     note = f"smart: {result.frames_copied} of {result.frames} frames stream-copied"
@@ -131,6 +160,15 @@ def _note(mode: str, result: RenderResult) -> str:
             f"(at most {result.sound_offset_ms:.1f} ms off the pictures)"
         )
     return f"{note}, sound encoded"
+
+
+def _rate_note(result: RenderResult) -> list[str]:
+    if not result.frames_conformed:
+        return []
+    return [
+        f"{result.fps:.6g} fps: {result.frames_conformed} frames conformed from variable- or "
+        "other-rate footage by their timestamps"
+    ]
 
 
 def estimate_render_bytes(cut: CutPlan) -> int:

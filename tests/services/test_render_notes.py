@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from genesis_pipeline.services.render_view import _sound_line
@@ -23,6 +24,11 @@ def test_render_note() -> None:
     )
     assert _note("smart", result(0, 0)) == "smart: 6086 of 6756 frames stream-copied, sound encoded"
     assert _note("reencode", result(0, 0)) == "full re-encode"
+    vfr = replace(result(0, 0), fps=24.0, frames_conformed=108)
+    assert _note("reencode", vfr) == (
+        "full re-encode; 24 fps: 108 frames conformed from variable- or other-rate footage by "
+        "their timestamps"
+    )
 
 
 def test_history_sound_line() -> None:

@@ -18,6 +18,8 @@ from genesis_pipeline.stages.narration import (
     NarrationClip,
     VoiceoverInfo,
     auto_offset,
+    extension_s,
+    fit_start,
     import_voiceover,
     plan_narration,
 )
@@ -139,8 +141,9 @@ def test_auto_offset_matches_brute_force():
             t += dur + rng.uniform(0.1, 8)
         d = rng.uniform(0.5, 20)
         got = auto_offset(ch, d, speech[::-1])  # any order
-        assert ch.start_s <= got <= ch.end_s
-        hi = max(ch.start_s, ch.end_s - d) if d <= ch.end_s - ch.start_s else ch.end_s
+        assert ch.start_s <= got < ch.end_s
+        # Too long for the chapter: any start in it but the last step (0.1 s).
+        hi = max(ch.start_s, ch.end_s - d) if d <= ch.end_s - ch.start_s else ch.end_s - 0.1
         starts, ends = np.array(speech).T
 
         grid = np.linspace(ch.start_s, hi, 4001)
@@ -212,3 +215,34 @@ def test_info_and_chapter_json_round_trip():
     info = vo("a", 12.345678)
     assert VoiceoverInfo.from_json(json.loads(json.dumps(info.to_json()))) == info
     assert CutChapter.from_json(CHAPTERS[1].to_json()) == CHAPTERS[1]
+
+
+def test_plan_reports_the_overrun_past_the_cut_instead_of_logging_it(caplog):
+    """A voiceover ending 1.1 s after the cut is a planned fact on its clip; planning it again
+    and again (each page view) logs nothing."""
+    with caplog.at_level(logging.INFO, logger="genesis_pipeline.stages.narration"):
+        for _ in range(15):
+            clips = plan_narration(CHAPTERS, SPEECH, {None: vo("late", 6.1)}, {None: 45.0}, {}, 50)
+    assert [c.overrun_s for c in clips] == [pytest.approx(1.1)]
+    assert caplog.records == []
+    inside = plan_narration(CHAPTERS, SPEECH, {None: vo("in", 5.0)}, {None: 45.0}, {}, 50)
+    assert inside[0].overrun_s == 0.0
+    # A chapter voiceover longer than the last chapter is placed inside it (it used to be put
+    # at the chapter's end, the cut's end, which failed the plan) and runs past the end.
+    auto = plan_narration(CHAPTERS, SPEECH, {1: vo("long", 40.0)}, {}, {}, 50.0)
+    assert 20.0 <= auto[0].offset_s < 50.0 and auto[0].auto
+    assert auto[0].overrun_s == pytest.approx(auto[0].offset_s - 10.0)
+    assert NarrationClip.from_json(clips[0].to_json()) == clips[0]
+
+
+def test_extension_and_fitting_start() -> None:
+    late = [NarrationClip(Path("a.wav"), 45.0, overrun_s=1.1), NarrationClip(Path("b.wav"), 1.0)]
+    assert extension_s(late, "trim") == 0.0
+    assert extension_s(late, "extend") == extension_s(late, "freeze") == pytest.approx(1.6)
+    assert extension_s(late[1:], "extend") == 0.0
+    with pytest.raises(InvalidSettingError, match="narration overrun: 'fade' is not one of"):
+        extension_s(late, "fade")
+    # To end with a 50 s cut (50 ms early, for the cut's rounding to whole frames).
+    assert fit_start(50.0, 6.1) == pytest.approx(43.85)
+    assert fit_start(50.0, 6.1, earliest_s=44.0) is None  # its chapter starts later
+    assert fit_start(5.0, 6.1) is None  # longer than the cut
