@@ -62,15 +62,13 @@ def overrun_notice(pid: int, prefix: str, *, disabled: bool = False) -> None:
                     "with the cut. Trim it, or extend the cut."
                 )
         key = f"{prefix}_overrun_choice_{pid}"
-        seen = f"_seen_{key}"
-        if st.session_state.get(seen) != report.choice:  # show the stored choice when it changes
-            st.session_state[key] = report.choice
-            st.session_state[seen] = report.choice
+        # The stored choice, also when another tab, page or the CLI changed it.
+        state.show_saved({key: report.choice})
         st.radio(
             "At the cut's end",
             list(CHOICES),
             format_func=CHOICES.get,
-            key=key,
+            **state.kept(key),
             horizontal=True,
             on_change=_save_choice,
             args=(pid, key),

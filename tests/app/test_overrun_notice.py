@@ -61,3 +61,21 @@ def test_render_page_says_it_before_rendering(make_app, app_project, late_vo) ->
     assert f"runs **{overrun:.1f} s** past the end of the cut ({cut_s:.2f} s)" in texts(at)
     assert at.radio(key=f"render_overrun_choice_{pid}").value == "trim"
     assert at.button(key="render_start") is not None
+
+
+@pytest.mark.parametrize(
+    "page,prefix", [("views/narration.py", "narr"), ("views/render.py", "render")]
+)
+def test_the_choice_survives_a_look_at_another_page(
+    make_app, app_project, late_vo, page, prefix
+) -> None:
+    """The stored choice is what the radio shows after a round trip, not its first option."""
+    store, pid = app_project
+    at = make_app(page)
+    at.radio(key=f"{prefix}_overrun_choice_{pid}").set_value("freeze").run()
+    assert_no_exception(at)
+    at.switch_page("views/scenes.py").run()
+    at.switch_page(page).run()
+    assert_no_exception(at)
+    assert at.radio(key=f"{prefix}_overrun_choice_{pid}").value == "freeze"
+    assert get_narration_overrun(store, pid) == "freeze"
