@@ -21,8 +21,9 @@ from datetime import datetime
 from typing import Any
 
 from genesis_pipeline.errors import GenesisError, InvalidSettingError, RunInProgressError
+from genesis_pipeline.files import remove_stale_temporaries
 from genesis_pipeline.ml.device import plan_devices
-from genesis_pipeline.stages import Progress, no_progress
+from genesis_pipeline.progress import Progress, no_progress
 from genesis_pipeline.steps import (
     captions,
     chapters,
@@ -37,7 +38,6 @@ from genesis_pipeline.store import Store
 from genesis_pipeline.store import media as media_sql
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import runs as runs_sql
-from genesis_pipeline.store.artifacts import remove_stale_temporaries
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from genesis_pipeline.media.synth import Shot, make_footage, speak
-from genesis_pipeline.stages import Progress, no_progress
+from genesis_pipeline.progress import Progress, no_progress
 from genesis_pipeline.store import Store
 
 log = logging.getLogger(__name__)

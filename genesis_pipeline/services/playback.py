@@ -32,14 +32,14 @@ from typing import Any
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import GenesisError, InvalidSettingError
+from genesis_pipeline.files import atomic_path, remove_stale_temporaries
 from genesis_pipeline.media.playability import PlaybackFacts, Verdict, browser_verdict
-from genesis_pipeline.stages import Progress, no_progress
+from genesis_pipeline.progress import Progress, no_progress
 from genesis_pipeline.stages.proxy import VERSION, Proxy, ProxyParams, make_proxy
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import media as media_sql
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import proxies as proxies_sql
-from genesis_pipeline.store.artifacts import atomic_path, remove_stale_temporaries
 from genesis_pipeline.store.cache import stage_key
 from genesis_pipeline.store.records import MediaFile, Project, ProxyRecord
 

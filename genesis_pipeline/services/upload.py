@@ -21,12 +21,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError, UploadError
+from genesis_pipeline.files import atomic_path, fsync_dir
 from genesis_pipeline.media.probe import MediaInfo, probe
 from genesis_pipeline.services.naming import sanitize_filename
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import media as media_sql
 from genesis_pipeline.store import projects as projects_sql
-from genesis_pipeline.store.artifacts import atomic_path, fsync_dir
 from genesis_pipeline.store.records import MediaFile
 
 log = logging.getLogger(__name__)

@@ -61,12 +61,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError, MediaToolError
+from genesis_pipeline.files import atomic_path
 from genesis_pipeline.media.ffmpeg import run_ffmpeg
 from genesis_pipeline.media.filtergraph import FilterGraph, audio_format, fit_video, rate_text
-from genesis_pipeline.stages import Progress, no_progress
+from genesis_pipeline.progress import Progress, no_progress
 from genesis_pipeline.stages.cut_plan import CutPlan, Piece, Source, plan_cut
 from genesis_pipeline.stages.timeline import CutSegment
-from genesis_pipeline.store.artifacts import atomic_path
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError, StageError
-from genesis_pipeline.stages import Progress, no_progress
+from genesis_pipeline.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     from PIL import Image

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError
+from genesis_pipeline.files import atomic_path
 from genesis_pipeline.media.ffmpeg import run_ffmpeg
 from genesis_pipeline.media.probe import probe
-from genesis_pipeline.store.artifacts import atomic_path
 
 log = logging.getLogger(__name__)
 

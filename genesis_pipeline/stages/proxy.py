@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from genesis_pipeline.errors import InvalidSettingError, StageError
-from genesis_pipeline.stages import Progress, no_progress
+from genesis_pipeline.progress import Progress, no_progress
 
 VERSION = 1
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genesis_pipeline.store.artifacts import TMP_PREFIX
+from genesis_pipeline.files import TMP_PREFIX
 
 if TYPE_CHECKING:
     import av.video.frame

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError
-from genesis_pipeline.stages import Progress, no_progress
+from genesis_pipeline.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     import av.container

@@ -75,10 +75,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from genesis_pipeline.errors import InvalidMediaError
+from genesis_pipeline.files import TMP_PREFIX, atomic_path
 from genesis_pipeline.media.ffmpeg import ffmpeg_exe, ffmpeg_failed, run_ffmpeg
 from genesis_pipeline.media.filtergraph import rate_text
 from genesis_pipeline.media.gop import AvcConfig, VideoIndex, index_video
-from genesis_pipeline.stages import Progress, no_progress
+from genesis_pipeline.progress import Progress, no_progress
 from genesis_pipeline.stages.assemble import (
     AssemblyParams,
     NarrationClipLike,
@@ -98,7 +99,6 @@ from genesis_pipeline.stages.assemble import (
 from genesis_pipeline.stages.cut_plan import CutPlan, Piece
 from genesis_pipeline.stages.sound_copy import SoundJoinError, SoundLayout, copy_sound, plan_sound
 from genesis_pipeline.stages.timeline import CutSegment
-from genesis_pipeline.store.artifacts import TMP_PREFIX, atomic_path
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from genesis_pipeline.ml.device import DevicePlan
-from genesis_pipeline.stages import Progress
+from genesis_pipeline.progress import Progress
 from genesis_pipeline.store import Store
 from genesis_pipeline.store.records import MediaFile, Project
 

@@ -19,7 +19,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from genesis_pipeline.store.artifacts import atomic_dir
+from genesis_pipeline.files import atomic_dir
 
 log = logging.getLogger(__name__)
 
