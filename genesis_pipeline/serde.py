@@ -9,23 +9,25 @@ tuples as lists, nested dataclasses, datetimes as ISO text), so no class writes 
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Hashable
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 T = TypeVar("T")
 
 
-@functools.cache
-def _cached_adapter(cls: Hashable) -> Any:
-    from pydantic import TypeAdapter
-
-    return TypeAdapter(cls)
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
 
 
-def _adapter(cls: object) -> Any:
+def _adapter(cls: type[Any]) -> TypeAdapter[Any]:
     """One adapter per type (building one compiles a validator: milliseconds)."""
-    return _cached_adapter(cast(Hashable, cls))
+    adapter = _ADAPTERS.get(cls)
+    if adapter is None:
+        from pydantic import TypeAdapter
+
+        adapter = _ADAPTERS[cls] = TypeAdapter(cls)
+    return adapter
 
 
 def to_json(value: Any) -> Any:
