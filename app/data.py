@@ -93,7 +93,7 @@ def ensure_demo() -> None:
     st.session_state["_demo_checked"] = True
     if os.environ.get("GENESIS_NO_DEMO") == "1":
         return
-    from genesis_pipeline.services.demo import ensure_demo_project
+    from genesis_pipeline.runs.demo import ensure_demo_project
 
     ensure_demo_project(store())
 
@@ -142,7 +142,7 @@ def subtitles(project_id: int, media_id: int, fmt: str) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _runs(home: str, project_id: int, rev: int) -> list[dict[str, Any]]:
-    from genesis_pipeline.services.runs import list_runs
+    from genesis_pipeline.runs.control import list_runs
 
     return [r.to_dict() for r in list_runs(_store(home), project_id)]
 
@@ -155,7 +155,7 @@ def runs(project_id: int) -> list[dict[str, Any]]:
 # -- Confidence, Chapters, Narration and Render pages ---------------------------------------------
 @st.cache_data(show_spinner=False, max_entries=32)
 def _captions_skipped(home: str, project_id: int, rev: int) -> str | None:
-    from genesis_pipeline.services.runs import list_runs
+    from genesis_pipeline.runs.control import list_runs
 
     for run in list_runs(_store(home), project_id, limit=5):
         for step in run.step_details or []:

@@ -35,12 +35,12 @@ log = logging.getLogger("benchmarks.profile_rerun")
 RESULTS = Path(__file__).resolve().parent / "results"
 STEP_FUNCS = {
     "media": "_check_media",
-    "transcribe": "genesis_pipeline/steps/transcribe.py:run",
-    "scenes": "genesis_pipeline/steps/scenes.py:run",
-    "captions": "genesis_pipeline/steps/captions.py:run",
-    "chapters": "genesis_pipeline/steps/chapters.py:run",
-    "narration": "genesis_pipeline/steps/narration.py:run",
-    "render": "genesis_pipeline/steps/render.py:run",
+    "transcribe": "genesis_pipeline/runs/steps/transcribe.py:run",
+    "scenes": "genesis_pipeline/runs/steps/scenes.py:run",
+    "captions": "genesis_pipeline/runs/steps/captions.py:run",
+    "chapters": "genesis_pipeline/runs/steps/chapters.py:run",
+    "narration": "genesis_pipeline/runs/steps/narration.py:run",
+    "render": "genesis_pipeline/runs/steps/render.py:run",
 }
 
 
@@ -85,8 +85,8 @@ def _func_key(f: tuple[str, int, str]) -> str:
 
 CALLEE_OF = (
     "genesis_pipeline/cli.py:cmd_process_project",
-    "genesis_pipeline/pipeline.py:run",
-    "genesis_pipeline/pipeline.py:_run_steps",
+    "genesis_pipeline/runs/pipeline.py:run",
+    "genesis_pipeline/runs/pipeline.py:_run_steps",
     *(v for v in STEP_FUNCS.values() if "/" in v),
 )
 

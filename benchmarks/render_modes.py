@@ -98,14 +98,14 @@ def cut_of(clip: Any) -> list[Any]:
 
 
 def child(task: dict[str, Any]) -> dict[str, Any]:
-    from genesis_pipeline.stages.assemble import AssemblyParams, render_cut
+    from genesis_pipeline.stages.render import AssemblyParams, render_cut
 
     clip = clip_for(task["clip"], ambience=task["ambience"])
     segments = cut_of(clip)
     out = Path(task["out"])
     if task["mode"] == "sound":
-        from genesis_pipeline.stages.assemble import plan_for
-        from genesis_pipeline.stages.smart_render import _encode_sound
+        from genesis_pipeline.stages.render.reencode import plan_for
+        from genesis_pipeline.stages.render.smart import _encode_sound
 
         params = AssemblyParams()
         plan = plan_for(segments, params)
@@ -153,7 +153,7 @@ def verify(clip: Any, segments: list[Any], out: Path, *, smart: bool) -> dict[st
     import numpy as np
 
     from genesis_pipeline.media.audio_analysis import decode_audio, rms_db
-    from genesis_pipeline.stages.smart_render import plan_smart
+    from genesis_pipeline.stages.render.smart import plan_smart
 
     # Output frame -> source frame; the boundaries worth looking at.
     src_of: list[int] = [f for s in segments for f in range(s.start_frame, s.end_frame)]

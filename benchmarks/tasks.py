@@ -113,7 +113,7 @@ def chapters_change(home: str, project_id: int, bump: int) -> dict[str, Any]:
     from dataclasses import replace
 
     from genesis_pipeline.config import Settings
-    from genesis_pipeline.pipeline import ProjectPipelineService
+    from genesis_pipeline.runs.pipeline import ProjectPipelineService
     from genesis_pipeline.services.chapters import current_rules, save_rules
     from genesis_pipeline.store import Store
 
@@ -150,7 +150,7 @@ def render(home: str, project_id: int, mode: str, out: str) -> dict[str, Any]:
     """Render the approved cut with ``AssemblyParams(mode=mode)``."""
     from genesis_pipeline.config import Settings
     from genesis_pipeline.services.cut import load_cut
-    from genesis_pipeline.stages.assemble import AssemblyParams, render_cut
+    from genesis_pipeline.stages.render import AssemblyParams, render_cut
     from genesis_pipeline.store import Store
 
     store = Store(Settings.from_env(home=home))
@@ -174,11 +174,11 @@ def render(home: str, project_id: int, mode: str, out: str) -> dict[str, Any]:
 def smart_available() -> dict[str, Any]:
     """Whether ``AssemblyParams(mode="smart")`` can run here, and why not."""
     try:
-        from genesis_pipeline.stages import assemble
+        from genesis_pipeline.stages.render import reencode as assemble
 
         if "smart" not in assemble.MODES:
             return {"available": False, "why": "assemble.MODES has no 'smart'"}
-        import genesis_pipeline.stages.smart_render  # noqa: F401
+        import genesis_pipeline.stages.render.smart  # noqa: F401
     except ImportError as exc:
         return {"available": False, "why": f"smart rendering is not importable ({exc})"}
     return {"available": True, "why": None}

@@ -1,7 +1,7 @@
 """Genesis: raw footage in, a reviewed rough cut out.
 
 The one-call API is :func:`rough_cut`; the CLI (``genesis``) and the Streamlit app sit on the
-service functions in :mod:`genesis_pipeline.services` and :mod:`genesis_pipeline.pipeline`.
+service functions in :mod:`genesis_pipeline.services` and :mod:`genesis_pipeline.runs.pipeline`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from genesis_pipeline.errors import (
 )
 
 if TYPE_CHECKING:
-    from genesis_pipeline.pipeline import RunReport
+    from genesis_pipeline.runs.pipeline import RunReport
 
 __version__ = "0.1.0"
 
@@ -45,10 +45,10 @@ def rough_cut(
         InvalidMediaError: a file is not usable media.
         InvalidSettingError: a setting is unusable.
     """
-    from genesis_pipeline.pipeline import ProjectPipelineService
+    from genesis_pipeline.runs.options import RunOptions
+    from genesis_pipeline.runs.pipeline import ProjectPipelineService
     from genesis_pipeline.services.projects import create_project
     from genesis_pipeline.services.upload import add_media
-    from genesis_pipeline.steps.context import RunOptions
     from genesis_pipeline.store import Store
 
     store = Store(settings or Settings.from_env())

@@ -121,8 +121,8 @@ def cmd_add_media(args: argparse.Namespace) -> int:
 
 
 def cmd_process_project(args: argparse.Namespace) -> int:
-    from genesis_pipeline.pipeline import ProjectPipelineService
-    from genesis_pipeline.steps.context import RunOptions
+    from genesis_pipeline.runs.options import RunOptions
+    from genesis_pipeline.runs.pipeline import ProjectPipelineService
 
     options = RunOptions(
         force=args.force,
@@ -242,7 +242,7 @@ def cmd_list_projects(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from genesis_pipeline.services.demo import build_demo
+    from genesis_pipeline.runs.demo import build_demo
 
     bar = _Bar(not args.quiet)
     try:

@@ -10,8 +10,8 @@ import pytest
 from nbclient import NotebookClient
 
 from genesis_pipeline.config import Settings
+from genesis_pipeline.runs.demo import find_demo_project
 from genesis_pipeline.services.chapters import rules_history
-from genesis_pipeline.services.demo import find_demo_project
 from genesis_pipeline.store import Store
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "chapter_heuristics.ipynb"

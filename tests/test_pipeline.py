@@ -8,14 +8,14 @@ import pytest
 from support.metrics import match_cuts, video_frames_and_duration, wer
 
 from genesis_pipeline.config import Settings
-from genesis_pipeline.pipeline import ProjectPipelineService, RunReport
+from genesis_pipeline.runs.options import RunOptions
+from genesis_pipeline.runs.pipeline import ProjectPipelineService, RunReport
 from genesis_pipeline.services.chapters import save_rules
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.review import set_scene_status
 from genesis_pipeline.services.status import project_status
 from genesis_pipeline.services.upload import add_media
 from genesis_pipeline.stages.chapters import Rules
-from genesis_pipeline.steps.context import RunOptions
 from genesis_pipeline.store import Store
 
 ML_STEPS = ("transcribe", "scenes", "captions")

@@ -12,10 +12,10 @@ from narration_overrun import overrun_notice
 
 import data
 from genesis_pipeline.errors import GenesisError, RunInProgressError
+from genesis_pipeline.runs.control import run_fraction, run_state, start_background_run
+from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.services.cut import scene_status_counts
 from genesis_pipeline.services.render_settings import RENDER_MODES, set_render_mode
-from genesis_pipeline.services.runs import run_fraction, run_state, start_background_run
-from genesis_pipeline.steps.context import RunOptions
 
 
 def _reader(path: str):

@@ -15,7 +15,7 @@ import streamlit as st
 
 import data
 from genesis_pipeline.errors import GenesisError, RunInProgressError
-from genesis_pipeline.services.runs import (
+from genesis_pipeline.runs.control import (
     RunOptions,
     RunState,
     models_used,

@@ -17,7 +17,7 @@ from genesis_pipeline.store import review as review_sql
 from genesis_pipeline.store.records import VoiceoverRecord
 
 if TYPE_CHECKING:
-    from genesis_pipeline.stages.assemble import AssemblyParams
+    from genesis_pipeline.stages.render import AssemblyParams
     from genesis_pipeline.stages.timeline import CutSegment
 
 MIX_DEFAULTS = {"voiceover_gain": 1.0, "bed_gain": 1.0}
@@ -278,7 +278,7 @@ class OverrunReport:
 
 def overrun_action(choice: str, extend_s: float, *, done: bool = False) -> str:
     """``trimmed, faded out over its last 0.5 s in the cut`` and the like (``done``: past)."""
-    from genesis_pipeline.stages.assemble import NARRATION_FADE_S
+    from genesis_pipeline.stages.render import NARRATION_FADE_S
 
     if choice == "extend":
         runs = "ran" if done else "runs"
@@ -422,7 +422,7 @@ def plan_chapter_preview(
     """
     from genesis_pipeline.errors import NotFoundError
     from genesis_pipeline.services.cut import load_cut
-    from genesis_pipeline.stages.assemble import VERSION, AssemblyParams
+    from genesis_pipeline.stages.render import VERSION, AssemblyParams
     from genesis_pipeline.stages.timeline import cut_starts
     from genesis_pipeline.store.cache import stage_key
 
@@ -507,8 +507,8 @@ def preview_chapter_mix(
         InvalidMediaError: a voiceover or media file is missing or unusable.
         MediaToolError: ffmpeg failed.
     """
-    from genesis_pipeline.stages.assemble import render_cut
     from genesis_pipeline.stages.narration import NarrationClip
+    from genesis_pipeline.stages.render import render_cut
 
     plan = plan_chapter_preview(store, project_id, chapter_idx, width=width)
     hit = find_chapter_preview(store, plan)

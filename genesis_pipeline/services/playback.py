@@ -361,7 +361,7 @@ def start_proxy_worker(store: Store, project_id: int) -> int | None:
     Raises:
         NotFoundError: no such project.
     """
-    from genesis_pipeline.services.runs import pid_alive, settings_env
+    from genesis_pipeline.runs.control import pid_alive, settings_env
 
     if not any(p.state == "queued" for p in project_playback(store, project_id)):
         return None

@@ -13,8 +13,8 @@ from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql
 
 if TYPE_CHECKING:
-    from genesis_pipeline.stages.assemble import AssemblyParams
     from genesis_pipeline.stages.narration import NarrationClip
+    from genesis_pipeline.stages.render import AssemblyParams
 
 #: ``smart``: stream-copy the groups of pictures a cut leaves whole, encode only around the cut
 #: points (several times faster, same frames). ``reencode``: decode and encode everything.
@@ -92,8 +92,8 @@ def render_params(
         NotFoundError: no such project.
     """
     from genesis_pipeline.services.narration import mix_of  # pandas: not for the CLI's parser
-    from genesis_pipeline.stages.assemble import AssemblyParams
     from genesis_pipeline.stages.narration import extension_s
+    from genesis_pipeline.stages.render import AssemblyParams
 
     settings = _settings(store, project_id)
     mix = mix_of(settings)

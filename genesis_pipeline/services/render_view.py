@@ -60,8 +60,8 @@ def render_key(store: Store, project_id: int, cut: CutPlan | None = None) -> str
         InvalidSettingError: a voiceover offset lies outside the cut.
         InvalidMediaError: a voiceover file is missing.
     """
-    from genesis_pipeline.stages.assemble import VERSION
-    from genesis_pipeline.steps.render import STAGE, render_inputs
+    from genesis_pipeline.runs.steps.render import STAGE, render_inputs
+    from genesis_pipeline.stages.render import VERSION
     from genesis_pipeline.store.cache import stage_key
 
     cut = cut if cut is not None else load_cut(store, project_id)

@@ -10,11 +10,11 @@ import pytest
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.media.synth import Shot, make_footage
-from genesis_pipeline.pipeline import ProjectPipelineService
+from genesis_pipeline.runs.options import RunOptions
+from genesis_pipeline.runs.pipeline import ProjectPipelineService
 from genesis_pipeline.services.narration import add_voiceover
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.upload import add_media
-from genesis_pipeline.steps.context import RunOptions
 from genesis_pipeline.store import Store
 
 APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 from support.apptest import assert_no_exception, texts
 
+from genesis_pipeline.runs.control import list_runs
 from genesis_pipeline.services.chapters import (
     current_rules,
     load_chapter_inputs,
@@ -16,7 +17,6 @@ from genesis_pipeline.services.chapters import (
     saved_chapters,
     set_chapter_title,
 )
-from genesis_pipeline.services.runs import list_runs
 
 
 def _metric(at, label: str) -> str:

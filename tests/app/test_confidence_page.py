@@ -8,10 +8,10 @@ import pytest
 from conftest import APP
 from support.apptest import assert_no_exception, texts
 
-from genesis_pipeline.pipeline import ProjectPipelineService
+from genesis_pipeline.runs.options import RunOptions
+from genesis_pipeline.runs.pipeline import ProjectPipelineService
 from genesis_pipeline.services.queries import scenes_table
 from genesis_pipeline.services.scene_browser import min_confidence
-from genesis_pipeline.steps.context import RunOptions
 
 
 def _charts(at) -> list[dict]:

@@ -9,8 +9,8 @@ from streamlit.testing.v1 import AppTest
 from support.apptest import assert_no_exception
 
 from genesis_pipeline.config import Settings
-from genesis_pipeline.services.demo import find_demo_project
-from genesis_pipeline.services.runs import wait_for_run
+from genesis_pipeline.runs.control import wait_for_run
+from genesis_pipeline.runs.demo import find_demo_project
 from genesis_pipeline.services.status import project_status
 from genesis_pipeline.store import Store
 

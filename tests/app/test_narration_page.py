@@ -10,7 +10,8 @@ from support.apptest import assert_no_exception, texts
 
 from genesis_pipeline.media.probe import probe
 from genesis_pipeline.media.synth import speak
-from genesis_pipeline.pipeline import ProjectPipelineService
+from genesis_pipeline.runs.options import RunOptions
+from genesis_pipeline.runs.pipeline import ProjectPipelineService
 from genesis_pipeline.services.chapters import current_rules, save_rules
 from genesis_pipeline.services.cut import load_cut
 from genesis_pipeline.services.narration import (
@@ -22,7 +23,6 @@ from genesis_pipeline.services.narration import (
     set_voiceover_gain,
     set_voiceover_offset,
 )
-from genesis_pipeline.steps.context import RunOptions
 
 
 @pytest.fixture()

@@ -118,7 +118,7 @@ def test_uploaded_footage_plays_from_its_copy_without_a_run(
     with store.db.read() as con:
         assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
     # The worker stops by itself once nothing is left to copy.
-    from genesis_pipeline.services.runs import pid_alive
+    from genesis_pipeline.runs.control import pid_alive
 
     launch = json.loads(store.path("locks", f"proxies-project-{pid}.launch").read_text())
     wait_until(lambda: not pid_alive(int(launch["pid"])), 60)

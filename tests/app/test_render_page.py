@@ -11,15 +11,15 @@ from support.apptest import assert_no_exception, texts
 from genesis_pipeline.config import Settings
 from genesis_pipeline.media.probe import probe
 from genesis_pipeline.media.synth import Shot, make_footage
-from genesis_pipeline.pipeline import ProjectPipelineService
+from genesis_pipeline.runs.control import list_runs, run_state, wait_for_run
+from genesis_pipeline.runs.options import RunOptions
+from genesis_pipeline.runs.pipeline import ProjectPipelineService
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.queries import scenes_table
 from genesis_pipeline.services.render_settings import get_render_mode, set_render_mode
 from genesis_pipeline.services.render_view import render_history
 from genesis_pipeline.services.review import reset_reviews, set_scene_status
-from genesis_pipeline.services.runs import list_runs, run_state, wait_for_run
 from genesis_pipeline.services.upload import add_media
-from genesis_pipeline.steps.context import RunOptions
 from genesis_pipeline.store import Store
 
 

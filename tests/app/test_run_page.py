@@ -7,8 +7,8 @@ import time
 from conftest import APP
 from support.apptest import assert_no_exception, texts
 
-from genesis_pipeline.pipeline import STEP_NAMES, ProjectPipelineService
-from genesis_pipeline.services.runs import list_runs, run_state, wait_for_run
+from genesis_pipeline.runs.control import list_runs, run_state, wait_for_run
+from genesis_pipeline.runs.pipeline import STEP_NAMES, ProjectPipelineService
 
 
 def _open(pid: int):

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from genesis_pipeline.config import Settings
+from genesis_pipeline.runs.control import wait_for_run
 from genesis_pipeline.services.chapters import current_rules
 from genesis_pipeline.services.narration import get_mix
 from genesis_pipeline.services.projects import list_projects
-from genesis_pipeline.services.runs import wait_for_run
 from genesis_pipeline.services.status import project_status
 from genesis_pipeline.store import Store
 
@@ -427,7 +427,7 @@ def _transcript_lines(store: Store, pid: int) -> list[dict]:
 
 
 def list_runs_ids(store: Store, pid: int) -> list[int]:
-    from genesis_pipeline.services.runs import list_runs
+    from genesis_pipeline.runs.control import list_runs
 
     return [r.id for r in list_runs(store, pid)]
 

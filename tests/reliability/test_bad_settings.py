@@ -12,13 +12,13 @@ import pytest
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError
-from genesis_pipeline.pipeline import ProjectPipelineService
+from genesis_pipeline.runs.options import RunOptions
+from genesis_pipeline.runs.pipeline import ProjectPipelineService
 from genesis_pipeline.services.chapters import current_rules, save_rules
 from genesis_pipeline.services.narration import add_voiceover, set_mix, set_voiceover_offset
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.upload import add_media
 from genesis_pipeline.stages.chapters import Rules
-from genesis_pipeline.steps.context import RunOptions
 from genesis_pipeline.store import Store
 
 pytestmark = pytest.mark.slow

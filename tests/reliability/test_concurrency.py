@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from support.procs import spawn, store_for
 
-from genesis_pipeline.pipeline import ProjectPipelineService
+from genesis_pipeline.runs.options import RunOptions
+from genesis_pipeline.runs.pipeline import ProjectPipelineService
 from genesis_pipeline.services.chapters import rules_history
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.status import project_status
 from genesis_pipeline.services.upload import add_media
-from genesis_pipeline.steps.context import RunOptions
 
 pytestmark = pytest.mark.slow
 

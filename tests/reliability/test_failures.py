@@ -14,14 +14,14 @@ import pytest
 from support.procs import spawn, store_for
 
 from genesis_pipeline.media.ffmpeg import ffmpeg_exe
-from genesis_pipeline.pipeline import ProjectPipelineService
+from genesis_pipeline.runs.options import RunOptions
+from genesis_pipeline.runs.pipeline import ProjectPipelineService
 from genesis_pipeline.services.chapters import current_rules, save_rules
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.review import set_scene_status
 from genesis_pipeline.services.status import project_status
 from genesis_pipeline.services.upload import add_media
 from genesis_pipeline.stages.chapters import Rules
-from genesis_pipeline.steps.context import RunOptions
 
 pytestmark = pytest.mark.slow
 
@@ -141,7 +141,7 @@ def test_disk_full_in_smart_render_write_leaves_no_partial_file(
 ) -> None:
     """The smart render's own writes (PyAV, in-process: copied pictures and sound) fail
     part-way: the step says the disk filled up, nothing is left in renders/."""
-    from genesis_pipeline.stages import smart_render
+    from genesis_pipeline.stages.render import smart as smart_render
 
     store, pid, first = reviewed
     real_mux = smart_render._mux

@@ -9,11 +9,11 @@ from support.metrics import video_frames_and_duration
 from support.oddmedia import odd_media
 
 from genesis_pipeline.config import Settings
-from genesis_pipeline.pipeline import ProjectPipelineService
+from genesis_pipeline.runs.options import RunOptions
+from genesis_pipeline.runs.pipeline import ProjectPipelineService
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.status import project_status
 from genesis_pipeline.services.upload import add_media
-from genesis_pipeline.steps.context import RunOptions
 from genesis_pipeline.store import Store
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,8 @@ import pytest
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import InvalidSettingError, NotFoundError
-from genesis_pipeline.pipeline import ProjectPipelineService
+from genesis_pipeline.runs.options import RunOptions
+from genesis_pipeline.runs.pipeline import ProjectPipelineService
 from genesis_pipeline.services.chapters import (
     ChapterInputs,
     compare_chapters,
@@ -23,7 +24,6 @@ from genesis_pipeline.services.chapters import (
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.upload import add_media
 from genesis_pipeline.stages.chapters import Chapter, ChapterScene, Rules, TimedWord
-from genesis_pipeline.steps.context import RunOptions
 from genesis_pipeline.store import Store
 
 

@@ -11,7 +11,8 @@ from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError, NotF
 from genesis_pipeline.media.audio_analysis import decode_audio, rms_db, tone_level_db
 from genesis_pipeline.media.probe import probe
 from genesis_pipeline.media.synth import speak
-from genesis_pipeline.pipeline import ProjectPipelineService
+from genesis_pipeline.runs.options import RunOptions
+from genesis_pipeline.runs.pipeline import ProjectPipelineService
 from genesis_pipeline.services.chapters import save_rules, saved_chapters
 from genesis_pipeline.services.narration import (
     add_voiceover,
@@ -25,7 +26,6 @@ from genesis_pipeline.services.narration import (
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.upload import add_media
 from genesis_pipeline.stages.chapters import Rules
-from genesis_pipeline.steps.context import RunOptions
 from genesis_pipeline.store import Store
 
 RATE = 48000

@@ -12,7 +12,8 @@ from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import InvalidSettingError
 from genesis_pipeline.media.probe import probe
 from genesis_pipeline.media.synth import speak
-from genesis_pipeline.pipeline import ProjectPipelineService
+from genesis_pipeline.runs.options import RunOptions
+from genesis_pipeline.runs.pipeline import ProjectPipelineService
 from genesis_pipeline.services.cut import load_cut
 from genesis_pipeline.services.narration import (
     add_voiceover,
@@ -30,7 +31,6 @@ from genesis_pipeline.services.render_settings import (
 )
 from genesis_pipeline.services.render_view import render_history, render_key, render_overview
 from genesis_pipeline.services.upload import add_media
-from genesis_pipeline.steps.context import RunOptions
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql
 

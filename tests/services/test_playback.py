@@ -198,8 +198,8 @@ def test_killed_worker_leaves_no_partial_copy(tmp_path: Path, long_clip: Path) -
 def test_run_reuses_the_copy_and_never_waits_for_the_worker(
     tmp_path: Path, clips: Path, long_clip: Path
 ) -> None:
-    from genesis_pipeline.pipeline import ProjectPipelineService
-    from genesis_pipeline.steps.context import RunOptions
+    from genesis_pipeline.runs.options import RunOptions
+    from genesis_pipeline.runs.pipeline import ProjectPipelineService
 
     home = tmp_path / "home"
     store = store_for(home, caption_model=str(tmp_path / "none"), offline="1")
@@ -237,8 +237,8 @@ def test_run_reuses_the_copy_and_never_waits_for_the_worker(
 
 def test_runs_make_missing_copies(tmp_path: Path, clips: Path) -> None:
     """With no app and no worker (CLI users), the run's own step makes the copy."""
-    from genesis_pipeline.pipeline import ProjectPipelineService
-    from genesis_pipeline.steps.context import RunOptions
+    from genesis_pipeline.runs.options import RunOptions
+    from genesis_pipeline.runs.pipeline import ProjectPipelineService
 
     store = store_for(tmp_path / "home", caption_model=str(tmp_path / "none"), offline="1")
     pid, (m4, h264) = project_with(store, clips / "mpeg4 part2.mp4", clips / "h264.mp4")

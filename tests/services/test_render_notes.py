@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from genesis_pipeline.runs.steps.render import _note
 from genesis_pipeline.services.render_view import _sound_line
-from genesis_pipeline.stages.assemble import RenderResult
-from genesis_pipeline.steps.render import _note
+from genesis_pipeline.stages.render import RenderResult
 
 
 def result(copied_s: float, offset_ms: float) -> RenderResult:

@@ -16,7 +16,7 @@ from genesis_pipeline.services.render_settings import (
     render_params,
     set_render_mode,
 )
-from genesis_pipeline.stages.assemble import MODES
+from genesis_pipeline.stages.render import MODES
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql
 

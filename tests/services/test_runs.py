@@ -10,9 +10,7 @@ import pytest
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import NotFoundError, RunInProgressError
-from genesis_pipeline.pipeline import STEP_NAMES, ProjectPipelineService
-from genesis_pipeline.services.projects import create_project
-from genesis_pipeline.services.runs import (
+from genesis_pipeline.runs.control import (
     list_runs,
     models_used,
     run_fraction,
@@ -22,6 +20,8 @@ from genesis_pipeline.services.runs import (
     step_checklist,
     wait_for_run,
 )
+from genesis_pipeline.runs.pipeline import STEP_NAMES, ProjectPipelineService
+from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.store import Store
 from genesis_pipeline.store.records import RunRecord
 

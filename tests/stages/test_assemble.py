@@ -16,10 +16,10 @@ from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError, Medi
 from genesis_pipeline.media import ffmpeg as ffmpeg_mod
 from genesis_pipeline.media.audio_analysis import decode_audio, rms_db, tone_level_db
 from genesis_pipeline.media.synth import Footage, Shot, make_footage, scene_frames, speak
-from genesis_pipeline.stages import assemble
-from genesis_pipeline.stages.assemble import AssemblyParams, RenderResult, render_cut
 from genesis_pipeline.stages.narration import NarrationClip
-from genesis_pipeline.stages.smart_render import plan_smart
+from genesis_pipeline.stages.render import AssemblyParams, RenderResult, render_cut
+from genesis_pipeline.stages.render import reencode as assemble
+from genesis_pipeline.stages.render.smart import plan_smart
 from genesis_pipeline.stages.timeline import CutSegment
 
 log = logging.getLogger(__name__)

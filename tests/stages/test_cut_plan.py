@@ -12,7 +12,7 @@ from support.framecode import alternating_times, cfr_times, write_clip
 
 from genesis_pipeline.errors import InvalidSettingError
 from genesis_pipeline.media.timestamps import FrameTimes
-from genesis_pipeline.stages.cut_plan import Source, output_rate, plan_cut, seek_point
+from genesis_pipeline.stages.render.plan import Source, output_rate, plan_cut, seek_point
 from genesis_pipeline.stages.timeline import CutSegment
 
 NTSC = Fraction(30000, 1001)

@@ -18,8 +18,8 @@ import pytest
 from support.framecode import SR, CodedClip, cfr_times, read_codes, write_clip
 
 from genesis_pipeline.media.audio_analysis import decode_audio, tone_level_db
-from genesis_pipeline.stages.assemble import AssemblyParams, render_cut
 from genesis_pipeline.stages.narration import NarrationClip
+from genesis_pipeline.stages.render import AssemblyParams, render_cut
 
 MODES = ("reencode", "smart")
 TONE_HZ = 6000.0

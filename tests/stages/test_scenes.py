@@ -14,7 +14,6 @@ from support.metrics import match_cuts
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError
 from genesis_pipeline.media.ffmpeg import run_ffmpeg
 from genesis_pipeline.media.synth import Footage, Shot, make_footage
-from genesis_pipeline.stages.scene_previews import PreviewSampler, pick
 from genesis_pipeline.stages.scenes import (
     VERSION,
     Scene,
@@ -23,6 +22,7 @@ from genesis_pipeline.stages.scenes import (
     confidence,
     detect_scenes,
 )
+from genesis_pipeline.stages.scenes.previews import PreviewSampler, pick
 
 TOLERANCE_S = 0.2
 THUMB = (64, 36)
@@ -289,7 +289,7 @@ def test_fast_score_gives_the_library_numbers(footage: Footage, detector: str) -
     from scenedetect import StatsManager
     from scenedetect.detectors import AdaptiveDetector, ContentDetector
 
-    from genesis_pipeline.stages.scene_detector import FrameClock, _Adaptive, _Content
+    from genesis_pipeline.stages.scenes.detector import FrameClock, _Adaptive, _Content
 
     ours, theirs = (
         (_Adaptive(), AdaptiveDetector())
@@ -325,7 +325,7 @@ def test_previews_of_frames_too_big_to_keep_whole(
 ) -> None:
     # Over the memory budget, candidates are scaled as they are sampled: same choices, same
     # pictures as when whole decoded frames are kept.
-    from genesis_pipeline.stages import scene_previews
+    from genesis_pipeline.stages.scenes import previews as scene_previews
 
     monkeypatch.setattr(scene_previews, "RAW_BUDGET_BYTES", 0)
     whole, whole_dir, _ = detected["adaptive"]

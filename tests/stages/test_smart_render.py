@@ -30,10 +30,10 @@ from genesis_pipeline.media.gop import (
     sps_id,
 )
 from genesis_pipeline.media.synth import DEFAULT_SCRIPT, Footage, Shot, make_footage, speak
-from genesis_pipeline.stages import smart_render
-from genesis_pipeline.stages.assemble import AssemblyParams, RenderResult, render_cut
 from genesis_pipeline.stages.narration import NarrationClip
-from genesis_pipeline.stages.smart_render import plan_smart
+from genesis_pipeline.stages.render import AssemblyParams, RenderResult, render_cut
+from genesis_pipeline.stages.render import smart as smart_render
+from genesis_pipeline.stages.render.smart import plan_smart
 from genesis_pipeline.stages.timeline import CutSegment
 
 SR = 48000
@@ -307,7 +307,7 @@ def test_nothing_copyable_renders_as_reencode(
     gop_clip: Footage, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     seg = CutSegment.of_frames(gop_clip, 13, 23)  # inside one GOP: no IDR to start a copy
-    with caplog.at_level(logging.INFO, logger="genesis_pipeline.stages.smart_render"):
+    with caplog.at_level(logging.INFO, logger="genesis_pipeline.stages.render.smart"):
         result = render_cut([seg], tmp_path / "short.mp4", SMART)
     assert "nothing can be copied" in caplog.text
     assert (result.frames, result.frames_copied, result.frames_encoded) == (10, 0, 10)
@@ -497,7 +497,7 @@ def test_sound_is_encoded_whole_when_a_join_stays_audible(
 ) -> None:
     """No join can pass an impossible bar: after its shifts the sound is encoded whole, as a
     re-encode's (sample-identical), and the pictures are still copied."""
-    from genesis_pipeline.stages import sound_copy
+    from genesis_pipeline.stages.render import sound as sound_copy
 
     monkeypatch.setattr(sound_copy, "CLEAN_SNR_DB", 400.0)
     monkeypatch.setattr(sound_copy, "CLEAN_FLOOR_DB", -400.0)

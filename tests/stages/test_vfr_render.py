@@ -28,8 +28,8 @@ from support.framecode import (
     write_clip,
 )
 
-from genesis_pipeline.stages.assemble import AssemblyParams, RenderResult, render_cut
-from genesis_pipeline.stages.smart_render import plan_smart
+from genesis_pipeline.stages.render import AssemblyParams, RenderResult, render_cut
+from genesis_pipeline.stages.render.smart import plan_smart
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from genesis_pipeline.errors import ModelUnavailableError
-from genesis_pipeline.steps.context import RunContext, StepOutcome
+from genesis_pipeline.runs.context import RunContext, StepOutcome
 from genesis_pipeline.store import results as results_sql
 from genesis_pipeline.store.cache import stage_key
 

@@ -7,8 +7,8 @@ neither waits for nor redoes it. A copy that cannot be made is noted; the run go
 
 from __future__ import annotations
 
+from genesis_pipeline.runs.context import RunContext, StepOutcome
 from genesis_pipeline.services import playback
-from genesis_pipeline.steps.context import RunContext, StepOutcome
 
 
 def run(ctx: RunContext) -> StepOutcome:

@@ -2,6 +2,6 @@
 
 Each step module has ``run(ctx) -> StepOutcome``: it computes its stage's cache key, looks the
 result up in the stage cache, runs the stage only on a miss, and writes rows only when the stored
-rows were made from a different key. The orchestrator in ``genesis_pipeline.pipeline`` calls them in
-order and records what each did.
+rows were made from a different key. The orchestrator in ``genesis_pipeline.runs.pipeline``
+calls them in order and records what each did.
 """

@@ -3,7 +3,7 @@
 Each file's video is decoded once (PyAV, threaded). Every frame is downscaled for the detector
 (``ContentDetector`` or ``AdaptiveDetector``, driven frame by frame with PTS-based timecodes, so
 variable-rate footage gets true times), and a bounded set of candidate frames of the current scene
-is kept (:mod:`genesis_pipeline.stages.scene_previews`) to write evenly spaced, upright JPEG
+is kept (:mod:`genesis_pipeline.stages.scenes.previews`) to write evenly spaced, upright JPEG
 previews when each scene closes. Nothing is held per frame beyond the detector's own look-back.
 
 Cost, measured by ``python -m benchmarks`` on a 5-minute 1280x720 H.264 clip on 2 cores: 1.15
@@ -11,7 +11,7 @@ times the time of decoding the video alone with the ffmpeg CLI in the committed 
 7.80 s, 1.2 times its CPU time; before the detector and preview changes it took 1.8 times the
 CPU time). Decoding is the floor; what remains is the downscale (one swscale pass to 256-wide
 BGR, in the detector's thread), the detector's HSV difference (two OpenCV calls, see
-:mod:`genesis_pipeline.stages.scene_detector`) and the few chosen previews.
+:mod:`genesis_pipeline.stages.scenes.detector`) and the few chosen previews.
 
 Confidence of a cut: with ``r = cut_score / threshold`` (``content_val`` for the content
 detector, ``adaptive_ratio`` for the adaptive one), ``confidence = r² / (1 + r²)``: 0.5 for a
@@ -42,8 +42,8 @@ if TYPE_CHECKING:
     import numpy as np
     from scenedetect import FrameTimecode
 
-    from genesis_pipeline.stages import scene_detector
-    from genesis_pipeline.stages.scene_previews import PreviewSampler, PreviewWriter
+    from genesis_pipeline.stages.scenes import detector as scene_detector
+    from genesis_pipeline.stages.scenes.previews import PreviewSampler, PreviewWriter
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +240,7 @@ def detect_scenes(
     """
     import av
 
-    from genesis_pipeline.stages import scene_detector
+    from genesis_pipeline.stages.scenes import detector as scene_detector
 
     video = Path(video)
     if not video.exists():
@@ -418,7 +418,7 @@ class _Run:
         sar: float,
         detector: scene_detector.Detector,
     ) -> None:
-        from genesis_pipeline.stages.scene_detector import FrameClock
+        from genesis_pipeline.stages.scenes.detector import FrameClock
 
         self.video = video
         self.out_dir = out_dir
@@ -446,7 +446,7 @@ class _Run:
             self._cut(cut)
 
     def _start(self, frame: av.video.frame.VideoFrame) -> PreviewSampler:
-        from genesis_pipeline.stages.scene_previews import (
+        from genesis_pipeline.stages.scenes.previews import (
             PreviewSampler,
             PreviewWriter,
             preview_size,
@@ -471,7 +471,7 @@ class _Run:
         self._close(index, time_s, self.detector.score_at(cut))
 
     def _close(self, end: int, end_s: float, next_score: float | None) -> None:
-        from genesis_pipeline.stages.scene_previews import pick, preview_name
+        from genesis_pipeline.stages.scenes.previews import pick, preview_name
 
         assert self.sampler is not None and self.writer is not None
         i = len(self.scenes)

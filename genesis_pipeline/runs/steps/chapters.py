@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from genesis_pipeline.runs.context import RunContext, StepOutcome
 from genesis_pipeline.services.chapters import current_rules, load_chapter_inputs, save_rules
-from genesis_pipeline.steps.context import RunContext, StepOutcome
 from genesis_pipeline.store import results as results_sql
 from genesis_pipeline.store import review as review_sql
 from genesis_pipeline.store.cache import stage_key

@@ -10,36 +10,11 @@ from typing import Any, TypeVar
 
 from genesis_pipeline.ml.device import DevicePlan
 from genesis_pipeline.progress import Progress
+from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.store import Store
 from genesis_pipeline.store.records import MediaFile, Project
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class RunOptions:
-    """What the user asked for this run (CLI flags or the app's Run page)."""
-
-    force: bool = False
-    voiceover: Path | None = None
-    voiceover_offset: float | None = None
-    voiceover_gain: float | None = None
-    bed_gain: float | None = None
-    render: bool = True
-    render_mode: str | None = None  # saved for the project when given (smart | reencode)
-    narration_overrun: str | None = None  # saved when given (trim | extend | freeze)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "force": self.force,
-            "voiceover": str(self.voiceover) if self.voiceover else None,
-            "voiceover_offset": self.voiceover_offset,
-            "voiceover_gain": self.voiceover_gain,
-            "bed_gain": self.bed_gain,
-            "render": self.render,
-            "render_mode": self.render_mode,
-            "narration_overrun": self.narration_overrun,
-        }
 
 
 @dataclass(slots=True)

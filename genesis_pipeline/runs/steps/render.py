@@ -9,16 +9,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline.errors import MediaToolError, StageError
+from genesis_pipeline.runs.context import RunContext, StepOutcome
 from genesis_pipeline.services import narration as narration_service
 from genesis_pipeline.services import render_settings
 from genesis_pipeline.services.cut import CutPlan, load_cut
-from genesis_pipeline.steps.context import RunContext, StepOutcome
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import renders as renders_sql
 from genesis_pipeline.store.cache import fingerprint, stage_key
 
 if TYPE_CHECKING:
-    from genesis_pipeline.stages.assemble import RenderResult
+    from genesis_pipeline.stages.render import RenderResult
 
 STAGE = "render"
 
@@ -37,7 +37,7 @@ def render_inputs(cut: CutPlan, clips: list[Any]) -> dict[str, Any]:
 
 
 def run(ctx: RunContext) -> StepOutcome:
-    from genesis_pipeline.stages.assemble import VERSION, render_cut
+    from genesis_pipeline.stages.render import VERSION, render_cut
 
     if ctx.options.render_mode is not None:
         render_settings.set_render_mode(ctx.store, ctx.project_id, ctx.options.render_mode)

@@ -17,7 +17,7 @@ from typing import Any
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import RunInProgressError
-from genesis_pipeline.steps.context import RunOptions
+from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import runs as runs_sql
@@ -66,7 +66,7 @@ def _launch_file(store: Store, project_id: int) -> Path:
 
 
 def _is_locked(store: Store, project_id: int) -> bool:
-    from genesis_pipeline.pipeline import ProjectPipelineService
+    from genesis_pipeline.runs.pipeline import ProjectPipelineService
 
     return ProjectPipelineService(store).is_running(project_id)
 
@@ -199,7 +199,7 @@ def wait_for_run(store: Store, project_id: int, timeout_s: float = 600.0) -> Run
 
 def step_names() -> tuple[str, ...]:
     """The pipeline's steps in the order they run."""
-    from genesis_pipeline.pipeline import STEP_NAMES
+    from genesis_pipeline.runs.pipeline import STEP_NAMES
 
     return STEP_NAMES
 

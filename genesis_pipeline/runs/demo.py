@@ -102,8 +102,8 @@ def build_demo(
     store: Store, progress: Progress = no_progress, force: bool = False
 ) -> dict[str, Any]:
     """Create (once) and process the demo project; returns its id, the run and the render path."""
-    from genesis_pipeline.pipeline import ProjectPipelineService
-    from genesis_pipeline.steps.context import RunOptions
+    from genesis_pipeline.runs.options import RunOptions
+    from genesis_pipeline.runs.pipeline import ProjectPipelineService
 
     project_id = None if force else find_demo_project(store)
     if project_id is None:
@@ -117,7 +117,7 @@ def ensure_demo_project(store: Store) -> int | None:
 
     Returns the demo project's id when it was created now, else None.
     """
-    from genesis_pipeline.services.runs import start_background_run
+    from genesis_pipeline.runs.control import start_background_run
 
     with store.db.read() as con:
         empty = con.execute("SELECT count(*) FROM projects").fetchone()[0] == 0

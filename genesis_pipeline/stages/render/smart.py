@@ -26,7 +26,7 @@ slice finds its own: the joined stream never redefines a parameter set.
 
 Sound. Built meanwhile, in a thread. Where it is the sources' own sound, untouched (no
 narration, bed gain 1, AAC-LC sources at the output's rate and channels), its packets are
-copied and only the stretches around the cuts encoded (:mod:`~genesis_pipeline.stages.sound_copy`:
+copied and only the stretches around the cuts encoded (:mod:`~genesis_pipeline.stages.render.sound`:
 each copied piece sits on the AAC packet grid, at most 512 samples, 10.7 ms at 48 kHz, off its
 pictures; every join is decoded and checked). Otherwise, or when a join cannot be made clean,
 exactly as a re-encode builds it (same inputs, seeks and graph: trim + concat + narration mix +
@@ -80,7 +80,8 @@ from genesis_pipeline.media.ffmpeg import ffmpeg_exe, ffmpeg_failed, run_ffmpeg
 from genesis_pipeline.media.filtergraph import rate_text
 from genesis_pipeline.media.gop import AvcConfig, VideoIndex, index_video
 from genesis_pipeline.progress import Progress, no_progress
-from genesis_pipeline.stages.assemble import (
+from genesis_pipeline.stages.render.plan import CutPlan, Piece
+from genesis_pipeline.stages.render.reencode import (
     AssemblyParams,
     NarrationClipLike,
     RenderResult,
@@ -96,8 +97,7 @@ from genesis_pipeline.stages.assemble import (
     out_channels,
     plan_for,
 )
-from genesis_pipeline.stages.cut_plan import CutPlan, Piece
-from genesis_pipeline.stages.sound_copy import SoundJoinError, SoundLayout, copy_sound, plan_sound
+from genesis_pipeline.stages.render.sound import SoundJoinError, SoundLayout, copy_sound, plan_sound
 from genesis_pipeline.stages.timeline import CutSegment
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ class SmartPlan:
         spans: the output in order, copy and encode stretches alternating.
         not_copied: per source file that cannot be copied, the reason.
         sound_late: per piece, the samples its sound plays after its pictures (negative:
-            before); 0 where no sound is copied (see :mod:`~genesis_pipeline.stages.sound_copy`).
+            before); 0 where no sound is copied (see :mod:`~genesis_pipeline.stages.render.sound`).
         sound_copied: samples of sound planned to be packet-copied (joins that need moving
             may take a few packets off when rendering).
         sound_not_copied: why no sound is copied, or None.
@@ -213,7 +213,7 @@ def plan_smart(segments: Sequence[CutSegment], params: AssemblyParams | None = N
         InvalidSettingError: nothing to render or a malformed segment.
         InvalidMediaError: a media file is missing or unusable.
     """
-    from genesis_pipeline.stages.assemble import _check_params
+    from genesis_pipeline.stages.render.reencode import _check_params
 
     params = params or AssemblyParams()
     _check_params(params)
@@ -232,7 +232,7 @@ def render_smart(
     narration: Sequence[NarrationClipLike] = (),
     progress: Progress = no_progress,
 ) -> RenderResult:
-    """Render like :func:`~genesis_pipeline.stages.assemble.render_cut` in mode ``smart``
+    """Render like :func:`~genesis_pipeline.stages.render.reencode.render_cut` in mode ``smart``
     (called through it, which checks the parameters).
 
     Raises:

@@ -1,6 +1,7 @@
 """Driving PySceneDetect's detectors frame by frame from our own decode loop.
 
-Imported lazily by :mod:`genesis_pipeline.stages.scenes` (it pulls in OpenCV). The detectors get
+Imported lazily by :mod:`genesis_pipeline.stages.scenes.detect` (it pulls in OpenCV). The
+detectors get
 PTS-backed ``FrameTimecode`` objects (PySceneDetect 0.7), so ``min_scene_len`` is measured in real
 seconds on variable-rate footage; a bounded ``StatsManager`` keeps the metrics of the last frames
 so the score at each reported cut (``content_val`` / ``adaptive_ratio``) can be read back.
@@ -23,7 +24,7 @@ from scenedetect.detectors import AdaptiveDetector, ContentDetector
 if TYPE_CHECKING:
     import av.video.frame
 
-    from genesis_pipeline.stages.scenes import SceneParams
+    from genesis_pipeline.stages.scenes.detect import SceneParams
 
 
 class _FastScore:

@@ -1,6 +1,7 @@
 """The cut on the output's clock: which frames and samples of which file make each piece of a
-render, at what frame rate. Shared by every render mode (:mod:`~genesis_pipeline.stages.assemble`,
-:mod:`~genesis_pipeline.stages.smart_render`, :mod:`~genesis_pipeline.stages.sound_copy`).
+render, at what frame rate. Shared by every render mode
+(:mod:`~genesis_pipeline.stages.render.reencode`,
+:mod:`~genesis_pipeline.stages.render.smart`, :mod:`~genesis_pipeline.stages.render.sound`).
 
 Times. A piece keeps frames ``[start_frame, end_frame)`` of a file; they are on screen from the
 first one's presentation time to the next one's, read from the file's packets

@@ -1,6 +1,6 @@
 """Smart render sound: copy the AAC packets a cut leaves whole, encode only around the cuts.
 
-Used by :mod:`~genesis_pipeline.stages.smart_render` when the cut's sound is the sources' own,
+Used by :mod:`~genesis_pipeline.stages.render.smart` when the cut's sound is the sources' own,
 untouched (no narration, bed gain 1) and every source used for sound is AAC-LC with one
 AudioSpecificConfig, the output's sample rate and channel count. Otherwise the sound is
 encoded whole, as a re-encode does.
@@ -56,8 +56,8 @@ from genesis_pipeline.media.aac import (
     index_aac,
 )
 from genesis_pipeline.media.audio_analysis import FLOOR_DB, rms_db
-from genesis_pipeline.stages.assemble import AssemblyParams, out_channels
-from genesis_pipeline.stages.cut_plan import CutPlan
+from genesis_pipeline.stages.render.plan import CutPlan
+from genesis_pipeline.stages.render.reencode import AssemblyParams, out_channels
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Assembly: render the approved cut, with its narration, to one H.264/AAC MP4.
 
 Where every piece goes on the output's clock, and the output's frame rate, are planned by
-:mod:`genesis_pipeline.stages.cut_plan` (the frame-rate policy and how variable-rate footage is
+:mod:`genesis_pipeline.stages.render.plan` (the frame-rate policy and how variable-rate footage is
 conformed are stated there). Mode ``reencode``: one ffmpeg run decodes only what is kept, builds
 the cut in a filter graph and encodes it:
 
@@ -39,11 +39,11 @@ the cut in a filter graph and encodes it:
   on (:attr:`AssemblyParams.extend_s`): its last piece continues in its file, or its last
   picture is held while its sound runs on (pieces of their own, planned with the cut).
 
-Mode ``smart`` (the default; :mod:`genesis_pipeline.stages.smart_render`) shares the planning
+Mode ``smart`` (the default; :mod:`genesis_pipeline.stages.render.smart`) shares the planning
 (:func:`plan_for`, :func:`_plan_narration`) and this graph: the pictures stream-copied where
 the sources allow and encoded by this graph (audio left out) only around the cuts; the sound
 packet-copied where it is the sources' own, untouched
-(:mod:`genesis_pipeline.stages.sound_copy`), else exactly as here (video left out).
+(:mod:`genesis_pipeline.stages.render.sound`), else exactly as here (video left out).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ from genesis_pipeline.files import atomic_path
 from genesis_pipeline.media.ffmpeg import run_ffmpeg
 from genesis_pipeline.media.filtergraph import FilterGraph, audio_format, fit_video, rate_text
 from genesis_pipeline.progress import Progress, no_progress
-from genesis_pipeline.stages.cut_plan import CutPlan, Piece, Source, plan_cut
+from genesis_pipeline.stages.render.plan import CutPlan, Piece, Source, plan_cut
 from genesis_pipeline.stages.timeline import CutSegment
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ VERSION = 3  # 2: mono cuts stay mono; 3: real frame times, rate policy, VFR con
 
 MODES = ("reencode", "smart")
 """Render modes: ``reencode`` decodes and encodes every picture; ``smart`` stream-copies the
-pictures it can (see :mod:`genesis_pipeline.stages.smart_render`) and encodes the rest."""
+pictures it can (see :mod:`genesis_pipeline.stages.render.smart`) and encodes the rest."""
 
 SEEK_GAP_S = 10.0
 """A gap between two pieces of one file longer than this is skipped by seeking (a new input)
@@ -145,7 +145,7 @@ class AssemblyParams:
         height: output height in pixels (even); None = the first segment's display height.
         fps: output frame rate; None = the rate of the footage covering most of the cut (a
             constant-rate file counts as its rate, a variable-rate one as the standard rate
-            nearest its peak rate; see :mod:`~genesis_pipeline.stages.cut_plan`). Footage at
+            nearest its peak rate; see :mod:`~genesis_pipeline.stages.render.plan`). Footage at
             another rate, or at a variable rate, is conformed by its timestamps: each picture
             first shows within half an output frame of its time on the cut.
         crf: x264 constant rate factor (0-51, lower is better and bigger).
@@ -193,8 +193,8 @@ class RenderResult:
     ``frames_copied`` pictures were stream-copied from the sources (mode ``smart``),
     ``frames_encoded`` encoded; together they make ``frames``. ``frames_conformed`` of them were
     retimed onto the output's rate from variable-rate or other-rate footage (see
-    :mod:`~genesis_pipeline.stages.cut_plan`). ``sound_copied_s`` seconds of
-    sound were packet-copied (mode ``smart``, see :mod:`~genesis_pipeline.stages.sound_copy`),
+    :mod:`~genesis_pipeline.stages.render.plan`). ``sound_copied_s`` seconds of
+    sound were packet-copied (mode ``smart``, see :mod:`~genesis_pipeline.stages.render.sound`),
     played at most ``sound_offset_ms`` after or before their pictures; otherwise the sound is
     encoded whole, sample-exact.
     """
@@ -264,7 +264,7 @@ def render_cut(
 
 def plan_for(segments: Sequence[CutSegment], params: AssemblyParams) -> CutPlan:
     """The cut on the output's clock for these parameters (see
-    :mod:`~genesis_pipeline.stages.cut_plan`).
+    :mod:`~genesis_pipeline.stages.render.plan`).
 
     Raises:
         InvalidSettingError: a malformed segment.
@@ -386,7 +386,7 @@ def _seconds(container: Any, stream: Any) -> float:
 @dataclass(slots=True)
 class _Run:
     """Consecutive pieces of one file, in increasing frame order: one ffmpeg input, seeked
-    where its first piece says (:attr:`~genesis_pipeline.stages.cut_plan.Piece.seek`)."""
+    where its first piece says (:attr:`~genesis_pipeline.stages.render.plan.Piece.seek`)."""
 
     source: Source
     use_video: bool
@@ -793,7 +793,7 @@ def _render_smart(
     narration: Sequence[NarrationClipLike],
     progress: Progress,
 ) -> RenderResult:
-    from genesis_pipeline.stages.smart_render import render_smart
+    from genesis_pipeline.stages.render.smart import render_smart
 
     return render_smart(segments, out_path, params, narration, progress)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from genesis_pipeline.runs.context import RunContext, StepOutcome
 from genesis_pipeline.services import narration as narration_service
 from genesis_pipeline.services import render_settings
 from genesis_pipeline.services.cut import load_cut
-from genesis_pipeline.steps.context import RunContext, StepOutcome
 
 
 def apply_run_options(ctx: RunContext) -> None:

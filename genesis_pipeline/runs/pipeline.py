@@ -24,7 +24,9 @@ from genesis_pipeline.errors import GenesisError, InvalidSettingError, RunInProg
 from genesis_pipeline.files import remove_stale_temporaries
 from genesis_pipeline.ml.device import plan_devices
 from genesis_pipeline.progress import Progress, no_progress
-from genesis_pipeline.steps import (
+from genesis_pipeline.runs.context import RunContext, StepOutcome
+from genesis_pipeline.runs.options import RunOptions
+from genesis_pipeline.runs.steps import (
     captions,
     chapters,
     narration,
@@ -33,7 +35,6 @@ from genesis_pipeline.steps import (
     scenes,
     transcribe,
 )
-from genesis_pipeline.steps.context import RunContext, RunOptions, StepOutcome
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import media as media_sql
 from genesis_pipeline.store import projects as projects_sql
