@@ -18,8 +18,6 @@ if TYPE_CHECKING:
     import pandas as pd
     from duckdb import DuckDBPyConnection as Connection
 
-WORD_COLUMNS = ("media_id", "idx", "word", "start_s", "end_s", "probability", "segment_idx")
-
 
 def transcript_key(con: Connection, media_id: int) -> str | None:
     row = con.execute("SELECT cache_key FROM transcripts WHERE media_id = ?", [media_id]).fetchone()
@@ -87,10 +85,11 @@ def replace_transcript(
 
 
 def words_for_project(con: Connection, project_id: int) -> pd.DataFrame:
-    """Every word of the project: ``WORD_COLUMNS``, by media file and order."""
+    """Every word of the project (media_id, idx, word, start_s, end_s, probability,
+    segment_idx), by media file and order."""
     return con.execute(
-        f"SELECT {', '.join(WORD_COLUMNS)} FROM transcript_words WHERE project_id = ?"
-        " ORDER BY media_id, idx",
+        "SELECT media_id, idx, word, start_s, end_s, probability, segment_idx"
+        " FROM transcript_words WHERE project_id = ? ORDER BY media_id, idx",
         [project_id],
     ).df()
 

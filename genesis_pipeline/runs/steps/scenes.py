@@ -11,7 +11,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from genesis_pipeline import serde
 from genesis_pipeline.files import atomic_dir
@@ -22,6 +22,9 @@ from genesis_pipeline.store.cache import stage_key
 from genesis_pipeline.store.records import TranscriptConfidenceUpdate
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
     from genesis_pipeline.stages.scenes import SceneParams
 
 STAGE = "scenes"
@@ -157,7 +160,8 @@ def update_transcript_confidence(ctx: RunContext) -> int:
         scenes = scenes_sql.scenes_for_project(con, ctx.project_id)
         words = transcripts_sql.words_for_project(con, ctx.project_id)
     updates: dict[int, TranscriptConfidenceUpdate] = {}
-    by_media: dict[int, tuple[Any, Any]] = {}
+    # Per media file: its words' midpoints and probabilities.
+    by_media: dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
     for scene in scenes:
         tkey = transcript_keys.get(scene.media_id)
         if scene.metadata.transcript_key == tkey and not ctx.force:
