@@ -1,0 +1,1 @@
+"""Repository tools: checks CI runs on the code (not part of the installed package)."""
