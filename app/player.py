@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-import data
+from genesis_app import reads
 
 POLL_S = 2.0
 
@@ -17,7 +17,7 @@ POLL_S = 2.0
 def playable_path(media_id: int) -> str | None:
     """The file to hand ``st.video``/``st.audio`` for ``media_id``, or None while the browser
     has nothing it can play (a message then stands where the player would be)."""
-    pb = data.playback(media_id)
+    pb = reads.playback(media_id)
     if pb.path is not None:
         if pb.state == "proxy":
             st.caption(pb.message)
@@ -31,9 +31,9 @@ def playable_path(media_id: int) -> str | None:
 
 @st.fragment(run_every=POLL_S)
 def _preparing(media_id: int) -> None:
-    pb = data.playback(media_id)
+    pb = reads.playback(media_id)
     if pb.path is not None or pb.state == "failed":
         st.rerun(scope="app")  # the copy is there (or cannot be made): show the player
     if pb.state == "queued":  # nobody is making it (an older upload, a worker that died)
-        data.prepare_playback(pb.project_id)
+        reads.prepare_playback(pb.project_id)
     st.info(pb.message, icon=":material/hourglass_top:")

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-import data
+from genesis_app import reads
 
 # Every key the app keeps in st.session_state, with its default.
 DEFAULTS: dict[str, Any] = {
@@ -112,18 +112,15 @@ def show_flash() -> None:
 def project_picker() -> None:
     """Sidebar: pick the project every page works on."""
     init()
-    projects = data.projects()
+    projects = reads.projects()
     with st.sidebar:
         st.markdown("### :material/movie_edit: Genesis")
         if not projects:
             st.caption("No projects yet: create one on the Projects page.")
             set_project(None)
             return
-        ids = [p["project"]["id"] for p in projects]
-        labels = {
-            p["project"]["id"]: f"{p['project']['name']}  ·  #{p['project']['id']}"
-            for p in projects
-        }
+        ids = [p.project.id for p in projects]
+        labels = {p.project.id: f"{p.project.name}  ·  #{p.project.id}" for p in projects}
         current = project_id()
         if current not in ids:
             current = ids[-1]
@@ -138,7 +135,7 @@ def project_picker() -> None:
             key="project_picker",
             on_change=lambda: set_project(int(st.session_state["project_picker"])),
         )
-        st.caption(f"Data dir: `{data.store().home}`")
+        st.caption(f"Data dir: `{reads.store().home}`")
 
 
 def require_project() -> int:

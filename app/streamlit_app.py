@@ -1,22 +1,15 @@
 """Genesis review app: the entry point only builds the navigation and the project picker.
 
 Run with ``genesis app`` (or ``streamlit run app/streamlit_app.py``). Pages live in
-``app/views/``; they hold widgets and layout and call ``genesis_pipeline`` service functions
-through ``app/data.py``.
+``app/views/``; they hold widgets and layout, read through :mod:`genesis_app.reads` and write
+through ``genesis_pipeline`` service functions.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import state
-
-import data
+from genesis_app import reads, state
 
 st.set_page_config(page_title="Genesis", page_icon="🎬", layout="wide")
 
@@ -33,6 +26,6 @@ PAGES = [
 ]
 
 nav = st.navigation(PAGES)
-data.ensure_demo()
+reads.ensure_demo()
 state.project_picker()
 nav.run()

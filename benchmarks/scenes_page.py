@@ -55,7 +55,7 @@ def build_project(
     from genesis_pipeline.store import Store
     from genesis_pipeline.store import media as media_sql
     from genesis_pipeline.store import projects as projects_sql
-    from genesis_pipeline.store import results as results_sql
+    from genesis_pipeline.store import scenes as scenes_sql
 
     rng = random.Random(seed)
     store = Store(Settings(home=home, offline="1"))
@@ -124,7 +124,7 @@ def build_project(
                 }
             )
         with store.db.write() as con:
-            results_sql.replace_scenes(
+            scenes_sql.replace_scenes(
                 con, project_id=pid, media_id=media.id, cache_key=f"bench-{mi}", rows=rows
             )
     with store.db.write() as con:

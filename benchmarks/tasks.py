@@ -94,16 +94,17 @@ def pipeline_results(home: str, project_id: int) -> dict[str, Any]:
     """Cuts and transcript text the pipeline stored (for accuracy)."""
     from genesis_pipeline.config import Settings
     from genesis_pipeline.store import Store
-    from genesis_pipeline.store import results as results_sql
+    from genesis_pipeline.store import scenes as scenes_sql
+    from genesis_pipeline.store import transcripts as transcripts_sql
 
     store = Store(Settings.from_env(home=home))
     with store.db.read() as con:
-        scenes_df = results_sql.scenes_for_project(con, project_id)
-        words = results_sql.words_for_project(con, project_id)
-    starts = sorted(float(s) for s in scenes_df.start_s)
+        scenes = scenes_sql.scenes_for_project(con, project_id)
+        words = transcripts_sql.words_for_project(con, project_id)
+    starts = sorted(s.start_s for s in scenes)
     return {
         "cuts_s": [s for s in starts if s > 0],
-        "scene_ids": [int(i) for i in scenes_df.sort_values("start_s").id],
+        "scene_ids": [s.id for s in sorted(scenes, key=lambda s: s.start_s)],
         "text": " ".join(str(w) for w in words.sort_values("start_s").word),
     }
 

@@ -7,16 +7,21 @@ Errors Genesis raises on purpose become one line on stderr (and a JSON error doc
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from genesis_pipeline import __version__
+from genesis_pipeline import __version__, serde
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import GenesisError
+
+if TYPE_CHECKING:
+    from genesis_pipeline.store import Store
 
 log = logging.getLogger("genesis_pipeline")
 
@@ -28,6 +33,32 @@ _USER_ERRORS = {
     "NotFoundError",
     "UploadError",
 }
+
+
+# -- the documents ``--json`` prints that no service returns -------------------------------------
+@dataclass(frozen=True, slots=True)
+class ProjectCreated:
+    project_id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigVariable:
+    variable: str
+    default: str
+    meaning: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigShown:
+    settings: dict[str, str]  # every setting in effect, as text
+    variables: list[ConfigVariable]
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorShown:
+    error: str
+    type: str  # the GenesisError subclass
 
 
 class _Bar:
@@ -65,15 +96,21 @@ class _Bar:
             sys.stderr.flush()
 
 
-def _store(args: argparse.Namespace) -> Any:
+def _settings(args: argparse.Namespace) -> Settings:
+    """The settings in effect: ``GENESIS_*`` variables, ``--data-dir`` over ``GENESIS_HOME``."""
+    return Settings.from_env(home=args.data_dir)
+
+
+def _store(args: argparse.Namespace) -> Store:
     from genesis_pipeline.store import Store
 
-    return Store(Settings.from_env(home=args.data_dir))
+    return Store(_settings(args))
 
 
-def _emit(args: argparse.Namespace, doc: dict[str, Any], human: Callable[[], str]) -> None:
+def _emit(args: argparse.Namespace, doc: object, human: Callable[[], str]) -> None:
+    """``doc`` (a dataclass) as one JSON document with ``--json``, else ``human()``'s text."""
     if args.json:
-        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+        sys.stdout.write(json.dumps(serde.to_json(doc), indent=2, default=str) + "\n")
     else:
         text = human()
         if text:
@@ -87,22 +124,20 @@ def cmd_create_project(args: argparse.Namespace) -> int:
     project = create_project(_store(args), args.name)
     _emit(
         args,
-        {"project_id": project.id, "name": project.name},
+        ProjectCreated(project.id, project.name),
         lambda: f"created project {project.id} ({project.name})",
     )
     return EXIT_OK
 
 
 def cmd_add_media(args: argparse.Namespace) -> int:
+    from genesis_pipeline.services.documents import MediaAdded, added_media_doc
     from genesis_pipeline.services.upload import add_media
 
     bar = _Bar(not args.quiet)
     added = add_media(_store(args), args.project_id, args.files, progress=None)
     bar.close()
-    doc = {
-        "project_id": args.project_id,
-        "media": [{**a.media.to_dict(), "duplicate": a.duplicate} for a in added],
-    }
+    doc = MediaAdded(args.project_id, [added_media_doc(a.media, a.duplicate) for a in added])
 
     def human() -> str:
         lines = []
@@ -159,7 +194,7 @@ def cmd_process_project(args: argparse.Namespace) -> int:
             lines.append(f"render: {report.render_path}")
         return "\n".join(lines)
 
-    _emit(args, report.to_dict(), human)
+    _emit(args, report, human)
     if report.status != "succeeded":
         sys.stderr.write(f"genesis: run {report.run_id} failed: {report.error}\n")
         # A run that failed on something the user gave (a file, a setting) is bad input.
@@ -171,7 +206,7 @@ def cmd_make_proxies(args: argparse.Namespace) -> int:
     """Make the playable copies a project's footage needs (what the app runs in the background)."""
     import os
 
-    from genesis_pipeline.services.playback import make_project_proxies
+    from genesis_pipeline.runs.proxy_worker import ProxiesMade, make_project_proxies
 
     if args.nice:
         os.nice(args.nice)
@@ -182,7 +217,7 @@ def cmd_make_proxies(args: argparse.Namespace) -> int:
         )
     finally:
         bar.close()
-    doc = {"project_id": args.project_id, "media": [o.to_dict() for o in outcomes]}
+    doc = ProxiesMade(args.project_id, outcomes)
 
     def human() -> str:
         if not outcomes:
@@ -199,23 +234,21 @@ def cmd_make_proxies(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from genesis_pipeline.services.status import project_status
+    from genesis_pipeline.services.status import status_report
 
-    doc = project_status(_store(args), args.project_id, include_words=args.json or args.words)
+    doc = status_report(_store(args), args.project_id, include_words=args.json or args.words)
 
     def human() -> str:
-        p = doc["project"]
-        lines = [f"project {p['id']}: {p['name']}"]
-        for m in doc["media"]:
-            lines.append(f"  media {m['id']}: {m['original_name']} ({m['duration_s']:.1f} s)")
-        lines.append(f"  scenes: {len(doc['scenes'])}, chapters: {len(doc['chapters'])}")
-        if doc["last_run"]:
-            r = doc["last_run"]
-            lines.append(
-                f"  last run {r['id']}: {r['status']}" + (f" ({r['error']})" if r["error"] else "")
-            )
-        for r in doc["renders"][:3]:
-            lines.append(f"  render {r['id']}: {r['path']} ({r['duration_s']:.2f} s)")
+        p = doc.project
+        lines = [f"project {p.id}: {p.name}"]
+        for m in doc.media:
+            lines.append(f"  media {m.id}: {m.original_name} ({m.duration_s:.1f} s)")
+        lines.append(f"  scenes: {len(doc.scenes)}, chapters: {len(doc.chapters)}")
+        if doc.last_run:
+            r = doc.last_run
+            lines.append(f"  last run {r.id}: {r.status}" + (f" ({r.error})" if r.error else ""))
+        for render in doc.renders[:3]:
+            lines.append(f"  render {render.id}: {render.path} ({render.duration_s:.2f} s)")
         return "\n".join(lines)
 
     _emit(args, doc, human)
@@ -223,16 +256,16 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_list_projects(args: argparse.Namespace) -> int:
-    from genesis_pipeline.services.projects import list_projects
+    from genesis_pipeline.services.projects import ProjectList, list_projects
 
     rows = list_projects(_store(args))
     _emit(
         args,
-        {"projects": rows},
+        ProjectList(rows),
         lambda: (
             "\n".join(
-                f"{r['project']['id']:>4}  {r['project']['name']}  ({len(r['media'])} media, "
-                f"last run: {r['last_run']['status'] if r['last_run'] else 'never'})"
+                f"{r.project.id:>4}  {r.project.name}  ({len(r.media)} media, "
+                f"last run: {r.last_run.status if r.last_run else 'never'})"
                 for r in rows
             )
             or "no projects"
@@ -253,24 +286,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
         args,
         result,
         lambda: (
-            f"demo project {result['project_id']}: run {result['run']['status']}\n"
-            f"render: {result['render_path']}"
+            f"demo project {result.project_id}: run {result.run.status}\n"
+            f"render: {result.render_path}"
         ),
     )
-    return EXIT_OK if result["run"]["status"] == "succeeded" else EXIT_RUN_FAILED
+    return EXIT_OK if result.run.status == "succeeded" else EXIT_RUN_FAILED
 
 
 def cmd_app(args: argparse.Namespace) -> int:
     """Start the review app (Streamlit) on this data dir."""
+    import importlib.util
     import os
     import subprocess
 
-    entry = Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py"
-    if not entry.is_file():
-        from genesis_pipeline.errors import ToolNotFoundError
+    from genesis_pipeline.errors import ToolNotFoundError
 
-        raise ToolNotFoundError(f"{entry}: the app is not there (run from a Genesis checkout)")
-    home = Path(args.data_dir or os.environ.get("GENESIS_HOME") or "data").resolve()
+    spec = importlib.util.find_spec("genesis_app")
+    if spec is None or spec.origin is None:
+        raise ToolNotFoundError("genesis_app: the review app is not installed (pip install -e .)")
+    entry = Path(spec.origin).resolve().parent / "streamlit_app.py"
+    home = _settings(args).home.resolve()
     env = {**os.environ, "GENESIS_HOME": str(home)}
     cmd = [
         sys.executable,
@@ -288,24 +323,21 @@ def cmd_app(args: argparse.Namespace) -> int:
         "false",
     ]
     sys.stderr.write(f"genesis: review app on http://{args.address}:{args.port} (data: {home})\n")
+    # From the folder above the app: a checkout's .streamlit/config.toml is found there.
     return subprocess.call(cmd, cwd=entry.parent.parent, env=env)
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
     from genesis_pipeline.config import configuration_table
 
-    settings = Settings.from_env(home=args.data_dir)
+    settings = _settings(args)
     rows = configuration_table()
     _emit(
         args,
-        {
-            "settings": {k: str(v) for k, v in asdict(settings).items()},
-            "variables": [
-                dict(zip(("variable", "default", "meaning"), r, strict=True)) for r in rows
-            ],
-        },
+        ConfigShown(
+            settings={k: str(v) for k, v in dataclasses.asdict(settings).items()},
+            variables=[ConfigVariable(*r) for r in rows],
+        ),
         lambda: "\n".join(f"{v:<30} {d or '(empty)':<40} {m}" for v, d, m in rows),
     )
     return EXIT_OK
@@ -428,7 +460,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.exception("failed")
         sys.stderr.write(f"genesis: error: {exc}\n")
         if getattr(args, "json", False):
-            sys.stdout.write(json.dumps({"error": str(exc), "type": type(exc).__name__}) + "\n")
+            shown = ErrorShown(str(exc), type(exc).__name__)
+            sys.stdout.write(json.dumps(serde.to_json(shown)) + "\n")
         return EXIT_ERROR
     except KeyboardInterrupt:
         sys.stderr.write("genesis: interrupted\n")

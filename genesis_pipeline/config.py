@@ -15,6 +15,8 @@ from genesis_pipeline.errors import InvalidSettingError
 
 DEFAULT_CAPTION_MODEL = "Salesforce/blip-image-captioning-base"
 DEVICES = ("auto", "cpu", "cuda")
+# What a yes/no variable may say (``str(True)`` included: child processes get settings that way).
+_BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 OFFLINE_MODES = ("auto", "1", "0")
 
 
@@ -23,7 +25,8 @@ class Settings:
     """Everything configurable about a Genesis process.
 
     Each field maps to an environment variable named in its ``metadata["env"]``; the README's
-    configuration table is generated from these.
+    configuration table is generated from these. Nothing else reads a ``GENESIS_*`` variable.
+    The layout of the data dir under ``home`` is the store's (``genesis_pipeline.store.Store``).
     """
 
     home: Path = field(
@@ -91,6 +94,13 @@ class Settings:
         default=3600,
         metadata={"env": "GENESIS_UPLOAD_TTL_S", "doc": "Lifetime of an upload ticket, seconds."},
     )
+    no_demo: bool = field(
+        default=False,
+        metadata={
+            "env": "GENESIS_NO_DEMO",
+            "doc": "1 = the app does not create and process the demo project on an empty data dir.",
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
@@ -104,43 +114,6 @@ class Settings:
             raise InvalidSettingError(_env("max_upload_mb"), "must be a positive number of MB")
         if self.upload_ttl_s <= 0:
             raise InvalidSettingError(_env("upload_ttl_s"), "must be a positive number of seconds")
-
-    # Layout of the data dir -------------------------------------------------------------------
-    @property
-    def db_path(self) -> Path:
-        return self.home / "genesis.duckdb"
-
-    @property
-    def artifacts_dir(self) -> Path:
-        return self.home / "artifacts"
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.home / "cache"
-
-    @property
-    def media_dir(self) -> Path:
-        return self.home / "media"
-
-    @property
-    def uploads_dir(self) -> Path:
-        return self.home / "uploads"
-
-    @property
-    def previews_dir(self) -> Path:
-        return self.home / "scene_previews"
-
-    @property
-    def renders_dir(self) -> Path:
-        return self.home / "renders"
-
-    @property
-    def voiceovers_dir(self) -> Path:
-        return self.home / "voiceovers"
-
-    @property
-    def locks_dir(self) -> Path:
-        return self.home / "locks"
 
     @property
     def max_upload_bytes(self) -> int:
@@ -169,6 +142,10 @@ class Settings:
             raw = raw.strip()
             if f.name in ("home", "import_dir"):
                 values[f.name] = Path(raw).expanduser()
+            elif isinstance(f.default, bool):
+                if raw.lower() not in _BOOLEANS:
+                    raise InvalidSettingError(f.metadata["env"], f"{raw!r} is not 1 or 0")
+                values[f.name] = _BOOLEANS[raw.lower()]
             elif f.type == "int" or isinstance(f.default, int):
                 try:
                     values[f.name] = int(raw)
@@ -194,5 +171,7 @@ def configuration_table() -> list[tuple[str, str, str]]:
     rows = []
     for f in fields(Settings):
         default = "" if f.default is None else str(f.default)
+        if isinstance(f.default, bool):
+            default = str(int(f.default))
         rows.append((str(f.metadata["env"]), default, str(f.metadata["doc"])))
     return rows

@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from genesis_pipeline.services.chapters import compare_chapters
+from genesis_pipeline.services.chapters import ChapterInputs, SavedChapter, compare_chapters
+from genesis_pipeline.services.cut import CutChapterSpan, CutPlan
+from genesis_pipeline.services.narration import VoiceoverPlacement
+from genesis_pipeline.stages.chapters import Chapter
+
+#: A chapter to draw: a stage ``Chapter`` (a preview), a saved one, one on the cut, or a dict
+#: with ``start_s``, ``end_s`` and optionally ``title``, ``index``/``idx``, ``reasons``.
+ChapterLike = Chapter | SavedChapter | CutChapterSpan | Mapping[str, Any]
+#: A voiceover placed on the cut: a plan row or a dict with ``offset_s`` and ``duration_s``
+#: (optionally ``target``, ``file``, ``automatic``).
+PlacementLike = VoiceoverPlacement | Mapping[str, Any]
 
 # Colours that hold up on a dark background (and on white).
 CONFIDENCE_COLORS = {
@@ -70,9 +81,9 @@ def _style(fig: go.Figure, *, height: int) -> go.Figure:
     return fig
 
 
-def _num(value: Any) -> float | None:
+def _num(value: object) -> float | None:
     try:
-        f = float(value)
+        f = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
     return f if math.isfinite(f) else None
@@ -237,7 +248,8 @@ def selected_scene_ids(selection: Mapping[str, Any] | None) -> list[int]:
 
 
 # -- bars on a time axis ------------------------------------------------------------------------
-def _get(item: Any, *names: str, default: Any = None) -> Any:
+def _get(item: object, *names: str, default: Any = None) -> Any:
+    """The first of ``names`` that ``item`` has, as a key of a mapping or an attribute."""
     for name in names:
         if isinstance(item, Mapping) and name in item:
             return item[name]
@@ -246,20 +258,30 @@ def _get(item: Any, *names: str, default: Any = None) -> Any:
     return default
 
 
-def _spans(chapters: Iterable[Any]) -> list[dict[str, Any]]:
-    """Chapters as dicts: stage ``Chapter`` objects, stored chapter dicts or ``CutChapterSpan``."""
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """A chapter as drawn."""
+
+    index: int
+    start_s: float
+    end_s: float
+    title: str
+    reasons: str  # joined
+
+
+def _spans(chapters: Iterable[ChapterLike]) -> list[_Span]:
     out = []
     for i, ch in enumerate(chapters):
-        index = _get(ch, "index", "idx", default=i)
+        index = int(_get(ch, "index", "idx", default=i))
         reasons = _get(ch, "reasons", default=()) or ()
         out.append(
-            {
-                "index": int(index),
-                "start_s": float(_get(ch, "start_s")),
-                "end_s": float(_get(ch, "end_s")),
-                "title": str(_get(ch, "title", default="") or f"Chapter {int(index) + 1}"),
-                "reasons": ", ".join(str(r) for r in reasons),
-            }
+            _Span(
+                index=index,
+                start_s=float(_get(ch, "start_s")),
+                end_s=float(_get(ch, "end_s")),
+                title=str(_get(ch, "title", default="") or f"Chapter {index + 1}"),
+                reasons=", ".join(str(r) for r in reasons),
+            )
         )
     return out
 
@@ -304,7 +326,7 @@ def _alternating(colors: Sequence[str], n: int) -> list[str]:
     return [colors[i % len(colors)] for i in range(n)]
 
 
-def _scene_spans(scenes: Any) -> list[dict[str, Any]]:
+def _scene_spans(scenes: pd.DataFrame | ChapterInputs) -> list[dict[str, Any]]:
     """Scenes from a ``scenes_table`` frame or a ``ChapterInputs`` (no review status there)."""
     if isinstance(scenes, pd.DataFrame):
         if scenes.empty:
@@ -320,16 +342,16 @@ def _scene_spans(scenes: Any) -> list[dict[str, Any]]:
         ]
     return [
         {"id": s.key, "start_s": float(s.start_s), "end_s": float(s.end_s), "status": "unknown"}
-        for s in getattr(scenes, "scenes", scenes)
+        for s in scenes.scenes
     ]
 
 
 def chapter_timeline(
-    scenes: Any,
-    chapters: Sequence[Any],
+    scenes: pd.DataFrame | ChapterInputs,
+    chapters: Sequence[ChapterLike],
     speech_intervals: Sequence[tuple[float, float]],
     *,
-    compare: Sequence[Any] | None = None,
+    compare: Sequence[ChapterLike] | None = None,
     compare_label: str = "saved",
 ) -> go.Figure:
     """Chapters over scenes and speech on the project timeline.
@@ -340,8 +362,7 @@ def chapter_timeline(
 
     Args:
         scenes: a ``scenes_table`` frame (coloured by status) or ``ChapterInputs``.
-        chapters: stage ``Chapter`` objects or stored chapter dicts (``start_s``, ``end_s``,
-            ``title``, ``index``/``idx``, optional ``reasons``).
+        chapters: see :data:`ChapterLike`.
         speech_intervals: ``(start_s, end_s)`` on the project timeline.
         compare: chapters to draw on a second row, or None.
         compare_label: that row's name.
@@ -358,17 +379,17 @@ def chapter_timeline(
         " (%{x:.1f} s)<br>%{customdata[3]}<extra></extra>"
     )
 
-    def chapter_custom(items: list[dict[str, Any]]) -> list[list[Any]]:
-        return [[c["index"] + 1, c["title"], c["end_s"], c["reasons"]] for c in items]
+    def chapter_custom(items: list[_Span]) -> list[list[Any]]:
+        return [[c.index + 1, c.title, c.end_s, c.reasons] for c in items]
 
     _bars(
         fig,
         "chapters",
-        [(c["start_s"], c["end_s"]) for c in spans],
+        [(c.start_s, c.end_s) for c in spans],
         name="chapters",
         color=_alternating(CHAPTER_COLORS, len(spans)),
         customdata=chapter_custom(spans),
-        text=[c["title"] for c in spans],
+        text=[c.title for c in spans],
         hovertemplate=chapter_hover,
     )
     if compare is not None:
@@ -376,11 +397,11 @@ def chapter_timeline(
         _bars(
             fig,
             compare_label,
-            [(c["start_s"], c["end_s"]) for c in old],
+            [(c.start_s, c.end_s) for c in old],
             name=f"{compare_label} chapters",
             color=_alternating(SAVED_COLORS, len(old)),
             customdata=chapter_custom(old),
-            text=[c["title"] for c in old],
+            text=[c.title for c in old],
             hovertemplate=chapter_hover,
         )
         diff = compare_chapters(old, spans)
@@ -439,15 +460,14 @@ def _intersections(
     return [(max(a, x), min(b, y)) for x, y in intervals if min(b, y) > max(a, x)]
 
 
-def narration_timeline(cut_plan: Any, clips: Sequence[Any]) -> go.Figure:
+def narration_timeline(cut_plan: CutPlan, clips: Sequence[PlacementLike]) -> go.Figure:
     """The cut with its chapters, on-camera speech and the narration planned over it.
 
     Args:
         cut_plan: a :class:`genesis_pipeline.services.cut.CutPlan` (segments, chapters and
             speech on the cut timeline).
-        clips: the plan rows of :func:`genesis_pipeline.services.narration.narration_clips`
-            (mappings or objects with ``offset_s`` and ``duration_s``; optional ``target``,
-            ``file``, ``automatic``). Rows without a start are left out.
+        clips: where :func:`genesis_pipeline.services.narration.narration_clips` placed each
+            voiceover (see :data:`PlacementLike`). Voiceovers without a start are left out.
 
     Returns:
         Rows ``chapters``, ``cut`` (segments shaded by media file), ``speech`` (words with
@@ -461,24 +481,24 @@ def narration_timeline(cut_plan: Any, clips: Sequence[Any]) -> go.Figure:
     _bars(
         fig,
         "chapters",
-        [(c["start_s"], c["end_s"]) for c in spans],
+        [(c.start_s, c.end_s) for c in spans],
         name="chapters",
         color=_alternating(CHAPTER_COLORS, len(spans)),
-        customdata=[[c["index"] + 1, c["title"]] for c in spans],
-        text=[c["title"] for c in spans],
+        customdata=[[c.index + 1, c.title] for c in spans],
+        text=[c.title for c in spans],
         hovertemplate="<b>%{customdata[1]}</b><br>chapter %{customdata[0]} starts at "
         "%{base:.2f} s on the cut<extra></extra>",
     )
     seg_spans: list[tuple[float, float]] = []
     colors: list[str] = []
-    media_seen: dict[Any, int] = {}
+    media_seen: dict[int | str, int] = {}
     t = 0.0
     for seg in cut_plan.segments:
         seg_spans.append((t, t + seg.duration_s))
         media_seen.setdefault(seg.media_key, len(media_seen))
         colors.append(MEDIA_COLORS[media_seen[seg.media_key] % len(MEDIA_COLORS)])
         t += seg.duration_s
-    ids = list(getattr(cut_plan, "scene_ids", ())) or [None] * len(seg_spans)
+    ids: list[int | None] = list(cut_plan.scene_ids) or [None] * len(seg_spans)
     _bars(
         fig,
         "cut",

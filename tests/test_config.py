@@ -46,3 +46,15 @@ def test_configuration_table_lists_every_variable() -> None:
     names = [r[0] for r in configuration_table()]
     assert len(names) == len(set(names)) and all(n.startswith("GENESIS_") for n in names)
     assert "GENESIS_HOME" in names and "GENESIS_CAPTION_MODEL" in names
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("1", True), ("true", True), ("0", False), ("False", False)]
+)
+def test_yes_no_variables(value: str, expected: bool) -> None:
+    assert Settings.from_env({"GENESIS_NO_DEMO": value}).no_demo is expected
+
+
+def test_a_bad_yes_no_value_names_the_variable() -> None:
+    with pytest.raises(InvalidSettingError, match="GENESIS_NO_DEMO"):
+        Settings.from_env({"GENESIS_NO_DEMO": "sometimes"})

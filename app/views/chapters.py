@@ -4,12 +4,12 @@ last saved rules, save the rules as a new version, and rename the saved chapters
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import pandas as pd
-import state
 import streamlit as st
 
-import data
+from genesis_app import reads, state
 from genesis_pipeline import viz
 from genesis_pipeline.errors import GenesisError
 from genesis_pipeline.services.chapters import (
@@ -21,7 +21,7 @@ from genesis_pipeline.services.chapters import (
     speech_intervals,
     with_edited_titles,
 )
-from genesis_pipeline.stages.chapters import Rules
+from genesis_pipeline.stages.chapters import Chapter, Rules
 
 # Widget keys of the rule controls, with the Rules field each one sets.
 RULE_KEYS = {
@@ -57,7 +57,7 @@ def _rules_from_widgets() -> Rules:
     )
 
 
-def _chapter_rows(chapters) -> pd.DataFrame:
+def _chapter_rows(chapters: Sequence[Chapter]) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
@@ -77,15 +77,15 @@ def _chapter_rows(chapters) -> pd.DataFrame:
 st.title("Chapters")
 state.show_flash()
 pid = state.require_project()
-inputs = data.chapter_inputs(pid)
+inputs = reads.chapter_inputs(pid)
 if not inputs.scenes:
     st.info("No scenes yet: process the project on the Run page first.")
     st.stop()
-saved_state = data.chapter_state(pid)
-version: int = saved_state["version"]
-saved_rules: Rules = saved_state["rules"]
-stored = saved_state["saved"]
-scenes = data.scenes(pid)
+saved_state = reads.chapter_state(pid)
+version = saved_state.version
+saved_rules = saved_state.rules
+stored = saved_state.saved
+scenes = reads.scenes(pid)
 total_s = max(s.end_s for s in inputs.scenes)
 
 # The controls show the saved rules when the project or the saved version changes (a save here,
@@ -142,12 +142,13 @@ with left, st.container(border=True):
     )
 
 rules = _rules_from_widgets()
-titles = saved_state["titles"]
+titles = saved_state.titles
+preview: list[Chapter] | None = None
+problem: str | None = None
 try:
     preview = with_edited_titles(preview_chapters(inputs, rules), inputs, titles)
-    problem = None
 except GenesisError as exc:
-    preview, problem = None, str(exc)
+    problem = str(exc)
 saved_preview = with_edited_titles(preview_chapters(inputs, saved_rules), inputs, titles)
 speech = speech_intervals(inputs.words)
 
@@ -218,7 +219,7 @@ if save_cols[1].button(
     width="stretch",
 ):
     try:
-        new_version = save_rules(data.store(), pid, rules, note.strip() or None)
+        new_version = save_rules(reads.store(), pid, rules, note.strip() or None)
     except GenesisError as exc:
         st.error(str(exc))
     else:
@@ -230,14 +231,18 @@ if save_cols[1].button(
         )
         st.rerun()
 
-with st.expander(f"Rules history ({len(saved_state['history'])} versions)"):
-    if saved_state["history"]:
+with st.expander(f"Rules history ({len(saved_state.history)} versions)"):
+    if saved_state.history:
         st.dataframe(
             pd.DataFrame(
                 [
-                    {"version": h["version"], "saved": h["created_at"][:19], "note": h["note"]}
-                    | h["rules"]
-                    for h in reversed(saved_state["history"])
+                    {
+                        "version": h.version,
+                        "saved": h.created_at.isoformat()[:19],
+                        "note": h.note,
+                    }
+                    | h.rules
+                    for h in reversed(saved_state.history)
                 ]
             ),
             hide_index=True,
@@ -252,7 +257,7 @@ st.subheader("Saved chapters")
 if not stored:
     st.info("No chapters yet: they are made by the next run.")
     st.stop()
-made_with = {c["rules_version"] for c in stored}
+made_with = {c.rules_version for c in stored}
 if version and made_with != {version}:
     st.warning(
         f"These chapters were made with rules v{', v'.join(str(v) for v in sorted(made_with))}; "
@@ -262,13 +267,13 @@ st.caption("Edit a title in the table, then save. A title stays with its chapter
 original = pd.DataFrame(
     [
         {
-            "id": c["id"],
-            "#": c["index"] + 1,
-            "start (s)": round(c["start_s"], 2),
-            "length (s)": round(c["duration_s"], 2),
-            "scenes": len(c["scene_ids"]),
-            "title": c["title"],
-            "edited": c["title_edited"],
+            "id": c.id,
+            "#": c.index + 1,
+            "start (s)": round(c.start_s, 2),
+            "length (s)": round(c.duration_s, 2),
+            "scenes": len(c.scene_ids),
+            "title": c.title,
+            "edited": c.title_edited,
         }
         for c in stored
     ]
@@ -298,7 +303,7 @@ if st.button(
     errors = []
     for cid, title in renamed:
         try:
-            set_chapter_title(data.store(), pid, cid, title)
+            set_chapter_title(reads.store(), pid, cid, title)
         except GenesisError as exc:
             errors.append(str(exc))
     if errors:

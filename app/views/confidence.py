@@ -4,10 +4,9 @@ distributions; a selection on the timeline opens those scenes on the Scenes page
 from __future__ import annotations
 
 import pandas as pd
-import state
 import streamlit as st
 
-import data
+from genesis_app import reads, state
 from genesis_pipeline import viz
 from genesis_pipeline.services.scene_browser import min_confidence
 
@@ -27,7 +26,7 @@ def _focus(ids: list[int]) -> None:
 st.title("Confidence")
 state.show_flash()
 pid = state.require_project()
-scenes = data.scenes(pid)
+scenes = reads.scenes(pid)
 if scenes.empty:
     st.info("No scenes yet: process the project on the Run page first.")
     st.stop()
@@ -40,7 +39,7 @@ m[2].metric("Caption (median)", _median(scenes, "caption_confidence"))
 m[3].metric("Transcript (median)", _median(scenes, "transcript_confidence"))
 m[4].metric("Below 0.5", int((weakest < 0.5).sum()), help="Scenes whose weakest confidence < 0.5")
 
-skipped = data.captions_skipped(pid)
+skipped = reads.captions_skipped(pid)
 if scenes.caption_confidence.isna().all():
     reason = f": {skipped}" if skipped else ""
     st.info(

@@ -6,18 +6,17 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import state
 import streamlit as st
-from narration_overrun import overrun_notice
 
-import data
+from genesis_app import reads, state
+from genesis_app.overrun_notice import overrun_notice
 from genesis_pipeline import viz
 from genesis_pipeline.errors import GenesisError
+from genesis_pipeline.services.chapter_preview import find_chapter_preview, preview_chapter_mix
+from genesis_pipeline.services.cut import CutChapterSpan
 from genesis_pipeline.services.narration import (
     add_voiceover,
     check_voiceover_offset,
-    find_chapter_preview,
-    preview_chapter_mix,
     remove_voiceover,
     set_mix,
     set_voiceover_gain,
@@ -30,7 +29,7 @@ AUDIO_TYPES = ["wav", "mp3", "m4a", "aac", "flac", "ogg", "opus", "mp4", "mov", 
 WHOLE_CUT = -1  # the "For" choice of a whole-cut voiceover (a None option reads as "nothing")
 
 
-def _chapter_label(spans: dict[int, object], idx: int | None) -> str:
+def _chapter_label(spans: dict[int, CutChapterSpan], idx: int | None) -> str:
     if idx is None or idx == WHOLE_CUT:
         return "Whole cut"
     span = spans.get(idx)
@@ -41,14 +40,14 @@ def _chapter_label(spans: dict[int, object], idx: int | None) -> str:
 st.title("Narration")
 state.show_flash()
 pid = state.require_project()
-store = data.store()
-ns = data.narration_state(pid)
-cut, voiceovers, rows, plan_error, mix = (
-    ns["cut"],
-    ns["voiceovers"],
-    ns["rows"],
-    ns["error"],
-    ns["mix"],
+store = reads.store()
+ns = reads.narration_state(pid)
+cut, voiceovers, placements, plan_error, mix = (
+    ns.cut,
+    ns.voiceovers,
+    ns.placements,
+    ns.error,
+    ns.mix,
 )
 spans = {c.index: c for c in cut.chapters}
 
@@ -74,19 +73,19 @@ st.caption(
 # -- the plan -----------------------------------------------------------------------------------
 st.subheader("Plan on the cut")
 if cut.segments:
-    st.plotly_chart(viz.narration_timeline(cut, rows), key="narr_timeline", width="stretch")
+    st.plotly_chart(viz.narration_timeline(cut, placements), key="narr_timeline", width="stretch")
     overrun_notice(pid, "narr")
 
 # -- voiceovers ---------------------------------------------------------------------------------
 st.subheader("Voiceovers")
 if not voiceovers:
     st.info("No voiceover yet: add one below.")
-by_id = {r["voiceover_id"]: r for r in rows}
+by_id = {p.voiceover_id: p for p in placements}
 for vo in voiceovers:
-    row = by_id.get(vo.id, {})
+    placed = by_id.get(vo.id)  # None when the plan could not be made
     is_chapter = vo.chapter_idx is not None
     span = spans.get(vo.chapter_idx) if is_chapter else None
-    start = row.get("offset_s")
+    start = placed.offset_s if placed else None
     with st.container(border=True):
         head = st.columns([3.2, 1.2, 1.2, 1.2], vertical_alignment="center")
         head[0].markdown(
@@ -94,13 +93,13 @@ for vo in voiceovers:
             f"{vo.duration_s:.2f} s"
         )
         head[1].metric("Starts on the cut", "—" if start is None else f"{start:.2f} s")
-        placement = "auto" if row.get("automatic") else "default"
+        placement = "auto" if placed and placed.automatic else "default"
         if vo.offset_s is not None:
             placement = "manual"
         head[2].metric("Placement", placement)
         head[3].metric(
             "Over speech",
-            f"{row.get('speech_overlap_s', 0.0):.2f} s",
+            f"{placed.speech_overlap_s if placed else 0.0:.2f} s",
             help="Seconds of on-camera speech the narration talks over",
         )
         # The offset box shows the override, or for a chapter where the automatic start falls.
@@ -262,7 +261,7 @@ if cols[1].button("Render preview", key="narr_preview", icon=":material/play_arr
         st.error(f"No preview: {exc}")
 # The preview shown is the one made from what the chapter is now (its scenes, the narration in
 # it, the gains): after new chapter rules, approvals or a new mix an older one is not shown.
-plan = data.chapter_preview_plan(pid, int(chapter))
+plan = reads.chapter_preview_plan(pid, int(chapter))
 preview = find_chapter_preview(store, plan) if plan is not None else None
 if preview is not None:
     player, _ = st.columns([3, 2])

@@ -3,35 +3,36 @@ latest render, and every past render with the settings it was made with."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-import state
 import streamlit as st
-from narration_overrun import overrun_notice
 
-import data
+from genesis_app import reads, state
+from genesis_app.overrun_notice import overrun_notice
 from genesis_pipeline.errors import GenesisError, RunInProgressError
 from genesis_pipeline.runs.control import run_fraction, run_state, start_background_run
 from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.services.cut import scene_status_counts
 from genesis_pipeline.services.render_settings import RENDER_MODES, set_render_mode
+from genesis_pipeline.services.render_view import RenderEntry
 
 
-def _reader(path: str):
+def _reader(path: str) -> Callable[[], bytes]:
     return lambda: Path(path).read_bytes()
 
 
-def _player(entry: dict, key: str) -> None:
+def _player(entry: RenderEntry, key: str) -> None:
     """The render's video and a download button (or a note when its file is gone)."""
-    if not entry["exists"]:
-        st.warning(f"The file of render #{entry['id']} is gone: `{entry['path']}`")
+    if not entry.exists:
+        st.warning(f"The file of render #{entry.id} is gone: `{entry.path}`")
         return
-    st.video(entry["path"])
+    st.video(entry.path)
     st.download_button(
-        f"Download {entry['file_name']} ({entry['size_mb']:.1f} MB)",
-        data=_reader(entry["path"]),
-        file_name=entry["file_name"],
+        f"Download {entry.file_name} ({entry.size_mb:.1f} MB)",
+        data=_reader(entry.path),
+        file_name=entry.file_name,
         mime="video/mp4",
         key=key,
         icon=":material/download:",
@@ -39,13 +40,13 @@ def _player(entry: dict, key: str) -> None:
     )
 
 
-def _details(entry: dict) -> None:
+def _details(entry: RenderEntry) -> None:
     st.markdown(
-        f"**Render #{entry['id']}** · {entry['created_at'].replace('T', ' ')}  \n"
-        f"{entry['duration_s']:.1f} s · {entry['scenes']} scenes · {entry['size']}  \n"
-        f"Narration: {entry['narration']}  \n"
-        f"Mix: narration ×{entry['voiceover_gain'] or 1:g}, bed ×{entry['bed_gain'] or 1:g}  \n"
-        f"Made by: {_MODE_LABELS[entry['mode']]} · sound {entry['sound']}"
+        f"**Render #{entry.id}** · {entry.created_at.replace('T', ' ')}  \n"
+        f"{entry.duration_s:.1f} s · {entry.scenes} scenes · {entry.size}  \n"
+        f"Narration: {entry.narration}  \n"
+        f"Mix: narration ×{entry.voiceover_gain or 1:g}, bed ×{entry.bed_gain or 1:g}  \n"
+        f"Made by: {_MODE_LABELS[entry.mode]} · sound {entry.sound}"
     )
 
 
@@ -57,18 +58,18 @@ _MODE_LABELS = {
 
 def _save_mode(pid: int) -> None:
     try:
-        set_render_mode(data.store(), pid, st.session_state[f"render_mode_{pid}"])
+        set_render_mode(reads.store(), pid, st.session_state[f"render_mode_{pid}"])
     except GenesisError as exc:
         state.flash("error", str(exc))
-    data.clear()
+    reads.clear()
 
 
 st.title("Render")
 state.show_flash()
 pid = state.require_project()
-store = data.store()
-rs = data.render_state(pid)
-overview, history = rs["overview"], rs["history"]
+store = reads.store()
+rs = reads.render_state(pid)
+overview, history = rs.overview, rs.history
 live = run_state(store, pid)
 if live.active:
     st.session_state["render_watch"] = pid
@@ -78,9 +79,7 @@ m[0].metric("Approved scenes", f"{overview.approved} of {overview.total}")
 m[1].metric("Cut length", f"{overview.cut_duration_s:.1f} s")
 m[2].metric("Chapters in the cut", overview.chapters)
 m[3].metric("Voiceovers", overview.voiceovers)
-m[4].metric(
-    "Narration / bed gain", f"{overview.mix['voiceover_gain']:g} / {overview.mix['bed_gain']:g}"
-)
+m[4].metric("Narration / bed gain", f"{overview.mix.voiceover_gain:g} / {overview.mix.bed_gain:g}")
 
 if overview.total == 0:
     st.info("No scenes yet: process the project on the Run page first.")
@@ -176,13 +175,13 @@ def _progress() -> None:
             st.progress(0.0, text="Starting the worker…")
         else:
             prog = run.progress_json or {}
-            step = prog.get("step") or "starting"
+            current = prog.get("step") or "starting"
             note = prog.get("note") or ""
             done, total = prog.get("done") or 0, prog.get("total") or 0
             detail = f" · {100 * done / total:.0f}%" if total else ""
             st.progress(
                 run_fraction(run),
-                text=f"Run #{run.id}: {step}{detail}{' · ' + note if note else ''}",
+                text=f"Run #{run.id}: {current}{detail}{' · ' + note if note else ''}",
             )
         st.caption(
             "A run of this project is going: you can leave this page, it goes on in the "
@@ -209,17 +208,17 @@ st.dataframe(
     pd.DataFrame(
         [
             {
-                "render": h["id"],
-                "created": h["created_at"].replace("T", " "),
-                "length (s)": round(h["duration_s"], 2),
-                "scenes": h["scenes"],
-                "narration": h["narration"],
-                "narration gain": h["voiceover_gain"],
-                "bed gain": h["bed_gain"],
-                "mode": h["mode"],
-                "size": h["size"],
-                "MB": h["size_mb"],
-                "file": h["file_name"] if h["exists"] else "(missing)",
+                "render": h.id,
+                "created": h.created_at.replace("T", " "),
+                "length (s)": round(h.duration_s, 2),
+                "scenes": h.scenes,
+                "narration": h.narration,
+                "narration gain": h.voiceover_gain,
+                "bed gain": h.bed_gain,
+                "mode": h.mode,
+                "size": h.size,
+                "MB": h.size_mb,
+                "file": h.file_name if h.exists else "(missing)",
             }
             for h in history
         ]
@@ -229,12 +228,12 @@ st.dataframe(
     key="render_history",
 )
 if len(history) > 1:
-    by_id = {h["id"]: h for h in history}
+    by_id = {h.id: h for h in history}
     pick = st.selectbox(
         "Play or download an earlier render",
-        [h["id"] for h in history[1:]],
+        [h.id for h in history[1:]],
         format_func=lambda i: (
-            f"#{i} · {by_id[i]['created_at'].replace('T', ' ')} · {by_id[i]['duration_s']:.1f} s"
+            f"#{i} · {by_id[i].created_at.replace('T', ' ')} · {by_id[i].duration_s:.1f} s"
         ),
         **state.kept("render_pick"),
     )

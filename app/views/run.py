@@ -1,6 +1,6 @@
 """Run: start the pipeline in a background worker and watch it go.
 
-The worker is its own process (``services.runs.start_background_run``): closing the tab or
+The worker is its own process (``runs.control.start_background_run``): closing the tab or
 restarting the app does not stop it. While a run is going, a fragment polls the store once a
 second; when nothing runs, nothing polls.
 """
@@ -10,20 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-import state
 import streamlit as st
 
-import data
+from genesis_app import reads, state
 from genesis_pipeline.errors import GenesisError, RunInProgressError
 from genesis_pipeline.runs.control import (
-    RunOptions,
     RunState,
+    StepRow,
     models_used,
     run_fraction,
     run_state,
     start_background_run,
     step_checklist,
 )
+from genesis_pipeline.runs.options import RunOptions
 
 # Material icons render in every browser (emoji fonts are not everywhere).
 ICONS = {
@@ -47,7 +47,7 @@ st.session_state.setdefault("run_confirm_force", False)
 
 
 def current() -> RunState:
-    return run_state(data.store(), pid)
+    return run_state(reads.store(), pid)
 
 
 def start(force: bool) -> None:
@@ -55,7 +55,7 @@ def start(force: bool) -> None:
     st.session_state["run_confirm_force"] = False
     options = RunOptions(force=force, render=bool(st.session_state.get("run_render", True)))
     try:
-        worker = start_background_run(data.store(), pid, options)
+        worker = start_background_run(reads.store(), pid, options)
     except RunInProgressError as exc:
         state.flash("warning", f"Not started: {exc}")
     except GenesisError as exc:
@@ -157,26 +157,26 @@ def progress(s: RunState) -> None:
             st.error(f"Run #{run.id} failed: {run.error}")
 
 
-def checklist(steps: list[dict[str, Any]]) -> None:
+def checklist(steps: list[StepRow]) -> None:
     cols = st.columns(len(steps))
     for col, d in zip(cols, steps, strict=True):
-        secs = f" · {d['duration_s']:.1f} s" if d["duration_s"] is not None else ""
-        cached = " · cached" if d["cache_hit"] else ""
-        col.markdown(f"{ICONS.get(d['status'], '•')} **{d['step']}**")
-        col.caption(f"{d['status']}{secs}{cached}")
+        secs = f" · {d.duration_s:.1f} s" if d.duration_s is not None else ""
+        cached = " · cached" if d.cache_hit else ""
+        col.markdown(f"{ICONS.get(d.status, '•')} **{d.step}**")
+        col.caption(f"{d.status}{secs}{cached}")
 
 
-def step_table(steps: list[dict[str, Any]]) -> None:
+def step_table(steps: list[StepRow]) -> None:
     table = pd.DataFrame(
         [
             {
-                "step": d["step"],
-                "status": d["status"],
-                "duration_s": fmt_seconds(d["duration_s"]),
-                "cache_hit": d["cache_hit"],
-                "counts": fmt_counts(d["counts"]),
-                "note": d["note"] or "",
-                "error": d["error"] or "",
+                "step": d.step,
+                "status": d.status,
+                "duration_s": fmt_seconds(d.duration_s),
+                "cache_hit": d.cache_hit,
+                "counts": fmt_counts(d.counts),
+                "note": d.note or "",
+                "error": d.error or "",
             }
             for d in steps
         ]
@@ -196,33 +196,31 @@ def step_table(steps: list[dict[str, Any]]) -> None:
 
 def device_panel(s: RunState) -> None:
     info = models_used(s.run)
-    if not info["device"]:
+    if not info.device:
         return
     st.markdown("##### Device and models")
     c = st.columns([1, 2, 2])
-    name = info["device_name"] or info["device"]
-    threads = f"{info['cpu_threads']} CPU threads" if info["cpu_threads"] else None
-    c[0].metric("Device", str(info["device"]).upper())
-    c[0].caption(" · ".join(x for x in (name if name != info["device"] else None, threads) if x))
-    if info["whisper_model"]:
+    name = info.device_name or info.device
+    threads = f"{info.cpu_threads} CPU threads" if info.cpu_threads else None
+    c[0].metric("Device", str(info.device).upper())
+    c[0].caption(" · ".join(x for x in (name if name != info.device else None, threads) if x))
+    if info.whisper_model:
         c[1].markdown(
-            f"**Whisper** · `{info['whisper_model']}`  \ncompute type "
-            f"`{info['whisper_compute_type']}`"
-            + (" · :orange[fallback]" if info["whisper_fallback"] else "")
+            f"**Whisper** · `{info.whisper_model}`  \ncompute type "
+            f"`{info.whisper_compute_type}`"
+            + (" · :orange[fallback]" if info.whisper_fallback else "")
         )
-        if info["whisper_note"]:
-            c[1].caption(info["whisper_note"])
+        if info.whisper_note:
+            c[1].caption(info.whisper_note)
     else:
-        c[1].markdown(f"**Whisper** · compute type `{info['whisper_compute_type']}`")
-    if info["captions_skipped"]:
+        c[1].markdown(f"**Whisper** · compute type `{info.whisper_compute_type}`")
+    if info.captions_skipped:
         c[2].markdown("**Captions** · :orange[skipped]")
-        c[2].caption(info["captions_skipped"])
-    elif info["caption_model"]:
-        c[2].markdown(
-            f"**Captions** · `{info['caption_model']}`  \ndtype `{info['caption_dtype']}`"
-        )
+        c[2].caption(info.captions_skipped)
+    elif info.caption_model:
+        c[2].markdown(f"**Captions** · `{info.caption_model}`  \ndtype `{info.caption_dtype}`")
     else:
-        c[2].markdown(f"**Captions** · dtype `{info['caption_dtype']}`")
+        c[2].markdown(f"**Captions** · dtype `{info.caption_dtype}`")
 
 
 initial = current()
@@ -254,23 +252,22 @@ st.session_state["_run_full_pass"] = True
 live()
 
 with st.expander("Run history"):
-    history = data.runs(pid)
+    history = reads.runs(pid)
     if not history:
         st.caption("No runs yet.")
     else:
         rows = []
         for r in history:
-            ended = pd.Timestamp(r["ended_at"]) if r["ended_at"] else None
-            began = pd.Timestamp(r["started_at"])
+            took = (r.ended_at - r.started_at).total_seconds() if r.ended_at else None
             rows.append(
                 {
-                    "run": r["id"],
-                    "status": r["status"],
-                    "started": began.strftime("%Y-%m-%d %H:%M:%S"),
-                    "took (s)": fmt_seconds((ended - began).total_seconds() if ended else None),
-                    "forced": bool((r["options"] or {}).get("force")),
-                    "device": (r["device"] or {}).get("device"),
-                    "error": r["error"] or "",
+                    "run": r.id,
+                    "status": r.status,
+                    "started": r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    "took (s)": fmt_seconds(took),
+                    "forced": bool((r.options_json or {}).get("force")),
+                    "device": (r.device_json or {}).get("device"),
+                    "error": r.error or "",
                 }
             )
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

@@ -11,10 +11,9 @@ import math
 from pathlib import Path
 
 import pandas as pd
-import state
 import streamlit as st
 
-import data
+from genesis_app import reads, state
 from genesis_pipeline.errors import GenesisError
 from genesis_pipeline.services.review import set_scene_status
 from genesis_pipeline.services.scene_browser import SORTS, STATUS_FILTERS, browse
@@ -65,7 +64,7 @@ def reset_page() -> None:
 def review(ids: list[int], status: str) -> None:
     """Button callback: store the decision before the rerun (the revision-keyed cache refreshes)."""
     try:
-        n = set_scene_status(data.store(), pid, ids, status)
+        n = set_scene_status(reads.store(), pid, ids, status)
     except GenesisError as exc:
         state.flash("error", f"Could not save the review: {exc}")
     else:
@@ -84,7 +83,7 @@ def turn_page(delta: int) -> None:
     st.session_state["scene_page"] = max(0, int(st.session_state.get("scene_page", 0)) + delta)
 
 
-scenes = data.scenes(pid)
+scenes = reads.scenes(pid)
 if scenes.empty:
     st.info("No scenes yet: add footage on Upload and process it on the Run page.")
     st.stop()

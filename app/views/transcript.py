@@ -12,11 +12,9 @@ import re
 from typing import Any
 
 import pandas as pd
-import player
-import state
 import streamlit as st
 
-import data
+from genesis_app import player, reads, state
 
 # (lower bound, background, label): a word at or above the first bound is left unshaded.
 LEVELS = (
@@ -119,7 +117,7 @@ def pick_media() -> None:
     st.session_state.pop("transcript_page_pick", None)
 
 
-summary = data.transcript_summary(pid)
+summary = reads.transcript_summary(pid)
 if summary.empty:
     st.info("No media yet: add footage on the Upload page.")
     st.stop()
@@ -153,7 +151,7 @@ media_id = int(
     )
 )
 info: dict[str, Any] = info_by_id[media_id]
-lines = data.transcript_lines(pid, media_id)
+lines = reads.transcript_lines(pid, media_id)
 top[1].metric("Lines", len(lines))
 top[2].metric("Words", int(info["words"]))
 mean = info["mean_probability"]
@@ -171,7 +169,7 @@ left, right = st.columns([3, 2], gap="large")
 
 with right, st.container(key="transcript_player"):
     start = float(st.session_state.get("transcript_seek") or 0.0)
-    vtt = data.subtitles(pid, media_id, "vtt") if len(lines) else None
+    vtt = reads.subtitles(pid, media_id, "vtt") if len(lines) else None
     # Footage browsers cannot play is played from a small copy (or a message says why not).
     path = player.playable_path(media_id)
     if path is not None and info["has_video"]:
@@ -188,7 +186,7 @@ with right, st.container(key="transcript_player"):
     d = st.columns(2)
     d[0].download_button(
         "⬇ SRT",
-        data=data.subtitles(pid, media_id, "srt") if len(lines) else "",
+        data=reads.subtitles(pid, media_id, "srt") if len(lines) else "",
         file_name=f"{stem}.srt",
         mime="application/x-subrip",
         key=f"srt_{media_id}",

@@ -7,17 +7,20 @@ cleared by rotating its key, which releases the bytes from the session.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-import state
 import streamlit as st
 
-import data
+from genesis_app import reads, state
 from genesis_pipeline.errors import GenesisError, InvalidMediaError
+from genesis_pipeline.services.documents import media_doc
 from genesis_pipeline.services.upload import (
+    AddedMedia,
     create_upload,
     finalize_upload,
     import_from_folder,
@@ -35,20 +38,33 @@ st.session_state.setdefault("import_nonce", 0)
 st.session_state.setdefault("upload_results", None)
 
 
-def outcome(name: str, added: Any = None, error: Exception | None = None) -> dict[str, Any]:
-    if error is not None:
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one file of a batch: added (``media``: its probe facts as a table row's
+    source), already in the project (``duplicate``), or refused (``reason``)."""
+
+    name: str
+    ok: bool
+    duplicate: bool = False
+    media: dict[str, Any] | None = None
+    reason: str = ""
+
+
+def outcome(name: str, added: AddedMedia | None = None, error: Exception | None = None) -> Outcome:
+    if added is None:
         # The message names the file; say it once when it is the file this row is about.
-        same = isinstance(error, InvalidMediaError) and error.path == name
-        return {"name": name, "ok": False, "reason": error.reason if same else str(error)}
-    return {"name": name, "ok": True, "duplicate": added.duplicate, "media": added.media.to_dict()}
+        if isinstance(error, InvalidMediaError) and error.path == name:
+            return Outcome(name, False, reason=error.reason)
+        return Outcome(name, False, reason=str(error))
+    return Outcome(name, True, added.duplicate, dataclasses.asdict(media_doc(added.media)))
 
 
-def save_uploads(project_id: int, files: Iterable[Any]) -> list[dict[str, Any]]:
+def save_uploads(project_id: int, files: Iterable[Any]) -> list[Outcome]:
     """Write each uploaded file to its ticket's location in chunks, then finalize it.
 
     One bad file does not stop the others; its reason is kept for the page to show.
     """
-    store = data.store()
+    store = reads.store()
     results = []
     for f in files:
         try:
@@ -92,7 +108,8 @@ def fmt_duration(seconds: float | None) -> str:
 
 
 def describe(media: dict[str, Any]) -> dict[str, Any]:
-    """One row of what was probed, for a media dict (``MediaFile.to_dict()`` shape)."""
+    """One row of what was probed, for a media file's fields (a ``MediaDoc`` or a row of the
+    media table)."""
     # Rows from a DataFrame carry NaN where the store has NULL.
     m = {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in media.items()}
     video = bool(m.get("has_video"))
@@ -109,12 +126,12 @@ def describe(media: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def show_results(results: list[dict[str, Any]]) -> None:
-    accepted = [r for r in results if r["ok"]]
-    rejected = [r for r in results if not r["ok"]]
+def show_results(results: list[Outcome]) -> None:
+    accepted = [r for r in results if r.ok]
+    rejected = [r for r in results if not r.ok]
     with st.container(border=True):
         head = st.columns([5, 1], vertical_alignment="center")
-        new = sum(not r["duplicate"] for r in accepted)
+        new = sum(not r.duplicate for r in accepted)
         head[0].markdown(
             f"**Last batch:** {new} added, {len(accepted) - new} already in the project, "
             f"{len(rejected)} rejected"
@@ -124,12 +141,12 @@ def show_results(results: list[dict[str, Any]]) -> None:
             st.rerun()
         if accepted:
             rows = [
-                {"status": "duplicate" if r["duplicate"] else "new", **describe(r["media"])}
+                {"status": "duplicate" if r.duplicate else "new", **describe(r.media or {})}
                 for r in accepted
             ]
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         for r in rejected:
-            st.error(f"**{r['name']}** was not added: {r['reason']}")
+            st.error(f"**{r.name}** was not added: {r.reason}")
 
 
 # -- browser upload -------------------------------------------------------------------------------
@@ -143,7 +160,7 @@ files = st.file_uploader(
 if files:
     with st.spinner(f"Saving and checking {len(files)} file(s)…"):
         results = save_uploads(pid, files)
-    data.prepare_playback(pid)  # playable copies of footage browsers cannot play, meanwhile
+    reads.prepare_playback(pid)  # playable copies of footage browsers cannot play, meanwhile
     st.session_state["upload_results"] = results
     st.session_state["upload_nonce"] += 1  # a new, empty uploader replaces the old one
     st.rerun()
@@ -153,7 +170,7 @@ if st.session_state["upload_results"]:
 
 # -- import from folder ---------------------------------------------------------------------------
 st.subheader("Import from folder")
-store = data.store()
+store = reads.store()
 if store.settings.import_dir is None:
     st.info(
         "For footage too large for the browser, set **GENESIS_IMPORT_DIR** to a folder on this "
@@ -188,14 +205,14 @@ else:
                     results = [outcome(", ".join(chosen), error=exc)]
                 else:
                     results = [outcome(a.media.original_name, a) for a in added]
-                    data.prepare_playback(pid)
+                    reads.prepare_playback(pid)
             st.session_state["upload_results"] = results
             st.session_state["import_nonce"] += 1
             st.rerun()
 
 # -- the project's media --------------------------------------------------------------------------
 st.subheader("Media in this project")
-media = data.media(pid)
+media = reads.media(pid)
 if media.empty:
     st.info("No media yet: upload or import footage above, then process it on the Run page.")
 else:

@@ -1,2 +1,3 @@
-"""Running projects: what a run is asked (options), the pipeline of steps that does it, and
-control of runs in background workers. Above the services; the front ends call it."""
+"""Running projects: what a run is asked (options), the pipeline of steps that does it (and the
+record it keeps), and control of runs and copy workers in background processes. Above the
+services; the front ends call it."""

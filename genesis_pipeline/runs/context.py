@@ -1,27 +1,40 @@
-"""What a step gets: the store, the run, the project's media, device plan and shared state."""
+"""What a step gets (the run's context), what it hands to later steps, and what it reports."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from genesis_pipeline.ml.device import DevicePlan
 from genesis_pipeline.progress import Progress
 from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.store import Store
-from genesis_pipeline.store.records import MediaFile, Project
+from genesis_pipeline.store.records import MediaFile, Project, RenderRecord
+
+if TYPE_CHECKING:
+    from genesis_pipeline.services.cut import CutPlan
+    from genesis_pipeline.stages.narration import NarrationClip
 
 T = TypeVar("T")
 
 
 @dataclass(slots=True)
 class StepOutcome:
-    """What one step did, for ``runs.step_details``."""
+    """What one step did, for ``runs.step_details``.
 
-    status: str = "ok"  # ok | skipped | failed
+    Attributes:
+        status: ``ok``, ``skipped`` or ``failed``.
+        counts: what the step counted (files, words, scenes…), shown as is.
+        note: one line for people (why it was skipped, what it noticed).
+        details: step-specific facts recorded beside the common ones (per-file items, the
+            model used, the render's id and path).
+    """
+
+    status: str = "ok"
     cache_hit: bool = False
     counts: dict[str, Any] = field(default_factory=dict)
     note: str | None = None
@@ -29,7 +42,32 @@ class StepOutcome:
 
 
 @dataclass(slots=True)
+class StepResults:
+    """What steps hand to later steps in one run.
+
+    Attributes:
+        transcript_keys: media id → the transcribe cache key of its transcript.
+        scene_keys: media id → the scenes cache key of its scenes (video files only).
+        chapters_key: the chapters' cache key (None when there were no scenes to group).
+        cut: the approved cut the narration was planned on.
+        narration: the narration planned on ``cut``.
+        render: the render the run made or found.
+    """
+
+    transcript_keys: dict[int, str] = field(default_factory=dict)
+    scene_keys: dict[int, str] = field(default_factory=dict)
+    chapters_key: str | None = None
+    cut: CutPlan | None = None
+    narration: list[NarrationClip] = field(default_factory=list)
+    render: RenderRecord | None = None
+
+
+@dataclass(slots=True)
 class RunContext:
+    """One run of one project: the store, the run's row, the media, the user's options, where
+    models run, progress, what earlier steps handed on, and the models used (recorded with the
+    run as ``device_json["models"]``)."""
+
     store: Store
     project: Project
     run_id: int
@@ -37,10 +75,8 @@ class RunContext:
     options: RunOptions
     plan: DevicePlan
     progress: Progress
-    # Results handed from one step to the next (cache keys, loaded stage results).
-    state: dict[str, Any] = field(default_factory=dict)
-    # Models actually used, recorded with the run.
-    models: dict[str, Any] = field(default_factory=dict)
+    results: StepResults = field(default_factory=StepResults)
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def project_id(self) -> int:
@@ -53,17 +89,10 @@ class RunContext:
     def media_path(self, m: MediaFile) -> Path:
         return self.store.absolute(m.path)
 
-    def setting(self, key: str, default: T) -> T:
-        """A per-project setting saved in ``projects.settings_json``."""
-        value = self.project.settings_json.get(key, default)
-        return value  # type: ignore[no-any-return]
-
     def params(self, cls: type[T], key: str, **defaults: Any) -> T:
         """Build a stage's ``Params`` from the project's saved overrides (unknown names are
         ignored), falling back to ``defaults`` and then the dataclass defaults."""
-        import dataclasses
-
-        saved: dict[str, Any] = dict(self.setting(key, {}))
+        saved: dict[str, Any] = dict(self.project.settings_json.get(key) or {})
         known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         values = {**defaults, **{k: v for k, v in saved.items() if k in known}}
         return cls(**values)

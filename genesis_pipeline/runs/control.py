@@ -1,39 +1,37 @@
 """Runs in the background: the app starts the pipeline in a worker process and polls the store.
 
-A worker is ``python -m genesis_pipeline.cli process-project`` in its own session, so it keeps going
-when the browser tab (or the Streamlit server) goes away; it writes progress to ``runs`` as it goes.
+A worker is ``genesis process-project`` launched by :mod:`.launch` (its own session, so it keeps
+going when the browser tab or the Streamlit server goes away); it writes progress to ``runs``
+as it goes. This module starts one, tells whether one is going, and reads a run for the Run
+page: its steps in order, how far it got, the device and models it used.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import RunInProgressError
+from genesis_pipeline.runs.launch import last_launch, launch_worker, pid_alive
 from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import runs as runs_sql
-from genesis_pipeline.store.records import RunRecord
+from genesis_pipeline.store.records import ReadModel, RunRecord
 
 # A launched worker that has not taken the run lock within this long is considered dead.
-_LAUNCH_GRACE_S = 90.0
-_SETTING_VARS = frozenset(str(f.metadata["env"]) for f in fields(Settings))
+LAUNCH_GRACE_S = 90.0
 
 
 @dataclass(frozen=True, slots=True)
 class RunState:
-    """What the Run page shows."""
+    """What the Run page shows: whether a run is going (or just launched, not yet holding the
+    project's lock), the latest run and the tail of the worker's output."""
 
     running: bool
-    starting: bool  # launched, not yet holding the lock
+    starting: bool
     run: RunRecord | None
     log_tail: str
 
@@ -42,56 +40,50 @@ class RunState:
         """A run is going or about to (the Run page polls and disables its buttons)."""
         return self.running or self.starting
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "running": self.running,
-            "starting": self.starting,
-            "run": self.run.to_dict() if self.run else None,
-            "log_tail": self.log_tail,
-        }
+
+@dataclass(frozen=True, slots=True)
+class StepRow(ReadModel):
+    """One pipeline step as a run recorded it: ``status`` is ``pending`` for a step not reached
+    yet (``not run`` when the run is over and never reached it)."""
+
+    step: str
+    status: str
+    duration_s: float | None
+    cache_hit: bool
+    counts: dict[str, Any]
+    note: str | None
+    error: str | None
 
 
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The ``GENESIS_*`` variables that reproduce ``settings`` in a child process."""
-    env = {}
-    for f in fields(Settings):
-        value = getattr(settings, f.name)
-        if value is not None:
-            env[str(f.metadata["env"])] = str(value)
-    return env
+@dataclass(frozen=True, slots=True)
+class ModelsUsed(ReadModel):
+    """The device and models a run used (None where the run did not record them).
+
+    Attributes:
+        whisper_fallback: the bundled tiny.en was used instead of the configured model.
+        captions_skipped: why the captions step was skipped.
+    """
+
+    device: str | None
+    device_name: str | None
+    cpu_threads: int | None
+    whisper_model: str | None
+    whisper_compute_type: str | None
+    whisper_fallback: bool
+    whisper_note: str | None
+    caption_model: str | None
+    caption_dtype: str | None
+    captions_skipped: str | None
 
 
-def _launch_file(store: Store, project_id: int) -> Path:
-    return store.path("locks", f"project-{int(project_id)}.launch")
+def _marker(project_id: int) -> str:
+    return f"project-{int(project_id)}"
 
 
 def _is_locked(store: Store, project_id: int) -> bool:
     from genesis_pipeline.runs.pipeline import ProjectPipelineService
 
     return ProjectPipelineService(store).is_running(project_id)
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of this process still "exists": reap it if it is ours.
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return True
-
-
-def _launch_info(store: Store, project_id: int) -> dict[str, Any] | None:
-    try:
-        info: dict[str, Any] = json.loads(_launch_file(store, project_id).read_text())
-    except (OSError, ValueError):
-        return None
-    return info
 
 
 def start_background_run(store: Store, project_id: int, options: RunOptions | None = None) -> int:
@@ -104,32 +96,17 @@ def start_background_run(store: Store, project_id: int, options: RunOptions | No
     options = options or RunOptions()
     with store.db.read() as con:
         projects_sql.get(con, project_id)
-    state = run_state(store, project_id)
-    if state.running or state.starting:
+    if run_state(store, project_id).active:
         raise RunInProgressError(
             f"project {project_id}: a run is already in progress; wait for it to finish"
         )
-    logs = store.path("logs")
-    logs.mkdir(parents=True, exist_ok=True)
-    log_path = logs / f"run-project{int(project_id)}-{time.strftime('%Y%m%d-%H%M%S')}.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "genesis_pipeline.cli",
-        "process-project",
-        "--project-id",
-        str(int(project_id)),
-        "--data-dir",
-        str(store.home),
-        "--json",
-        "-q",
-    ]
+    args = ["process-project", "--project-id", str(int(project_id)), "--json", "-q"]
     if options.force:
-        cmd.append("--force")
+        args.append("--force")
     if not options.render:
-        cmd.append("--no-render")
+        args.append("--no-render")
     if options.voiceover is not None:
-        cmd += ["--voiceover", str(options.voiceover)]
+        args += ["--voiceover", str(options.voiceover)]
     for flag, value in (
         ("--voiceover-offset", options.voiceover_offset),
         ("--voiceover-gain", options.voiceover_gain),
@@ -137,26 +114,9 @@ def start_background_run(store: Store, project_id: int, options: RunOptions | No
         ("--narration-overrun", options.narration_overrun),
     ):
         if value is not None:
-            cmd += [flag, str(value)]
-    # The worker gets exactly this store's settings: a GENESIS_* variable of the app's own
-    # environment that the settings do not carry (an unset import dir, say) must not leak in.
-    inherited = {k: v for k, v in os.environ.items() if k not in _SETTING_VARS}
-    env = {**inherited, **settings_env(store.settings)}
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            env=env,
-            start_new_session=True,  # survives the app's process group
-            close_fds=True,
-        )
-    launch = {"pid": proc.pid, "at": time.time(), "log": str(log_path)}
-    path = _launch_file(store, project_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(launch))
-    return proc.pid
+            args += [flag, str(value)]
+    launch = launch_worker(store, _marker(project_id), f"run-project{int(project_id)}", args)
+    return launch.pid
 
 
 def run_state(store: Store, project_id: int) -> RunState:
@@ -164,34 +124,35 @@ def run_state(store: Store, project_id: int) -> RunState:
     with store.db.read() as con:
         latest = runs_sql.latest(con, project_id)
     locked = _is_locked(store, project_id)
-    launch = _launch_info(store, project_id)
+    launch = last_launch(store, _marker(project_id))
     starting = False
     tail = ""
     if launch:
-        log_path = Path(launch.get("log", ""))
-        if log_path.is_file():
+        log_path = Path(launch.log)
+        if launch.log and log_path.is_file():
             tail = log_path.read_text(errors="replace")[-2000:]
-        young = time.time() - float(launch.get("at", 0)) < _LAUNCH_GRACE_S
-        already_recorded = (
-            latest is not None and latest.started_at.timestamp() >= float(launch.get("at", 0)) - 1
-        )
-        alive = pid_alive(int(launch.get("pid", 0)))
-        starting = not locked and young and alive and not already_recorded
-    running = locked or (latest is not None and latest.status == "running" and locked)
-    return RunState(running=running, starting=starting, run=latest, log_tail=tail)
+        young = time.time() - launch.at < LAUNCH_GRACE_S
+        already_recorded = latest is not None and latest.started_at.timestamp() >= launch.at - 1
+        starting = not locked and young and pid_alive(launch.pid) and not already_recorded
+    return RunState(running=locked, starting=starting, run=latest, log_tail=tail)
 
 
 def list_runs(store: Store, project_id: int, limit: int = 20) -> list[RunRecord]:
+    """The project's latest runs, newest first."""
     with store.db.read() as con:
         return runs_sql.list_for_project(con, project_id, limit)
 
 
 def wait_for_run(store: Store, project_id: int, timeout_s: float = 600.0) -> RunRecord | None:
-    """Block until no run of the project is going (for tests and scripts)."""
+    """Block until no run of the project is going (for tests and scripts).
+
+    Raises:
+        TimeoutError: a run is still going after ``timeout_s``.
+    """
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         state = run_state(store, project_id)
-        if not state.running and not state.starting:
+        if not state.active:
             return state.run
         time.sleep(0.25)
     raise TimeoutError(f"project {project_id}: run still going after {timeout_s:.0f} s")
@@ -204,28 +165,23 @@ def step_names() -> tuple[str, ...]:
     return STEP_NAMES
 
 
-def step_checklist(run: RunRecord | None) -> list[dict[str, Any]]:
-    """Every pipeline step in order with what ``run`` recorded for it.
-
-    A step the run has not reached yet is ``pending`` (``waiting`` when the run is over and never
-    recorded it). Rows carry ``step``, ``status``, ``duration_s``, ``cache_hit``, ``counts``,
-    ``note`` and ``error``.
-    """
+def step_checklist(run: RunRecord | None) -> list[StepRow]:
+    """Every pipeline step in order with what ``run`` recorded for it."""
     recorded = {str(d.get("step")): d for d in (run.step_details if run else [])}
     over = run is not None and run.status != "running"
     rows = []
     for name in step_names():
         d = recorded.get(name, {})
         rows.append(
-            {
-                "step": name,
-                "status": str(d.get("status") or ("not run" if over else "pending")),
-                "duration_s": d.get("duration_s"),
-                "cache_hit": bool(d.get("cache_hit", False)),
-                "counts": dict(d.get("counts") or {}),
-                "note": d.get("note"),
-                "error": d.get("error"),
-            }
+            StepRow(
+                step=name,
+                status=str(d.get("status") or ("not run" if over else "pending")),
+                duration_s=d.get("duration_s"),
+                cache_hit=bool(d.get("cache_hit", False)),
+                counts=dict(d.get("counts") or {}),
+                note=d.get("note"),
+                error=d.get("error"),
+            )
         )
     return rows
 
@@ -244,26 +200,21 @@ def run_fraction(run: RunRecord | None) -> float:
     return max(0.0, min(1.0, (index + within) / max(1, steps)))
 
 
-def models_used(run: RunRecord | None) -> dict[str, Any]:
-    """The device and models a run used, flattened from ``runs.device_json`` for display.
-
-    Keys (``None`` when the run did not record them): ``device``, ``device_name``,
-    ``cpu_threads``, ``whisper_model``, ``whisper_compute_type``, ``whisper_fallback``,
-    ``whisper_note``, ``caption_model``, ``caption_dtype``, ``captions_skipped`` (the reason).
-    """
+def models_used(run: RunRecord | None) -> ModelsUsed:
+    """The device and models a run used, from ``runs.device_json``, for display."""
     dev: dict[str, Any] = dict(run.device_json or {}) if run else {}
     models = dev.get("models") or {}
     whisper = models.get("whisper") or {}
     captions = models.get("captions") or {}
-    return {
-        "device": dev.get("device"),
-        "device_name": dev.get("device_name"),
-        "cpu_threads": dev.get("cpu_threads"),
-        "whisper_model": whisper.get("identity"),
-        "whisper_compute_type": whisper.get("compute_type") or dev.get("whisper_compute_type"),
-        "whisper_fallback": bool(whisper.get("fallback", False)),
-        "whisper_note": whisper.get("note"),
-        "caption_model": captions.get("identity"),
-        "caption_dtype": captions.get("dtype") or dev.get("caption_dtype"),
-        "captions_skipped": captions.get("skipped"),
-    }
+    return ModelsUsed(
+        device=dev.get("device"),
+        device_name=dev.get("device_name"),
+        cpu_threads=dev.get("cpu_threads"),
+        whisper_model=whisper.get("identity"),
+        whisper_compute_type=whisper.get("compute_type") or dev.get("whisper_compute_type"),
+        whisper_fallback=bool(whisper.get("fallback", False)),
+        whisper_note=whisper.get("note"),
+        caption_model=captions.get("identity"),
+        caption_dtype=captions.get("dtype") or dev.get("caption_dtype"),
+        captions_skipped=captions.get("skipped"),
+    )

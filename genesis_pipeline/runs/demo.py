@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from genesis_pipeline.media.synth import Shot, make_footage, speak
 from genesis_pipeline.progress import Progress, no_progress
+from genesis_pipeline.runs.control import start_background_run
+from genesis_pipeline.runs.options import RunOptions
+from genesis_pipeline.runs.pipeline import ProjectPipelineService, RunReport
+from genesis_pipeline.services.narration import add_voiceover
+from genesis_pipeline.services.projects import create_project, has_projects
+from genesis_pipeline.services.upload import add_media
 from genesis_pipeline.store import Store
+from genesis_pipeline.store import projects as projects_sql
+from genesis_pipeline.store.records import ReadModel
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +54,15 @@ DEMO_SHOTS = (
     Shot("testsrc2", 4.0),
     Shot("mandelbrot", 4.0),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult(ReadModel):
+    """The demo project, its run and its render (``genesis demo --json``)."""
+
+    project_id: int
+    run: RunReport
+    render_path: str | None
 
 
 def make_demo_media(dest: Path) -> dict[str, Any]:
@@ -82,15 +100,14 @@ def demo_sources(store: Store) -> Path:
     """The folder with the demo clip and voiceover (the repo's, else generated once)."""
     if (REPO_DEMO_DIR / "demo.mp4").is_file() and (REPO_DEMO_DIR / "voiceover.wav").is_file():
         return REPO_DEMO_DIR
-    generated = store.path("demo-source")
+    generated = store.demo_source_dir
     if not (generated / "demo.json").is_file():
         make_demo_media(generated)
     return generated
 
 
 def find_demo_project(store: Store) -> int | None:
-    from genesis_pipeline.store import projects as projects_sql
-
+    """The demo project's id, None when there is none."""
     with store.db.read() as con:
         for p in projects_sql.list_all(con):
             if p.settings_json.get("demo"):
@@ -98,18 +115,13 @@ def find_demo_project(store: Store) -> int | None:
     return None
 
 
-def build_demo(
-    store: Store, progress: Progress = no_progress, force: bool = False
-) -> dict[str, Any]:
+def build_demo(store: Store, progress: Progress = no_progress, force: bool = False) -> DemoResult:
     """Create (once) and process the demo project; returns its id, the run and the render path."""
-    from genesis_pipeline.runs.options import RunOptions
-    from genesis_pipeline.runs.pipeline import ProjectPipelineService
-
     project_id = None if force else find_demo_project(store)
     if project_id is None:
         project_id = create_demo_project(store)
     report = ProjectPipelineService(store).run(project_id, RunOptions(), progress, wait=True)
-    return {"project_id": project_id, "run": report.to_dict(), "render_path": report.render_path}
+    return DemoResult(project_id, report, report.render_path)
 
 
 def ensure_demo_project(store: Store) -> int | None:
@@ -117,11 +129,7 @@ def ensure_demo_project(store: Store) -> int | None:
 
     Returns the demo project's id when it was created now, else None.
     """
-    from genesis_pipeline.runs.control import start_background_run
-
-    with store.db.read() as con:
-        empty = con.execute("SELECT count(*) FROM projects").fetchone()[0] == 0
-    if not empty:
+    if has_projects(store):
         return None
     project_id = create_demo_project(store)
     start_background_run(store, project_id)
@@ -130,11 +138,6 @@ def ensure_demo_project(store: Store) -> int | None:
 
 def create_demo_project(store: Store) -> int:
     """The demo project with its clip and voiceover, not yet processed."""
-    from genesis_pipeline.services.narration import add_voiceover
-    from genesis_pipeline.services.projects import create_project
-    from genesis_pipeline.services.upload import add_media
-    from genesis_pipeline.store import projects as projects_sql
-
     src = demo_sources(store)
     project = create_project(store, DEMO_NAME)
     with store.db.write() as con:

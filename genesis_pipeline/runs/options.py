@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
 class RunOptions:
-    """What the user asked for this run (CLI flags or the app's Run page)."""
+    """What the user asked for this run (CLI flags or the app's Run page); recorded with the
+    run as ``options_json`` (``serde.to_json`` of it).
+
+    Attributes:
+        force: recompute every step, ignoring the cache.
+        voiceover: narration for the whole cut, added before the run starts.
+        render_mode: saved for the project when given (``smart`` | ``reencode``).
+        narration_overrun: saved for the project when given (``trim`` | ``extend`` |
+            ``freeze``).
+    """
 
     force: bool = False
     voiceover: Path | None = None
@@ -17,17 +25,5 @@ class RunOptions:
     voiceover_gain: float | None = None
     bed_gain: float | None = None
     render: bool = True
-    render_mode: str | None = None  # saved for the project when given (smart | reencode)
-    narration_overrun: str | None = None  # saved when given (trim | extend | freeze)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "force": self.force,
-            "voiceover": str(self.voiceover) if self.voiceover else None,
-            "voiceover_offset": self.voiceover_offset,
-            "voiceover_gain": self.voiceover_gain,
-            "bed_gain": self.bed_gain,
-            "render": self.render,
-            "render_mode": self.render_mode,
-            "narration_overrun": self.narration_overrun,
-        }
+    render_mode: str | None = None
+    narration_overrun: str | None = None

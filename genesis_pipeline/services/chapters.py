@@ -6,17 +6,46 @@ project timeline; ``group_chapters`` (pure, fast) can then be called on every sl
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
+from genesis_pipeline import serde
+from genesis_pipeline.errors import InvalidSettingError
 from genesis_pipeline.stages.chapters import Chapter, ChapterScene, Rules, TimedWord, group_chapters
 from genesis_pipeline.store import Store
+from genesis_pipeline.store import chapters as chapters_sql
+from genesis_pipeline.store import media as media_sql
 from genesis_pipeline.store import projects as projects_sql
-from genesis_pipeline.store import results as results_sql
 from genesis_pipeline.store import review as review_sql
+from genesis_pipeline.store import rules as rules_sql
+from genesis_pipeline.store import scenes as scenes_sql
+from genesis_pipeline.store import transcripts as transcripts_sql
 from genesis_pipeline.store.cache import fingerprint
+from genesis_pipeline.store.records import ReadModel, RulesVersion
+
+
+class HasStart(Protocol):
+    """A chapter of any kind: a stage ``Chapter``, a :class:`SavedChapter`, a cut span."""
+
+    @property
+    def start_s(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SavedChapter(ReadModel):
+    """A chapter of the last run (project timeline)."""
+
+    id: int
+    index: int
+    title: str
+    title_edited: bool
+    start_s: float
+    end_s: float
+    duration_s: float
+    scene_ids: tuple[int, ...]
+    reasons: tuple[str, ...]
+    rules_version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,36 +67,27 @@ class ChapterInputs:
 
 
 def load_chapter_inputs(store: Store, project_id: int) -> ChapterInputs:
+    """Scenes (with captions) and words of the project on its timeline, read once."""
     with store.db.read() as con:
-        media = con.execute(
-            "SELECT id, duration_s FROM media_files WHERE project_id = ? AND has_video"
-            " ORDER BY position, id",
-            [project_id],
-        ).fetchall()
-        scenes = results_sql.scenes_for_project(con, project_id)
-        words = results_sql.words_for_project(con, project_id)
-    offsets: dict[int, float] = {}
-    t = 0.0
-    for mid, dur in media:
-        offsets[int(mid)] = t
-        t += float(dur)
+        offsets = media_sql.timeline_offsets(con, project_id)
+        scenes = scenes_sql.scenes_for_project(con, project_id)
+        words = transcripts_sql.words_for_project(con, project_id)
     ch_scenes = []
     frames = {}
-    for row in scenes.itertuples():
-        off = offsets.get(int(row.media_id))
+    for scene in scenes:
+        off = offsets.get(scene.media_id)
         if off is None:
             continue
-        meta = json.loads(row.metadata_json or "{}")
         ch_scenes.append(
             ChapterScene(
-                key=int(row.id),
-                media_key=int(row.media_id),
-                start_s=off + float(row.start_s),
-                end_s=off + float(row.end_s),
-                caption=meta.get("caption"),
+                key=scene.id,
+                media_key=scene.media_id,
+                start_s=off + scene.start_s,
+                end_s=off + scene.end_s,
+                caption=scene.metadata.caption,
             )
         )
-        frames[int(row.id)] = (int(row.media_id), int(row.start_frame))
+        frames[scene.id] = (scene.media_id, scene.start_frame)
     ch_words = [
         TimedWord(
             word=str(w.word),
@@ -91,15 +111,16 @@ def current_rules(store: Store, project_id: int) -> tuple[int, Rules]:
     """The latest saved rules version (0 and the defaults when none was saved)."""
     with store.db.read() as con:
         projects_sql.get(con, project_id)
-        latest = review_sql.latest_rules(con, project_id)
+        latest = rules_sql.latest_rules(con, project_id)
     if latest is None:
         return 0, Rules()
     return latest[0], Rules.from_json(latest[1])
 
 
-def rules_history(store: Store, project_id: int) -> list[dict[str, Any]]:
+def rules_history(store: Store, project_id: int) -> list[RulesVersion]:
+    """Every saved rules version of the project, oldest first."""
     with store.db.read() as con:
-        return review_sql.rules_history(con, project_id)
+        return rules_sql.rules_history(con, project_id)
 
 
 def save_rules(store: Store, project_id: int, rules: Rules, note: str | None = None) -> int:
@@ -112,7 +133,7 @@ def save_rules(store: Store, project_id: int, rules: Rules, note: str | None = N
     rules.validate()
     with store.db.write() as con:
         projects_sql.get(con, project_id)
-        version = review_sql.save_rules(con, project_id, rules.to_json(), note)
+        version = rules_sql.save_rules(con, project_id, serde.to_json(rules), note)
         projects_sql.bump_revision(con, project_id)
     return version
 
@@ -124,8 +145,6 @@ def set_chapter_title(store: Store, project_id: int, chapter_id: int, title: str
         InvalidSettingError: empty title.
         NotFoundError: no such chapter in the project.
     """
-    from genesis_pipeline.errors import InvalidSettingError
-
     title = (title or "").strip()
     if not title:
         raise InvalidSettingError("chapter title", "must not be empty")
@@ -135,30 +154,28 @@ def set_chapter_title(store: Store, project_id: int, chapter_id: int, title: str
 
 
 # -- review app: saved chapters, the live preview against them ---------------------------------
-def saved_chapters(store: Store, project_id: int) -> list[dict[str, Any]]:
-    """The chapters of the last run, in order: ``id``, ``index``, ``title``, ``title_edited``,
-    ``start_s``, ``end_s``, ``duration_s`` (project timeline), ``scene_ids``, ``reasons``,
-    ``rules_version``.
+def saved_chapters(store: Store, project_id: int) -> list[SavedChapter]:
+    """The chapters of the last run, in order (project timeline).
 
     Raises:
         NotFoundError: no such project.
     """
     with store.db.read() as con:
         projects_sql.get(con, project_id)
-        rows = results_sql.chapters_for_project(con, project_id)
+        rows = chapters_sql.chapters_for_project(con, project_id)
     return [
-        {
-            "id": int(r["id"]),
-            "index": int(r["idx"]),
-            "title": str(r["title"]),
-            "title_edited": bool(r["title_edited"]),
-            "start_s": float(r["start_s"]),
-            "end_s": float(r["end_s"]),
-            "duration_s": float(r["end_s"]) - float(r["start_s"]),
-            "scene_ids": list(r["scene_ids"]),
-            "reasons": list(r["reasons"]),
-            "rules_version": int(r["rules_version"]),
-        }
+        SavedChapter(
+            id=r.id,
+            index=r.idx,
+            title=r.title,
+            title_edited=r.title_edited,
+            start_s=r.start_s,
+            end_s=r.end_s,
+            duration_s=r.end_s - r.start_s,
+            scene_ids=r.scene_ids,
+            reasons=r.reasons,
+            rules_version=r.rules_version,
+        )
         for r in rows
     ]
 
@@ -176,9 +193,9 @@ def speech_intervals(
     return out
 
 
-def chapter_boundaries(chapters: Sequence[Any]) -> list[float]:
-    """Where chapters start, without the first: stage ``Chapter`` objects or chapter dicts."""
-    starts = sorted(float(c["start_s"] if isinstance(c, dict) else c.start_s) for c in chapters)
+def chapter_boundaries(chapters: Sequence[HasStart | Mapping[str, Any]]) -> list[float]:
+    """Where chapters start, without the first: chapter objects or dicts with ``start_s``."""
+    starts = sorted(float(c["start_s"] if isinstance(c, Mapping) else c.start_s) for c in chapters)
     return starts[1:]
 
 
@@ -198,7 +215,9 @@ class ChapterComparison:
 
 
 def compare_chapters(
-    saved: Sequence[Any], preview: Sequence[Any], tolerance_s: float = 0.05
+    saved: Sequence[HasStart | Mapping[str, Any]],
+    preview: Sequence[HasStart | Mapping[str, Any]],
+    tolerance_s: float = 0.05,
 ) -> ChapterComparison:
     """Which chapter boundaries the preview adds or removes (within ``tolerance_s``)."""
     old, new = chapter_boundaries(saved), chapter_boundaries(preview)
@@ -214,8 +233,8 @@ def compare_chapters(
 
 
 def rules_diff(saved: Rules, preview: Rules) -> list[dict[str, Any]]:
-    """The rules that differ: ``[{"rule", "saved", "preview"}]`` in field order."""
-    a, b = saved.to_json(), preview.to_json()
+    """The rules that differ, as table rows ``{"rule", "saved", "preview"}`` in field order."""
+    a, b = serde.to_json(saved), serde.to_json(preview)
     return [{"rule": k, "saved": a[k], "preview": b[k]} for k in a if a[k] != b.get(k)]
 
 
@@ -230,8 +249,6 @@ def with_edited_titles(
 ) -> list[Chapter]:
     """``chapters`` with the reviewers' titles where a chapter starts at a renamed first scene
     (as the chapters step does on a run)."""
-    from dataclasses import replace
-
     out = []
     for ch in chapters:
         first = inputs.scene_frames.get(int(ch.scene_keys[0])) if ch.scene_keys else None

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 from genesis_pipeline.stages.timeline import CutSegment, cut_starts, map_intervals
 from genesis_pipeline.store import Store
-from genesis_pipeline.store import results as results_sql
+from genesis_pipeline.store import chapters as chapters_sql
+from genesis_pipeline.store import media as media_sql
+from genesis_pipeline.store import scenes as scenes_sql
+from genesis_pipeline.store import transcripts as transcripts_sql
+from genesis_pipeline.store.records import ReadModel
 
 
 @dataclass(frozen=True, slots=True)
-class CutChapterSpan:
+class CutChapterSpan(ReadModel):
+    """A chapter on the cut's timeline (where its approved scenes fall)."""
+
     index: int
     chapter_id: int
     title: str
@@ -35,73 +41,47 @@ class CutPlan:
     def duration_s(self) -> float:
         return sum(s.duration_s for s in self.segments)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "duration_s": self.duration_s,
-            "scenes": len(self.segments),
-            "total_scenes": self.total_scenes,
-            "chapters": [_span(c) for c in self.chapters],
-        }
-
-
-def _span(c: CutChapterSpan) -> dict[str, Any]:
-    return {
-        "index": c.index,
-        "chapter_id": c.chapter_id,
-        "title": c.title,
-        "start_s": c.start_s,
-        "end_s": c.end_s,
-    }
-
 
 def load_cut(store: Store, project_id: int) -> CutPlan:
     """Build the cut from approved scenes (every scene is approved until a reviewer rejects it)."""
     with store.db.read() as con:
-        scenes = results_sql.scenes_for_project(con, project_id)
-        media = {
-            int(r[0]): r[1:]
-            for r in con.execute(
-                "SELECT id, path, fps, has_audio, width, height, sha256,"
-                " size_bytes / greatest(duration_s, 0.001) FROM media_files"
-                " WHERE project_id = ?",
-                [project_id],
-            ).fetchall()
-        }
-        chapters = results_sql.chapters_for_project(con, project_id)
-        words = results_sql.words_for_project(con, project_id)
+        scenes = scenes_sql.scenes_for_project(con, project_id)
+        media = {m.id: m for m in media_sql.list_for_project(con, project_id)}
+        chapters = chapters_sql.chapters_for_project(con, project_id)
+        words = transcripts_sql.words_for_project(con, project_id)
     segments: list[CutSegment] = []
     ids: list[int] = []
-    for row in scenes.itertuples():
-        if row.review_status != "approved":
+    for scene in scenes:
+        if scene.review_status != "approved":
             continue
-        path, fps, has_audio, w, h, _sha, _rate = media[int(row.media_id)]
+        m = media[scene.media_id]
         segments.append(
             CutSegment(
-                media_key=int(row.media_id),
-                media_path=store.absolute(path),
-                start_frame=int(row.start_frame),
-                end_frame=int(row.end_frame),
-                fps=float(fps),
-                start_s=float(row.start_s),
-                end_s=float(row.end_s),
-                has_audio=bool(has_audio),
-                width=w,
-                height=h,
+                media_key=scene.media_id,
+                media_path=store.absolute(m.path),
+                start_frame=scene.start_frame,
+                end_frame=scene.end_frame,
+                fps=float(m.fps),  # type: ignore[arg-type]  # scenes exist for video only
+                start_s=scene.start_s,
+                end_s=scene.end_s,
+                has_audio=m.has_audio,
+                width=m.width,
+                height=m.height,
             )
         )
-        ids.append(int(row.id))
+        ids.append(scene.id)
     starts = cut_starts(segments)
     pos = {sid: (start, seg) for sid, start, seg in zip(ids, starts, segments, strict=True)}
     spans = []
     for ch in chapters:
-        kept = [pos[s] for s in ch["scene_ids"] if s in pos]
+        kept = [pos[s] for s in ch.scene_ids if s in pos]
         if not kept:
             continue
         spans.append(
             CutChapterSpan(
-                index=int(ch["idx"]),
-                chapter_id=int(ch["id"]),
-                title=str(ch["title"]),
+                index=ch.idx,
+                chapter_id=ch.id,
+                title=ch.title,
                 start_s=min(s for s, _ in kept),
                 end_s=max(s + seg.duration_s for s, seg in kept),
             )
@@ -119,14 +99,14 @@ def load_cut(store: Store, project_id: int) -> CutPlan:
         scene_ids=tuple(ids),
         chapters=tuple(spans),
         speech=tuple(speech),
-        media_sha={k: v[5] for k, v in media.items()},
-        media_bytes_per_s={k: float(v[6]) for k, v in media.items()},
+        media_sha={k: m.sha256 for k, m in media.items()},
+        media_bytes_per_s={k: m.bytes_per_s for k, m in media.items()},
         total_scenes=len(scenes),
     )
 
 
 def scene_status_counts(store: Store, project_id: int) -> dict[str, int]:
+    """How many scenes are approved and rejected (empty without scenes)."""
     with store.db.read() as con:
-        df = results_sql.scenes_for_project(con, project_id)
-    counts = df.review_status.value_counts().to_dict() if not df.empty else {}
-    return {str(k): int(v) for k, v in counts.items()}
+        scenes = scenes_sql.scenes_for_project(con, project_id)
+    return dict(Counter(s.review_status for s in scenes))

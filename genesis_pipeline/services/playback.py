@@ -6,33 +6,29 @@ plays from its own file. Any other source gets a small H.264/AAC copy
 stage cache (``cache/proxy/<key>/``, keyed on the source's sha256, the proxy params and the
 stage VERSION), is hard-linked to ``proxies/<project>/`` and recorded in ``media_proxies``.
 
-Who makes it: the app starts :func:`start_proxy_worker` after an upload (a ``genesis
-make-proxies`` process of its own, so neither the upload nor the page waits), and the pipeline's
-``proxies`` step makes whatever is still missing. A per-copy file lock lets exactly one process
-encode a copy; the others skip it (a run never waits for, nor redoes, the worker's copy), and the
-lock tells pages that a copy is being prepared.
+Who makes it: the app starts a worker after an upload (``genesis make-proxies`` in a process
+of its own, :mod:`genesis_pipeline.runs.proxy_worker`, so neither the upload nor the page
+waits), and the pipeline's ``proxies`` step makes whatever is still missing. A per-copy file
+lock lets exactly one process encode a copy; the others skip it (a run never waits for, nor
+redoes, the worker's copy), and the lock tells pages that a copy is being prepared.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import json
 import logging
 import os
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from genesis_pipeline.config import Settings
+from genesis_pipeline import serde
 from genesis_pipeline.errors import GenesisError, InvalidSettingError
-from genesis_pipeline.files import atomic_path, remove_stale_temporaries
+from genesis_pipeline.files import atomic_path
 from genesis_pipeline.media.playability import PlaybackFacts, Verdict, browser_verdict
 from genesis_pipeline.progress import Progress, no_progress
 from genesis_pipeline.stages.proxy import VERSION, Proxy, ProxyParams, make_proxy
@@ -41,6 +37,7 @@ from genesis_pipeline.store import media as media_sql
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import proxies as proxies_sql
 from genesis_pipeline.store.cache import stage_key
+from genesis_pipeline.store.locks import exclusive_or_none, is_held
 from genesis_pipeline.store.records import MediaFile, Project, ProxyRecord
 
 log = logging.getLogger(__name__)
@@ -49,11 +46,6 @@ STAGE = "proxy"
 SETTINGS_KEY = "proxy_params"  # per-project overrides of ProxyParams in projects.settings_json
 RESULT_FILE = "proxy.json"
 PREPARING = "Preparing a playable copy…"
-# A launched worker that has not taken its lock within this long is considered dead.
-_LAUNCH_GRACE_S = 60.0
-_RELAUNCH_S = 10.0
-# Taking a lock retries this long: a page probing "is a copy being made?" holds it for an instant.
-_LOCK_ATTEMPTS, _LOCK_RETRY_S = 10, 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,18 +88,6 @@ class Playback:
             "The player appears when the copy is ready."
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "media_id": self.media_id,
-            "project_id": self.project_id,
-            "name": self.name,
-            "state": self.state,
-            "path": self.path,
-            "reason": self.reason,
-            "error": self.error,
-            "progress": self.progress,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class ProxyOutcome:
@@ -115,7 +95,8 @@ class ProxyOutcome:
 
     ``status``: ``playable`` (no copy needed), ``ready`` (already recorded), ``cached`` (taken
     from the stage cache), ``made`` (encoded now), ``busy`` (another process is making it),
-    ``failed`` (``error`` says why; recorded, so pages can say it).
+    ``failed`` (``error`` says why; recorded, so pages can say it). ``serde.to_json`` of it is
+    an entry of ``genesis make-proxies --json``.
     """
 
     media_id: int
@@ -125,17 +106,6 @@ class ProxyOutcome:
     path: str | None = None
     error: str | None = None
     proxy: Proxy | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "media_id": self.media_id,
-            "name": self.name,
-            "status": self.status,
-            "reason": self.reason,
-            "path": self.path,
-            "error": self.error,
-            "proxy": self.proxy.to_json() if self.proxy else None,
-        }
 
 
 # -- the rule and the key --------------------------------------------------------------------------
@@ -279,7 +249,7 @@ def ensure_proxy(
                     params=params,
                     progress=report,
                 )
-                (d / RESULT_FILE).write_text(json.dumps(made.to_json()))
+                (d / RESULT_FILE).write_text(json.dumps(serde.to_json(made)))
                 return {"media_sha256": media.sha256}
 
             try:
@@ -309,7 +279,7 @@ def ensure_proxy(
                 size_bytes=proxy.size_bytes,
                 duration_s=proxy.duration_s,
                 encode_s=proxy.encode_s,
-                metadata=proxy.to_json(),
+                metadata=serde.to_json(proxy),
             )
         _remove_older_copies(published, media.id)
         return ProxyOutcome(
@@ -317,108 +287,9 @@ def ensure_proxy(
         )
 
 
-def make_project_proxies(
-    store: Store,
-    project_id: int,
-    *,
-    retry_failed: bool = False,
-    progress: Progress = no_progress,
-) -> list[ProxyOutcome]:
-    """Make every missing proxy of the project (the background worker's job).
-
-    Keeps going until no media file of the project is left without its copy, so files uploaded
-    while it works are picked up too. Returns nothing when another worker already serves the
-    project.
-
-    Raises:
-        NotFoundError: no such project.
-        InvalidSettingError: the project's proxy params are out of range.
-    """
-    with _flock_or_none(store.path("locks", f"proxies-project-{int(project_id)}.lock")) as fd:
-        if fd is None:
-            return []
-        # Leftovers of killed proxy makers (their pid is gone) go before new work starts.
-        remove_stale_temporaries(store.cache.root / STAGE)
-        remove_stale_temporaries(store.project_dir("proxies", project_id))
-        outcomes: dict[int, ProxyOutcome] = {}
-        while True:
-            with store.db.read() as con:
-                project = projects_sql.get(con, project_id)
-                media = media_sql.list_for_project(con, project_id)
-            todo = [m for m in media if m.id not in outcomes]
-            if not todo:
-                return list(outcomes.values())
-            for m in todo:
-                outcomes[m.id] = ensure_proxy(
-                    store, project, m, retry_failed=retry_failed, progress=progress
-                )
-
-
-def start_proxy_worker(store: Store, project_id: int) -> int | None:
-    """Start ``genesis make-proxies`` for the project in its own process, if any copy is missing
-    and no worker serves the project yet; returns the worker's pid, or None when none was needed.
-
-    Raises:
-        NotFoundError: no such project.
-    """
-    from genesis_pipeline.runs.control import pid_alive, settings_env
-
-    if not any(p.state == "queued" for p in project_playback(store, project_id)):
-        return None
-    lock_path = store.path("locks", f"proxies-project-{int(project_id)}.lock")
-    with _flock_or_none(lock_path) as fd:
-        if fd is None:  # a worker is at it (it picks up new files before it stops)
-            return None
-    marker = store.path("locks", f"proxies-project-{int(project_id)}.launch")
-    try:
-        launch = json.loads(marker.read_text())
-        age = time.time() - float(launch["at"])
-        # Launched and not yet holding its lock; or died at once: a page polling every few
-        # seconds must not start a worker each time.
-        if age < _RELAUNCH_S or (age < _LAUNCH_GRACE_S and pid_alive(int(launch["pid"]))):
-            return None
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    logs = store.path("logs")
-    logs.mkdir(parents=True, exist_ok=True)
-    log_path = logs / f"proxies-project{int(project_id)}-{time.strftime('%Y%m%d-%H%M%S')}.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "genesis_pipeline.cli",
-        "make-proxies",
-        "--project-id",
-        str(int(project_id)),
-        "--data-dir",
-        str(store.home),
-        "--nice",
-        "10",
-        "--json",
-        "-q",
-    ]
-    # Exactly this store's settings, as for background runs (services.runs).
-    setting_vars = {str(f.metadata["env"]) for f in dataclasses.fields(Settings)}
-    env = {k: v for k, v in os.environ.items() if k not in setting_vars}
-    env.update(settings_env(store.settings))
-    with open(log_path, "ab") as out:
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-            env=env,
-            start_new_session=True,  # survives the app's process group
-            close_fds=True,
-        )
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps({"pid": proc.pid, "at": time.time(), "log": str(log_path)}))
-    log.info("project %s: playable copies being made by worker %s", project_id, proc.pid)
-    return proc.pid
-
-
 # -- files and locks -------------------------------------------------------------------------------
 def _load(d: Path) -> Proxy:
-    proxy = Proxy.from_json(json.loads((d / RESULT_FILE).read_text()))
+    proxy = serde.from_json(Proxy, json.loads((d / RESULT_FILE).read_text()))
     if (d / proxy.file).stat().st_size != proxy.size_bytes:
         raise ValueError(f"{proxy.file} is not the file that was made")
     return proxy
@@ -447,37 +318,16 @@ def _remove_older_copies(current: Path, media_id: int) -> None:
                 old.unlink()
 
 
-@contextlib.contextmanager
-def _flock_or_none(path: Path) -> Iterator[int | None]:
-    """Hold an exclusive ``flock`` on ``path`` (yields its fd), or yield None when another
-    process holds it (after riding out a momentary holder)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        for i in range(_LOCK_ATTEMPTS):
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if i == _LOCK_ATTEMPTS - 1:
-                    yield None
-                    return
-                time.sleep(_LOCK_RETRY_S)
-        yield fd
-    finally:
-        os.close(fd)
-
-
 class _CopyLock:
     """The lock of one copy (``locks/proxy-<key>.lock``); its holder writes its progress in it."""
 
     def __init__(self, store: Store, key: str) -> None:
-        self.path = store.path("locks", f"proxy-{key[:32]}.lock")
+        self.path = store.lock_path(f"proxy-{key[:32]}.lock")
         self.fd: int | None = None
 
     @contextlib.contextmanager
     def taken(self) -> Iterator[_CopyLock | None]:
-        with _flock_or_none(self.path) as fd:
+        with exclusive_or_none(self.path) as fd:
             if fd is None:
                 yield None
                 return
@@ -497,16 +347,7 @@ class _CopyLock:
 
     def held(self) -> bool:
         """Whether some process holds the lock now (probed without waiting)."""
-        if not self.path.exists():
-            return False
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            return False
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)
+        return is_held(self.path)
 
     def progress(self) -> float | None:
         try:

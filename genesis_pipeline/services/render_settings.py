@@ -1,7 +1,7 @@
 """How a project renders: the mode (smart or full re-encode), the narration mix and what to do
-with a voiceover that runs past the cut's end, as the assembly stage's parameters. One place
-for the render step and for the Render page's "is the latest render current" check, so the two
-can never disagree."""
+with a voiceover that runs past the cut's end, as the assembly stage's parameters, and the
+render's cache key. One place for the render step and for the Render page's "is the latest
+render current" check, so the two can never disagree."""
 
 from __future__ import annotations
 
@@ -11,10 +11,15 @@ from typing import TYPE_CHECKING, Any
 from genesis_pipeline.errors import InvalidSettingError
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql
+from genesis_pipeline.store.cache import fingerprint, stage_key
 
 if TYPE_CHECKING:
+    from genesis_pipeline.services.cut import CutPlan
     from genesis_pipeline.stages.narration import NarrationClip
     from genesis_pipeline.stages.render import AssemblyParams
+
+#: The render's stage name in the cache key (renders are found by key in the ``renders`` table).
+RENDER_STAGE = "render"
 
 #: ``smart``: stream-copy the groups of pictures a cut leaves whole, encode only around the cut
 #: points (several times faster, same frames). ``reencode``: decode and encode everything.
@@ -107,6 +112,46 @@ def render_params(
         # Only when it extends: with nothing past the end the choice changes no render.
         extend_with="freeze" if choice == "freeze" and extend else "source",
     )
+
+
+def render_inputs(cut: CutPlan, clips: Sequence[NarrationClip]) -> dict[str, Any]:
+    """Everything besides the params that decides a render's output, for its cache key."""
+    return {
+        "segments": [
+            (cut.media_sha[int(s.media_key)], s.start_frame, s.end_frame, s.start_s, s.end_s)
+            for s in cut.segments
+        ],
+        "narration": [
+            (fingerprint(str(c.path)), c.path.stat().st_size, c.offset_s, c.gain) for c in clips
+        ],
+    }
+
+
+def render_cache_key(
+    params: AssemblyParams, cut: CutPlan, clips: Sequence[NarrationClip] = ()
+) -> str:
+    """The cache key of a render of ``cut`` with ``clips`` and ``params``."""
+    from genesis_pipeline.stages.render import VERSION
+
+    return stage_key(RENDER_STAGE, VERSION, params, render_inputs(cut, clips))
+
+
+def render_key(store: Store, project_id: int, cut: CutPlan | None = None) -> str | None:
+    """The render step's cache key for the project as it is now (None when nothing is approved).
+
+    Raises:
+        InvalidSettingError: a voiceover offset lies outside the cut.
+        InvalidMediaError: a voiceover file is missing.
+        NotFoundError: no such project.
+    """
+    from genesis_pipeline.services.cut import load_cut
+    from genesis_pipeline.services.narration import list_voiceovers, narration_clips
+
+    cut = cut if cut is not None else load_cut(store, project_id)
+    if not cut.segments:
+        return None
+    clips, _rows = narration_clips(store, cut, list_voiceovers(store, project_id))
+    return render_cache_key(render_params(store, project_id, clips), cut, clips)
 
 
 def _settings(store: Store, project_id: int) -> dict[str, Any]:

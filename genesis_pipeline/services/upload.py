@@ -15,7 +15,7 @@ import os
 import secrets
 import shutil
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,10 +23,12 @@ from pathlib import Path
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError, UploadError
 from genesis_pipeline.files import atomic_path, fsync_dir
 from genesis_pipeline.media.probe import MediaInfo, probe
+from genesis_pipeline.progress import Progress
 from genesis_pipeline.services.naming import sanitize_filename
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import media as media_sql
 from genesis_pipeline.store import projects as projects_sql
+from genesis_pipeline.store import uploads as uploads_sql
 from genesis_pipeline.store.records import MediaFile
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ def _hash_token(token: str) -> str:
 
 
 def sha256_file(path: Path) -> str:
+    """The file's content hash (what dedupes media and names stored files)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
@@ -91,11 +94,11 @@ def create_upload(store: Store, project_id: int, filename: str) -> UploadTicket:
         raise InvalidSettingError("filename", "an upload needs a file name")
     upload_id = uuid.uuid4().hex
     token = secrets.token_urlsafe(24)
-    target = store.path("uploads", upload_id, sanitize_filename(filename))
+    target = store.upload_path(upload_id, sanitize_filename(filename))
     expires = _now() + timedelta(seconds=store.settings.upload_ttl_s)
     with store.db.write() as con:
         projects_sql.get(con, project_id)
-        media_sql.insert_upload(
+        uploads_sql.insert(
             con,
             upload_id=upload_id,
             project_id=project_id,
@@ -120,36 +123,36 @@ def finalize_upload(store: Store, upload_id: str, token: str) -> AddedMedia:
             as the user called it, and the reason).
     """
     with store.db.write() as con:
-        up = media_sql.get_upload(con, upload_id)
-        if up is None or not secrets.compare_digest(up["token_sha256"], _hash_token(token)):
+        up = uploads_sql.get(con, upload_id)
+        if up is None or not secrets.compare_digest(up.token_sha256, _hash_token(token)):
             raise UploadError(f"upload {upload_id}: unknown upload or wrong token")
-        if up["status"] != "issued":
-            raise UploadError(f"upload {upload_id}: already used ({up['status']})")
-        if up["expires_at"] < _now():
-            media_sql.close_upload(con, upload_id, "expired", error="expired before finalize")
-            _discard(store, up["target_path"])
+        if up.status != "issued":
+            raise UploadError(f"upload {upload_id}: already used ({up.status})")
+        if up.expires_at < _now():
+            uploads_sql.close(con, upload_id, "expired", error="expired before finalize")
+            _discard(store, up.target_path)
             raise UploadError(
-                f"upload {upload_id} ({up['original_name']}): the upload ticket expired at "
-                f"{up['expires_at']:%Y-%m-%d %H:%M:%S}; start the upload again"
+                f"upload {upload_id} ({up.original_name}): the upload ticket expired at "
+                f"{up.expires_at:%Y-%m-%d %H:%M:%S}; start the upload again"
             )
         # Claim the ticket inside this transaction: a second finalize now sees it used.
-        media_sql.close_upload(con, upload_id, "finalizing")
-    name = up["original_name"]
-    target = store.inside(up["target_path"], "upload target")
+        uploads_sql.close(con, upload_id, "finalizing")
+    name = up.original_name
+    target = store.inside(up.target_path, "upload target")
     try:
         if not target.is_file():
             raise UploadError(f"{name}: nothing was uploaded to the ticket's location")
         check_size(store, target, name)
         info = _probe_as(target, name)
-        added = _register(store, int(up["project_id"]), target, name, info, imported=False)
+        added = _register(store, up.project_id, target, name, info, imported=False)
     except BaseException as exc:
         with store.db.write() as con:
-            media_sql.close_upload(con, upload_id, "rejected", error=str(exc)[:500])
-        _discard(store, up["target_path"])
+            uploads_sql.close(con, upload_id, "rejected", error=str(exc)[:500])
+        _discard(store, up.target_path)
         raise
     with store.db.write() as con:
-        media_sql.close_upload(con, upload_id, "finalized", media_id=added.media.id)
-    _discard(store, up["target_path"])
+        uploads_sql.close(con, upload_id, "finalized", media_id=added.media.id)
+    _discard(store, up.target_path)
     return added
 
 
@@ -157,7 +160,7 @@ def add_media(
     store: Store,
     project_id: int,
     paths: Sequence[str | Path],
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[AddedMedia]:
     """Add local files through the upload service (copy, validate, register).
 
@@ -193,7 +196,11 @@ def add_media(
 
 
 def importable_files(store: Store) -> list[Path]:
-    """Media-looking files under the import root (relative paths), for a picker."""
+    """Media-looking files under the import root (relative paths), for a picker.
+
+    Raises:
+        InvalidSettingError: no import root configured, or it is not a directory.
+    """
     root = _import_root(store)
     exts = {
         ".mp4",
@@ -302,5 +309,5 @@ def _discard(store: Store, recorded: str) -> None:
         p = store.absolute(recorded)
         if p.exists():
             p.unlink()
-        if p.parent.exists() and p.parent.parent == store.path("uploads"):
+        if p.parent.exists() and p.parent.parent == store.uploads_dir:
             p.parent.rmdir()

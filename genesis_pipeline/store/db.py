@@ -22,9 +22,12 @@ import time
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from genesis_pipeline.errors import StoreBusyError
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection as Connection
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +96,7 @@ class Database:
             if fd >= 0:
                 os.close(fd)  # releases the main lock
 
-    def _open(self, read_only: bool) -> Any:
+    def _open(self, read_only: bool) -> Connection:
         import duckdb
 
         deadline = time.monotonic() + self.timeout_s
@@ -132,7 +135,7 @@ class Database:
             _migrated.add(key)
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[Any]:
+    def read(self) -> Iterator[Connection]:
         """A read-only connection for one unit of reading."""
         self.ensure_schema()
         with self._flock(exclusive=False):
@@ -143,7 +146,7 @@ class Database:
                 con.close()
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Any]:
+    def write(self) -> Iterator[Connection]:
         """A connection inside one transaction: committed on success, rolled back on error."""
         self.ensure_schema()
         with self._flock(exclusive=True):
@@ -160,12 +163,12 @@ class Database:
                 con.close()
 
 
-def _apply_migrations(con: Any) -> None:
+def _apply_migrations(con: Connection) -> None:
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR,"
         " applied_at TIMESTAMP DEFAULT current_timestamp)"
     )
-    done = {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
+    done = {int(r[0]) for r in con.execute("SELECT version FROM schema_version").fetchall()}
     for version, name, sql in _migrations():
         if version in done:
             continue

@@ -1,24 +1,29 @@
-"""media_files and uploads tables."""
+"""media_files table: one row per distinct content per project, with its probe facts."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
+from genesis_pipeline import serde
 from genesis_pipeline.errors import NotFoundError
 from genesis_pipeline.media.probe import MediaInfo
 from genesis_pipeline.store.records import MediaFile, all_rows, from_row
 
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection as Connection
 
-def list_for_project(con: Any, project_id: int) -> list[MediaFile]:
+
+def list_for_project(con: Connection, project_id: int) -> list[MediaFile]:
+    """The project's media files in project order."""
     cur = con.execute(
         "SELECT * FROM media_files WHERE project_id = ? ORDER BY position, id", [int(project_id)]
     )
     return all_rows(MediaFile, cur)
 
 
-def get(con: Any, media_id: int) -> MediaFile:
+def get(con: Connection, media_id: int) -> MediaFile:
+    """Raises: NotFoundError: no such media file."""
     cur = con.execute("SELECT * FROM media_files WHERE id = ?", [int(media_id)])
     media = from_row(MediaFile, cur, cur.fetchone())
     if media is None:
@@ -26,15 +31,31 @@ def get(con: Any, media_id: int) -> MediaFile:
     return media
 
 
-def find_by_sha(con: Any, project_id: int, sha256: str) -> MediaFile | None:
+def find_by_sha(con: Connection, project_id: int, sha256: str) -> MediaFile | None:
     cur = con.execute(
         "SELECT * FROM media_files WHERE project_id = ? AND sha256 = ?", [int(project_id), sha256]
     )
     return from_row(MediaFile, cur, cur.fetchone())
 
 
+def timeline_offsets(con: Connection, project_id: int) -> dict[int, float]:
+    """Where each video file starts on the project timeline (video files laid end to end in
+    project order; audio-only files are not on it)."""
+    rows = con.execute(
+        "SELECT id, duration_s FROM media_files WHERE project_id = ? AND has_video"
+        " ORDER BY position, id",
+        [int(project_id)],
+    ).fetchall()
+    offsets: dict[int, float] = {}
+    t = 0.0
+    for media_id, duration in rows:
+        offsets[int(media_id)] = t
+        t += float(duration)
+    return offsets
+
+
 def insert(
-    con: Any,
+    con: Connection,
     project_id: int,
     info: MediaInfo,
     *,
@@ -44,10 +65,12 @@ def insert(
     sha256: str,
     imported: bool,
 ) -> MediaFile:
-    pos = con.execute(
+    """Add a media file at the end of the project's order."""
+    row = con.execute(
         "SELECT coalesce(max(position) + 1, 0) FROM media_files WHERE project_id = ?",
         [int(project_id)],
-    ).fetchone()[0]
+    ).fetchone()
+    position = int(row[0]) if row else 0
     cur = con.execute(
         """
         INSERT INTO media_files (project_id, position, original_name, stored_name, path, imported,
@@ -58,7 +81,7 @@ def insert(
         """,
         [
             int(project_id),
-            pos,
+            position,
             original_name,
             stored_name,
             path,
@@ -77,45 +100,9 @@ def insert(
             info.audio_codec,
             info.has_audio,
             info.has_video,
-            json.dumps(info.to_dict()),
+            json.dumps(serde.to_json(info)),
         ],
     )
     media = from_row(MediaFile, cur, cur.fetchone())
     assert media is not None
     return media
-
-
-# -- uploads -----------------------------------------------------------------------------------
-def insert_upload(
-    con: Any,
-    *,
-    upload_id: str,
-    project_id: int,
-    token_sha256: str,
-    original_name: str,
-    target_path: str,
-    expires_at: datetime,
-) -> None:
-    con.execute(
-        "INSERT INTO uploads (id, project_id, token_sha256, original_name, target_path, expires_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [upload_id, int(project_id), token_sha256, original_name, target_path, expires_at],
-    )
-
-
-def get_upload(con: Any, upload_id: str) -> dict[str, Any] | None:
-    cur = con.execute("SELECT * FROM uploads WHERE id = ?", [upload_id])
-    row = cur.fetchone()
-    if row is None:
-        return None
-    return dict(zip([d[0] for d in cur.description], row, strict=True))
-
-
-def close_upload(
-    con: Any, upload_id: str, status: str, media_id: int | None = None, error: str | None = None
-) -> None:
-    con.execute(
-        "UPDATE uploads SET status = ?, used_at = current_timestamp, media_id = ?, error = ?"
-        " WHERE id = ?",
-        [status, media_id, error, upload_id],
-    )

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline.store.records import ProxyRecord, all_rows, from_row
 
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection as Connection
 
-def get(con: Any, media_id: int) -> ProxyRecord | None:
+
+def get(con: Connection, media_id: int) -> ProxyRecord | None:
     cur = con.execute("SELECT * FROM media_proxies WHERE media_id = ?", [int(media_id)])
     return from_row(ProxyRecord, cur, cur.fetchone())
 
 
-def list_for_project(con: Any, project_id: int) -> list[ProxyRecord]:
+def list_for_project(con: Connection, project_id: int) -> list[ProxyRecord]:
     cur = con.execute(
         "SELECT * FROM media_proxies WHERE project_id = ? ORDER BY media_id", [int(project_id)]
     )
@@ -21,7 +24,7 @@ def list_for_project(con: Any, project_id: int) -> list[ProxyRecord]:
 
 
 def put_ready(
-    con: Any,
+    con: Connection,
     *,
     media_id: int,
     project_id: int,
@@ -55,7 +58,7 @@ def put_ready(
 
 
 def put_failed(
-    con: Any, *, media_id: int, project_id: int, cache_key: str, reason: str, error: str
+    con: Connection, *, media_id: int, project_id: int, cache_key: str, reason: str, error: str
 ) -> None:
     """Record that no proxy could be made, and why (replacing what the media file had)."""
     con.execute(

@@ -1,35 +1,58 @@
-"""Typed rows: what the store hands to services (dataclasses, not tuples)."""
+"""Typed rows: what the store hands to services (frozen dataclasses, never tuples or dicts).
+
+JSON columns are parsed here and nowhere else: :func:`from_row` turns every ``*_json`` column
+(and ``step_details``) into Python values, and a scene's ``metadata_json`` becomes a
+:class:`SceneMetadata`.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from genesis_pipeline import serde
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection as Connection
 
 T = TypeVar("T")
 
 
-def from_row(cls: type[T], cursor: Any, row: tuple[Any, ...] | None) -> T | None:
-    """Build ``cls`` from one DuckDB row using the cursor's column names (extra columns ignored)."""
+class ReadModel:
+    """Read models' fields can also be read by name, ``row["title"]``, as the dicts they
+    replaced were (notebooks and scripts written against those index them that way)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, name: str) -> Any:
+        if name in getattr(self, "__dataclass_fields__", {}):
+            return getattr(self, name)
+        raise KeyError(name)
+
+
+def from_row(cls: type[T], cursor: Connection, row: tuple[Any, ...] | None) -> T | None:
+    """Build ``cls`` from one DuckDB row by the cursor's column names (extra columns ignored);
+    JSON columns are parsed."""
     if row is None:
         return None
-    names = [d[0] for d in cursor.description]
+    names = [d[0] for d in cursor.description or ()]
     wanted = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     data = {n: v for n, v in zip(names, row, strict=True) if n in wanted}
-    for f in fields(cls):  # type: ignore[arg-type]
-        if f.name.endswith("_json") or f.name in ("step_details",):
-            v = data.get(f.name)
-            if isinstance(v, str):
-                data[f.name] = json.loads(v)
+    for name, value in data.items():
+        if (name.endswith("_json") or name == "step_details") and isinstance(value, str):
+            data[name] = json.loads(value)
     return cls(**data)
 
 
-def all_rows(cls: type[T], cursor: Any) -> list[T]:
+def all_rows(cls: type[T], cursor: Connection) -> list[T]:
     rows = cursor.fetchall()
     return [r for r in (from_row(cls, cursor, row) for row in rows) if r is not None]
 
 
+# -- projects, media, uploads --------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Project:
     id: int
@@ -37,15 +60,6 @@ class Project:
     created_at: datetime
     revision: int
     settings_json: dict[str, Any]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "created_at": self.created_at.isoformat(),
-            "revision": self.revision,
-            "settings": self.settings_json,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +88,35 @@ class MediaFile:
     probe_json: dict[str, Any]
     created_at: datetime
 
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["created_at"] = self.created_at.isoformat()
-        d.pop("probe_json")
-        return d
+    @property
+    def bytes_per_s(self) -> float:
+        """The file's average data rate (a render's size estimate sums these)."""
+        return self.size_bytes / max(self.duration_s, 0.001)
 
 
 @dataclass(frozen=True, slots=True)
+class UploadRecord:
+    """An upload ticket: issued → finalizing → finalized / rejected / expired."""
+
+    id: str
+    project_id: int
+    token_sha256: str
+    original_name: str
+    target_path: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    status: str
+    media_id: int | None
+    error: str | None
+
+
+# -- runs ----------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
 class RunRecord:
+    """A pipeline run. ``step_details`` and ``progress_json`` are the documents the pipeline's
+    recorder writes (see ``genesis_pipeline.runs.recorder``)."""
+
     id: int
     project_id: int
     status: str
@@ -96,19 +130,157 @@ class RunRecord:
     progress_json: dict[str, Any]
     error: str | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "status": self.status,
-            "started_at": self.started_at.isoformat(),
-            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
-            "pid": self.pid,
-            "options": self.options_json,
-            "device": self.device_json,
-            "step_details": self.step_details,
-            "progress": self.progress_json,
-            "error": self.error,
-        }
+
+# -- results: transcripts, scenes, chapters ------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SegmentRecord:
+    """One transcript segment as stored (Whisper's confidence figures where it gave them)."""
+
+    start: float
+    end: float
+    text: str
+    index: int | None = None
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptRecord:
+    """A media file's transcript, without its words (:func:`transcripts.words_for_project`)."""
+
+    media_id: int
+    media_name: str
+    language: str
+    language_probability: float | None
+    model: str
+    text: str
+    duration_s: float | None
+    segments: tuple[SegmentRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptSummaryRow:
+    """Per media file, in project order: whether it was transcribed and what came out."""
+
+    media_id: int
+    media_name: str
+    path: str
+    has_audio: bool
+    has_video: bool
+    duration_s: float
+    transcribed: bool
+    language: str | None
+    language_probability: float | None
+    model: str | None
+    segments: int
+    words: int
+    mean_probability: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """How sure scene detection was of the cut that starts a scene."""
+
+    cut_score: float | None = None
+    confidence: float | None = None
+    detector: str | None = None
+    threshold: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SceneMetadata:
+    """A scene's ``metadata_json``: previews and detection from the scenes step, the scene's
+    transcript confidence, and its caption from the captions step (absent until made)."""
+
+    previews: tuple[str, ...] = ()
+    detection: Detection = field(default_factory=Detection)
+    caption: str | None = None
+    caption_confidence: float | None = None
+    captions: tuple[tuple[str, float], ...] = ()
+    caption_model: str | None = None
+    caption_key: str | None = None
+    transcript_key: str | None = None
+    word_count: int | None = None
+    transcript_confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SceneRecord:
+    """A scene in project order, with its file's position and its review status (every scene
+    is approved until a reviewer rejects it; ``reviewed`` says whether one decided)."""
+
+    id: int
+    media_id: int
+    media_position: int
+    idx: int
+    start_frame: int
+    end_frame: int
+    start_s: float
+    end_s: float
+    preview_path: str | None
+    metadata: SceneMetadata
+    review_status: str
+    reviewed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CaptionUpdate:
+    """What the captions step merges into a scene's metadata (field order is the stored one)."""
+
+    caption_key: str
+    caption: str
+    caption_confidence: float
+    captions: list[list[Any]]
+    caption_model: str
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptConfidenceUpdate:
+    """What the scenes step merges into a scene's metadata: the mean probability of the words
+    inside it (``None`` values remove the key)."""
+
+    transcript_key: str | None
+    word_count: int
+    transcript_confidence: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewChapter:
+    """A chapter the chapters step stores (``scene_ids`` in order)."""
+
+    idx: int
+    title: str
+    title_edited: bool
+    start_s: float
+    end_s: float
+    reasons: tuple[str, ...]
+    scene_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChapterRecord:
+    """A stored chapter with its scenes in project order (project timeline seconds)."""
+
+    id: int
+    idx: int
+    title: str
+    title_edited: bool
+    start_s: float
+    end_s: float
+    rules_version: int
+    reasons: tuple[str, ...]
+    scene_ids: tuple[int, ...]
+
+
+# -- review --------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RulesVersion(ReadModel):
+    """A saved version of a project's chapter rules (``rules`` as stored)."""
+
+    version: int
+    rules: dict[str, Any]
+    note: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +297,6 @@ class VoiceoverRecord:
     active: bool
     created_at: datetime
 
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["created_at"] = self.created_at.isoformat()
-        return d
-
 
 @dataclass(frozen=True, slots=True)
 class RenderRecord:
@@ -142,18 +309,6 @@ class RenderRecord:
     size_bytes: int
     settings_json: dict[str, Any]
     created_at: datetime
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "path": self.path,
-            "duration_s": self.duration_s,
-            "size_bytes": self.size_bytes,
-            "created_at": self.created_at.isoformat(),
-            "run_id": self.run_id,
-            "voiceover": self.settings_json.get("voiceover"),
-            "settings": self.settings_json,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,8 +328,8 @@ class ProxyRecord:
     metadata_json: dict[str, Any]
     updated_at: datetime
 
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["updated_at"] = self.updated_at.isoformat()
-        d["metadata"] = d.pop("metadata_json")
-        return d
+
+def scene_metadata(raw: str | Mapping[str, Any] | None) -> SceneMetadata:
+    """A scene's stored metadata (text or already parsed) as :class:`SceneMetadata`."""
+    data = json.loads(raw) if isinstance(raw, str) else dict(raw or {})
+    return serde.from_json(SceneMetadata, data)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline.store.records import RenderRecord, all_rows, from_row
 
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection as Connection
+
 
 def insert(
-    con: Any,
+    con: Connection,
     project_id: int,
     *,
     run_id: int | None,
@@ -33,12 +36,14 @@ def insert(
     return rec
 
 
-def list_for_project(con: Any, project_id: int) -> list[RenderRecord]:
+def list_for_project(con: Connection, project_id: int) -> list[RenderRecord]:
     cur = con.execute("SELECT * FROM renders WHERE project_id = ? ORDER BY id DESC", [project_id])
     return all_rows(RenderRecord, cur)
 
 
-def find_by_key(con: Any, project_id: int, cache_key: str, home: Path) -> RenderRecord | None:
+def find_by_key(
+    con: Connection, project_id: int, cache_key: str, home: Path
+) -> RenderRecord | None:
     """The newest render made with exactly these inputs whose file still exists."""
     cur = con.execute(
         "SELECT * FROM renders WHERE project_id = ? AND cache_key = ? ORDER BY id DESC",

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline.errors import NotFoundError
 from genesis_pipeline.store.records import RunRecord, all_rows, from_row
 
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection as Connection
+
 
 def start(
-    con: Any,
+    con: Connection,
     project_id: int,
     *,
     pid: int,
@@ -29,7 +32,7 @@ def start(
 
 
 def update(
-    con: Any,
+    con: Connection,
     run_id: int,
     *,
     step_details: list[dict[str, Any]] | None = None,
@@ -50,14 +53,14 @@ def update(
         con.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", [*args, int(run_id)])
 
 
-def finish(con: Any, run_id: int, status: str, error: str | None = None) -> None:
+def finish(con: Connection, run_id: int, status: str, error: str | None = None) -> None:
     con.execute(
         "UPDATE runs SET status = ?, error = ?, ended_at = current_timestamp WHERE id = ?",
         [status, error, int(run_id)],
     )
 
 
-def get(con: Any, run_id: int) -> RunRecord:
+def get(con: Connection, run_id: int) -> RunRecord:
     cur = con.execute("SELECT * FROM runs WHERE id = ?", [int(run_id)])
     run = from_row(RunRecord, cur, cur.fetchone())
     if run is None:
@@ -65,21 +68,21 @@ def get(con: Any, run_id: int) -> RunRecord:
     return run
 
 
-def latest(con: Any, project_id: int) -> RunRecord | None:
+def latest(con: Connection, project_id: int) -> RunRecord | None:
     cur = con.execute(
         "SELECT * FROM runs WHERE project_id = ? ORDER BY id DESC LIMIT 1", [int(project_id)]
     )
     return from_row(RunRecord, cur, cur.fetchone())
 
 
-def list_for_project(con: Any, project_id: int, limit: int = 20) -> list[RunRecord]:
+def list_for_project(con: Connection, project_id: int, limit: int = 20) -> list[RunRecord]:
     cur = con.execute(
         "SELECT * FROM runs WHERE project_id = ? ORDER BY id DESC LIMIT ?", [int(project_id), limit]
     )
     return all_rows(RunRecord, cur)
 
 
-def running(con: Any, project_id: int) -> list[RunRecord]:
+def running(con: Connection, project_id: int) -> list[RunRecord]:
     cur = con.execute(
         "SELECT * FROM runs WHERE project_id = ? AND status = 'running' ORDER BY id",
         [int(project_id)],

@@ -12,12 +12,12 @@ from genesis_pipeline.media.probe import probe
 from genesis_pipeline.media.synth import speak
 from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.runs.pipeline import ProjectPipelineService
+from genesis_pipeline.services.chapter_preview import preview_chapter_mix
 from genesis_pipeline.services.chapters import current_rules, save_rules
 from genesis_pipeline.services.cut import load_cut
 from genesis_pipeline.services.narration import (
     get_mix,
     list_voiceovers,
-    preview_chapter_mix,
     remove_voiceover,
     set_mix,
     set_voiceover_gain,

@@ -118,7 +118,7 @@ def test_uploaded_footage_plays_from_its_copy_without_a_run(
     with store.db.read() as con:
         assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
     # The worker stops by itself once nothing is left to copy.
-    from genesis_pipeline.runs.control import pid_alive
+    from genesis_pipeline.runs.launch import pid_alive
 
     launch = json.loads(store.path("locks", f"proxies-project-{pid}.launch").read_text())
     wait_until(lambda: not pid_alive(int(launch["pid"])), 60)
@@ -127,7 +127,7 @@ def test_uploaded_footage_plays_from_its_copy_without_a_run(
 def test_preparing_then_the_player(
     env: Store, clips: Path, served: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from genesis_pipeline.services import playback
+    from genesis_pipeline.runs import proxy_worker as playback
 
     started: list[int] = []
     monkeypatch.setattr(playback, "start_proxy_worker", lambda _s, pid: started.append(pid))
@@ -150,7 +150,7 @@ def test_no_copy_possible_says_why(
     env: Store, clips: Path, served: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from genesis_pipeline.media import ffmpeg as ffmpeg_mod
-    from genesis_pipeline.services import playback
+    from genesis_pipeline.runs import proxy_worker as playback
 
     store = env
     pid = create_project(store, "Proxy").id
@@ -178,7 +178,7 @@ def test_no_copy_possible_says_why(
 def test_playable_footage_plays_as_it_is(
     env: Store, clips: Path, served: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from genesis_pipeline.services import playback
+    from genesis_pipeline.runs import proxy_worker as playback
 
     started: list[int] = []
     monkeypatch.setattr(playback, "start_proxy_worker", lambda _s, pid: started.append(pid))

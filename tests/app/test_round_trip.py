@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from support.apptest import assert_no_exception
 
+from genesis_pipeline import serde
 from genesis_pipeline.services.chapters import current_rules, save_rules
 from genesis_pipeline.services.narration import (
     get_mix,
@@ -204,7 +205,7 @@ def test_narration_round_trip_then_apply_changes_nothing(make_app, saved_state) 
 
     at.button(key="narr_mix_apply").click().run()
     assert_no_exception(at)
-    assert get_mix(store, pid).to_dict() == {"voiceover_gain": 1.0, "bed_gain": 0.5}
+    assert serde.to_json(get_mix(store, pid)) == {"voiceover_gain": 1.0, "bed_gain": 0.5}
     at.button(key=f"vo_apply_{vo.id}").click().run()
     assert_no_exception(at)
     after = next(v for v in list_voiceovers(store, pid) if v.id == vo.id)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from genesis_pipeline import serde
 from genesis_pipeline.config import Settings
 from genesis_pipeline.runs.control import wait_for_run
 from genesis_pipeline.services.chapters import current_rules
@@ -386,7 +387,7 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     pg.get_by_role("button", name="Apply mix").click()
     settle(pg)
     no_exception(pg)
-    assert get_mix(store, pid).to_dict() == {"voiceover_gain": 1.0, "bed_gain": 1.0}
+    assert serde.to_json(get_mix(store, pid)) == {"voiceover_gain": 1.0, "bed_gain": 1.0}
     pg.reload()
     settle(pg)
     assert {k: v for k, v in widgets(pg, set(saved)).items() if k in saved} == saved

@@ -13,14 +13,16 @@ from genesis_pipeline.media.probe import probe
 from genesis_pipeline.media.synth import speak
 from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.runs.pipeline import ProjectPipelineService
+from genesis_pipeline.services.chapter_preview import (
+    find_chapter_preview,
+    plan_chapter_preview,
+    preview_chapter_mix,
+)
 from genesis_pipeline.services.chapters import save_rules, saved_chapters
 from genesis_pipeline.services.narration import (
     add_voiceover,
     check_voiceover_offset,
-    find_chapter_preview,
     list_voiceovers,
-    plan_chapter_preview,
-    preview_chapter_mix,
     set_voiceover_gain,
 )
 from genesis_pipeline.services.projects import create_project

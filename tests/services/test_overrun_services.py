@@ -18,18 +18,18 @@ from genesis_pipeline.services.cut import load_cut
 from genesis_pipeline.services.narration import (
     add_voiceover,
     list_voiceovers,
-    move_to_fit,
     narration_clips,
-    overrun_report,
     remove_voiceover,
     set_voiceover_offset,
 )
+from genesis_pipeline.services.overrun import move_to_fit, overrun_report
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.render_settings import (
     get_narration_overrun,
+    render_key,
     set_narration_overrun,
 )
-from genesis_pipeline.services.render_view import render_history, render_key, render_overview
+from genesis_pipeline.services.render_view import render_history, render_overview
 from genesis_pipeline.services.upload import add_media
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql

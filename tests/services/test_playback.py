@@ -18,6 +18,7 @@ from support.procs import spawn, store_for
 from genesis_pipeline.config import Settings
 from genesis_pipeline.media import ffmpeg as ffmpeg_mod
 from genesis_pipeline.media.probe import probe
+from genesis_pipeline.runs.proxy_worker import make_project_proxies
 from genesis_pipeline.services import playback
 from genesis_pipeline.services.projects import create_project, get_project
 from genesis_pipeline.services.upload import add_media
@@ -82,7 +83,7 @@ def test_made_once_then_cache_hits(home: Path, clips: Path, monkeypatch) -> None
     )
     assert before[pcm].state == "queued" and "PCM" in before[pcm].reason
 
-    made = {o.media_id: o for o in playback.make_project_proxies(store, pid)}
+    made = {o.media_id: o for o in make_project_proxies(store, pid)}
     assert {k: o.status for k, o in made.items()} == {m4: "made", h264: "playable", pcm: "made"}
     pb = playback.playback(store, m4)
     assert pb.state == "proxy" and Path(pb.path).is_file()
@@ -94,7 +95,7 @@ def test_made_once_then_cache_hits(home: Path, clips: Path, monkeypatch) -> None
     # Asked again: recorded, no ffmpeg. Another project with the same bytes: the stage cache.
     calls: list[object] = []
     monkeypatch.setattr(ffmpeg_mod, "run_ffmpeg", lambda *a, **k: calls.append(a))
-    again = {o.media_id: o.status for o in playback.make_project_proxies(store, pid)}
+    again = {o.media_id: o.status for o in make_project_proxies(store, pid)}
     assert again == {m4: "ready", h264: "playable", pcm: "ready"}
     pid2, (other,) = project_with(store, clips / "mpeg4 part2.mp4")
     project = get_project(store, pid2)
@@ -119,7 +120,7 @@ def test_failed_copy_says_why_and_can_be_retried(
     monkeypatch.setenv("GENESIS_FFMPEG", str(broken))
     ffmpeg_mod.ffmpeg_exe.cache_clear()
     try:
-        (out,) = playback.make_project_proxies(store, pid)
+        (out,) = make_project_proxies(store, pid)
     finally:
         monkeypatch.delenv("GENESIS_FFMPEG")
         ffmpeg_mod.ffmpeg_exe.cache_clear()
@@ -130,8 +131,8 @@ def test_failed_copy_says_why_and_can_be_retried(
     assert "Unknown encoder libx264" in pb.message
     assert not list(store.cache.root.joinpath("proxy").glob("*/proxy.mp4"))
     # The background worker does not loop on it; a run (or --retry-failed) tries again.
-    assert [o.status for o in playback.make_project_proxies(store, pid)] == ["failed"]
-    outcomes = playback.make_project_proxies(store, pid, retry_failed=True)
+    assert [o.status for o in make_project_proxies(store, pid)] == ["failed"]
+    outcomes = make_project_proxies(store, pid, retry_failed=True)
     assert [o.status for o in outcomes] == ["made"]
     assert playback.playback(store, m4).state == "proxy"
 
@@ -187,7 +188,7 @@ def test_killed_worker_leaves_no_partial_copy(tmp_path: Path, long_clip: Path) -
     pb = playback.playback(store, mid)
     assert pb.state == "queued" and pb.path is None  # nobody holds its lock any more
     # The next worker removes the dead one's leftovers and makes the copy whole.
-    (out,) = playback.make_project_proxies(store, pid)
+    (out,) = make_project_proxies(store, pid)
     assert out.status == "made"
     assert not list(store.cache.root.joinpath("proxy").glob(".tmp-*"))
     copy = probe(playback.playback(store, mid).path)
@@ -292,5 +293,5 @@ add_media(store, pid, [{str(clips / "mpeg4 part2.mp4")!r}])
         versions = [r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()]
         assert con.execute("SELECT count(*) FROM media_files").fetchone()[0] == 1
     assert sorted(versions) == [1, 2]
-    assert [o.status for o in playback.make_project_proxies(store, 1)] == ["made"]
+    assert [o.status for o in make_project_proxies(store, 1)] == ["made"]
     assert playback.project_playback(store, 1)[0].state == "proxy"

@@ -23,7 +23,8 @@ from genesis_pipeline.services.review import set_scene_status
 from genesis_pipeline.services.scene_browser import browse, min_confidence
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import media as media_sql
-from genesis_pipeline.store import results as results_sql
+from genesis_pipeline.store import scenes as scenes_sql
+from genesis_pipeline.store import transcripts as transcripts_sql
 
 
 def _media(store: Store, pid: int, name: str, duration: float, *, video: bool, audio: bool):
@@ -77,7 +78,7 @@ def project(home: Path):
     b = _media(store, pid, "b.mp4", 6.0, video=True, audio=False)
     c = _media(store, pid, "c.wav", 3.0, video=False, audio=True)
     with store.db.write() as con:
-        results_sql.replace_scenes(
+        scenes_sql.replace_scenes(
             con,
             project_id=pid,
             media_id=a.id,
@@ -97,14 +98,14 @@ def project(home: Path):
                 _scene(1, 4.0, 10.0, detection={"confidence": 0.6}, caption="a man talking"),
             ],
         )
-        results_sql.replace_scenes(
+        scenes_sql.replace_scenes(
             con,
             project_id=pid,
             media_id=b.id,
             cache_key="kb",
             rows=[_scene(0, 0.0, 6.0)],
         )
-        results_sql.replace_transcript(
+        transcripts_sql.replace_transcript(
             con,
             project_id=pid,
             media_id=a.id,
@@ -127,7 +128,7 @@ def project(home: Path):
             },
             artifact_path="artifacts/t.json",
         )
-        results_sql.replace_transcript(  # b: transcribed, no speech
+        transcripts_sql.replace_transcript(  # b: transcribed, no speech
             con,
             project_id=pid,
             media_id=b.id,

@@ -15,11 +15,11 @@ from genesis_pipeline.runs.control import (
     models_used,
     run_fraction,
     run_state,
-    settings_env,
     start_background_run,
     step_checklist,
     wait_for_run,
 )
+from genesis_pipeline.runs.launch import settings_env
 from genesis_pipeline.runs.pipeline import STEP_NAMES, ProjectPipelineService
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.store import Store

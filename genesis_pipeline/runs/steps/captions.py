@@ -9,17 +9,23 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from genesis_pipeline import serde
 from genesis_pipeline.errors import ModelUnavailableError
 from genesis_pipeline.runs.context import RunContext, StepOutcome
-from genesis_pipeline.store import results as results_sql
+from genesis_pipeline.store import scenes as scenes_sql
 from genesis_pipeline.store.cache import stage_key
+from genesis_pipeline.store.records import CaptionUpdate
+
+if TYPE_CHECKING:
+    from genesis_pipeline.stages.captions import CaptionParams
 
 STAGE = "captions"
 
 
-def params_for(ctx: RunContext) -> Any:
+def params_for(ctx: RunContext) -> CaptionParams:
+    """The project's caption params (saved overrides over the device plan's batch size)."""
     from genesis_pipeline.stages.captions import CaptionParams
 
     return ctx.params(CaptionParams, "caption_params", batch_size=ctx.plan.caption_batch_size)
@@ -29,7 +35,7 @@ def run(ctx: RunContext) -> StepOutcome:
     from genesis_pipeline.ml.blip import captioner_identity, load_captioner
     from genesis_pipeline.stages.captions import VERSION, CaptionResult, caption_scenes
 
-    scene_keys: dict[int, str] = ctx.state.get("scene_keys", {})
+    scene_keys = ctx.results.scene_keys
     if not scene_keys:
         return StepOutcome(status="skipped", note="no scenes to caption")
     settings = ctx.store.settings
@@ -45,23 +51,18 @@ def run(ctx: RunContext) -> StepOutcome:
     }
     params = params_for(ctx)
     with ctx.store.db.read() as con:
-        scenes = con.execute(
-            "SELECT id, media_id, idx, metadata_json FROM scenes WHERE project_id = ?"
-            " ORDER BY media_id, idx",
-            [ctx.project_id],
-        ).df()
+        scenes = scenes_sql.scenes_for_project(con, ctx.project_id)
     hits, n = 0, 0
     items: list[dict[str, Any]] = []
     media_ids = list(scene_keys)
     for i, media_id in enumerate(media_ids):
-        group = scenes[scenes.media_id == media_id]
-        metas = [json.loads(m or "{}") for m in group.metadata_json]
-        previews = [[ctx.store.absolute(p) for p in meta.get("previews", [])] for meta in metas]
+        group = [s for s in scenes if s.media_id == media_id]
+        previews = [[ctx.store.absolute(p) for p in s.metadata.previews] for s in group]
         key = stage_key(STAGE, VERSION, params, {"scenes": scene_keys[media_id], "model": identity})
         t0 = time.monotonic()
 
         def load(d: Path) -> CaptionResult:
-            return CaptionResult.from_json(json.loads((d / "captions.json").read_text()))
+            return serde.from_json(CaptionResult, json.loads((d / "captions.json").read_text()))
 
         def compute(d: Path, previews: list[list[Path]] = previews, i: int = i) -> None:
             captioner = load_captioner(settings.caption_model, ctx.plan, settings.offline)
@@ -72,7 +73,7 @@ def run(ctx: RunContext) -> StepOutcome:
                 )
 
             result = caption_scenes(previews, captioner, params, prog)
-            (d / "captions.json").write_text(json.dumps(result.to_json()))
+            (d / "captions.json").write_text(json.dumps(serde.to_json(result)))
 
         try:
             result, hit = ctx.cached(STAGE, key, load, compute)
@@ -83,20 +84,20 @@ def run(ctx: RunContext) -> StepOutcome:
             )
         hits += hit
         n += len(result.captions)
-        updates: dict[int, dict[str, Any]] = {}
-        for sid, meta, cap in zip(group.id, metas, result.captions, strict=True):
-            if meta.get("caption_key") == key and not ctx.force:
+        updates: dict[int, CaptionUpdate] = {}
+        for scene, cap in zip(group, result.captions, strict=True):
+            if scene.metadata.caption_key == key and not ctx.force:
                 continue
-            updates[int(sid)] = {
-                "caption_key": key,
-                "caption": cap.text,
-                "caption_confidence": cap.confidence,
-                "captions": [list(p) for p in cap.per_preview],
-                "caption_model": result.model,
-            }
+            updates[scene.id] = CaptionUpdate(
+                caption_key=key,
+                caption=cap.text,
+                caption_confidence=cap.confidence,
+                captions=[list(p) for p in cap.per_preview],
+                caption_model=result.model,
+            )
         if updates:
             with ctx.store.db.write() as con:
-                results_sql.merge_scene_metadata(con, updates)
+                scenes_sql.merge_scene_metadata(con, updates)
         items.append(
             {
                 "media_id": int(media_id),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from genesis_pipeline.runs.context import RunContext, StepOutcome
 from genesis_pipeline.services.chapters import current_rules, load_chapter_inputs, save_rules
-from genesis_pipeline.store import results as results_sql
+from genesis_pipeline.store import chapters as chapters_sql
 from genesis_pipeline.store import review as review_sql
 from genesis_pipeline.store.cache import stage_key
+from genesis_pipeline.store.records import NewChapter
 
 STAGE = "chapters"
 
@@ -21,9 +22,9 @@ def run(ctx: RunContext) -> StepOutcome:
     if not inputs.scenes:
         return StepOutcome(status="skipped", note="no scenes to group")
     key = stage_key(STAGE, VERSION, rules, {"inputs": inputs.fingerprint(), "rules": version})
-    ctx.state["chapters_key"] = key
+    ctx.results.chapters_key = key
     with ctx.store.db.read() as con:
-        stored = results_sql.chapters_key(con, ctx.project_id)
+        stored = chapters_sql.chapters_key(con, ctx.project_id)
         titles = review_sql.edited_titles(con, ctx.project_id)
     if stored == key and not ctx.force:
         return StepOutcome(cache_hit=True, counts={"rules_version": version})
@@ -33,18 +34,18 @@ def run(ctx: RunContext) -> StepOutcome:
         first = inputs.scene_frames[int(ch.scene_keys[0])]
         edited = titles.get(first)
         rows.append(
-            {
-                "idx": ch.index,
-                "title": edited or ch.title,
-                "title_edited": edited is not None,
-                "start_s": ch.start_s,
-                "end_s": ch.end_s,
-                "reasons": list(ch.reasons),
-                "scene_ids": [int(k) for k in ch.scene_keys],
-            }
+            NewChapter(
+                idx=ch.index,
+                title=edited or ch.title,
+                title_edited=edited is not None,
+                start_s=ch.start_s,
+                end_s=ch.end_s,
+                reasons=tuple(ch.reasons),
+                scene_ids=tuple(int(k) for k in ch.scene_keys),
+            )
         )
     with ctx.store.db.write() as con:
-        results_sql.replace_chapters(
+        chapters_sql.replace_chapters(
             con, project_id=ctx.project_id, rules_version=version, cache_key=key, chapters=rows
         )
     return StepOutcome(

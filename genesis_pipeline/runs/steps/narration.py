@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from genesis_pipeline import serde
+from genesis_pipeline.errors import InvalidSettingError
 from genesis_pipeline.runs.context import RunContext, StepOutcome
 from genesis_pipeline.services import narration as narration_service
 from genesis_pipeline.services import render_settings
 from genesis_pipeline.services.cut import load_cut
+from genesis_pipeline.services.overrun import overrun_text
 
 
 def apply_run_options(ctx: RunContext) -> None:
     """CLI flags (--voiceover, --voiceover-offset, --voiceover-gain, --bed-gain,
     --narration-overrun) become project state before anything runs, so a bad flag fails the run
-    before any work and the app shows the same settings afterwards."""
+    before any work and the app shows the same settings afterwards.
+
+    Raises:
+        InvalidSettingError: an option is unusable (a bad gain, an offset without a voiceover).
+        InvalidMediaError: the voiceover file is missing or has no sound.
+    """
     opts = ctx.options
     if opts.narration_overrun is not None:
         render_settings.set_narration_overrun(ctx.store, ctx.project_id, opts.narration_overrun)
@@ -30,8 +38,6 @@ def apply_run_options(ctx: RunContext) -> None:
             if v.chapter_idx is None
         ]
         if not whole:
-            from genesis_pipeline.errors import InvalidSettingError
-
             raise InvalidSettingError(
                 "--voiceover-offset", "the project has no voiceover; pass --voiceover PATH too"
             )
@@ -43,12 +49,12 @@ def apply_run_options(ctx: RunContext) -> None:
 def run(ctx: RunContext) -> StepOutcome:
     voiceovers = narration_service.list_voiceovers(ctx.store, ctx.project_id)
     cut = load_cut(ctx.store, ctx.project_id)
-    ctx.state["cut"] = cut
+    ctx.results.cut = cut
     if not voiceovers:
-        ctx.state["narration"] = []
+        ctx.results.narration = []
         return StepOutcome(status="skipped", note="no voiceover")
     clips, rows = narration_service.narration_clips(ctx.store, cut, voiceovers)
-    ctx.state["narration"] = clips
+    ctx.results.narration = clips
     counts: dict[str, float] = {"voiceovers": len(clips)}
     note = None
     over = [c for c in clips if c.overrun_s > 0]
@@ -58,8 +64,9 @@ def run(ctx: RunContext) -> StepOutcome:
         choice = render_settings.get_narration_overrun(ctx.store, ctx.project_id)
         extend = extension_s(clips, choice)
         note = "; ".join(
-            narration_service.overrun_text(c.name, c.overrun_s, choice, extend, done=False)
-            for c in over
+            overrun_text(c.name, c.overrun_s, choice, extend, done=False) for c in over
         )
         counts["overrun_s"] = max(c.overrun_s for c in over)
-    return StepOutcome(counts=counts, note=note, details={"clips": rows})
+    return StepOutcome(
+        counts=counts, note=note, details={"clips": [serde.to_json(r) for r in rows]}
+    )

@@ -5,55 +5,95 @@ from __future__ import annotations
 
 import errno
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from genesis_pipeline import serde
 from genesis_pipeline.errors import MediaToolError, StageError
 from genesis_pipeline.runs.context import RunContext, StepOutcome
-from genesis_pipeline.services import narration as narration_service
 from genesis_pipeline.services import render_settings
 from genesis_pipeline.services.cut import CutPlan, load_cut
+from genesis_pipeline.services.narration import MixSettings
+from genesis_pipeline.services.overrun import overrun_text
+from genesis_pipeline.stages.render import AssemblyParams
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import renders as renders_sql
-from genesis_pipeline.store.cache import fingerprint, stage_key
 
 if TYPE_CHECKING:
+    from genesis_pipeline.stages.narration import NarrationClip
     from genesis_pipeline.stages.render import RenderResult
 
-STAGE = "render"
+
+# -- what a render records about how it was made (renders.settings_json) --------------------------
+@dataclass(frozen=True, slots=True)
+class NarrationMixed:
+    """A voiceover the render mixed in, where and how loud."""
+
+    path: str  # relative to the data dir
+    offset_s: float
+    gain: float
+    chapter_idx: int | None
+    auto: bool
 
 
-def render_inputs(cut: CutPlan, clips: list[Any]) -> dict[str, Any]:
-    """Everything that decides the output, for the cache key."""
-    return {
-        "segments": [
-            (cut.media_sha[int(s.media_key)], s.start_frame, s.end_frame, s.start_s, s.end_s)
-            for s in cut.segments
-        ],
-        "narration": [
-            (fingerprint(str(c.path)), c.path.stat().st_size, c.offset_s, c.gain) for c in clips
-        ],
-    }
+@dataclass(frozen=True, slots=True)
+class SoundCopied:
+    """How much sound a smart render stream-copied, and its largest offset from the pictures."""
+
+    copied_s: float
+    offset_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class OverrunVoiceover:
+    file: str
+    overrun_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class OverrunDone:
+    """What the render did with voiceovers past the cut's end (the project's choice)."""
+
+    choice: str
+    extend_s: float
+    voiceovers: tuple[OverrunVoiceover, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderSettings:
+    """A render's ``settings_json``: the scenes it kept, the narration and mix, the assembly
+    params and how the sound was made (the Render page's history reads it)."""
+
+    scenes: tuple[int, ...]
+    scene_count: int
+    voiceover: tuple[NarrationMixed, ...] | None
+    mix: MixSettings
+    params: AssemblyParams
+    sound: SoundCopied
+    narration_overrun: OverrunDone | None
 
 
 def run(ctx: RunContext) -> StepOutcome:
-    from genesis_pipeline.stages.render import VERSION, render_cut
+    """Raises: StageError: the disk cannot hold the render, or filled up during it.
+    MediaToolError: ffmpeg failed."""
+    from genesis_pipeline.stages.render import render_cut
 
     if ctx.options.render_mode is not None:
         render_settings.set_render_mode(ctx.store, ctx.project_id, ctx.options.render_mode)
     if not ctx.options.render:
         return StepOutcome(status="skipped", note="render not requested")
-    cut: CutPlan = ctx.state.get("cut") or load_cut(ctx.store, ctx.project_id)
-    clips = ctx.state.get("narration", [])
+    cut = ctx.results.cut or load_cut(ctx.store, ctx.project_id)
+    clips = ctx.results.narration
     if not cut.segments:
         note = "no video scenes" if cut.total_scenes == 0 else "no scene is approved"
         return StepOutcome(status="skipped", note=f"nothing to render: {note}")
     params = render_settings.render_params(ctx.store, ctx.project_id, clips)
-    key = stage_key(STAGE, VERSION, params, render_inputs(cut, clips))
+    key = render_settings.render_cache_key(params, cut, clips)
     with ctx.store.db.read() as con:
         existing = renders_sql.find_by_key(con, ctx.project_id, key, ctx.store.home)
     if existing is not None and not ctx.force:
-        ctx.state["render"] = existing
+        ctx.results.render = existing
         return StepOutcome(
             cache_hit=True,
             counts={"scenes": len(cut.segments), "duration_s": existing.duration_s},
@@ -75,25 +115,25 @@ def run(ctx: RunContext) -> StepOutcome:
             ) from exc
         raise
     overrun = _overrun(ctx, clips, params)
-    settings = {
-        "scenes": list(cut.scene_ids),
-        "scene_count": len(cut.segments),
-        "voiceover": [
-            {
-                "path": ctx.store.relative(c.path),
-                "offset_s": c.offset_s,
-                "gain": c.gain,
-                "chapter_idx": c.chapter_index,
-                "auto": c.auto,
-            }
+    settings = RenderSettings(
+        scenes=cut.scene_ids,
+        scene_count=len(cut.segments),
+        voiceover=tuple(
+            NarrationMixed(
+                path=ctx.store.relative(c.path),
+                offset_s=c.offset_s,
+                gain=c.gain,
+                chapter_idx=c.chapter_index,
+                auto=c.auto,
+            )
             for c in clips
-        ]
+        )
         or None,
-        "mix": narration_service.MixSettings(params.narration_gain, params.bed_gain).to_dict(),
-        "params": _params(result.params),
-        "sound": {"copied_s": result.sound_copied_s, "offset_ms": result.sound_offset_ms},
-        "narration_overrun": overrun,
-    }
+        mix=MixSettings(params.narration_gain, params.bed_gain),
+        params=result.params,
+        sound=SoundCopied(result.sound_copied_s, result.sound_offset_ms),
+        narration_overrun=overrun,
+    )
     with ctx.store.db.write() as con:
         rec = renders_sql.insert(
             con,
@@ -103,10 +143,10 @@ def run(ctx: RunContext) -> StepOutcome:
             cache_key=key,
             duration_s=result.duration_s,
             size_bytes=result.path.stat().st_size,
-            settings=settings,
+            settings=serde.to_json(settings),
         )
         projects_sql.bump_revision(con, ctx.project_id)
-    ctx.state["render"] = rec
+    ctx.results.render = rec
     return StepOutcome(
         counts={
             "scenes": len(cut.segments),
@@ -127,26 +167,26 @@ def _note(mode: str, result: RenderResult, overruns: list[str] | None = None) ->
     return "; ".join([_mode_note(mode, result), *_rate_note(result), *(overruns or [])])
 
 
-def _overrun(ctx: RunContext, clips: list[Any], params: Any) -> dict[str, Any] | None:
+def _overrun(
+    ctx: RunContext, clips: list[NarrationClip], params: AssemblyParams
+) -> OverrunDone | None:
     """What the render did with voiceovers past the cut's end (for the render's settings)."""
     over = [c for c in clips if c.overrun_s > 0]
     if not over:
         return None
-    return {
-        "choice": render_settings.get_narration_overrun(ctx.store, ctx.project_id),
-        "extend_s": params.extend_s,
-        "voiceovers": [{"file": c.name, "overrun_s": c.overrun_s} for c in over],
-    }
+    return OverrunDone(
+        choice=render_settings.get_narration_overrun(ctx.store, ctx.project_id),
+        extend_s=params.extend_s,
+        voiceovers=tuple(OverrunVoiceover(c.name, c.overrun_s) for c in over),
+    )
 
 
-def _overrun_lines(done: dict[str, Any] | None) -> list[str]:
+def _overrun_lines(done: OverrunDone | None) -> list[str]:
     if done is None:
         return []
     return [
-        narration_service.overrun_text(
-            v["file"], v["overrun_s"], done["choice"], done["extend_s"], done=True
-        )
-        for v in done["voiceovers"]
+        overrun_text(v.file, v.overrun_s, done.choice, done.extend_s, done=True)
+        for v in done.voiceovers
     ]
 
 
@@ -190,9 +230,3 @@ def check_free_space(folder: Path, needed: int) -> None:
             f"not enough free space in {folder}: {free / 1e6:.0f} MB free, the render needs about "
             f"{needed / 1e6:.0f} MB",
         )
-
-
-def _params(params: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(params)

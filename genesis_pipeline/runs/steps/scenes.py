@@ -11,17 +11,27 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from genesis_pipeline import serde
 from genesis_pipeline.files import atomic_dir
 from genesis_pipeline.runs.context import RunContext, StepOutcome
-from genesis_pipeline.store import results as results_sql
+from genesis_pipeline.store import scenes as scenes_sql
+from genesis_pipeline.store import transcripts as transcripts_sql
 from genesis_pipeline.store.cache import stage_key
+from genesis_pipeline.store.records import TranscriptConfidenceUpdate
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from genesis_pipeline.stages.scenes import SceneParams
 
 STAGE = "scenes"
 
 
-def params_for(ctx: RunContext) -> Any:
+def params_for(ctx: RunContext) -> SceneParams:
+    """The project's scene detection params (saved overrides over the defaults)."""
     from genesis_pipeline.stages.scenes import SceneParams
 
     return ctx.params(SceneParams, "scene_params")
@@ -41,7 +51,7 @@ def run(ctx: RunContext) -> StepOutcome:
         path = ctx.media_path(m)
 
         def load(d: Path) -> SceneList:
-            result = SceneList.from_json(json.loads((d / "scenes.json").read_text()))
+            result = serde.from_json(SceneList, json.loads((d / "scenes.json").read_text()))
             for s in result.scenes:
                 for name in s.previews:
                     if not (d / "previews" / name).is_file():
@@ -57,13 +67,13 @@ def run(ctx: RunContext) -> StepOutcome:
                 )
 
             result = detect_scenes(path, d / "previews", params, prog)
-            (d / "scenes.json").write_text(json.dumps(result.to_json()))
+            (d / "scenes.json").write_text(json.dumps(serde.to_json(result)))
 
         scenes, hit = ctx.cached(STAGE, key, load, compute)
         hits += hit
         n_scenes += len(scenes.scenes)
         with ctx.store.db.read() as con:
-            stored = results_sql.scene_key(con, m.id)
+            stored = scenes_sql.scene_key(con, m.id)
         if stored != key or ctx.force:
             preview_dir = _publish_previews(ctx, m.id, key)
             rows = []
@@ -89,7 +99,7 @@ def run(ctx: RunContext) -> StepOutcome:
                     }
                 )
             with ctx.store.db.write() as con:
-                results_sql.replace_scenes(
+                scenes_sql.replace_scenes(
                     con, project_id=ctx.project_id, media_id=m.id, cache_key=key, rows=rows
                 )
         items.append(
@@ -100,7 +110,7 @@ def run(ctx: RunContext) -> StepOutcome:
                 "duration_s": round(time.monotonic() - t0, 3),
             }
         )
-    ctx.state["scene_keys"] = keys
+    ctx.results.scene_keys = keys
     updated = update_transcript_confidence(ctx)
     skipped_audio = [m.original_name for m in ctx.media if not m.has_video]
     note = None
@@ -145,33 +155,32 @@ def _publish_previews(ctx: RunContext, media_id: int, key: str) -> Path:
 
 def update_transcript_confidence(ctx: RunContext) -> int:
     """Store each scene's mean word probability (words whose midpoint lies in the scene)."""
-    transcript_keys = ctx.state.get("transcript_keys", {})
+    transcript_keys = ctx.results.transcript_keys
     with ctx.store.db.read() as con:
-        scenes = con.execute(
-            "SELECT id, media_id, start_s, end_s, metadata_json FROM scenes WHERE project_id = ?",
-            [ctx.project_id],
-        ).df()
-        words = results_sql.words_for_project(con, ctx.project_id)
-    if scenes.empty:
-        return 0
-    updates: dict[int, dict[str, Any]] = {}
-    for media_id, group in scenes.groupby("media_id"):
-        tkey = transcript_keys.get(int(media_id))
-        w = words[words.media_id == media_id]
-        mids = ((w.start_s + w.end_s) / 2).to_numpy()
-        probs = w.probability.to_numpy()
-        for row in group.itertuples():
-            meta = json.loads(row.metadata_json or "{}")
-            if meta.get("transcript_key") == tkey and not ctx.force:
-                continue
-            inside = (mids >= row.start_s) & (mids < row.end_s)
-            n = int(inside.sum())
-            updates[int(row.id)] = {
-                "transcript_key": tkey,
-                "word_count": n,
-                "transcript_confidence": float(probs[inside].mean()) if n else None,
-            }
+        scenes = scenes_sql.scenes_for_project(con, ctx.project_id)
+        words = transcripts_sql.words_for_project(con, ctx.project_id)
+    updates: dict[int, TranscriptConfidenceUpdate] = {}
+    # Per media file: its words' midpoints and probabilities.
+    by_media: dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+    for scene in scenes:
+        tkey = transcript_keys.get(scene.media_id)
+        if scene.metadata.transcript_key == tkey and not ctx.force:
+            continue
+        if scene.media_id not in by_media:
+            w = words[words.media_id == scene.media_id]
+            by_media[scene.media_id] = (
+                ((w.start_s + w.end_s) / 2).to_numpy(),
+                w.probability.to_numpy(),
+            )
+        mids, probs = by_media[scene.media_id]
+        inside = (mids >= scene.start_s) & (mids < scene.end_s)
+        n = int(inside.sum())
+        updates[scene.id] = TranscriptConfidenceUpdate(
+            transcript_key=tkey,
+            word_count=n,
+            transcript_confidence=float(probs[inside].mean()) if n else None,
+        )
     if updates:
         with ctx.store.db.write() as con:
-            results_sql.merge_scene_metadata(con, updates)
+            scenes_sql.merge_scene_metadata(con, updates)
     return len(updates)

@@ -5,17 +5,23 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from genesis_pipeline import serde
 from genesis_pipeline.files import write_json
 from genesis_pipeline.runs.context import RunContext, StepOutcome
-from genesis_pipeline.store import results as results_sql
+from genesis_pipeline.store import transcripts as transcripts_sql
 from genesis_pipeline.store.cache import stage_key
+from genesis_pipeline.store.records import MediaFile
+
+if TYPE_CHECKING:
+    from genesis_pipeline.stages.transcribe import TranscribeParams
 
 STAGE = "transcribe"
 
 
-def params_for(ctx: RunContext) -> Any:
+def params_for(ctx: RunContext) -> TranscribeParams:
+    """The project's transcribe params (saved overrides over the device plan's batch sizes)."""
     from genesis_pipeline.stages.transcribe import TranscribeParams
 
     return ctx.params(
@@ -50,9 +56,9 @@ def run(ctx: RunContext) -> StepOutcome:
         path = ctx.media_path(m)
 
         def load(d: Path) -> Transcript:
-            return Transcript.from_json(json.loads((d / "transcript.json").read_text()))
+            return serde.from_json(Transcript, json.loads((d / "transcript.json").read_text()))
 
-        def compute(d: Path, path: Path = path, m: Any = m, i: int = i) -> dict[str, Any]:
+        def compute(d: Path, path: Path = path, m: MediaFile = m, i: int = i) -> dict[str, Any]:
             # The stage decodes the audio before touching the model; media without sound
             # never needs it, so do not pay seconds to load it.
             model = load_whisper(spec, ctx.plan) if m.has_audio else None
@@ -65,7 +71,7 @@ def run(ctx: RunContext) -> StepOutcome:
                 )
 
             result = transcribe(path, model, params, prog, model_identity=spec.identity)
-            (d / "transcript.json").write_text(json.dumps(result.to_json()))
+            (d / "transcript.json").write_text(json.dumps(serde.to_json(result)))
             return {"media_sha256": m.sha256}
 
         transcript, hit = ctx.cached(STAGE, key, load, compute)
@@ -73,13 +79,13 @@ def run(ctx: RunContext) -> StepOutcome:
         words += len(transcript.words)
         audio_s += m.duration_s if m.has_audio else 0.0
         with ctx.store.db.read() as con:
-            stored = results_sql.transcript_key(con, m.id)
+            stored = transcripts_sql.transcript_key(con, m.id)
         if stored != key or ctx.force:
-            doc = transcript.to_json()
+            doc = serde.to_json(transcript)
             artifact = ctx.store.project_dir("artifacts", ctx.project_id) / "transcripts"
             artifact_path = write_json(artifact / f"media-{m.id}.json", doc)
             with ctx.store.db.write() as con:
-                results_sql.replace_transcript(
+                transcripts_sql.replace_transcript(
                     con,
                     project_id=ctx.project_id,
                     media_id=m.id,
@@ -98,7 +104,7 @@ def run(ctx: RunContext) -> StepOutcome:
             }
         )
         ctx.progress((i + 1) * 1000, len(media) * 1000, f"{m.original_name}: transcribed")
-    ctx.state["transcript_keys"] = keys
+    ctx.results.transcript_keys = keys
     return StepOutcome(
         cache_hit=bool(media) and hits == len(media),
         counts={"media": len(media), "words": words, "cache_hits": hits, "audio_s": audio_s},

@@ -1,23 +1,93 @@
-"""The app's only door to Genesis: cached reads keyed on the project's revision, plain writes.
+"""The app's only door to Genesis reads: cached read models keyed on the project's revision.
 
 ``st.cache_resource`` holds the :class:`Store` (paths and settings, never an open connection:
 an open DuckDB connection would lock every other process out of the file). ``st.cache_data``
 holds read models keyed on ``(project_id, revision)``, so pages are instant until something
-changes, and a change made in another browser shows up on the next rerun.
+changes, and a change made in another browser shows up on the next rerun. Everything here
+calls ``genesis_pipeline`` services; there is no SQL in the app.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any
+import logging
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
 from genesis_pipeline.config import Settings
+from genesis_pipeline.errors import GenesisError
 from genesis_pipeline.services import queries
-from genesis_pipeline.services.projects import list_projects, project_revision
+from genesis_pipeline.services.chapter_preview import ChapterPreviewPlan, plan_chapter_preview
+from genesis_pipeline.services.chapters import (
+    ChapterInputs,
+    SavedChapter,
+    current_rules,
+    edited_titles,
+    load_chapter_inputs,
+    rules_history,
+    saved_chapters,
+)
+from genesis_pipeline.services.cut import CutPlan, load_cut
+from genesis_pipeline.services.narration import (
+    MixSettings,
+    VoiceoverPlacement,
+    get_mix,
+    list_voiceovers,
+    narration_clips,
+)
+from genesis_pipeline.services.overrun import OverrunReport, overrun_report
+from genesis_pipeline.services.playback import Playback
+from genesis_pipeline.services.projects import (
+    ProjectSummary,
+    list_projects,
+    project_revision,
+    projects_revision,
+)
+from genesis_pipeline.services.render_view import (
+    RenderEntry,
+    RenderOverview,
+    render_history,
+    render_overview,
+)
+from genesis_pipeline.services.subtitles import split_lines, to_srt, to_vtt
+from genesis_pipeline.stages.chapters import Rules
 from genesis_pipeline.store import Store
+from genesis_pipeline.store.records import RulesVersion, RunRecord, VoiceoverRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ChapterState:
+    """The Chapters page's saved side: the latest rules (``version`` 0: the defaults), their
+    history, the last run's chapters and the reviewers' titles by first scene."""
+
+    version: int
+    rules: Rules
+    history: tuple[RulesVersion, ...]
+    saved: tuple[SavedChapter, ...]
+    titles: dict[tuple[int, int], str]
+
+
+@dataclass(frozen=True, slots=True)
+class NarrationState:
+    """The Narration page: the cut, the active voiceovers, where the plan puts each (or why no
+    plan can be made: ``error``) and the mix."""
+
+    cut: CutPlan
+    voiceovers: tuple[VoiceoverRecord, ...]
+    placements: tuple[VoiceoverPlacement, ...]
+    error: str | None
+    mix: MixSettings
+
+
+@dataclass(frozen=True, slots=True)
+class RenderState:
+    """The Render page: the cut as a render would see it now, and every past render."""
+
+    overview: RenderOverview
+    history: tuple[RenderEntry, ...]
 
 
 @st.cache_resource(show_spinner=False)
@@ -25,8 +95,13 @@ def _store(home: str) -> Store:
     return Store(Settings.from_env(home=home))
 
 
+def settings() -> Settings:
+    """The app's settings (``GENESIS_*``; the data dir from ``GENESIS_HOME``, else ``data``)."""
+    return Settings.from_env()
+
+
 def store() -> Store:
-    return _store(os.environ.get("GENESIS_HOME") or "data")
+    return _store(str(settings().home))
 
 
 def revision(project_id: int) -> int:
@@ -35,23 +110,14 @@ def revision(project_id: int) -> int:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _projects(home: str, stamp: tuple[int, ...]) -> list[dict[str, Any]]:
+def _projects(home: str, stamp: tuple[int, ...]) -> list[ProjectSummary]:
     return list_projects(_store(home))
 
 
-def projects() -> list[dict[str, Any]]:
+def projects() -> list[ProjectSummary]:
+    """Projects page and the picker: every project at a glance."""
     s = store()
-    with s.db.read() as con:
-        stamp = tuple(
-            int(x)
-            for row in con.execute(
-                "SELECT count(*), coalesce(sum(revision), 0), coalesce(sum(id), 0),"
-                " (SELECT coalesce(max(id), 0) FROM runs),"
-                " (SELECT count(*) FROM runs WHERE status <> 'running') FROM projects"
-            ).fetchall()
-            for x in row
-        )
-    return _projects(str(s.home), stamp)
+    return _projects(str(s.home), projects_revision(s))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -87,11 +153,12 @@ def clear() -> None:
 
 
 def ensure_demo() -> None:
-    """On an empty data dir, create the demo project and start processing it in the background."""
+    """On an empty data dir, create the demo project and start processing it in the background
+    (unless ``GENESIS_NO_DEMO``)."""
     if st.session_state.get("_demo_checked"):
         return
     st.session_state["_demo_checked"] = True
-    if os.environ.get("GENESIS_NO_DEMO") == "1":
+    if settings().no_demo:
         return
     from genesis_pipeline.runs.demo import ensure_demo_project
 
@@ -101,9 +168,7 @@ def ensure_demo() -> None:
 # -- Upload, Run, Transcript and Scenes pages -----------------------------------------------------
 @st.cache_data(show_spinner=False, max_entries=32)
 def _transcript_summary(home: str, project_id: int, rev: int) -> pd.DataFrame:
-    from genesis_pipeline.services.queries import transcript_summary as summary
-
-    return summary(_store(home), project_id)
+    return queries.transcript_summary(_store(home), project_id)
 
 
 def transcript_summary(project_id: int) -> pd.DataFrame:
@@ -112,9 +177,9 @@ def transcript_summary(project_id: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _transcript_lines(home: str, project_id: int, rev: int, media_id: int) -> list[dict[str, Any]]:
-    from genesis_pipeline.services.subtitles import split_lines
-
+def _transcript_lines(
+    home: str, project_id: int, rev: int, media_id: int
+) -> list[dict[str, object]]:
     segments, words = _transcript(home, project_id, rev)
     return split_lines(
         segments[segments.media_id == media_id].to_dict("records"),
@@ -122,15 +187,13 @@ def _transcript_lines(home: str, project_id: int, rev: int, media_id: int) -> li
     )
 
 
-def transcript_lines(project_id: int, media_id: int) -> list[dict[str, Any]]:
+def transcript_lines(project_id: int, media_id: int) -> list[dict[str, object]]:
     """Transcript page: one media file's transcript as readable lines with their words."""
     return _transcript_lines(str(store().home), project_id, revision(project_id), media_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _subtitles(home: str, project_id: int, rev: int, media_id: int, fmt: str) -> str:
-    from genesis_pipeline.services.subtitles import to_srt, to_vtt
-
     lines = _transcript_lines(home, project_id, rev, media_id)
     return to_srt(lines) if fmt == "srt" else to_vtt(lines)
 
@@ -141,13 +204,13 @@ def subtitles(project_id: int, media_id: int, fmt: str) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _runs(home: str, project_id: int, rev: int) -> list[dict[str, Any]]:
+def _runs(home: str, project_id: int, rev: int) -> list[RunRecord]:
     from genesis_pipeline.runs.control import list_runs
 
-    return [r.to_dict() for r in list_runs(_store(home), project_id)]
+    return list_runs(_store(home), project_id)
 
 
-def runs(project_id: int) -> list[dict[str, Any]]:
+def runs(project_id: int) -> list[RunRecord]:
     """Run page: the project's latest runs, newest first (revision moves when a run starts/ends)."""
     return _runs(str(store().home), project_id, revision(project_id))
 
@@ -172,103 +235,85 @@ def captions_skipped(project_id: int) -> str | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _chapter_inputs(home: str, project_id: int, rev: int) -> Any:
-    from genesis_pipeline.services.chapters import load_chapter_inputs
-
+def _chapter_inputs(home: str, project_id: int, rev: int) -> ChapterInputs:
     return load_chapter_inputs(_store(home), project_id)
 
 
-def chapter_inputs(project_id: int) -> Any:
-    """Chapters page: scenes, captions and words on the project timeline (``ChapterInputs``)."""
+def chapter_inputs(project_id: int) -> ChapterInputs:
+    """Chapters page: scenes, captions and words on the project timeline."""
     return _chapter_inputs(str(store().home), project_id, revision(project_id))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _chapter_state(home: str, project_id: int, rev: int) -> dict[str, Any]:
-    from genesis_pipeline.services import chapters
-
+def _chapter_state(home: str, project_id: int, rev: int) -> ChapterState:
     s = _store(home)
-    version, rules = chapters.current_rules(s, project_id)
-    return {
-        "version": version,
-        "rules": rules,
-        "history": chapters.rules_history(s, project_id),
-        "saved": chapters.saved_chapters(s, project_id),
-        "titles": chapters.edited_titles(s, project_id),
-    }
+    version, rules = current_rules(s, project_id)
+    return ChapterState(
+        version=version,
+        rules=rules,
+        history=tuple(rules_history(s, project_id)),
+        saved=tuple(saved_chapters(s, project_id)),
+        titles=edited_titles(s, project_id),
+    )
 
 
-def chapter_state(project_id: int) -> dict[str, Any]:
-    """Chapters page: latest rules ``version`` and ``rules``, rules ``history``, ``saved``
-    chapters of the last run and the reviewers' ``titles``."""
+def chapter_state(project_id: int) -> ChapterState:
+    """Chapters page: the saved rules, their history, the saved chapters and titles."""
     return _chapter_state(str(store().home), project_id, revision(project_id))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _narration_state(home: str, project_id: int, rev: int) -> dict[str, Any]:
-    from genesis_pipeline.errors import GenesisError
-    from genesis_pipeline.services import narration
-    from genesis_pipeline.services.cut import load_cut
-
+def _narration_state(home: str, project_id: int, rev: int) -> NarrationState:
     s = _store(home)
     cut = load_cut(s, project_id)
-    voiceovers = narration.list_voiceovers(s, project_id)
-    rows: list[dict[str, Any]] = []
+    voiceovers = list_voiceovers(s, project_id)
+    placements: list[VoiceoverPlacement] = []
     error = None
     try:
-        _clips, rows = narration.narration_clips(s, cut, voiceovers)
+        _clips, placements = narration_clips(s, cut, voiceovers)
     except GenesisError as exc:
         error = str(exc)
-    return {
-        "cut": cut,
-        "voiceovers": voiceovers,
-        "rows": rows,
-        "error": error,
-        "mix": narration.get_mix(s, project_id),
-    }
+    return NarrationState(cut, tuple(voiceovers), tuple(placements), error, get_mix(s, project_id))
 
 
-def narration_state(project_id: int) -> dict[str, Any]:
-    """Narration page: the ``cut`` plan, active ``voiceovers``, the plan ``rows`` (or the plan's
-    ``error``) and the ``mix``."""
+def narration_state(project_id: int) -> NarrationState:
+    """Narration page: the cut, the voiceovers, where the plan puts them, the mix."""
     return _narration_state(str(store().home), project_id, revision(project_id))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _render_state(home: str, project_id: int, rev: int) -> dict[str, Any]:
-    from genesis_pipeline.services.render_view import render_history, render_overview
-
+def _render_state(home: str, project_id: int, rev: int) -> RenderState:
     s = _store(home)
-    return {"overview": render_overview(s, project_id), "history": render_history(s, project_id)}
+    return RenderState(render_overview(s, project_id), tuple(render_history(s, project_id)))
 
 
-def render_state(project_id: int) -> dict[str, Any]:
-    """Render page: ``overview`` (approved scenes, cut, current?) and the render ``history``."""
+def render_state(project_id: int) -> RenderState:
+    """Render page: the cut as a render sees it now (is the latest render current?) and every
+    past render."""
     return _render_state(str(store().home), project_id, revision(project_id))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _chapter_preview_plan(home: str, project_id: int, rev: int, chapter_idx: int) -> Any:
-    from genesis_pipeline.errors import GenesisError
-    from genesis_pipeline.services.narration import plan_chapter_preview
-
+def _chapter_preview_plan(
+    home: str, project_id: int, rev: int, chapter_idx: int
+) -> ChapterPreviewPlan | None:
     try:
         return plan_chapter_preview(_store(home), project_id, chapter_idx)
     except GenesisError:  # the Render preview button says why
         return None
 
 
-def chapter_preview_plan(project_id: int, chapter_idx: int) -> Any:
-    """Narration page: what the mixed preview of a chapter is made of now
-    (``ChapterPreviewPlan``), or None when it cannot be made."""
+def chapter_preview_plan(project_id: int, chapter_idx: int) -> ChapterPreviewPlan | None:
+    """Narration page: what the mixed preview of a chapter is made of now, or None when it
+    cannot be made."""
     return _chapter_preview_plan(str(store().home), project_id, revision(project_id), chapter_idx)
 
 
 # -- players ------------------------------------------------------------------------------------
-def playback(media_id: int) -> Any:
-    """What a player should load for a media file (``services.playback.Playback``): the footage,
-    its playable copy, or nothing yet and why. Not cached: a copy appears without a revision
-    change, and the read is one short query."""
+def playback(media_id: int) -> Playback:
+    """What a player should load for a media file: the footage, its playable copy, or nothing
+    yet and why. Not cached: a copy appears without a revision change, and the read is one
+    short query."""
     from genesis_pipeline.services.playback import playback as media_playback
 
     return media_playback(store(), media_id)
@@ -277,29 +322,23 @@ def playback(media_id: int) -> Any:
 def prepare_playback(project_id: int) -> None:
     """Start making the project's missing playable copies in a background worker (after an
     upload; does nothing when none is missing or a worker is at it)."""
-    import logging
-
-    from genesis_pipeline.errors import GenesisError
-    from genesis_pipeline.services.playback import start_proxy_worker
+    from genesis_pipeline.runs import proxy_worker
 
     try:
-        start_proxy_worker(store(), project_id)
+        proxy_worker.start_proxy_worker(store(), project_id)
     except (GenesisError, OSError) as exc:  # the page goes on; the run makes them instead
-        logging.getLogger(__name__).warning("playable copies not started: %s", exc)
+        log.warning("playable copies not started: %s", exc)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _overrun_state(home: str, project_id: int, rev: int) -> Any:
-    from genesis_pipeline.errors import GenesisError
-    from genesis_pipeline.services.narration import overrun_report
-
+def _overrun_state(home: str, project_id: int, rev: int) -> OverrunReport | None:
     try:
         return overrun_report(_store(home), project_id)
     except GenesisError:
         return None  # the narration plan cannot be made: the pages say why on their own
 
 
-def overrun_state(project_id: int) -> Any:
+def overrun_state(project_id: int) -> OverrunReport | None:
     """Narration and Render pages: the voiceovers that run past the cut's end and the project's
-    choice (an ``OverrunReport``), or None when the narration plan cannot be made."""
+    choice, or None when the narration plan cannot be made."""
     return _overrun_state(str(store().home), project_id, revision(project_id))

@@ -4,12 +4,11 @@ early enough to end with the cut. One block shared by the Narration and Render p
 
 from __future__ import annotations
 
-import state
 import streamlit as st
 
-import data
+from genesis_app import reads, state
 from genesis_pipeline.errors import GenesisError
-from genesis_pipeline.services.narration import move_to_fit
+from genesis_pipeline.services.overrun import move_to_fit
 from genesis_pipeline.services.render_settings import set_narration_overrun
 
 CHOICES = {
@@ -21,10 +20,10 @@ CHOICES = {
 
 def _save_choice(pid: int, key: str) -> None:
     try:
-        set_narration_overrun(data.store(), pid, st.session_state[key])
+        set_narration_overrun(reads.store(), pid, st.session_state[key])
     except GenesisError as exc:
         state.flash("error", str(exc))
-    data.clear()
+    reads.clear()
 
 
 def overrun_notice(pid: int, prefix: str, *, disabled: bool = False) -> None:
@@ -32,7 +31,7 @@ def overrun_notice(pid: int, prefix: str, *, disabled: bool = False) -> None:
 
     ``prefix`` keeps the widget keys the page's own (``narr``, ``render``).
     """
-    report = data.overrun_state(pid)
+    report = reads.overrun_state(pid)
     if report is None or not report.overruns:
         return
     with st.container(border=True, key=f"{prefix}_overrun"):
@@ -49,11 +48,11 @@ def overrun_notice(pid: int, prefix: str, *, disabled: bool = False) -> None:
                     help="Sets its start so that it ends with the cut (saved as its offset)",
                 ):
                     try:
-                        start = move_to_fit(data.store(), pid, o.voiceover_id)
+                        start = move_to_fit(reads.store(), pid, o.voiceover_id)
                     except GenesisError as exc:
                         st.error(str(exc))
                     else:
-                        data.clear()
+                        reads.clear()
                         state.flash("success", f"{o.file} now starts at {start:.2f} s.")
                         st.rerun()
             else:
