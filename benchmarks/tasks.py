@@ -174,10 +174,10 @@ def render(home: str, project_id: int, mode: str, out: str) -> dict[str, Any]:
 def smart_available() -> dict[str, Any]:
     """Whether ``AssemblyParams(mode="smart")`` can run here, and why not."""
     try:
-        from genesis_pipeline.stages.render import reencode as assemble
+        from genesis_pipeline.stages.render import MODES
 
-        if "smart" not in assemble.MODES:
-            return {"available": False, "why": "assemble.MODES has no 'smart'"}
+        if "smart" not in MODES:
+            return {"available": False, "why": "render MODES has no 'smart'"}
         import genesis_pipeline.stages.render.smart  # noqa: F401
     except ImportError as exc:
         return {"available": False, "why": f"smart rendering is not importable ({exc})"}

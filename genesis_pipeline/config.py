@@ -91,6 +91,13 @@ class Settings:
         default=3600,
         metadata={"env": "GENESIS_UPLOAD_TTL_S", "doc": "Lifetime of an upload ticket, seconds."},
     )
+    ffmpeg: str = field(
+        default="",
+        metadata={
+            "env": "GENESIS_FFMPEG",
+            "doc": "Path of an ffmpeg binary to use instead of PATH / imageio-ffmpeg.",
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:

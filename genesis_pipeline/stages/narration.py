@@ -30,7 +30,7 @@ VERSION = 2  # 2: clips carry their overrun past the cut's end and their name
 
 OVERRUN_CHOICES = ("trim", "extend", "freeze")
 """What a render does with a voiceover that runs past the end of the cut: ``trim`` fades it
-out over its last :data:`~genesis_pipeline.stages.render.reencode.NARRATION_FADE_S` inside the cut;
+out over its last :data:`~genesis_pipeline.stages.render.params.NARRATION_FADE_S` inside the cut;
 ``extend`` runs the last scene on in its source (pictures and sound; its last frame held over
 silence where the source ends) until the voiceover is over; ``freeze`` holds the last picture
 that long while the scene's own sound runs on under it (silence where the source ends)."""

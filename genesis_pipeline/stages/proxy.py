@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from genesis_pipeline import serde
 from genesis_pipeline.errors import InvalidSettingError, StageError
 from genesis_pipeline.progress import Progress, no_progress
 
@@ -211,7 +212,7 @@ def make_proxy(
         raise StageError(
             "proxy", f"the copy of {Path(source).name} is unusable: {exc.reason}"
         ) from exc
-    verdict = browser_verdict(PlaybackFacts.from_probe(info.to_dict(), out.name))
+    verdict = browser_verdict(PlaybackFacts.from_probe(serde.to_json(info), out.name))
     if not verdict.playable:  # the recipe above is wrong for this source: say so, loudly
         raise StageError(
             "proxy", f"the copy of {Path(source).name} does not play: {verdict.reason}"

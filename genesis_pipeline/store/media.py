@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from genesis_pipeline import serde
 from genesis_pipeline.errors import NotFoundError
 from genesis_pipeline.media.probe import MediaInfo
 from genesis_pipeline.store.records import MediaFile, all_rows, from_row
@@ -77,7 +78,7 @@ def insert(
             info.audio_codec,
             info.has_audio,
             info.has_video,
-            json.dumps(info.to_dict()),
+            json.dumps(serde.to_json(info)),
         ],
     )
     media = from_row(MediaFile, cur, cur.fetchone())

@@ -1,6 +1,6 @@
-"""The cut on the output's clock: which frames and samples of which file make each piece of a
-render, at what frame rate. Shared by every render mode
-(:mod:`~genesis_pipeline.stages.render.reencode`,
+"""The render's plan: which frames and samples of which file make each piece of the cut on the
+output's clock, at what frame rate, read through which ffmpeg inputs, and where each narration
+clip plays. Shared by every render mode (:mod:`~genesis_pipeline.stages.render.reencode`,
 :mod:`~genesis_pipeline.stages.render.smart`, :mod:`~genesis_pipeline.stages.render.sound`).
 
 Times. A piece keeps frames ``[start_frame, end_frame)`` of a file; they are on screen from the
@@ -33,15 +33,16 @@ from __future__ import annotations
 import bisect
 import logging
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError
 from genesis_pipeline.media.filtergraph import fps_fraction
+from genesis_pipeline.media.probe import display_size, stream_layout
 from genesis_pipeline.media.timestamps import STANDARD_RATES, FrameTimes, read_frame_times
+from genesis_pipeline.stages.render.params import AssemblyParams, NarrationClipLike
 from genesis_pipeline.stages.timeline import CutSegment
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,10 @@ _TIE_S = 0.001  # rates covering the cut to within this are a tie: the first one
 
 SOUND_LEAD_S = 0.001
 """An input seek lands at least this far before the first sound sample a run needs."""
+
+SEEK_GAP_S = 10.0
+"""A gap between two pieces of one file longer than this is skipped by seeking (a new input)
+rather than decoded: a seek costs at most one GOP of decoding (x264's default is 250 frames)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +135,26 @@ class Piece:
 
 
 @dataclass(frozen=True, slots=True)
-class CutPlan:
-    """Every piece on the output's clock, and the output's format.
+class MixClip:
+    """A narration clip placed on the output's clock.
+
+    Attributes:
+        channels: the clip's channel count (None when unknown).
+        delay_samples: where it starts, in output samples.
+        gain: its gain times the render's ``narration_gain``.
+        samples: its length at the output's rate (0: unknown).
+    """
+
+    path: Path
+    channels: int | None
+    delay_samples: int
+    gain: float
+    samples: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RenderPlan:
+    """Every piece on the output's clock, the output's format, and the narration mixed in.
 
     ``kept_s`` is the sum of the pieces' real spans (the cut's length on the review pages);
     the render lasts ``frames / rate``, within half a frame of it.
@@ -144,6 +167,7 @@ class CutPlan:
     frames: int
     samples: int
     kept_s: float = 0.0
+    clips: tuple[MixClip, ...] = field(default=())
 
     @property
     def duration_s(self) -> float:
@@ -153,6 +177,40 @@ class CutPlan:
     def frames_conformed(self) -> int:
         """Output frames retimed from another rate (variable-rate or other-rate footage)."""
         return sum(p.frames_out for p in self.pieces if p.conform and p.use_video)
+
+    @property
+    def channels(self) -> int:
+        """1 when every sound in the cut (kept sources and narration) is mono, else 2.
+
+        Upmixing mono to stereo adds nothing to hear and doubles the AAC encode, the slowest
+        part of a smart render.
+        """
+        used = [p.source.audio_channels for p in self.pieces if p.use_audio]
+        used += [c.channels for c in self.clips]
+        return 1 if used and all(c == 1 for c in used) else 2
+
+
+def plan_render(
+    segments: Sequence[CutSegment],
+    params: AssemblyParams,
+    narration: Sequence[NarrationClipLike] = (),
+) -> RenderPlan:
+    """The cut on the output's clock for these parameters, with ``narration`` placed on it.
+
+    Raises:
+        InvalidSettingError: a malformed segment, or a negative narration offset or gain.
+        InvalidMediaError: a media or narration file is missing or unusable.
+    """
+    plan = plan_cut(
+        segments,
+        width=params.width,
+        height=params.height,
+        fps=params.fps,
+        sample_rate=params.sample_rate,
+        extend_s=params.extend_s,
+        freeze=params.extend_with == "freeze",
+    )
+    return replace(plan, clips=place_narration(narration, plan, params))
 
 
 def plan_cut(
@@ -164,7 +222,7 @@ def plan_cut(
     sample_rate: int = 48000,
     extend_s: float = 0.0,
     freeze: bool = False,
-) -> CutPlan:
+) -> RenderPlan:
     """Inspect the sources and place every segment on the output's clock (frames, samples).
 
     Args:
@@ -287,7 +345,7 @@ def plan_cut(
             place(tail_seg, hold=hold, span=span, audio=audio)
     if not pieces:
         raise InvalidSettingError("segments", "the kept scenes last less than one frame")
-    return CutPlan(
+    return RenderPlan(
         pieces=tuple(pieces),
         width=width,
         height=height,
@@ -398,63 +456,128 @@ def check_segment(i: int, seg: CutSegment) -> None:
         raise InvalidSettingError(name, "has neither video nor audio")
 
 
-def is_attached_picture(stream: Any) -> bool:
-    """Cover art: a video stream that is one still picture."""
-    try:
-        return bool(int(stream.disposition) & 0x400)  # AV_DISPOSITION_ATTACHED_PIC
-    except (TypeError, AttributeError):
-        return False
-
-
 def inspect_source(path: Path) -> Source:
-    """Open ``path`` with PyAV: stream indices, start offset and the video's frame times.
+    """Read ``path``'s streams (:func:`~genesis_pipeline.media.probe.stream_layout`) and the
+    presentation time of every video frame.
 
     Raises:
         InvalidMediaError: missing, unreadable, or without audio and video.
     """
-    import av
-
-    if not path.is_file():
-        raise InvalidMediaError(path, "file does not exist")
-    try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise InvalidMediaError(path, f"cannot be opened as media ({exc})") from None
-    with container:
-        video = next((s for s in container.streams.video if not is_attached_picture(s)), None)
-        audio = next(iter(container.streams.audio), None)
-        if video is None and audio is None:
-            raise InvalidMediaError(path, "contains no audio or video stream")
-        c_start = container.start_time / 1e6 if container.start_time is not None else 0.0
-        v_start = 0.0
-        if video is not None and video.start_time is not None and video.time_base:
-            v_start = max(0.0, float(video.start_time * video.time_base) - c_start)
-        video_index = video.index if video is not None else None
-        audio_index = audio.index if audio is not None else None
-        channels = audio.codec_context.channels if audio is not None else None
+    layout = stream_layout(path)
+    if layout.video_index is None and layout.audio_index is None:
+        raise InvalidMediaError(path, "contains no audio or video stream")
+    video_index = layout.video_index
     clock = read_frame_times(path, video_index) if video_index is not None else None
-    return Source(path, video_index, audio_index, channels, v_start, clock)
-
-
-def display_size(path: Path) -> tuple[int, int] | None:
-    """Width and height of the first video frame as displayed (rotation applied).
-
-    Raises:
-        InvalidMediaError: the video cannot be decoded.
-    """
-    import av
-
-    try:
-        with av.open(str(path), metadata_errors="ignore") as container:
-            video = next((s for s in container.streams.video if not is_attached_picture(s)), None)
-            if video is None:
-                return None
-            frame = next(container.decode(video))
-    except (av.error.FFmpegError, OSError, StopIteration, ValueError) as exc:
-        raise InvalidMediaError(path, f"video cannot be decoded ({exc})") from None
-    rotation = int(getattr(frame, "rotation", 0) or 0) % 360
-    return (frame.height, frame.width) if rotation in (90, 270) else (frame.width, frame.height)
+    return Source(
+        path,
+        video_index,
+        layout.audio_index,
+        layout.audio_channels,
+        layout.video_start_s,
+        clock,
+    )
 
 
 def _even(n: int) -> int:
     return max(2, n - n % 2)
+
+
+def place_narration(
+    clips: Sequence[NarrationClipLike], plan: RenderPlan, params: AssemblyParams
+) -> tuple[MixClip, ...]:
+    """Check the clips and place them in samples; clips starting after the cut are dropped.
+
+    Raises:
+        InvalidSettingError: a negative offset or gain.
+        InvalidMediaError: a clip file is missing or has no audio.
+    """
+    out: list[MixClip] = []
+    for i, clip in enumerate(clips):
+        path = Path(clip.path)
+        name = f"narration[{i}] ({path.name})"
+        if not (math.isfinite(clip.offset_s) and clip.offset_s >= 0):
+            raise InvalidSettingError(name, f"offset {clip.offset_s} s must be >= 0")
+        if not (math.isfinite(clip.gain) and clip.gain >= 0):
+            raise InvalidSettingError(name, f"gain {clip.gain} must be >= 0")
+        if not path.is_file():
+            raise InvalidMediaError(path, "narration file does not exist")
+        layout = stream_layout(path)
+        if layout.audio_index is None:
+            raise InvalidMediaError(path, "narration file has no audio stream")
+        delay = round(clip.offset_s * params.sample_rate)
+        if delay >= plan.samples:
+            log.warning(
+                "%s starts at %.2f s, after the end of the cut (%.2f s): left out",
+                name,
+                clip.offset_s,
+                plan.duration_s,
+            )
+            continue
+        length = round(layout.audio_duration_s * params.sample_rate)
+        gain = clip.gain * params.narration_gain
+        out.append(MixClip(path, layout.audio_channels, delay, gain, length))
+    return tuple(out)
+
+
+@dataclass(slots=True)
+class InputRun:
+    """Consecutive pieces of one file, in increasing frame order: one ffmpeg input, seeked
+    where its first piece says (:attr:`Piece.seek`)."""
+
+    source: Source
+    use_video: bool
+    use_audio: bool
+    pieces: list[Piece]
+
+    @property
+    def seek_s(self) -> float | None:
+        seek = self.pieces[0].seek
+        return seek[0] if seek is not None else None
+
+    @property
+    def origin_frame(self) -> int:
+        """Number of the first frame the input gives (frame numbers restart at a seek)."""
+        seek = self.pieces[0].seek
+        return seek[1] if seek is not None else 0
+
+    def accepts(self, piece: Piece, seek_gap_s: float) -> bool:
+        last = self.pieces[-1]
+        seg = piece.seg
+        gap_s = piece.start_time_s - last.source.frame_time(last.seg.end_frame, last.rate)
+        return (
+            piece.source.path == self.source.path
+            and piece.use_video == self.use_video
+            and piece.use_audio == self.use_audio
+            and seg.start_frame >= last.seg.end_frame
+            and gap_s <= seek_gap_s
+        )
+
+
+def input_runs(
+    plan: RenderPlan, seek_gap_s: Callable[[Path], float] | None = None
+) -> list[InputRun]:
+    """Group the pieces that read a file into runs (pieces adjacent in the cut only).
+
+    Inside a run one decoder serves every piece (the stream is split, each piece cut by frame
+    and sample number); a gap longer than ``seek_gap_s``, or a piece that goes back in its
+    file, starts a new seeked input, so no decoder ever holds frames waiting for a later
+    piece (``docs/render.md``: memory stays flat for any order).
+
+    Args:
+        plan: the pieces.
+        seek_gap_s: per file, the longest gap decoded through rather than skipped by a seek
+            (default :data:`SEEK_GAP_S`).
+    """
+    runs: list[InputRun] = []
+    prev: Piece | None = None
+    for piece in plan.pieces:
+        if not (piece.use_video or piece.use_audio):
+            prev = None
+            continue
+        gap = seek_gap_s(piece.source.path) if seek_gap_s is not None else SEEK_GAP_S
+        if runs and prev is not None and runs[-1].accepts(piece, gap):
+            runs[-1].pieces.append(piece)
+        else:
+            runs.append(InputRun(piece.source, piece.use_video, piece.use_audio, [piece]))
+        prev = piece
+    return runs
