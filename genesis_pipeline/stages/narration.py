@@ -22,6 +22,7 @@ import numpy as np
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError
 from genesis_pipeline.files import atomic_path
 from genesis_pipeline.media.ffmpeg import run_ffmpeg
+from genesis_pipeline.media.filtergraph import command, open_input, stream
 from genesis_pipeline.media.probe import probe
 
 log = logging.getLogger(__name__)
@@ -88,13 +89,9 @@ def import_voiceover(src: Path, dst_wav: Path) -> VoiceoverInfo:
     channels = min(info.channels or 1, 2)
     with atomic_path(dst_wav) as tmp:
         run_ffmpeg(
-            [
-                "-y", "-i", src, "-map", "0:a:0", "-vn", "-sn", "-dn",
-                "-ac", str(channels), "-ar", str(SAMPLE_RATE), "-c:a", "pcm_s16le",
-                "-f", "wav", tmp,
-            ],
+            voiceover_args(src, tmp, channels),
             what=f"import voiceover {src.name}",
-        )  # fmt: skip
+        )
         frames, rate, chans, peak = _wav_facts(tmp)
         if frames == 0:
             raise InvalidMediaError(src, "its audio stream decodes to no samples")
@@ -103,6 +100,14 @@ def import_voiceover(src: Path, dst_wav: Path) -> VoiceoverInfo:
     duration = frames / rate
     log.info("imported voiceover %s: %.2f s, %d ch", src.name, duration, chans)
     return VoiceoverInfo(dst_wav, duration, rate, chans)
+
+
+def voiceover_args(src: Path, dst_wav: Path, channels: int) -> list[str]:
+    """The ffmpeg arguments that decode ``src``'s first audio stream to a 48 kHz 16-bit WAV
+    with ``channels`` channels."""
+    sound = stream(open_input(src), "a:0")
+    options = {"ac": channels, "ar": SAMPLE_RATE, "c:a": "pcm_s16le", "format": "wav"}
+    return command([sound], dst_wav, vn=None, sn=None, dn=None, **options)
 
 
 def _wav_facts(path: Path) -> tuple[int, int, int, int]:

@@ -115,57 +115,46 @@ class Proxy:
 def proxy_args(
     source: Path, out: Path, *, has_video: bool, has_audio: bool, params: ProxyParams
 ) -> list[str]:
-    """The ffmpeg arguments that turn ``source`` into the proxy ``out``.
+    """The ffmpeg arguments that turn ``source`` into the proxy ``out`` (built with
+    ffmpeg-python, :mod:`genesis_pipeline.media.filtergraph`).
 
     Raises:
         InvalidSettingError: the source has neither picture nor sound.
     """
+    from genesis_pipeline.media.filtergraph import Filter, chain, command, open_input, stream
+
     if not has_video and not has_audio:
         raise InvalidSettingError("proxy", f"{source.name} has no video or audio stream to copy")
-    args = ["-y", "-i", str(source), "-sn", "-dn", "-map_chapters", "-1"]
+    media = open_input(source)
+    outputs = []
+    options: dict[str, object] = {"sn": None, "dn": None, "map_chapters": -1}
     if has_video:
         # Long side at most L, never up, both sides even. The autorotated picture is scaled, so
         # a portrait phone clip stays portrait.
         fit = f"min(1,{params.long_side}/max(iw,ih))"
-        scale = f"scale='trunc(iw*{fit}/2)*2':'trunc(ih*{fit}/2)*2':flags={_SCALER}"
-        args += [
-            # The first picture stream that is not cover art, as the probe chose.
-            "-map",
-            "0:V:0",
-            "-vf",
-            f"{scale},format=yuv420p",
-            "-c:v",
-            "libx264",
-            "-preset",
-            params.preset,
-            "-crf",
-            str(params.crf),
-            "-profile:v",
-            "high",
-            "-pix_fmt",
-            "yuv420p",
-            # Keyframes on source time, not frame counts, so variable-rate footage seeks alike.
-            "-force_key_frames",
-            f"expr:gte(t,n_forced*{params.keyframe_s:g})",
-            # Each frame at its source time: no frame dropped, duplicated or moved.
-            "-fps_mode",
-            "passthrough",
-        ]
+        scale = Filter.of("scale", f"trunc(iw*{fit}/2)*2", f"trunc(ih*{fit}/2)*2", flags=_SCALER)
+        # The first picture stream that is not cover art, as the probe chose.
+        outputs.append(chain(stream(media, "V:0"), [scale, Filter.of("format", "yuv420p")]))
+        options.update(
+            {
+                "c:v": "libx264",
+                "preset": params.preset,
+                "crf": params.crf,
+                "profile:v": "high",
+                "pix_fmt": "yuv420p",
+                # Keyframes on source time, not frame counts, so variable-rate footage seeks
+                # alike.
+                "force_key_frames": f"expr:gte(t,n_forced*{params.keyframe_s:g})",
+                # Each frame at its source time: no frame dropped, duplicated or moved.
+                "fps_mode": "passthrough",
+            }
+        )
     else:
-        args += ["-vn"]
+        options["vn"] = None
     if has_audio:
-        args += [
-            "-map",
-            "0:a:0",
-            "-c:a",
-            "aac",
-            "-b:a",
-            f"{params.audio_kbps}k",
-            "-ac",
-            str(params.audio_channels),
-        ]
-    args += ["-movflags", "+faststart", "-f", "mp4", str(out)]
-    return args
+        outputs.append(stream(media, "a:0"))
+        options.update({"c:a": "aac", "b:a": f"{params.audio_kbps}k", "ac": params.audio_channels})
+    return command(outputs, out, **options, movflags="+faststart", format="mp4")
 
 
 def make_proxy(

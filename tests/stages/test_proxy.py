@@ -137,7 +137,7 @@ def test_recipe() -> None:
     )
     text = " ".join(args)
     for part in (
-        "-map 0:V:0",
+        "[0:V:0]",  # the graph reads the first picture stream that is not cover art
         "-map 0:a:0",
         "-c:v libx264",
         "-pix_fmt yuv420p",
