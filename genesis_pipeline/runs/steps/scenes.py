@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from genesis_pipeline import serde
 from genesis_pipeline.files import atomic_dir
 from genesis_pipeline.runs.context import RunContext, StepOutcome
 from genesis_pipeline.store import results as results_sql
@@ -41,7 +42,7 @@ def run(ctx: RunContext) -> StepOutcome:
         path = ctx.media_path(m)
 
         def load(d: Path) -> SceneList:
-            result = SceneList.from_json(json.loads((d / "scenes.json").read_text()))
+            result = serde.from_json(SceneList, json.loads((d / "scenes.json").read_text()))
             for s in result.scenes:
                 for name in s.previews:
                     if not (d / "previews" / name).is_file():
@@ -57,7 +58,7 @@ def run(ctx: RunContext) -> StepOutcome:
                 )
 
             result = detect_scenes(path, d / "previews", params, prog)
-            (d / "scenes.json").write_text(json.dumps(result.to_json()))
+            (d / "scenes.json").write_text(json.dumps(serde.to_json(result)))
 
         scenes, hit = ctx.cached(STAGE, key, load, compute)
         hits += hit
