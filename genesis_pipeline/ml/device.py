@@ -7,8 +7,7 @@ batch sizes each model runs with; a user setting overrides any of them.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from genesis_pipeline.errors import InvalidSettingError
 
@@ -45,9 +44,6 @@ class DevicePlan:
     def whisper_threads(self) -> int:
         """CPU threads each Whisper worker computes with."""
         return max(1, self.cpu_threads // self.whisper_workers)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def cuda_device_count() -> int:

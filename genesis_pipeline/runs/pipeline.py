@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from genesis_pipeline import serde
 from genesis_pipeline.errors import GenesisError, InvalidSettingError, RunInProgressError
 from genesis_pipeline.files import remove_stale_temporaries
 from genesis_pipeline.ml.device import plan_devices
@@ -172,7 +173,7 @@ class ProjectPipelineService:
                     pid=os.getpid(),
                     host=socket.gethostname(),
                     options=options.to_dict(),
-                    device=plan.to_dict(),
+                    device=serde.to_json(plan),
                 )
             recorder = _Recorder(self.store, run.id, progress)
             ctx = RunContext(self.store, project, run.id, media, options, plan, recorder.progress)
@@ -219,7 +220,7 @@ class ProjectPipelineService:
             error=error,
             error_type=error_type,
             render_path=str(self.store.absolute(rec.path)) if rec is not None else None,
-            device={**ctx.plan.to_dict(), "models": ctx.models},
+            device={**serde.to_json(ctx.plan), "models": ctx.models},
         )
 
     def _fail_interrupted(self, project_id: int) -> None:

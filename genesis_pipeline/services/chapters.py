@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from genesis_pipeline import serde
 from genesis_pipeline.stages.chapters import Chapter, ChapterScene, Rules, TimedWord, group_chapters
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql
@@ -112,7 +113,7 @@ def save_rules(store: Store, project_id: int, rules: Rules, note: str | None = N
     rules.validate()
     with store.db.write() as con:
         projects_sql.get(con, project_id)
-        version = review_sql.save_rules(con, project_id, rules.to_json(), note)
+        version = review_sql.save_rules(con, project_id, serde.to_json(rules), note)
         projects_sql.bump_revision(con, project_id)
     return version
 
@@ -215,7 +216,7 @@ def compare_chapters(
 
 def rules_diff(saved: Rules, preview: Rules) -> list[dict[str, Any]]:
     """The rules that differ: ``[{"rule", "saved", "preview"}]`` in field order."""
-    a, b = saved.to_json(), preview.to_json()
+    a, b = serde.to_json(saved), serde.to_json(preview)
     return [{"rule": k, "saved": a[k], "preview": b[k]} for k in a if a[k] != b.get(k)]
 
 

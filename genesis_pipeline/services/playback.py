@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from genesis_pipeline import serde
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import GenesisError, InvalidSettingError
 from genesis_pipeline.files import atomic_path, remove_stale_temporaries
@@ -134,7 +135,7 @@ class ProxyOutcome:
             "reason": self.reason,
             "path": self.path,
             "error": self.error,
-            "proxy": self.proxy.to_json() if self.proxy else None,
+            "proxy": serde.to_json(self.proxy) if self.proxy else None,
         }
 
 
@@ -279,7 +280,7 @@ def ensure_proxy(
                     params=params,
                     progress=report,
                 )
-                (d / RESULT_FILE).write_text(json.dumps(made.to_json()))
+                (d / RESULT_FILE).write_text(json.dumps(serde.to_json(made)))
                 return {"media_sha256": media.sha256}
 
             try:
@@ -309,7 +310,7 @@ def ensure_proxy(
                 size_bytes=proxy.size_bytes,
                 duration_s=proxy.duration_s,
                 encode_s=proxy.encode_s,
-                metadata=proxy.to_json(),
+                metadata=serde.to_json(proxy),
             )
         _remove_older_copies(published, media.id)
         return ProxyOutcome(
@@ -418,7 +419,7 @@ def start_proxy_worker(store: Store, project_id: int) -> int | None:
 
 # -- files and locks -------------------------------------------------------------------------------
 def _load(d: Path) -> Proxy:
-    proxy = Proxy.from_json(json.loads((d / RESULT_FILE).read_text()))
+    proxy = serde.from_json(Proxy, json.loads((d / RESULT_FILE).read_text()))
     if (d / proxy.file).stat().st_size != proxy.size_bytes:
         raise ValueError(f"{proxy.file} is not the file that was made")
     return proxy

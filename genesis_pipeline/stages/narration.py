@@ -15,7 +15,6 @@ import wave
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -54,20 +53,6 @@ class VoiceoverInfo:
     duration_s: float
     sample_rate: int
     channels: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "duration_s": self.duration_s,
-            "sample_rate": self.sample_rate,
-            "channels": self.channels,
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> VoiceoverInfo:
-        return cls(
-            Path(d["path"]), float(d["duration_s"]), int(d["sample_rate"]), int(d["channels"])
-        )
 
 
 def import_voiceover(src: Path, dst_wav: Path) -> VoiceoverInfo:
@@ -133,13 +118,6 @@ class CutChapter:
     start_s: float
     end_s: float
 
-    def to_json(self) -> dict[str, Any]:
-        return {"index": self.index, "start_s": self.start_s, "end_s": self.end_s}
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> CutChapter:
-        return cls(int(d["index"]), float(d["start_s"]), float(d["end_s"]))
-
 
 @dataclass(frozen=True, slots=True)
 class NarrationClip:
@@ -154,30 +132,6 @@ class NarrationClip:
     auto: bool = False
     overrun_s: float = 0.0
     name: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "offset_s": self.offset_s,
-            "gain": self.gain,
-            "chapter_index": self.chapter_index,
-            "auto": self.auto,
-            "overrun_s": self.overrun_s,
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> NarrationClip:
-        idx = d.get("chapter_index")
-        return cls(
-            Path(d["path"]),
-            float(d["offset_s"]),
-            float(d["gain"]),
-            None if idx is None else int(idx),
-            bool(d["auto"]),
-            float(d.get("overrun_s", 0.0)),
-            str(d.get("name", "")),
-        )
 
 
 def _merged(speech: Sequence[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:

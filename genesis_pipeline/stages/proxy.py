@@ -12,9 +12,8 @@ Audio-only sources get the AAC sound alone (``proxy.m4a``).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from genesis_pipeline import serde
 from genesis_pipeline.errors import InvalidSettingError, StageError
@@ -72,17 +71,11 @@ class ProxyParams:
         if self.audio_channels not in (1, 2):
             raise InvalidSettingError("proxy.audio_channels", "must be 1 or 2")
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> ProxyParams:
-        return cls(**d)
-
 
 @dataclass(frozen=True, slots=True)
 class Proxy:
-    """A finished proxy: its file (inside the stage's output folder) and what it holds."""
+    """A finished proxy: its file (inside the stage's output folder) and what it holds
+    (serialised with :mod:`genesis_pipeline.serde`)."""
 
     file: str
     kind: str  # video | audio
@@ -101,15 +94,6 @@ class Proxy:
     def speed(self) -> float:
         """Seconds of footage per second of encoding (times real time)."""
         return self.source_duration_s / self.encode_s if self.encode_s > 0 else 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["params"] = self.params.to_json()
-        return d
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Proxy:
-        return cls(**{**d, "params": ProxyParams.from_json(d["params"])})
 
 
 def proxy_args(

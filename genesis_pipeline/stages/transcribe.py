@@ -10,7 +10,7 @@ transcript.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -118,7 +118,7 @@ class Transcript:
     """What was said in one media file, and how it was transcribed.
 
     ``duration_s`` is the length of the decoded audio (0 when there is none); ``model`` is the
-    Whisper spec's identity.
+    Whisper spec's identity. Serialised with :mod:`genesis_pipeline.serde`.
     """
 
     language: str
@@ -129,31 +129,6 @@ class Transcript:
     words: tuple[Word, ...]
     model: str
     params: TranscribeParams = field(default_factory=TranscribeParams)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "language": self.language,
-            "language_probability": self.language_probability,
-            "duration_s": self.duration_s,
-            "text": self.text,
-            "segments": [asdict(s) for s in self.segments],
-            "words": [asdict(w) for w in self.words],
-            "model": self.model,
-            "params": asdict(self.params),
-        }
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Transcript:
-        return cls(
-            language=d["language"],
-            language_probability=d["language_probability"],
-            duration_s=d["duration_s"],
-            text=d["text"],
-            segments=tuple(Segment(**s) for s in d["segments"]),
-            words=tuple(Word(**w) for w in d["words"]),
-            model=d["model"],
-            params=TranscribeParams(**d["params"]),
-        )
 
 
 def transcribe(

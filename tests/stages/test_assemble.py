@@ -231,7 +231,7 @@ def test_failed_render_leaves_nothing_at_out_path(
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4096))
     seg = CutSegment.of_frames(footage, 0, 25)
     with pytest.raises(InvalidMediaError, match=r"bad\.mp4"):
-        render_cut([seg, CutSegment(**{**seg.to_json(), "media_path": bad})], out)
+        render_cut([seg, CutSegment(**{**serde.to_json(seg), "media_path": bad})], out)
     assert out.read_bytes() == b"previous render"
 
     # ffmpeg dies half-way through writing: nothing partial replaces the previous file.
@@ -260,7 +260,7 @@ def test_bad_inputs_are_named(footage: Footage, tmp_path: Path) -> None:
     with pytest.raises(InvalidSettingError, match="nothing approved to render"):
         render_cut([], out)
     seg = CutSegment.of_frames(footage, 0, 25)
-    missing = CutSegment(**{**seg.to_json(), "media_path": tmp_path / "gone.mp4"})
+    missing = CutSegment(**{**serde.to_json(seg), "media_path": tmp_path / "gone.mp4"})
     with pytest.raises(InvalidMediaError, match=r"gone\.mp4"):
         render_cut([missing], out)
     with pytest.raises(InvalidMediaError, match=r"voice-gone\.wav"):

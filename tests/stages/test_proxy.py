@@ -112,7 +112,7 @@ def test_audio_only_gets_aac(clips: Path, tmp_path: Path) -> None:
 
 def test_result_round_trips() -> None:
     p = Proxy("proxy.mp4", "video", 3.0, 1000, 0.5, 3.0, ProxyParams(crf=30), 320, 240)
-    assert Proxy.from_json(p.to_json()) == p and p.speed == pytest.approx(6.0)
+    assert serde.from_json(Proxy, serde.to_json(p)) == p and p.speed == pytest.approx(6.0)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from genesis_pipeline import serde
 from genesis_pipeline.errors import ModelUnavailableError
 from genesis_pipeline.runs.context import RunContext, StepOutcome
 from genesis_pipeline.store import results as results_sql
@@ -61,7 +62,7 @@ def run(ctx: RunContext) -> StepOutcome:
         t0 = time.monotonic()
 
         def load(d: Path) -> CaptionResult:
-            return CaptionResult.from_json(json.loads((d / "captions.json").read_text()))
+            return serde.from_json(CaptionResult, json.loads((d / "captions.json").read_text()))
 
         def compute(d: Path, previews: list[list[Path]] = previews, i: int = i) -> None:
             captioner = load_captioner(settings.caption_model, ctx.plan, settings.offline)
@@ -72,7 +73,7 @@ def run(ctx: RunContext) -> StepOutcome:
                 )
 
             result = caption_scenes(previews, captioner, params, prog)
-            (d / "captions.json").write_text(json.dumps(result.to_json()))
+            (d / "captions.json").write_text(json.dumps(serde.to_json(result)))
 
         try:
             result, hit = ctx.cached(STAGE, key, load, compute)

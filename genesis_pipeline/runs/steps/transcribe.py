@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from genesis_pipeline import serde
 from genesis_pipeline.files import write_json
 from genesis_pipeline.runs.context import RunContext, StepOutcome
 from genesis_pipeline.store import results as results_sql
@@ -50,7 +51,7 @@ def run(ctx: RunContext) -> StepOutcome:
         path = ctx.media_path(m)
 
         def load(d: Path) -> Transcript:
-            return Transcript.from_json(json.loads((d / "transcript.json").read_text()))
+            return serde.from_json(Transcript, json.loads((d / "transcript.json").read_text()))
 
         def compute(d: Path, path: Path = path, m: Any = m, i: int = i) -> dict[str, Any]:
             # The stage decodes the audio before touching the model; media without sound
@@ -65,7 +66,7 @@ def run(ctx: RunContext) -> StepOutcome:
                 )
 
             result = transcribe(path, model, params, prog, model_identity=spec.identity)
-            (d / "transcript.json").write_text(json.dumps(result.to_json()))
+            (d / "transcript.json").write_text(json.dumps(serde.to_json(result)))
             return {"media_sha256": m.sha256}
 
         transcript, hit = ctx.cached(STAGE, key, load, compute)
@@ -75,7 +76,7 @@ def run(ctx: RunContext) -> StepOutcome:
         with ctx.store.db.read() as con:
             stored = results_sql.transcript_key(con, m.id)
         if stored != key or ctx.force:
-            doc = transcript.to_json()
+            doc = serde.to_json(transcript)
             artifact = ctx.store.project_dir("artifacts", ctx.project_id) / "transcripts"
             artifact_path = write_json(artifact / f"media-{m.id}.json", doc)
             with ctx.store.db.write() as con:
