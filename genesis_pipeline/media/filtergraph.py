@@ -30,15 +30,13 @@ touches ffmpeg-python directly):
 from __future__ import annotations
 
 import contextlib
+import functools
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from os import PathLike, fspath
 from typing import Any
-
-import ffmpeg
-from ffmpeg.nodes import FilterableStream, FilterNode, InputNode, Node
 
 Stream = Any
 """An ffmpeg-python stream (``ffmpeg.nodes.FilterableStream``; the library has no type hints)."""
@@ -74,38 +72,50 @@ class Filter:
         return cls(name, args, options)
 
 
-class _FilterNode(FilterNode):  # type: ignore[misc]
-    """A filter node that is equal only to itself, and may have no input (a source)."""
+@functools.cache
+def _nodes() -> tuple[type[Any], type[Any]]:
+    """The node classes: ffmpeg-python is imported when a graph is first built (it costs a
+    few tens of milliseconds, which the CLI and a cached re-run need not pay)."""
+    from ffmpeg.nodes import FilterableStream, FilterNode, InputNode, Node
 
-    __hash__ = object.__hash__
-    __eq__ = object.__eq__
+    class _FilterNode(FilterNode):  # type: ignore[misc]
+        """A filter node that is equal only to itself, and may have no input (a source)."""
 
-    def __init__(self, streams: Sequence[Stream], f: Filter) -> None:
-        Node.__init__(
-            self,
-            stream_spec=list(streams),
-            name=f.name,
-            incoming_stream_types={FilterableStream},
-            outgoing_stream_type=FilterableStream,
-            min_inputs=0,
-            max_inputs=None,
-            args=list(f.args),
-            kwargs=dict(f.options),
-        )
+        __hash__ = object.__hash__
+        __eq__ = object.__eq__
+
+        def __init__(self, streams: Sequence[Stream], f: Filter) -> None:
+            Node.__init__(
+                self,
+                stream_spec=list(streams),
+                name=f.name,
+                incoming_stream_types={FilterableStream},
+                outgoing_stream_type=FilterableStream,
+                min_inputs=0,
+                max_inputs=None,
+                args=list(f.args),
+                kwargs=dict(f.options),
+            )
+
+    class _InputNode(InputNode):  # type: ignore[misc]
+        """An input that is equal only to itself: each is its own ``-i`` and decoder."""
+
+        __hash__ = object.__hash__
+        __eq__ = object.__eq__
+
+    return _FilterNode, _InputNode
 
 
-class _InputNode(InputNode):  # type: ignore[misc]
-    """An input that is equal only to itself: each is its own ``-i`` and decoder."""
-
-    __hash__ = object.__hash__
-    __eq__ = object.__eq__
+def _filter_node(streams: Sequence[Stream], f: Filter) -> Any:
+    return _nodes()[0](streams, f)
 
 
 def open_input(filename: str | PathLike[str], **options: object) -> Stream:
     """An input (``-i filename``) with its input options (``ss="1.500000"``,
     ``format="lavfi"``...); select its streams with ``stream(input, "0")`` or ``"a:0"``."""
     kwargs = {**options, "filename": fspath(filename)}
-    return _InputNode(ffmpeg.input.__name__, kwargs=kwargs).stream()
+    # "input" is the node name ffmpeg-python's compiler expects of an input.
+    return _nodes()[1]("input", kwargs=kwargs).stream()
 
 
 def stream(media: Stream, spec: str | int) -> Stream:
@@ -115,14 +125,14 @@ def stream(media: Stream, spec: str | int) -> Stream:
 
 def source(f: Filter) -> Stream:
     """A source filter (``color``, ``anullsrc``) inside the graph."""
-    return _FilterNode([], f).stream()
+    return _filter_node([], f).stream()
 
 
 def chain(start: Stream, filters: Sequence[Filter]) -> Stream:
     """``start`` through each filter in turn (none: ``start`` itself)."""
     out = start
     for f in filters:
-        out = _FilterNode([out], f).stream()
+        out = _filter_node([out], f).stream()
     return out
 
 
@@ -130,14 +140,14 @@ def split(start: Stream, n: int, *, audio: bool = False) -> list[Stream]:
     """``n`` copies of ``start`` (``split``/``asplit``); ``start`` itself when ``n`` is 1."""
     if n == 1:
         return [start]
-    node = _FilterNode([start], Filter("asplit" if audio else "split"))
+    node = _filter_node([start], Filter("asplit" if audio else "split"))
     return [node.stream(label=i) for i in range(n)]
 
 
 def join(inputs: Sequence[Stream], f: Filter, outputs: int = 1) -> list[Stream]:
     """A filter with several inputs and/or outputs (``concat``, ``amix``,
     ``sidechaincompress``): its output streams, in pad order."""
-    node = _FilterNode(inputs, f)
+    node = _filter_node(inputs, f)
     return [node.stream(label=i) for i in range(outputs)]
 
 
@@ -145,6 +155,8 @@ def command(outputs: Sequence[Stream], target: str | PathLike[str], **options: o
     """ffmpeg's arguments (without the binary) that write ``outputs`` to ``target`` with the
     output ``options`` (``{"c:v": "libx264", "format": "mp4", "an": None}``: None is a flag).
     ``-y`` comes first: the caller always writes a temporary or a pipe."""
+    import ffmpeg
+
     if any(_reads_input(s.node) for s in outputs):
         return ["-y", *ffmpeg.get_args(ffmpeg.output(*outputs, fspath(target), **options))]
     # A graph of sources only (the sound of a cut whose pieces are all silent): ffmpeg-python
@@ -157,8 +169,10 @@ def command(outputs: Sequence[Stream], target: str | PathLike[str], **options: o
     return ["-y", *args[4:mapped], *args[mapped + 2 :]]
 
 
-def _reads_input(node: Node) -> bool:
+def _reads_input(node: Any) -> bool:
     """Whether a graph node reads an input file, or a node upstream of it does."""
+    from ffmpeg.nodes import InputNode
+
     seen: set[int] = set()
     todo = [node]
     while todo:
