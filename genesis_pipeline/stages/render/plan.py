@@ -1,7 +1,8 @@
 """The render's plan: which frames and samples of which file make each piece of the cut on the
-output's clock, at what frame rate, read through which ffmpeg inputs, and where each narration
-clip plays. Shared by every render mode (:mod:`~genesis_pipeline.stages.render.reencode`,
-:mod:`~genesis_pipeline.stages.render.smart`, :mod:`~genesis_pipeline.stages.render.sound`).
+output's clock, at what frame rate, and where each narration clip plays
+(:mod:`~genesis_pipeline.stages.render.clips`). Shared by every render mode
+(:mod:`~genesis_pipeline.stages.render.reencode`, :mod:`~genesis_pipeline.stages.render.smart`,
+:mod:`~genesis_pipeline.stages.render.sound`).
 
 Times. A piece keeps frames ``[start_frame, end_frame)`` of a file; they are on screen from the
 first one's presentation time to the next one's, read from the file's packets
@@ -33,8 +34,8 @@ from __future__ import annotations
 import bisect
 import logging
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError
 from genesis_pipeline.media.filtergraph import fps_fraction
 from genesis_pipeline.media.probe import display_size, stream_layout
 from genesis_pipeline.media.timestamps import STANDARD_RATES, FrameTimes, read_frame_times
+from genesis_pipeline.stages.render.clips import MixClip, place_narration
 from genesis_pipeline.stages.render.params import AssemblyParams, NarrationClipLike
 from genesis_pipeline.stages.timeline import CutSegment
 
@@ -51,10 +53,6 @@ _TIE_S = 0.001  # rates covering the cut to within this are a tie: the first one
 
 SOUND_LEAD_S = 0.001
 """An input seek lands at least this far before the first sound sample a run needs."""
-
-SEEK_GAP_S = 10.0
-"""A gap between two pieces of one file longer than this is skipped by seeking (a new input)
-rather than decoded: a seek costs at most one GOP of decoding (x264's default is 250 frames)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,24 +133,6 @@ class Piece:
 
 
 @dataclass(frozen=True, slots=True)
-class MixClip:
-    """A narration clip placed on the output's clock.
-
-    Attributes:
-        channels: the clip's channel count (None when unknown).
-        delay_samples: where it starts, in output samples.
-        gain: its gain times the render's ``narration_gain``.
-        samples: its length at the output's rate (0: unknown).
-    """
-
-    path: Path
-    channels: int | None
-    delay_samples: int
-    gain: float
-    samples: int = 0
-
-
-@dataclass(frozen=True, slots=True)
 class RenderPlan:
     """Every piece on the output's clock, the output's format, and the narration mixed in.
 
@@ -167,7 +147,7 @@ class RenderPlan:
     frames: int
     samples: int
     kept_s: float = 0.0
-    clips: tuple[MixClip, ...] = field(default=())
+    clips: tuple[MixClip, ...] = ()
 
     @property
     def duration_s(self) -> float:
@@ -210,7 +190,8 @@ def plan_render(
         extend_s=params.extend_s,
         freeze=params.extend_with == "freeze",
     )
-    return replace(plan, clips=place_narration(narration, plan, params))
+    clips = place_narration(narration, plan.samples, plan.duration_s, params)
+    return replace(plan, clips=clips)
 
 
 def plan_cut(
@@ -480,104 +461,3 @@ def inspect_source(path: Path) -> Source:
 
 def _even(n: int) -> int:
     return max(2, n - n % 2)
-
-
-def place_narration(
-    clips: Sequence[NarrationClipLike], plan: RenderPlan, params: AssemblyParams
-) -> tuple[MixClip, ...]:
-    """Check the clips and place them in samples; clips starting after the cut are dropped.
-
-    Raises:
-        InvalidSettingError: a negative offset or gain.
-        InvalidMediaError: a clip file is missing or has no audio.
-    """
-    out: list[MixClip] = []
-    for i, clip in enumerate(clips):
-        path = Path(clip.path)
-        name = f"narration[{i}] ({path.name})"
-        if not (math.isfinite(clip.offset_s) and clip.offset_s >= 0):
-            raise InvalidSettingError(name, f"offset {clip.offset_s} s must be >= 0")
-        if not (math.isfinite(clip.gain) and clip.gain >= 0):
-            raise InvalidSettingError(name, f"gain {clip.gain} must be >= 0")
-        if not path.is_file():
-            raise InvalidMediaError(path, "narration file does not exist")
-        layout = stream_layout(path)
-        if layout.audio_index is None:
-            raise InvalidMediaError(path, "narration file has no audio stream")
-        delay = round(clip.offset_s * params.sample_rate)
-        if delay >= plan.samples:
-            log.warning(
-                "%s starts at %.2f s, after the end of the cut (%.2f s): left out",
-                name,
-                clip.offset_s,
-                plan.duration_s,
-            )
-            continue
-        length = round(layout.audio_duration_s * params.sample_rate)
-        gain = clip.gain * params.narration_gain
-        out.append(MixClip(path, layout.audio_channels, delay, gain, length))
-    return tuple(out)
-
-
-@dataclass(slots=True)
-class InputRun:
-    """Consecutive pieces of one file, in increasing frame order: one ffmpeg input, seeked
-    where its first piece says (:attr:`Piece.seek`)."""
-
-    source: Source
-    use_video: bool
-    use_audio: bool
-    pieces: list[Piece]
-
-    @property
-    def seek_s(self) -> float | None:
-        seek = self.pieces[0].seek
-        return seek[0] if seek is not None else None
-
-    @property
-    def origin_frame(self) -> int:
-        """Number of the first frame the input gives (frame numbers restart at a seek)."""
-        seek = self.pieces[0].seek
-        return seek[1] if seek is not None else 0
-
-    def accepts(self, piece: Piece, seek_gap_s: float) -> bool:
-        last = self.pieces[-1]
-        seg = piece.seg
-        gap_s = piece.start_time_s - last.source.frame_time(last.seg.end_frame, last.rate)
-        return (
-            piece.source.path == self.source.path
-            and piece.use_video == self.use_video
-            and piece.use_audio == self.use_audio
-            and seg.start_frame >= last.seg.end_frame
-            and gap_s <= seek_gap_s
-        )
-
-
-def input_runs(
-    plan: RenderPlan, seek_gap_s: Callable[[Path], float] | None = None
-) -> list[InputRun]:
-    """Group the pieces that read a file into runs (pieces adjacent in the cut only).
-
-    Inside a run one decoder serves every piece (the stream is split, each piece cut by frame
-    and sample number); a gap longer than ``seek_gap_s``, or a piece that goes back in its
-    file, starts a new seeked input, so no decoder ever holds frames waiting for a later
-    piece (``docs/render.md``: memory stays flat for any order).
-
-    Args:
-        plan: the pieces.
-        seek_gap_s: per file, the longest gap decoded through rather than skipped by a seek
-            (default :data:`SEEK_GAP_S`).
-    """
-    runs: list[InputRun] = []
-    prev: Piece | None = None
-    for piece in plan.pieces:
-        if not (piece.use_video or piece.use_audio):
-            prev = None
-            continue
-        gap = seek_gap_s(piece.source.path) if seek_gap_s is not None else SEEK_GAP_S
-        if runs and prev is not None and runs[-1].accepts(piece, gap):
-            runs[-1].pieces.append(piece)
-        else:
-            runs.append(InputRun(piece.source, piece.use_video, piece.use_audio, [piece]))
-        prev = piece
-    return runs

@@ -5,7 +5,7 @@ exactly as here.
 
 The graph, built with ffmpeg-python (:mod:`genesis_pipeline.media.filtergraph`):
 
-* **Inputs.** One per :class:`~genesis_pipeline.stages.render.plan.InputRun`, seeked
+* **Inputs.** One per :class:`~genesis_pipeline.stages.render.inputs.InputRun`, seeked
   (``-ss``) half-way between the run's first frame and the one before; inside a run the
   stream is ``split`` and each piece cut by frame number (``trim``) and by sample number
   (``atrim``).
@@ -55,8 +55,9 @@ from genesis_pipeline.media.filtergraph import (
     stream,
 )
 from genesis_pipeline.progress import Progress
+from genesis_pipeline.stages.render.inputs import input_runs
 from genesis_pipeline.stages.render.params import NARRATION_FADE_S, AssemblyParams, RenderResult
-from genesis_pipeline.stages.render.plan import Piece, RenderPlan, input_runs
+from genesis_pipeline.stages.render.plan import Piece, RenderPlan
 from genesis_pipeline.stages.render.result import count_frames, render_result
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ def cut_graph(
         plan: the pieces, the output's format and the narration clips.
         params: gains and ducking.
         video / audio: which kinds to build; the one left out is None.
-        seek_gap_s: see :func:`~genesis_pipeline.stages.render.plan.input_runs`.
+        seek_gap_s: see :func:`~genesis_pipeline.stages.render.inputs.input_runs`.
 
     Returns:
         ``(pictures, sound)``.
@@ -140,12 +141,14 @@ def cut_graph(
         origin_s = seek if seek is not None else 0.0
         n = len(run.pieces)
         if with_video:
-            branches = split(stream(media, run.source.video_index or 0), n)
+            assert run.source.video_index is not None  # pieces use video only when it exists
+            branches = split(stream(media, run.source.video_index), n)
             for piece, branch in zip(run.pieces, branches, strict=True):
                 vparts[piece.index] = chain(branch, video_piece(piece, origin_frame, plan))
         if with_audio:
             fmt = audio_format(sr, run.source.audio_channels, align_start=True, out_channels=ch)
-            sound = stream(media, run.source.audio_index or 0)
+            assert run.source.audio_index is not None
+            sound = stream(media, run.source.audio_index)
             branches = split(chain(sound, fmt), n, audio=True) if n > 1 else [sound]
             pre = [] if n > 1 else fmt
             for piece, branch in zip(run.pieces, branches, strict=True):
