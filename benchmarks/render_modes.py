@@ -104,13 +104,13 @@ def child(task: dict[str, Any]) -> dict[str, Any]:
     segments = cut_of(clip)
     out = Path(task["out"])
     if task["mode"] == "sound":
-        from genesis_pipeline.stages.render.reencode import plan_for
-        from genesis_pipeline.stages.render.smart import _encode_sound
+        from genesis_pipeline.stages.render.plan import plan_render
+        from genesis_pipeline.stages.render.reencode import encode_sound
 
         params = AssemblyParams()
-        plan = plan_for(segments, params)
+        plan = plan_render(segments, params)
         t0 = time.perf_counter()
-        _encode_sound(plan, (), params, out, lambda *_: None)
+        encode_sound(plan, params, out, lambda *_: None)
         return {"work_s": time.perf_counter() - t0}
     t0 = time.perf_counter()
     result = render_cut(segments, out, AssemblyParams(mode=task["mode"]))

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from genesis_pipeline import serde
+
 
 def scenes(clip: str, out_dir: str, **params: Any) -> dict[str, Any]:
     """The scenes stage on ``clip`` (detection and preview extraction, one decode)."""
@@ -26,7 +28,7 @@ def scenes(clip: str, out_dir: str, **params: Any) -> dict[str, Any]:
         "cuts_s": list(result.cuts_s),
         "frames": result.frame_count,
         "scenes": len(result.scenes),
-        "params": p.to_json(),
+        "params": serde.to_json(p),
     }
 
 
@@ -54,7 +56,7 @@ def transcribe(clip: str, **params: Any) -> dict[str, Any]:
         "audio_s": result.duration_s,
         "text": result.text,
         "words": len(result.words),
-        "device": plan.to_dict(),
+        "device": serde.to_json(plan),
         "model": spec.identity,
         "params": {k: getattr(p, k) for k in p.__dataclass_fields__},
     }
@@ -175,10 +177,10 @@ def render(home: str, project_id: int, mode: str, out: str) -> dict[str, Any]:
 def smart_available() -> dict[str, Any]:
     """Whether ``AssemblyParams(mode="smart")`` can run here, and why not."""
     try:
-        from genesis_pipeline.stages.render import reencode as assemble
+        from genesis_pipeline.stages.render import MODES
 
-        if "smart" not in assemble.MODES:
-            return {"available": False, "why": "assemble.MODES has no 'smart'"}
+        if "smart" not in MODES:
+            return {"available": False, "why": "render MODES has no 'smart'"}
         import genesis_pipeline.stages.render.smart  # noqa: F401
     except ImportError as exc:
         return {"available": False, "why": f"smart rendering is not importable ({exc})"}
@@ -189,7 +191,7 @@ def device() -> dict[str, Any]:
     """The device plan this host gets (CUDA when present)."""
     from genesis_pipeline.ml.device import plan_devices
 
-    return plan_devices("auto").to_dict()
+    return serde.to_json(plan_devices("auto"))
 
 
 TASKS = {

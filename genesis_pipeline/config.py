@@ -101,6 +101,13 @@ class Settings:
             "doc": "1 = the app does not create and process the demo project on an empty data dir.",
         },
     )
+    ffmpeg: str = field(
+        default="",
+        metadata={
+            "env": "GENESIS_FFMPEG",
+            "doc": "Path of an ffmpeg binary to use instead of PATH / imageio-ffmpeg.",
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:

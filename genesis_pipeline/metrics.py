@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +28,6 @@ class TimeMatch:
     def f1(self) -> float:
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.update(precision=self.precision, recall=self.recall, f1=self.f1)
-        return d
 
 
 def match_times(truth: Sequence[float], found: Sequence[float], tolerance: float) -> TimeMatch:

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import MediaToolError, ToolNotFoundError
 
 log = logging.getLogger(__name__)
@@ -52,13 +53,15 @@ def _die_with_parent() -> None:
 def ffmpeg_exe() -> str:
     """Path of the ffmpeg binary to use.
 
-    ``GENESIS_FFMPEG`` wins when set (tests use it to simulate a broken tool), then ffmpeg on
-    PATH, then the binary bundled with imageio-ffmpeg.
+    ``GENESIS_FFMPEG`` (:attr:`~genesis_pipeline.config.Settings.ffmpeg`) wins when set (tests
+    use it to simulate a broken tool), then ffmpeg on PATH, then the binary bundled with
+    imageio-ffmpeg. The answer is kept for the life of the process.
 
     Raises:
         ToolNotFoundError: no ffmpeg could be found.
+        InvalidSettingError: a ``GENESIS_*`` variable has an unusable value.
     """
-    override = os.environ.get("GENESIS_FFMPEG")
+    override = Settings.from_env().ffmpeg
     if override:
         if not Path(override).is_file():
             raise ToolNotFoundError(f"GENESIS_FFMPEG: {override} does not exist")

@@ -24,6 +24,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from genesis_pipeline.errors import InvalidMediaError
+from genesis_pipeline.media.streams import picture_stream
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +286,7 @@ def index_video(path: Path) -> VideoIndex:
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         raise InvalidMediaError(path, f"cannot be opened as media ({exc})") from None
     with container:
-        video = next((s for s in container.streams.video if not int(s.disposition) & 0x400), None)
+        video = picture_stream(container)
         if video is None:
             raise InvalidMediaError(path, "has no video stream")
         cc = video.codec_context

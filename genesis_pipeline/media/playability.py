@@ -110,7 +110,7 @@ class PlaybackFacts:
 
     @classmethod
     def from_probe(cls, probe: dict[str, object], name: str) -> PlaybackFacts:
-        """From a ``MediaInfo.to_dict()`` (``media_files.probe_json``) and the stored name."""
+        """From a ``MediaInfo`` as stored (``media_files.probe_json``) and the stored name."""
 
         def text(key: str) -> str | None:
             value = probe.get(key)

@@ -10,12 +10,13 @@ import contextlib
 import itertools
 import logging
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from genesis_pipeline.errors import InvalidMediaError
+from genesis_pipeline.media.streams import picture_stream, picture_streams, sound_stream
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,6 @@ class MediaInfo:
     audio_codec: str | None = None
     sample_rate: int | None = None
     channels: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     @property
     def kind(self) -> str:
@@ -94,7 +92,7 @@ def _probe_open(container: Any, p: Path, size: int) -> MediaInfo:
     import av
 
     fmt = container.format.name if container.format else "unknown"
-    vstreams = [s for s in container.streams.video if not _is_attached_picture(s)]
+    vstreams = picture_streams(container)
     astreams = list(container.streams.audio)
     if fmt in _IMAGE_FORMATS or (vstreams and _is_still_image(container, vstreams[0])):
         raise InvalidMediaError(p, f"a still image ({fmt}), not video or audio")
@@ -166,14 +164,6 @@ _IMAGE_FORMATS = {
     "jpegls_pipe",
     "qoi_pipe",
 }
-
-
-def _is_attached_picture(stream: Any) -> bool:
-    disp = getattr(stream, "disposition", None)
-    try:
-        return bool(disp is not None and int(disp) & 0x400)  # AV_DISPOSITION_ATTACHED_PIC
-    except TypeError:
-        return False
 
 
 def _is_still_image(container: Any, stream: Any) -> bool:
@@ -273,3 +263,83 @@ def _short(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     # PyAV messages repeat the path; keep the reason.
     return text.split(": '")[0][:160]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamLayout:
+    """Where a file's pictures and sound are, without validating or decoding anything.
+
+    Attributes:
+        video_index: index of the picture stream (:func:`~genesis_pipeline.media.streams.
+            picture_stream`), None without pictures.
+        audio_index: index of the sound stream, None without sound.
+        audio_channels: the sound's channel count, None without sound.
+        video_start_s: the picture stream's start relative to the container's (0 when it
+            starts with it or there are no pictures).
+        audio_duration_s: the sound's length as its header says (0 without sound).
+    """
+
+    video_index: int | None
+    audio_index: int | None
+    audio_channels: int | None
+    video_start_s: float
+    audio_duration_s: float = 0.0
+
+
+def stream_layout(path: Path) -> StreamLayout:
+    """Read which streams of ``path`` hold its pictures and sound (headers only: quick, for
+    files already accepted by :func:`probe`). A file with neither has both indices None.
+
+    Raises:
+        InvalidMediaError: missing or unreadable.
+    """
+    import av
+
+    if not path.is_file():
+        raise InvalidMediaError(path, "file does not exist")
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise InvalidMediaError(path, f"cannot be opened as media ({exc})") from None
+    with container:
+        video = picture_stream(container)
+        audio = sound_stream(container)
+        c_start = container.start_time / 1e6 if container.start_time is not None else 0.0
+        v_start = 0.0
+        if video is not None and video.start_time is not None and video.time_base:
+            v_start = max(0.0, float(video.start_time * video.time_base) - c_start)
+        return StreamLayout(
+            video_index=video.index if video is not None else None,
+            audio_index=audio.index if audio is not None else None,
+            audio_channels=audio.codec_context.channels if audio is not None else None,
+            video_start_s=v_start,
+            audio_duration_s=_stream_seconds(container, audio) if audio is not None else 0.0,
+        )
+
+
+def _stream_seconds(container: Any, stream: Any) -> float:
+    """The stream's duration from its header, else the container's."""
+    if stream.duration is not None and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return float(container.duration or 0) / 1e6
+
+
+def display_size(path: Path) -> tuple[int, int] | None:
+    """Width and height of the first picture as displayed (rotation applied); None when the
+    file has no pictures.
+
+    Raises:
+        InvalidMediaError: the pictures cannot be decoded.
+    """
+    import av
+
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            video = picture_stream(container)
+            if video is None:
+                return None
+            frame = next(container.decode(video))
+    except (av.error.FFmpegError, OSError, StopIteration, ValueError) as exc:
+        raise InvalidMediaError(path, f"video cannot be decoded ({exc})") from None
+    rotation = int(getattr(frame, "rotation", 0) or 0) % 360
+    return (frame.height, frame.width) if rotation in (90, 270) else (frame.width, frame.height)

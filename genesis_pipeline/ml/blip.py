@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import threading
 from collections.abc import Sequence
@@ -18,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from genesis_pipeline.errors import ModelUnavailableError
+from genesis_pipeline.ml import hub
 from genesis_pipeline.ml.device import DevicePlan
-from genesis_pipeline.ml.hub import hub_allowed
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -284,69 +283,55 @@ def _local_folder(spec: str) -> Path | None:
     Raises:
         ModelUnavailableError: ``spec`` is a path to a file, or clearly a path that does not exist.
     """
-    path = Path(spec).expanduser()
-    if path.is_dir():
-        return path.resolve()
-    if path.exists():
+    path = hub.local_folder(spec)
+    if path is not None and path.is_dir():
+        return path
+    if path is not None:
         raise ModelUnavailableError(f"{SETTING}={spec}: is a file, not a model folder")
-    if path.is_absolute() or spec.startswith((".", "~")) or "\\" in spec or spec.count("/") > 1:
+    if hub.looks_like_path(spec):
         raise ModelUnavailableError(f"{SETTING}={spec}: folder does not exist")
     return None
 
 
 def _hub_snapshot(repo_id: str, offline: str) -> Path:
-    """The local snapshot folder of ``repo_id``, downloaded first when the hub may be used.
+    """The local snapshot folder of ``repo_id``, downloaded first when the hub may be used
+    (:func:`genesis_pipeline.ml.hub.snapshot`: the latest revision when online).
 
     Raises:
         ModelUnavailableError: not cached and the hub may not or cannot be used.
     """
-    online = hub_allowed(offline)
-    if not online and not _maybe_cached(repo_id):
-        # Fast path for every run on a machine without the model: no hub client import.
-        raise ModelUnavailableError(f"{SETTING}={repo_id}: {_not_cached_reason(offline)}")
-    from huggingface_hub import snapshot_download
 
-    try:
-        folder = Path(
-            snapshot_download(repo_id, allow_patterns=list(HUB_FILES), local_files_only=not online)
-        )
-        if online and not _weight_files(folder):  # older repos have only PyTorch pickles
-            folder = Path(snapshot_download(repo_id, allow_patterns=["pytorch_model.bin"]))
-    except Exception as exc:
-        reason = f"download failed: {_one_line(exc)}" if online else _not_cached_reason(offline)
-        raise ModelUnavailableError(f"{SETTING}={repo_id}: {reason}") from exc
-    return folder
+    def fetch(local_only: bool) -> Path:
+        from huggingface_hub import snapshot_download
+
+        try:
+            files = list(HUB_FILES)
+            folder = Path(
+                snapshot_download(repo_id, allow_patterns=files, local_files_only=local_only)
+            )
+            if not local_only and not _weight_files(folder):  # older repos: PyTorch pickles
+                folder = Path(snapshot_download(repo_id, allow_patterns=["pytorch_model.bin"]))
+        except Exception as exc:
+            if local_only:  # whatever the cache says, the snapshot is not usable from it
+                raise OSError(_one_line(exc)) from exc
+            reason = f"download failed: {_one_line(exc)}"
+            raise ModelUnavailableError(f"{SETTING}={repo_id}: {reason}") from exc
+        return folder
+
+    found = hub.snapshot(repo_id, offline, fetch, cache_first=False)
+    if found.folder is None:
+        raise ModelUnavailableError(f"{SETTING}={repo_id}: {_not_cached_reason(offline)}")
+    return found.folder
 
 
 def _not_cached_reason(offline: str) -> str:
     why = "the hub is unreachable" if offline == "auto" else "offline"
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true"):
+    if hub.hf_hub_offline():
         why += ", HF_HUB_OFFLINE=1"
     return (
         f"not in the local Hugging Face cache and {why} (GENESIS_OFFLINE={offline}); "
         f"download it once online or set {SETTING} to a local folder"
     )
-
-
-def _maybe_cached(repo_id: str) -> bool:
-    """Whether the Hugging Face cache may hold ``repo_id`` (its folder exists), by the cache
-    layout ``<cache>/models--org--name``; True when unsure."""
-    import sys
-
-    env = os.environ
-    constants = sys.modules.get("huggingface_hub.constants")
-    if constants is not None:  # already imported: its resolved setting is the truth
-        root = Path(constants.HF_HUB_CACHE)
-    elif env.get("HF_HUB_CACHE"):
-        root = Path(env["HF_HUB_CACHE"])
-    elif env.get("HF_HOME"):
-        root = Path(env["HF_HOME"]) / "hub"
-    else:
-        xdg = env.get("XDG_CACHE_HOME")
-        root = (Path(xdg) if xdg else Path.home() / ".cache") / "huggingface" / "hub"
-    if "/" not in repo_id:
-        return True
-    return (root / ("models--" + repo_id.replace("/", "--"))).is_dir()
 
 
 def _check_folder(folder: Path, spec: str) -> None:

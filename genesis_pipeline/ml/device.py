@@ -7,8 +7,7 @@ batch sizes each model runs with; a user setting overrides any of them.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from genesis_pipeline.errors import InvalidSettingError
 
@@ -45,9 +44,6 @@ class DevicePlan:
     def whisper_threads(self) -> int:
         """CPU threads each Whisper worker computes with."""
         return max(1, self.cpu_threads // self.whisper_workers)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def cuda_device_count() -> int:
@@ -126,14 +122,8 @@ def plan_devices(
             "GENESIS_WHISPER_COMPUTE_TYPE",
             f"{whisper_compute_type} needs a CUDA device; on the CPU use int8 or float32",
         )
-    # On the CPU int8 is ~1.7x faster than float32 for Whisper with no measurable WER change.
-    # 8 sequences in flight: 4-8 is ~15% cheaper than 1 on 2 cores, past 8 the speed is flat
-    # (one worker, 5 / 20 min clips: batch 8 40.0x / 40.3x real time, 12 40.7x / 42.9x, 16
-    # 39.1x / 39.2x) while the decoder's cross-attention cache grows with every sequence (peak
-    # RSS on the 20 min clip: 8 1011 MB, 12 1339 MB, 16 1515 MB). Two workers of batch 4, one
-    # thread each, keep both cores busy where one batch on two threads leaves them idle a third
-    # of the time: 35.6x -> 44.1x (5 min), 38.9x -> 49.1x (20 min), same text
-    # (genesis_pipeline.ml.parallel_batches).
+    # int8 on the CPU; 8 sequences in flight, as two workers of 4 on one thread each where
+    # there are two cores (faster, same text: docs/transcription.md).
     workers = 2 if cores >= 2 else 1
     return DevicePlan(
         device="cpu",

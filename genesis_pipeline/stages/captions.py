@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError, StageError
 from genesis_pipeline.progress import Progress, no_progress
@@ -61,44 +61,15 @@ class SceneCaption:
     confidence: float
     per_preview: tuple[tuple[str, float], ...]
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "text": self.text,
-            "confidence": self.confidence,
-            "per_preview": [[t, c] for t, c in self.per_preview],
-        }
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> SceneCaption:
-        return cls(
-            text=d["text"],
-            confidence=float(d["confidence"]),
-            per_preview=tuple((str(t), float(c)) for t, c in d["per_preview"]),
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class CaptionResult:
-    """One :class:`SceneCaption` per scene, in the order the scenes were given."""
+    """One :class:`SceneCaption` per scene, in the order the scenes were given (serialised
+    with :mod:`genesis_pipeline.serde`)."""
 
     captions: tuple[SceneCaption, ...]
     model: str
     params: CaptionParams
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "captions": [c.to_json() for c in self.captions],
-            "model": self.model,
-            "params": asdict(self.params),
-        }
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> CaptionResult:
-        return cls(
-            captions=tuple(SceneCaption.from_json(c) for c in d["captions"]),
-            model=d["model"],
-            params=CaptionParams(**d["params"]),
-        )
 
 
 def caption_scenes(

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from genesis_pipeline.metrics import match_times
 from genesis_pipeline.stages.chapters import Chapter, TimedWord
@@ -31,9 +30,6 @@ class ChapterScore:
     precision: float
     recall: float
     f1: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def boundaries(chapters: Sequence[Chapter]) -> list[float]:

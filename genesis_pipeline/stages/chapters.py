@@ -59,11 +59,12 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
+from genesis_pipeline import serde
 from genesis_pipeline.errors import InvalidSettingError, StageError
 
 log = logging.getLogger(__name__)
@@ -148,12 +149,15 @@ class Rules:
                 "chapter rules: keep_sentences", f"{self.keep_sentences!r} is not true/false"
             )
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Rules:
         """Rules from stored JSON; missing rules take their defaults, unknown ones are ignored.
+
+        Written as :func:`genesis_pipeline.serde.to_json` writes them, but not read back through
+        :func:`~genesis_pipeline.serde.from_json`: saved rules are reviewer input from any past
+        version, so unknown names are warned about and dropped, and values are checked by
+        :meth:`validate` (naming the rule) rather than coerced (``"yes"`` is not ``True``), and
+        kept as saved (a rule saved as ``10`` keeps fingerprinting as ``10`` in cache keys).
 
         Raises:
             InvalidSettingError: a rule has an unusable value.
@@ -207,36 +211,15 @@ class Chapter:
     def duration_s(self) -> float:
         return self.end_s - self.start_s
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "start_s": self.start_s,
-            "end_s": self.end_s,
-            "scene_keys": list(self.scene_keys),
-            "title": self.title,
-            "reasons": list(self.reasons),
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> Chapter:
-        return cls(
-            index=int(d["index"]),
-            start_s=float(d["start_s"]),
-            end_s=float(d["end_s"]),
-            scene_keys=tuple(d["scene_keys"]),
-            title=str(d["title"]),
-            reasons=tuple(d["reasons"]),
-        )
-
 
 def chapters_to_json(chapters: Sequence[Chapter]) -> dict[str, Any]:
-    """Serialise a chapter list for the stage cache."""
-    return {"version": VERSION, "chapters": [c.to_json() for c in chapters]}
+    """A chapter list for the stage cache, with the stage's version."""
+    return {"version": VERSION, "chapters": [serde.to_json(c) for c in chapters]}
 
 
 def chapters_from_json(d: Mapping[str, Any]) -> list[Chapter]:
     """Inverse of :func:`chapters_to_json` (exact round trip)."""
-    return [Chapter.from_json(c) for c in d["chapters"]]
+    return serde.from_json(list[Chapter], d["chapters"])
 
 
 @functools.lru_cache(maxsize=1 << 16)

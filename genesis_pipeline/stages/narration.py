@@ -15,13 +15,13 @@ import wave
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError
 from genesis_pipeline.files import atomic_path
 from genesis_pipeline.media.ffmpeg import run_ffmpeg
+from genesis_pipeline.media.filtergraph import command, open_input, stream
 from genesis_pipeline.media.probe import probe
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ VERSION = 2  # 2: clips carry their overrun past the cut's end and their name
 
 OVERRUN_CHOICES = ("trim", "extend", "freeze")
 """What a render does with a voiceover that runs past the end of the cut: ``trim`` fades it
-out over its last :data:`~genesis_pipeline.stages.render.reencode.NARRATION_FADE_S` inside the cut;
+out over its last :data:`~genesis_pipeline.stages.render.params.NARRATION_FADE_S` inside the cut;
 ``extend`` runs the last scene on in its source (pictures and sound; its last frame held over
 silence where the source ends) until the voiceover is over; ``freeze`` holds the last picture
 that long while the scene's own sound runs on under it (silence where the source ends)."""
@@ -54,20 +54,6 @@ class VoiceoverInfo:
     sample_rate: int
     channels: int
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "duration_s": self.duration_s,
-            "sample_rate": self.sample_rate,
-            "channels": self.channels,
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> VoiceoverInfo:
-        return cls(
-            Path(d["path"]), float(d["duration_s"]), int(d["sample_rate"]), int(d["channels"])
-        )
-
 
 def import_voiceover(src: Path, dst_wav: Path) -> VoiceoverInfo:
     """Decode the audio of any audio/video file to a 48 kHz PCM WAV at ``dst_wav``.
@@ -88,13 +74,9 @@ def import_voiceover(src: Path, dst_wav: Path) -> VoiceoverInfo:
     channels = min(info.channels or 1, 2)
     with atomic_path(dst_wav) as tmp:
         run_ffmpeg(
-            [
-                "-y", "-i", src, "-map", "0:a:0", "-vn", "-sn", "-dn",
-                "-ac", str(channels), "-ar", str(SAMPLE_RATE), "-c:a", "pcm_s16le",
-                "-f", "wav", tmp,
-            ],
+            voiceover_args(src, tmp, channels),
             what=f"import voiceover {src.name}",
-        )  # fmt: skip
+        )
         frames, rate, chans, peak = _wav_facts(tmp)
         if frames == 0:
             raise InvalidMediaError(src, "its audio stream decodes to no samples")
@@ -103,6 +85,14 @@ def import_voiceover(src: Path, dst_wav: Path) -> VoiceoverInfo:
     duration = frames / rate
     log.info("imported voiceover %s: %.2f s, %d ch", src.name, duration, chans)
     return VoiceoverInfo(dst_wav, duration, rate, chans)
+
+
+def voiceover_args(src: Path, dst_wav: Path, channels: int) -> list[str]:
+    """The ffmpeg arguments that decode ``src``'s first audio stream to a 48 kHz 16-bit WAV
+    with ``channels`` channels."""
+    sound = stream(open_input(src), "a:0")
+    options = {"ac": channels, "ar": SAMPLE_RATE, "c:a": "pcm_s16le", "format": "wav"}
+    return command([sound], dst_wav, vn=None, sn=None, dn=None, **options)
 
 
 def _wav_facts(path: Path) -> tuple[int, int, int, int]:
@@ -128,13 +118,6 @@ class CutChapter:
     start_s: float
     end_s: float
 
-    def to_json(self) -> dict[str, Any]:
-        return {"index": self.index, "start_s": self.start_s, "end_s": self.end_s}
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> CutChapter:
-        return cls(int(d["index"]), float(d["start_s"]), float(d["end_s"]))
-
 
 @dataclass(frozen=True, slots=True)
 class NarrationClip:
@@ -149,30 +132,6 @@ class NarrationClip:
     auto: bool = False
     overrun_s: float = 0.0
     name: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "offset_s": self.offset_s,
-            "gain": self.gain,
-            "chapter_index": self.chapter_index,
-            "auto": self.auto,
-            "overrun_s": self.overrun_s,
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> NarrationClip:
-        idx = d.get("chapter_index")
-        return cls(
-            Path(d["path"]),
-            float(d["offset_s"]),
-            float(d["gain"]),
-            None if idx is None else int(idx),
-            bool(d["auto"]),
-            float(d.get("overrun_s", 0.0)),
-            str(d.get("name", "")),
-        )
 
 
 def _merged(speech: Sequence[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:

@@ -12,10 +12,10 @@ Audio-only sources get the AAC sound alone (``proxy.m4a``).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from genesis_pipeline import serde
 from genesis_pipeline.errors import InvalidSettingError, StageError
 from genesis_pipeline.progress import Progress, no_progress
 
@@ -71,17 +71,11 @@ class ProxyParams:
         if self.audio_channels not in (1, 2):
             raise InvalidSettingError("proxy.audio_channels", "must be 1 or 2")
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> ProxyParams:
-        return cls(**d)
-
 
 @dataclass(frozen=True, slots=True)
 class Proxy:
-    """A finished proxy: its file (inside the stage's output folder) and what it holds."""
+    """A finished proxy: its file (inside the stage's output folder) and what it holds
+    (serialised with :mod:`genesis_pipeline.serde`)."""
 
     file: str
     kind: str  # video | audio
@@ -101,70 +95,50 @@ class Proxy:
         """Seconds of footage per second of encoding (times real time)."""
         return self.source_duration_s / self.encode_s if self.encode_s > 0 else 0.0
 
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["params"] = self.params.to_json()
-        return d
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Proxy:
-        return cls(**{**d, "params": ProxyParams.from_json(d["params"])})
-
 
 def proxy_args(
     source: Path, out: Path, *, has_video: bool, has_audio: bool, params: ProxyParams
 ) -> list[str]:
-    """The ffmpeg arguments that turn ``source`` into the proxy ``out``.
+    """The ffmpeg arguments that turn ``source`` into the proxy ``out`` (built with
+    ffmpeg-python, :mod:`genesis_pipeline.media.filtergraph`).
 
     Raises:
         InvalidSettingError: the source has neither picture nor sound.
     """
+    from genesis_pipeline.media.filtergraph import Filter, chain, command, open_input, stream
+
     if not has_video and not has_audio:
         raise InvalidSettingError("proxy", f"{source.name} has no video or audio stream to copy")
-    args = ["-y", "-i", str(source), "-sn", "-dn", "-map_chapters", "-1"]
+    media = open_input(source)
+    outputs = []
+    options: dict[str, object] = {"sn": None, "dn": None, "map_chapters": -1}
     if has_video:
         # Long side at most L, never up, both sides even. The autorotated picture is scaled, so
         # a portrait phone clip stays portrait.
         fit = f"min(1,{params.long_side}/max(iw,ih))"
-        scale = f"scale='trunc(iw*{fit}/2)*2':'trunc(ih*{fit}/2)*2':flags={_SCALER}"
-        args += [
-            # The first picture stream that is not cover art, as the probe chose.
-            "-map",
-            "0:V:0",
-            "-vf",
-            f"{scale},format=yuv420p",
-            "-c:v",
-            "libx264",
-            "-preset",
-            params.preset,
-            "-crf",
-            str(params.crf),
-            "-profile:v",
-            "high",
-            "-pix_fmt",
-            "yuv420p",
-            # Keyframes on source time, not frame counts, so variable-rate footage seeks alike.
-            "-force_key_frames",
-            f"expr:gte(t,n_forced*{params.keyframe_s:g})",
-            # Each frame at its source time: no frame dropped, duplicated or moved.
-            "-fps_mode",
-            "passthrough",
-        ]
+        scale = Filter.of("scale", f"trunc(iw*{fit}/2)*2", f"trunc(ih*{fit}/2)*2", flags=_SCALER)
+        # The first picture stream that is not cover art, as the probe chose.
+        outputs.append(chain(stream(media, "V:0"), [scale, Filter.of("format", "yuv420p")]))
+        options.update(
+            {
+                "c:v": "libx264",
+                "preset": params.preset,
+                "crf": params.crf,
+                "profile:v": "high",
+                "pix_fmt": "yuv420p",
+                # Keyframes on source time, not frame counts, so variable-rate footage seeks
+                # alike.
+                "force_key_frames": f"expr:gte(t,n_forced*{params.keyframe_s:g})",
+                # Each frame at its source time: no frame dropped, duplicated or moved.
+                "fps_mode": "passthrough",
+            }
+        )
     else:
-        args += ["-vn"]
+        options["vn"] = None
     if has_audio:
-        args += [
-            "-map",
-            "0:a:0",
-            "-c:a",
-            "aac",
-            "-b:a",
-            f"{params.audio_kbps}k",
-            "-ac",
-            str(params.audio_channels),
-        ]
-    args += ["-movflags", "+faststart", "-f", "mp4", str(out)]
-    return args
+        outputs.append(stream(media, "a:0"))
+        options.update({"c:a": "aac", "b:a": f"{params.audio_kbps}k", "ac": params.audio_channels})
+    return command(outputs, out, **options, movflags="+faststart", format="mp4")
 
 
 def make_proxy(
@@ -211,7 +185,7 @@ def make_proxy(
         raise StageError(
             "proxy", f"the copy of {Path(source).name} is unusable: {exc.reason}"
         ) from exc
-    verdict = browser_verdict(PlaybackFacts.from_probe(info.to_dict(), out.name))
+    verdict = browser_verdict(PlaybackFacts.from_probe(serde.to_json(info), out.name))
     if not verdict.playable:  # the recipe above is wrong for this source: say so, loudly
         raise StageError(
             "proxy", f"the copy of {Path(source).name} does not play: {verdict.reason}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 
 class _Clip(Protocol):
@@ -48,15 +48,6 @@ class CutSegment:
     @property
     def frames(self) -> int:
         return self.end_frame - self.start_frame
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["media_path"] = str(self.media_path)
-        return d
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> CutSegment:
-        return cls(**{**d, "media_path": Path(d["media_path"])})
 
     @classmethod
     def of_frames(cls, clip: _Clip, start: int, end: int, *, has_audio: bool = True) -> CutSegment:

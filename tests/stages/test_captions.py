@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from support.tiny_blip import build_tiny_blip, vocabulary, write_frames
 
+from genesis_pipeline import serde
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError, StageError
 from genesis_pipeline.ml.blip import load_captioner
 from genesis_pipeline.ml.device import plan_devices
@@ -185,8 +186,8 @@ def test_json_round_trip_is_exact(tiny_captioner, frame_paths: list[Path]) -> No
     params = CaptionParams(batch_size=3, max_new_tokens=6, num_beams=2, prompt="a picture of")
     result = caption_scenes([frame_paths[:2], [], frame_paths[2:3]], tiny_captioner, params)
     assert result.captions[0].text.startswith("a picture of")
-    blob = json.dumps(result.to_json())
-    again = CaptionResult.from_json(json.loads(blob))
+    blob = json.dumps(serde.to_json(result))
+    again = serde.from_json(CaptionResult, json.loads(blob))
     assert again == result
     assert isinstance(again.captions[0].per_preview[0], tuple)
-    assert again.to_json() == result.to_json()
+    assert serde.to_json(again) == serde.to_json(result)

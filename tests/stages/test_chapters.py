@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 
+from genesis_pipeline import serde
 from genesis_pipeline.errors import InvalidSettingError, StageError
 from genesis_pipeline.stages import chapters as ch
 from genesis_pipeline.stages.chapters import (
@@ -335,7 +336,7 @@ def test_bad_scene_order_raises():
 
 def test_json_round_trips():
     rules = Rules(12.5, 90.0, 0.7, 0.0, False)
-    assert Rules.from_json(json.loads(json.dumps(rules.to_json()))) == rules
+    assert Rules.from_json(json.loads(json.dumps(serde.to_json(rules)))) == rules
     assert Rules.from_json({"min_chapter_s": 3, "unknown": 1}) == Rules(min_chapter_s=3)
     scenes = scenes_of([7.3, 11.1, 2.9, 40.0], ["a cat", "a dog", "a car", None])
     scenes[1] = ChapterScene(17, 4, scenes[1].start_s, scenes[1].end_s)  # int keys survive

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from support.playback_media import has_encoder, make_clip
 
+from genesis_pipeline import serde
 from genesis_pipeline.errors import InvalidSettingError
 from genesis_pipeline.media.playability import PlaybackFacts, browser_verdict
 from genesis_pipeline.media.probe import probe
@@ -62,7 +63,7 @@ def test_copy_matches_the_source(clips: Path, tmp_path: Path, name: str) -> None
     # What browsers play: H.264 8-bit 4:2:0 with AAC, in MP4.
     assert (copy.video_codec, copy.pix_fmt, copy.audio_codec) == ("h264", "yuv420p", "aac")
     assert copy.channels == 2
-    assert browser_verdict(PlaybackFacts.from_probe(copy.to_dict(), out.name)).playable
+    assert browser_verdict(PlaybackFacts.from_probe(serde.to_json(copy), out.name)).playable
     assert (made.width, made.height) == (copy.width, copy.height) == (info.width, info.height)
     # The same timeline: every frame at its source time, none dropped or added, same length.
     src_t, _ = frames(src)
@@ -106,12 +107,12 @@ def test_audio_only_gets_aac(clips: Path, tmp_path: Path) -> None:
     copy = probe(tmp_path / made.file)
     assert not copy.has_video and copy.audio_codec == "aac"
     assert abs(copy.duration_s - info.duration_s) < 0.05
-    assert browser_verdict(PlaybackFacts.from_probe(copy.to_dict(), made.file)).playable
+    assert browser_verdict(PlaybackFacts.from_probe(serde.to_json(copy), made.file)).playable
 
 
 def test_result_round_trips() -> None:
     p = Proxy("proxy.mp4", "video", 3.0, 1000, 0.5, 3.0, ProxyParams(crf=30), 320, 240)
-    assert Proxy.from_json(p.to_json()) == p and p.speed == pytest.approx(6.0)
+    assert serde.from_json(Proxy, serde.to_json(p)) == p and p.speed == pytest.approx(6.0)
 
 
 @pytest.mark.parametrize(
@@ -136,7 +137,7 @@ def test_recipe() -> None:
     )
     text = " ".join(args)
     for part in (
-        "-map 0:V:0",
+        "[0:V:0]",  # the graph reads the first picture stream that is not cover art
         "-map 0:a:0",
         "-c:v libx264",
         "-pix_fmt yuv420p",

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from support.metrics import match_cuts
 
+from genesis_pipeline import serde
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError
 from genesis_pipeline.media.ffmpeg import run_ffmpeg
 from genesis_pipeline.media.synth import Footage, Shot, make_footage
@@ -137,10 +138,10 @@ def test_previews_come_from_their_own_shot(
 
 def test_json_round_trip(detected) -> None:
     result, _, _ = detected["adaptive"]
-    again = SceneList.from_json(json.loads(json.dumps(result.to_json())))
+    again = serde.from_json(SceneList, json.loads(json.dumps(serde.to_json(result))))
     assert again == result
     assert isinstance(again.scenes[1], Scene) and isinstance(again.scenes[1].previews, tuple)
-    assert SceneParams.from_json(SceneParams(threshold=30.0).to_json()) == SceneParams(
+    assert serde.from_json(SceneParams, serde.to_json(SceneParams(threshold=30.0))) == SceneParams(
         threshold=30.0
     )
     assert VERSION == 1

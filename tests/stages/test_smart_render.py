@@ -17,6 +17,7 @@ import av
 import numpy as np
 import pytest
 
+from genesis_pipeline import serde
 from genesis_pipeline.errors import MediaToolError
 from genesis_pipeline.media import ffmpeg as ffmpeg_mod
 from genesis_pipeline.media.audio_analysis import decode_audio, rms_db
@@ -33,6 +34,7 @@ from genesis_pipeline.media.synth import DEFAULT_SCRIPT, Footage, Shot, make_foo
 from genesis_pipeline.stages.narration import NarrationClip
 from genesis_pipeline.stages.render import AssemblyParams, RenderResult, render_cut
 from genesis_pipeline.stages.render import smart as smart_render
+from genesis_pipeline.stages.render.layout import Doubtful
 from genesis_pipeline.stages.render.smart import plan_smart
 from genesis_pipeline.stages.timeline import CutSegment
 
@@ -122,7 +124,7 @@ def test_copies_happen_and_counts_are_exact(smart_cut: dict) -> None:
     assert [s.start for s in plan.spans] == list(
         itertools.accumulate([0, *(s.frames for s in plan.spans[:-1])])
     )
-    assert RenderResult.from_json(smart.to_json()) == smart
+    assert serde.from_json(RenderResult, serde.to_json(smart)) == smart
 
 
 def test_every_frame_is_the_source_frame(smart_cut: dict) -> None:
@@ -342,9 +344,9 @@ def test_failed_check_falls_back_to_reencode(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     def doubt(*_: object) -> None:
-        raise smart_render._Doubtful("simulated")
+        raise Doubtful("simulated")
 
-    monkeypatch.setattr(smart_render, "_check_output", doubt)
+    monkeypatch.setattr(smart_render, "check_output", doubt)
     seg = CutSegment.of_frames(gop_clip, 0, 50)
     with caplog.at_level(logging.WARNING):
         result = render_cut([seg], tmp_path / "cut.mp4", SMART)

@@ -10,6 +10,7 @@ from pathlib import Path
 import jiwer
 import pytest
 
+from genesis_pipeline import serde
 from genesis_pipeline.errors import InvalidMediaError
 from genesis_pipeline.media.synth import DEFAULT_SCRIPT, Footage, speak
 from genesis_pipeline.ml.device import plan_devices
@@ -82,7 +83,7 @@ def test_progress_runs_to_the_end(transcript: Transcript, calls) -> None:
 
 
 def test_json_round_trip(transcript: Transcript) -> None:
-    again = Transcript.from_json(json.loads(json.dumps(transcript.to_json())))
+    again = serde.from_json(Transcript, json.loads(json.dumps(serde.to_json(transcript))))
     assert again == transcript
 
 
@@ -92,7 +93,7 @@ def test_no_audio_stream_gives_an_empty_transcript(silent_footage: Footage, whis
     assert empty.language == "" and empty.words == () and empty.segments == ()
     assert empty.text == "" and empty.duration_s == 0.0
     assert calls and calls[-1][0] == calls[-1][1]
-    assert Transcript.from_json(json.loads(json.dumps(empty.to_json()))) == empty
+    assert serde.from_json(Transcript, json.loads(json.dumps(serde.to_json(empty)))) == empty
 
 
 def test_a_steady_tone_has_no_words(tone_footage: Footage, whisper_model) -> None:

@@ -1,7 +1,8 @@
-"""The cut on the output's clock: which frames and samples of which file make each piece of a
-render, at what frame rate. Shared by every render mode
-(:mod:`~genesis_pipeline.stages.render.reencode`,
-:mod:`~genesis_pipeline.stages.render.smart`, :mod:`~genesis_pipeline.stages.render.sound`).
+"""The render's plan: which frames and samples of which file make each piece of the cut on the
+output's clock, at what frame rate, and where each narration clip plays
+(:mod:`~genesis_pipeline.stages.render.clips`). Shared by every render mode
+(:mod:`~genesis_pipeline.stages.render.reencode`, :mod:`~genesis_pipeline.stages.render.smart`,
+:mod:`~genesis_pipeline.stages.render.sound`).
 
 Times. A piece keeps frames ``[start_frame, end_frame)`` of a file; they are on screen from the
 first one's presentation time to the next one's, read from the file's packets
@@ -37,11 +38,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError
 from genesis_pipeline.media.filtergraph import fps_fraction
+from genesis_pipeline.media.probe import display_size, stream_layout
 from genesis_pipeline.media.timestamps import STANDARD_RATES, FrameTimes, read_frame_times
+from genesis_pipeline.stages.render.clips import MixClip, place_narration
+from genesis_pipeline.stages.render.params import AssemblyParams, NarrationClipLike
 from genesis_pipeline.stages.timeline import CutSegment
 
 log = logging.getLogger(__name__)
@@ -130,8 +133,8 @@ class Piece:
 
 
 @dataclass(frozen=True, slots=True)
-class CutPlan:
-    """Every piece on the output's clock, and the output's format.
+class RenderPlan:
+    """Every piece on the output's clock, the output's format, and the narration mixed in.
 
     ``kept_s`` is the sum of the pieces' real spans (the cut's length on the review pages);
     the render lasts ``frames / rate``, within half a frame of it.
@@ -144,6 +147,7 @@ class CutPlan:
     frames: int
     samples: int
     kept_s: float = 0.0
+    clips: tuple[MixClip, ...] = ()
 
     @property
     def duration_s(self) -> float:
@@ -153,6 +157,41 @@ class CutPlan:
     def frames_conformed(self) -> int:
         """Output frames retimed from another rate (variable-rate or other-rate footage)."""
         return sum(p.frames_out for p in self.pieces if p.conform and p.use_video)
+
+    @property
+    def channels(self) -> int:
+        """1 when every sound in the cut (kept sources and narration) is mono, else 2.
+
+        Upmixing mono to stereo adds nothing to hear and doubles the AAC encode, the slowest
+        part of a smart render.
+        """
+        used = [p.source.audio_channels for p in self.pieces if p.use_audio]
+        used += [c.channels for c in self.clips]
+        return 1 if used and all(c == 1 for c in used) else 2
+
+
+def plan_render(
+    segments: Sequence[CutSegment],
+    params: AssemblyParams,
+    narration: Sequence[NarrationClipLike] = (),
+) -> RenderPlan:
+    """The cut on the output's clock for these parameters, with ``narration`` placed on it.
+
+    Raises:
+        InvalidSettingError: a malformed segment, or a negative narration offset or gain.
+        InvalidMediaError: a media or narration file is missing or unusable.
+    """
+    plan = plan_cut(
+        segments,
+        width=params.width,
+        height=params.height,
+        fps=params.fps,
+        sample_rate=params.sample_rate,
+        extend_s=params.extend_s,
+        freeze=params.extend_with == "freeze",
+    )
+    clips = place_narration(narration, plan.samples, plan.duration_s, params)
+    return replace(plan, clips=clips)
 
 
 def plan_cut(
@@ -164,7 +203,7 @@ def plan_cut(
     sample_rate: int = 48000,
     extend_s: float = 0.0,
     freeze: bool = False,
-) -> CutPlan:
+) -> RenderPlan:
     """Inspect the sources and place every segment on the output's clock (frames, samples).
 
     Args:
@@ -287,7 +326,7 @@ def plan_cut(
             place(tail_seg, hold=hold, span=span, audio=audio)
     if not pieces:
         raise InvalidSettingError("segments", "the kept scenes last less than one frame")
-    return CutPlan(
+    return RenderPlan(
         pieces=tuple(pieces),
         width=width,
         height=height,
@@ -398,62 +437,26 @@ def check_segment(i: int, seg: CutSegment) -> None:
         raise InvalidSettingError(name, "has neither video nor audio")
 
 
-def is_attached_picture(stream: Any) -> bool:
-    """Cover art: a video stream that is one still picture."""
-    try:
-        return bool(int(stream.disposition) & 0x400)  # AV_DISPOSITION_ATTACHED_PIC
-    except (TypeError, AttributeError):
-        return False
-
-
 def inspect_source(path: Path) -> Source:
-    """Open ``path`` with PyAV: stream indices, start offset and the video's frame times.
+    """Read ``path``'s streams (:func:`~genesis_pipeline.media.probe.stream_layout`) and the
+    presentation time of every video frame.
 
     Raises:
         InvalidMediaError: missing, unreadable, or without audio and video.
     """
-    import av
-
-    if not path.is_file():
-        raise InvalidMediaError(path, "file does not exist")
-    try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise InvalidMediaError(path, f"cannot be opened as media ({exc})") from None
-    with container:
-        video = next((s for s in container.streams.video if not is_attached_picture(s)), None)
-        audio = next(iter(container.streams.audio), None)
-        if video is None and audio is None:
-            raise InvalidMediaError(path, "contains no audio or video stream")
-        c_start = container.start_time / 1e6 if container.start_time is not None else 0.0
-        v_start = 0.0
-        if video is not None and video.start_time is not None and video.time_base:
-            v_start = max(0.0, float(video.start_time * video.time_base) - c_start)
-        video_index = video.index if video is not None else None
-        audio_index = audio.index if audio is not None else None
-        channels = audio.codec_context.channels if audio is not None else None
+    layout = stream_layout(path)
+    if layout.video_index is None and layout.audio_index is None:
+        raise InvalidMediaError(path, "contains no audio or video stream")
+    video_index = layout.video_index
     clock = read_frame_times(path, video_index) if video_index is not None else None
-    return Source(path, video_index, audio_index, channels, v_start, clock)
-
-
-def display_size(path: Path) -> tuple[int, int] | None:
-    """Width and height of the first video frame as displayed (rotation applied).
-
-    Raises:
-        InvalidMediaError: the video cannot be decoded.
-    """
-    import av
-
-    try:
-        with av.open(str(path), metadata_errors="ignore") as container:
-            video = next((s for s in container.streams.video if not is_attached_picture(s)), None)
-            if video is None:
-                return None
-            frame = next(container.decode(video))
-    except (av.error.FFmpegError, OSError, StopIteration, ValueError) as exc:
-        raise InvalidMediaError(path, f"video cannot be decoded ({exc})") from None
-    rotation = int(getattr(frame, "rotation", 0) or 0) % 360
-    return (frame.height, frame.width) if rotation in (90, 270) else (frame.width, frame.height)
+    return Source(
+        path,
+        video_index,
+        layout.audio_index,
+        layout.audio_channels,
+        layout.video_start_s,
+        clock,
+    )
 
 
 def _even(n: int) -> int:

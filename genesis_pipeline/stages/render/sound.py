@@ -25,24 +25,16 @@ sound it should be, and a join that is not clean (error within 25 dB of the sign
 -55 dBFS) moves one packet into its copy and is encoded again, up to 8 times. If one
 still fails, the whole sound is encoded instead (the caller's fallback).
 
-Why these numbers (60 random joins on the benchmark clip's speech, error around each join
-against the sound it should be, next to a whole re-encode's error at the same place): FFmpeg's
-encoder starts poorly, so with 1 packet of warm-up the joins were a median 10 dB worse than
-the re-encode, with 8 equal, with 32 equal and never more than 6 dB worse (worst -61 dBFS);
-without the one-packet margin, a copy ending right at a cut left errors of -26 dBFS under
--17 dBFS speech (the overlap mixed two different signals); without re-trying joins whose
-window sequences disagree, -39 dBFS. On the benchmark cut: 99.4% of the sound copied, no join
-re-tried, worst join -62 dBFS, about 1 s instead of 4.2 s for encoding the whole sound.
+The warm-up, look-ahead, margins and thresholds below were chosen by measuring joins against a
+whole re-encode's error at the same place (``docs/render.md``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -56,21 +48,23 @@ from genesis_pipeline.media.aac import (
     index_aac,
 )
 from genesis_pipeline.media.audio_analysis import FLOOR_DB, rms_db
-from genesis_pipeline.stages.render.plan import CutPlan
-from genesis_pipeline.stages.render.reencode import AssemblyParams, out_channels
+from genesis_pipeline.stages.render.params import AssemblyParams
+from genesis_pipeline.stages.render.plan import RenderPlan
 
 log = logging.getLogger(__name__)
 
-WARM_UP = 32  # packets encoded before a stretch and dropped
+WARM_UP = 32  # packets encoded before a stretch and dropped (the encoder starts poorly)
 LOOK_AHEAD = 4  # packets of the next copy the encoder sees after a stretch
 MIN_COPY = 8  # packets: a shorter copy is not worth its two joins
 SHIFTS = 8  # attempts per join
-CLEAN_SNR_DB = 25.0
-CLEAN_FLOOR_DB = -55.0
+CLEAN_SNR_DB = 25.0  # a clean join's error is at least this far under the signal...
+CLEAN_FLOOR_DB = -55.0  # ...or under this level
 
 
 @dataclass(slots=True)
-class _Copy:
+class PacketRun:
+    """AAC packets of one piece copied as they are (their ends move while joins are made)."""
+
     piece: int
     track: AacTrack
     first: int  # source sample (presentation time) of the first copied packet
@@ -109,7 +103,7 @@ class SoundLayout:
     template: AacTrack
     bounds: list[int]
     sources: list[tuple[AacTrack, int] | None]
-    copies: list[_Copy]
+    copies: list[PacketRun]
     retries: int = 0
     worst_join_db: float = FLOOR_DB
 
@@ -137,13 +131,13 @@ class SoundLayout:
         return 1000 * self.max_offset / self.sample_rate
 
 
-def plan_sound(plan: CutPlan, clips: Sequence[Any], params: AssemblyParams) -> SoundLayout | str:
+def plan_sound(plan: RenderPlan, params: AssemblyParams) -> SoundLayout | str:
     """Where the cut's sound can be copied, or why it cannot (the sound is then encoded)."""
-    if clips:
+    if plan.clips:
         return "narration is mixed in"
     if params.bed_gain != 1.0:
         return f"the natural sound's gain is {params.bed_gain}"
-    sr, ch = params.sample_rate, out_channels(plan, clips)
+    sr, ch = params.sample_rate, plan.channels
     tracks: dict[Path, AacTrack] = {}
     for piece in plan.pieces:
         src = piece.source
@@ -181,7 +175,7 @@ def plan_sound(plan: CutPlan, clips: Sequence[Any], params: AssemblyParams) -> S
         bounds.append(total)
         for i in range(1, len(bounds)):
             bounds[i] = min(max(bounds[i], bounds[i - 1]), total)
-        copies: list[_Copy] = []
+        copies: list[PacketRun] = []
         dropped = False
         for i, piece in enumerate(plan.pieces):
             if not candidate[i]:
@@ -195,7 +189,7 @@ def plan_sound(plan: CutPlan, clips: Sequence[Any], params: AssemblyParams) -> S
                 candidate[i] = False
                 dropped = True
                 continue
-            copies.append(_Copy(i, track, first, stop, shift[i], shift[i] - natural[i]))
+            copies.append(PacketRun(i, track, first, stop, shift[i], shift[i] - natural[i]))
         if not dropped:
             break
     if not copies:
@@ -248,7 +242,7 @@ def copy_sound(layout: SoundLayout, out: Path) -> None:
 
 
 def _stretch(
-    layout: SoundLayout, reader: AacReader, before: _Copy | None, after: _Copy | None
+    layout: SoundLayout, reader: AacReader, before: PacketRun | None, after: PacketRun | None
 ) -> list[tuple[int, bytes, int]]:
     """Encode the output between two copies, moving a join into its copy while it is not
     clean. Shrinks ``before``/``after`` in place."""
@@ -288,8 +282,8 @@ def _stretch(
 def _judge(
     layout: SoundLayout,
     reader: AacReader,
-    before: _Copy | None,
-    after: _Copy | None,
+    before: PacketRun | None,
+    after: PacketRun | None,
     kept: list[tuple[int, bytes, int]],
     warm: np.ndarray | None,
     body: np.ndarray,

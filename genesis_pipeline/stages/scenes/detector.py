@@ -1,10 +1,10 @@
 """Driving PySceneDetect's detectors frame by frame from our own decode loop.
 
 Imported lazily by :mod:`genesis_pipeline.stages.scenes.detect` (it pulls in OpenCV). The
-detectors get
-PTS-backed ``FrameTimecode`` objects (PySceneDetect 0.7), so ``min_scene_len`` is measured in real
-seconds on variable-rate footage; a bounded ``StatsManager`` keeps the metrics of the last frames
-so the score at each reported cut (``content_val`` / ``adaptive_ratio``) can be read back.
+detectors get PTS-backed ``FrameTimecode`` objects (PySceneDetect 0.7), so ``min_scene_len`` is
+measured in real seconds on variable-rate footage; a bounded ``StatsManager`` keeps the metrics
+of the last frames so the score at each reported cut (``content_val`` / ``adaptive_ratio``) can
+be read back.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from scenedetect.detectors import AdaptiveDetector, ContentDetector
 if TYPE_CHECKING:
     import av.video.frame
 
-    from genesis_pipeline.stages.scenes.detect import SceneParams
+    from genesis_pipeline.stages.scenes.params import SceneParams
 
 
 class _FastScore:
@@ -32,8 +32,8 @@ class _FastScore:
 
     With a zero edge weight (the default) the score is the weighted mean of the per-channel
     mean absolute HSV differences between consecutive frames. The library splits the HSV image
-    into planes and takes each plane's distance in numpy through int32 copies (about 70% of the
-    detector's time on a 256-wide frame); here one ``cv2.absdiff`` and one ``cv2.sumElems`` on
+    into planes and takes each plane's distance in numpy through int32 copies (most of the
+    detector's time: ``docs/scenes.md``); here one ``cv2.absdiff`` and one ``cv2.sumElems`` on
     the interleaved image give the three exact integer sums. The library also computes Canny
     edges whenever a ``StatsManager`` is attached, even with a zero edge weight; that is
     skipped. With a non-zero edge weight the library's own code runs unchanged.

@@ -10,8 +10,8 @@ Memory stays bounded by ``capacity`` images whatever the length of the scene.
 Candidates are the decoded frames themselves (a reference, no copy and no scaling) while
 ``capacity`` of them fit in :data:`RAW_BUDGET_BYTES`; only the few chosen are scaled, converted
 and encoded. Larger pictures (4K with many previews per scene) are scaled to preview size as
-they are sampled (kept as YUV: only the chosen ones are converted to RGB). On a 5-minute 720p
-clip, scaling every sampled candidate cost about 15% of the decoding time.
+they are sampled (kept as YUV: only the chosen ones are converted to RGB): scaling every sampled
+candidate is a cost worth avoiding (``docs/scenes.md``).
 """
 
 from __future__ import annotations
