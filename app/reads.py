@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -177,9 +178,7 @@ def transcript_summary(project_id: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _transcript_lines(
-    home: str, project_id: int, rev: int, media_id: int
-) -> list[dict[str, object]]:
+def _transcript_lines(home: str, project_id: int, rev: int, media_id: int) -> list[dict[str, Any]]:
     segments, words = _transcript(home, project_id, rev)
     return split_lines(
         segments[segments.media_id == media_id].to_dict("records"),
@@ -187,7 +186,7 @@ def _transcript_lines(
     )
 
 
-def transcript_lines(project_id: int, media_id: int) -> list[dict[str, object]]:
+def transcript_lines(project_id: int, media_id: int) -> list[dict[str, Any]]:
     """Transcript page: one media file's transcript as readable lines with their words."""
     return _transcript_lines(str(store().home), project_id, revision(project_id), media_id)
 

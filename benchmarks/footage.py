@@ -166,7 +166,8 @@ def speech_plan(recipe: Recipe, tmp: Path) -> list[tuple[float, str]]:
     Each paragraph (about 20 s) is spoken once here to learn its length, so none overruns the
     clip; a 0.7 s pause separates paragraphs.
     """
-    t, k, parts = 0.5, 0, []
+    t, k = 0.5, 0
+    parts: list[tuple[float, str]] = []
     sentences = list(SENTENCES)
     while True:
         para: list[str] = []

@@ -22,6 +22,8 @@ from typing import Any
 
 _POLL_S = 0.02
 
+Arg = str | os.PathLike[str]  # one word of a measured command line
+
 
 class CommandFailed(RuntimeError):
     """A measured command exited non-zero."""
@@ -54,7 +56,7 @@ def _tree_rss(proc: Any) -> int:
 
 
 def run_measured(
-    cmd: Sequence[str | os.PathLike[str]],
+    cmd: Sequence[Arg],
     *,
     env: dict[str, str] | None = None,
     cwd: Path | None = None,

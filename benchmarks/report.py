@@ -134,7 +134,7 @@ def _med(res: ClipResults, name: str, key: str = "wall_s") -> float | None:
 
 
 def _div(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b in (None, 0) else a / b  # type: ignore[operator]
+    return None if a is None or b in (None, 0) else a / b
 
 
 def step_medians(res: ClipResults, series: str) -> dict[str, float]:
@@ -319,9 +319,9 @@ def measurement_rows(res: ClipResults) -> list[dict[str, Any]]:
             if total is None:
                 continue
             peaks = [
-                res.series[n].peak_rss_mb
+                peak
                 for n in ("baseline_scenedetect", "baseline_whisper", "baseline_reencode")
-                if n in res.series
+                if n in res.series and (peak := res.series[n].peak_rss_mb) is not None
             ]
             rows.append(
                 {
@@ -614,7 +614,7 @@ def environment(load_before: Sequence[float]) -> dict[str, Any]:
         pass
     from importlib.metadata import PackageNotFoundError, version
 
-    versions = {}
+    versions: dict[str, str | None] = {}
     for dist in ("faster-whisper", "ctranslate2", "scenedetect", "av", "opencv-python", "duckdb"):
         try:
             versions[dist] = version(dist)

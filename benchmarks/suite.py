@@ -25,7 +25,7 @@ from typing import Any
 
 from benchmarks.accuracy import cut_scores, scenedetect_cuts, wer
 from benchmarks.footage import BenchClip, Recipe, ensure_clip
-from benchmarks.measure import Sample, Series, run_measured
+from benchmarks.measure import Arg, Sample, Series, run_measured
 from genesis_pipeline.media.ffmpeg import ffmpeg_exe
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ def run_clip(
     res.facts["smart_render"] = smart
 
     ffmpeg = ffmpeg_exe()
-    decode = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", clip.path]
+    decode: list[Arg] = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", clip.path]
     decode += ["-map", "0:v", "-f", "null", "-"]
     for r in range(runs):
         say(f"{label}: decode only ({r + 1}/{runs})")
@@ -199,10 +199,10 @@ def run_clip(
         ).data
         project_id = int(setup["project_id"])
         res.facts.setdefault("add_media_s", []).append(setup["add_media_s"])
-        cmd = [*genesis, "--data-dir", home, "--json", "-q"]
+        cmd: list[Arg] = [*genesis, "--data-dir", home, "--json", "-q"]
         cmd += ["process-project", "--project-id", str(project_id)]
         res.add("pipeline_cold", run_measured(cmd, env=bench_env(home)))
-    cli = [*genesis, "--data-dir", home, "--json", "-q"]
+    cli: list[Arg] = [*genesis, "--data-dir", home, "--json", "-q"]
     cli += ["process-project", "--project-id", str(project_id)]
     for r in range(runs):
         say(f"{label}: re-run, nothing changed ({r + 1}/{runs})")

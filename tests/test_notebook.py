@@ -43,8 +43,10 @@ def test_notebook_runs_on_the_demo_project(tmp_path: Path, monkeypatch: pytest.M
     assert "saved as rules version" in outputs
     store = Store(Settings(home=home))
     pid = find_demo_project(store)
-    history = rules_history(store, pid)
-    assert history[-1]["note"].startswith("notebook: best of 5 (long pauses, medium chapters)")
+    assert pid is not None
+    note = rules_history(store, pid)[-1].note
+    assert note is not None
+    assert note.startswith("notebook: best of 5 (long pauses, medium chapters)")
     figures = [
         o
         for c in nb.cells

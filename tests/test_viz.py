@@ -154,7 +154,7 @@ def test_narration_timeline_marks_speech_under_narration() -> None:
         media_sha={1: "a", 2: "b"},
         total_scenes=2,
     )
-    rows = [
+    rows: list[dict[str, object]] = [
         {"offset_s": 1.5, "duration_s": 2.0, "target": "whole cut", "file": "vo.wav"},
         {"offset_s": 5.0, "duration_s": 1.0, "target": "chapter 2", "automatic": True},
         {"offset_s": None, "duration_s": 1.0, "target": "chapter 9"},  # not placed: left out

@@ -109,8 +109,10 @@ class NoPrivateNamesContract(Contract):
     ignore_modules = fields.ListField(subfield=fields.StringField(), required=False)
 
     def check(self, graph: grimp.ImportGraph, verbose: bool) -> ContractCheck:
+        # import-linter types a contract's fields as the Field objects declared on the class;
+        # on the instance they hold the parsed values (lists of str here).
         containers: list[str] = list(self.containers)  # type: ignore[call-overload]
-        ignored = set(self.ignore_modules or ())  # type: ignore[call-overload]
+        ignored: set[str] = set(self.ignore_modules or ())  # type: ignore[arg-type]
         roots = {m.split(".")[0] for m in graph.modules if "." not in m}
         found: list[Violation] = []
         for module in sorted(graph.modules):

@@ -84,7 +84,7 @@ by_id = {p.voiceover_id: p for p in placements}
 for vo in voiceovers:
     placed = by_id.get(vo.id)  # None when the plan could not be made
     is_chapter = vo.chapter_idx is not None
-    span = spans.get(vo.chapter_idx) if is_chapter else None
+    span = spans.get(vo.chapter_idx) if vo.chapter_idx is not None else None
     start = placed.offset_s if placed else None
     with st.container(border=True):
         head = st.columns([3.2, 1.2, 1.2, 1.2], vertical_alignment="center")

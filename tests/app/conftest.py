@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.apptest import APP
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.media.synth import Shot, make_footage
@@ -16,8 +17,6 @@ from genesis_pipeline.services.narration import add_voiceover
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.upload import add_media
 from genesis_pipeline.store import Store
-
-APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
 
 
 @pytest.fixture(autouse=True)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import APP
-from support.apptest import assert_no_exception, texts
+from support.apptest import APP, assert_no_exception, texts
 
 from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.runs.pipeline import ProjectPipelineService

@@ -6,15 +6,14 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from support.apptest import assert_no_exception
+from support.apptest import APP, assert_no_exception
+from support.db import scalar
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.runs.control import wait_for_run
 from genesis_pipeline.runs.demo import find_demo_project
 from genesis_pipeline.services.status import project_status
 from genesis_pipeline.store import Store
-
-APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
 
 pytestmark = pytest.mark.slow
 
@@ -38,4 +37,4 @@ def test_empty_data_dir_gets_the_demo(tmp_path: Path, monkeypatch: pytest.Monkey
     at.run()  # a second visit does not create another demo
     assert_no_exception(at)
     with store.db.read() as con:
-        assert con.execute("SELECT count(*) FROM projects").fetchone()[0] == 1
+        assert scalar(con, "SELECT count(*) FROM projects") == 1

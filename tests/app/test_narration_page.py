@@ -49,7 +49,7 @@ def test_offset_gain_and_mix_persist(make_app, app_project, whole_vo) -> None:
     at.button(key=f"vo_apply_{whole_vo.id}").click().run()
     assert_no_exception(at)
     after = next(v for v in list_voiceovers(store, pid) if v.id == whole_vo.id)
-    assert (after.offset_s, after.gain) == (pytest.approx(2.5), pytest.approx(0.7))
+    assert (after.offset_s, after.gain) == pytest.approx((2.5, 0.7))
     assert f"Updated {whole_vo.original_name}" in texts(at)
     starts = next(m.value for m in at.metric if m.label == "Starts on the cut")
     assert starts == "2.50 s"
@@ -59,7 +59,7 @@ def test_offset_gain_and_mix_persist(make_app, app_project, whole_vo) -> None:
     at.button(key="narr_mix_apply").click().run()
     assert_no_exception(at)
     mix = get_mix(store, pid)
-    assert (mix.voiceover_gain, mix.bed_gain) == (pytest.approx(0.8), pytest.approx(0.5))
+    assert (mix.voiceover_gain, mix.bed_gain) == pytest.approx((0.8, 0.5))
     assert at.number_input(key="narr_bed_gain").value == pytest.approx(0.5)
 
 

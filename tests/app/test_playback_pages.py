@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import APP
-from support.apptest import assert_no_exception, texts
+from support.apptest import APP, assert_no_exception, texts
+from support.db import scalar
 from support.playback_media import make_clip
 
 from genesis_pipeline.config import Settings
@@ -38,7 +38,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     original = MemoryMediaFileStorage.load_and_get_id
 
-    def capture(self, path_or_data, mimetype, kind, filename=None):  # type: ignore[no-untyped-def]
+    def capture(self, path_or_data, mimetype, kind, filename=None):
         if isinstance(path_or_data, str):
             seen.append(path_or_data)
         return original(self, path_or_data, mimetype, kind, filename)
@@ -56,7 +56,7 @@ def env(home: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     return Store(Settings.from_env())
 
 
-def open_page(pid: int, page: str):  # type: ignore[no-untyped-def]
+def open_page(pid: int, page: str):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(APP), default_timeout=60)
@@ -79,7 +79,7 @@ def assert_browser_plays_what_it_gets(served: list[str]) -> None:
         )
 
 
-def wait_until(check, timeout_s: float = 120.0) -> None:  # type: ignore[no-untyped-def]
+def wait_until(check, timeout_s: float = 120.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
         assert time.monotonic() < deadline, "timed out"
@@ -116,7 +116,7 @@ def test_uploaded_footage_plays_from_its_copy_without_a_run(
     assert abs(probe(served[0]).duration_s - probe(src).duration_s) < 0.05
     assert "Playing a small H.264 copy" in texts(at) and PREPARING not in texts(at)
     with store.db.read() as con:
-        assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+        assert scalar(con, "SELECT count(*) FROM runs") == 0
     # The worker stops by itself once nothing is left to copy.
     from genesis_pipeline.runs.launch import pid_alive
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import APP
-from support.apptest import assert_no_exception, texts
+from support.apptest import APP, assert_no_exception, texts
 
 from genesis_pipeline.runs.control import list_runs, run_state, wait_for_run
 from genesis_pipeline.runs.pipeline import STEP_NAMES, ProjectPipelineService

@@ -7,8 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
-from conftest import APP
-from support.apptest import assert_no_exception, texts
+from support.apptest import APP, assert_no_exception, texts
 
 from genesis_pipeline.services.queries import scenes_table
 from genesis_pipeline.services.review import reset_reviews
@@ -145,7 +144,7 @@ def test_filters_and_lowest_confidence_first(make_app, reviews_undone) -> None:
     shown = _ids(at)
     assert sorted(shown) == sorted(conf)
     assert [conf[i] for i in shown] == sorted(conf.values())
-    assert shown[0] == min(conf, key=conf.get)
+    assert shown[0] == min(conf, key=conf.__getitem__)
 
 
 def test_focus_ids_from_the_confidence_page(make_app, app_project) -> None:

@@ -77,7 +77,7 @@ def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
     seen: dict[str, bytes] = {}
     original = MemoryMediaFileStorage.load_and_get_id
 
-    def capture(self, path_or_data, mimetype, kind, filename=None):  # type: ignore[no-untyped-def]
+    def capture(self, path_or_data, mimetype, kind, filename=None):
         file_id = original(self, path_or_data, mimetype, kind, filename)
         if isinstance(path_or_data, bytes):
             seen[file_id] = path_or_data

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import APP
-from support.apptest import assert_no_exception, texts
+from support.apptest import APP, assert_no_exception, texts
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.media.synth import Footage, Shot, make_footage

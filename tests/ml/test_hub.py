@@ -17,8 +17,13 @@ from genesis_pipeline.ml.device import plan_devices
 def reachable(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The hub answers the probe (counted); HF_HUB_OFFLINE unset."""
     calls: list[int] = []
+
+    def answers() -> bool:
+        calls.append(1)
+        return True
+
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(hub, "hub_reachable", lambda: calls.append(1) or True)
+    monkeypatch.setattr(hub, "hub_reachable", answers)
     return calls
 
 

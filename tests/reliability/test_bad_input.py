@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.db import scalar
 from support.oddmedia import bad_files
 
 from genesis_pipeline.config import Settings
@@ -21,10 +22,8 @@ def bad(tmp_path_factory: pytest.TempPathFactory, footage) -> dict[str, tuple[Pa
 
 def snapshot(store: Store) -> tuple:
     with store.db.read() as con:
-        media = con.execute("SELECT count(*) FROM media_files").fetchone()[0]
-        uploads = con.execute("SELECT count(*) FROM uploads WHERE status = 'finalized'").fetchone()[
-            0
-        ]
+        media = scalar(con, "SELECT count(*) FROM media_files")
+        uploads = scalar(con, "SELECT count(*) FROM uploads WHERE status = 'finalized'")
     files = sorted(p.name for p in (store.home / "media").rglob("*") if p.is_file())
     return media, uploads, files
 

@@ -69,7 +69,7 @@ def test_offset_beyond_the_cut_fails_the_run_and_keeps_the_render(
     set_voiceover_offset(store, pid, rec.id, 500.0)
     report = ProjectPipelineService(store).run(pid, RunOptions())
     assert report.status == "failed"
-    assert report.error_type == "InvalidSettingError"
+    assert report.error_type == "InvalidSettingError" and report.error is not None
     assert "voiceover offset" in report.error and "500" in report.error
     assert Path(first.render_path).is_file()  # the previous render is intact
     set_voiceover_offset(store, pid, rec.id, 1.0)

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from support.db import scalar
+
 from genesis_pipeline.store.db import Database
 
 WRITER = r"""
@@ -41,9 +43,9 @@ def test_killed_writers_leave_a_consistent_file(tmp_path: Path) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
         with db.read() as con:
-            projects = con.execute("SELECT count(*) FROM projects").fetchone()[0]
-            runs = con.execute("SELECT count(*) FROM runs").fetchone()[0]
-            half = con.execute("SELECT count(*) FROM projects WHERE revision <> 1").fetchone()[0]
+            projects = scalar(con, "SELECT count(*) FROM projects")
+            runs = scalar(con, "SELECT count(*) FROM runs")
+            half = scalar(con, "SELECT count(*) FROM projects WHERE revision <> 1")
         assert projects == runs, (round_, projects, runs)
         assert half == 0
     assert projects > 0

@@ -142,9 +142,9 @@ def test_disk_full_in_smart_render_write_leaves_no_partial_file(
     """The smart render's own writes (PyAV, in-process: copied pictures and sound) fail
     part-way: the step says the disk filled up, nothing is left in renders/."""
     from genesis_pipeline.stages.render import smart as smart_render
+    from genesis_pipeline.stages.render.mux import mux as real_mux
 
     store, pid, first = reviewed
-    real_mux = smart_render.mux
 
     def mux_then_fail(layout, enc, sound, out) -> None:
         real_mux(layout, enc, sound, out)  # a real, complete file under its temporary name
@@ -180,7 +180,7 @@ def test_full_disk_is_refused_before_rendering(reviewed, tmp_path: Path) -> None
     try:
         shutil.copyfile(keep, first.render_path)
         report = ProjectPipelineService(store).run(pid, RunOptions())
-        assert report.status == "failed"
+        assert report.status == "failed" and report.error is not None
         assert "not enough free space" in report.error
         assert sorted(p.name for p in target.iterdir()) == [Path(first.render_path).name]
     finally:

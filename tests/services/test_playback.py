@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from support.db import scalar
 from support.playback_media import make_clip
 from support.procs import spawn, store_for
 
@@ -64,6 +65,12 @@ def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def path_of(pb: playback.Playback) -> str:
+    """The file the player loads (the test expects one)."""
+    assert pb.path is not None, pb
+    return pb.path
+
+
 def project_with(store: Store, *files: Path) -> tuple[int, list[int]]:
     pid = create_project(store, "playback").id
     added = add_media(store, pid, list(files))
@@ -76,7 +83,7 @@ def test_made_once_then_cache_hits(home: Path, clips: Path, monkeypatch) -> None
         store, clips / "mpeg4 part2.mp4", clips / "h264.mp4", clips / "voice pcm.mov"
     )
     before = {p.media_id: p for p in playback.project_playback(store, pid)}
-    assert before[h264].state == "source" and before[h264].path.endswith("h264.mp4")
+    assert before[h264].state == "source" and path_of(before[h264]).endswith("h264.mp4")
     assert before[m4].state == "queued" and before[m4].path is None
     assert "MPEG-4 Part 2" in before[m4].reason and "Preparing a playable copy" in (
         before[m4].message
@@ -86,11 +93,11 @@ def test_made_once_then_cache_hits(home: Path, clips: Path, monkeypatch) -> None
     made = {o.media_id: o for o in make_project_proxies(store, pid)}
     assert {k: o.status for k, o in made.items()} == {m4: "made", h264: "playable", pcm: "made"}
     pb = playback.playback(store, m4)
-    assert pb.state == "proxy" and Path(pb.path).is_file()
-    assert Path(pb.path).parent == store.project_dir("proxies", pid)
-    assert probe(pb.path).video_codec == "h264" and "H.264 copy" in pb.message
+    assert pb.state == "proxy" and Path(path_of(pb)).is_file()
+    assert Path(path_of(pb)).parent == store.project_dir("proxies", pid)
+    assert probe(path_of(pb)).video_codec == "h264" and "H.264 copy" in pb.message
     audio = playback.playback(store, pcm)
-    assert audio.path.endswith(".m4a") and probe(audio.path).audio_codec == "aac"
+    assert path_of(audio).endswith(".m4a") and probe(path_of(audio)).audio_codec == "aac"
 
     # Asked again: recorded, no ffmpeg. Another project with the same bytes: the stage cache.
     calls: list[object] = []
@@ -105,7 +112,7 @@ def test_made_once_then_cache_hits(home: Path, clips: Path, monkeypatch) -> None
     assert out.status == "cached" and not calls
     assert playback.playback(store, other).state == "proxy"
     # Both projects' copies are the one cached file (hard links), not new encodes.
-    first, second = Path(pb.path), Path(playback.playback(store, other).path)
+    first, second = Path(path_of(pb)), Path(path_of(playback.playback(store, other)))
     assert first != second and first.stat().st_ino == second.stat().st_ino
 
 
@@ -124,7 +131,8 @@ def test_failed_copy_says_why_and_can_be_retried(
     finally:
         monkeypatch.delenv("GENESIS_FFMPEG")
         ffmpeg_mod.ffmpeg_exe.cache_clear()
-    assert out.status == "failed" and "Unknown encoder libx264" in out.error
+    assert out.status == "failed" and out.error is not None
+    assert "Unknown encoder libx264" in out.error
     pb = playback.playback(store, m4)
     assert pb.state == "failed" and pb.path is None
     assert "cannot be played here" in pb.message and "MPEG-4 Part 2" in pb.message
@@ -191,7 +199,7 @@ def test_killed_worker_leaves_no_partial_copy(tmp_path: Path, long_clip: Path) -
     (out,) = make_project_proxies(store, pid)
     assert out.status == "made"
     assert not list(store.cache.root.joinpath("proxy").glob(".tmp-*"))
-    copy = probe(playback.playback(store, mid).path)
+    copy = probe(path_of(playback.playback(store, mid)))
     assert copy.video_codec == "h264" and abs(copy.duration_s - 20.0) < 0.05
 
 
@@ -208,7 +216,7 @@ def test_run_reuses_the_copy_and_never_waits_for_the_worker(
     with store.db.read() as con:
         small_media = media_sql.get(con, small)
     assert playback.ensure_proxy(store, get_project(store, pid), small_media).status == "made"
-    first = Path(playback.playback(store, small).path)
+    first = Path(path_of(playback.playback(store, small)))
     # A background worker is busy with the long clip when the run starts.
     worker = spawn(home, "make-proxies", "--project-id", str(pid), "-q")
     try:
@@ -228,7 +236,7 @@ def test_run_reuses_the_copy_and_never_waits_for_the_worker(
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(worker.pid, signal.SIGKILL)
-    assert Path(playback.playback(store, small).path) == first
+    assert Path(path_of(playback.playback(store, small))) == first
     # Everything made: the next run's step is a cache hit throughout and encodes nothing.
     report = ProjectPipelineService(store).run(pid, RunOptions(render=False))
     step = next(d for d in report.step_details if d["step"] == "proxies")
@@ -283,7 +291,7 @@ add_media(store, pid, [{str(clips / "mpeg4 part2.mp4")!r}])
 
     con = duckdb.connect(str(home / "genesis.duckdb"), read_only=True)
     try:
-        assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 1
+        assert scalar(con, "SELECT max(version) FROM schema_version") == 1
         assert "media_proxies" not in {r[0] for r in con.execute("SHOW TABLES").fetchall()}
     finally:
         con.close()
@@ -291,7 +299,7 @@ add_media(store, pid, [{str(clips / "mpeg4 part2.mp4")!r}])
     assert pb.state == "queued"
     with store.db.read() as con:
         versions = [r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()]
-        assert con.execute("SELECT count(*) FROM media_files").fetchone()[0] == 1
+        assert scalar(con, "SELECT count(*) FROM media_files") == 1
     assert sorted(versions) == [1, 2]
     assert [o.status for o in make_project_proxies(store, 1)] == ["made"]
     assert playback.project_playback(store, 1)[0].state == "proxy"

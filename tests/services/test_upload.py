@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.db import scalar
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError, UploadError
@@ -29,7 +30,7 @@ def store(home: Path) -> Store:
 
 def _media_count(store: Store) -> int:
     with store.db.read() as con:
-        return int(con.execute("SELECT count(*) FROM media_files").fetchone()[0])
+        return int(scalar(con, "SELECT count(*) FROM media_files"))
 
 
 def test_upload_roundtrip_probes_and_dedupes(store: Store, footage) -> None:

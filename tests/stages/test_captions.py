@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -46,7 +47,9 @@ class ColourCaptioner:
         )
         out = []
         for im in images:
-            r, g, b = im.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+            pixel = im.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+            assert isinstance(pixel, tuple), f"not an RGB image: {im.mode}"
+            r, g, b = pixel
             name = max((r, "red"), (g, "green"), (b, "blue"))[1]
             out.append((f"{prompt or ''}{name}", (r + g + b) / 765))
         return out
@@ -127,6 +130,7 @@ def test_corrupt_preview_is_named(tmp_path: Path, content: bytes | str) -> None:
         whole = solid(tmp_path / "whole.jpg", (10, 20, 30)).read_bytes()
         bad.write_bytes(whole[: len(whole) // 2])
     else:
+        assert isinstance(content, bytes)
         bad.write_bytes(content)
     with pytest.raises(InvalidMediaError, match=r"broken\.jpg: not a readable image") as err:
         caption_scenes([[bad]], ColourCaptioner())
@@ -135,7 +139,7 @@ def test_corrupt_preview_is_named(tmp_path: Path, content: bytes | str) -> None:
 
 def test_wrong_number_of_captions_is_a_stage_error(tmp_path: Path) -> None:
     class Short(ColourCaptioner):
-        def caption(self, images, **kw):  # type: ignore[override]
+        def caption(self, images, **kw):
             return super().caption(images, **kw)[:-1]
 
     with pytest.raises(StageError, match="captions: colour-test/1 returned 0 captions for 1"):
@@ -145,7 +149,8 @@ def test_wrong_number_of_captions_is_a_stage_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize("field", ["batch_size", "max_new_tokens", "num_beams"])
 def test_params_are_checked(field: str) -> None:
     with pytest.raises(InvalidSettingError, match=f"CaptionParams.{field}"):
-        CaptionParams(**{field: 0})
+        bad: dict[str, Any] = {field: 0}  # which field is known only at run time
+        CaptionParams(**bad)
 
 
 def test_no_scenes() -> None:

@@ -27,7 +27,9 @@ try:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 except ImportError:  # hypothesis is a dev extra; the seeded sweep below still runs
-    given = None
+    HAVE_HYPOTHESIS = False
+else:
+    HAVE_HYPOTHESIS = True
 
 EPS = ch._EPS
 
@@ -109,7 +111,8 @@ def random_case(rng: random.Random):
     media = sorted(rng.randint(1, 3) for _ in range(n))
     scenes = scenes_of(durations, [rng.choice(caps) for _ in range(n)], media)
     total = scenes[-1].end_s
-    words, t = [], rng.uniform(0, 3)
+    words: list[TimedWord] = []
+    t = rng.uniform(0, 3)
     while t < total and len(words) < 400:
         d = rng.uniform(0.1, 0.6)
         words.append(TimedWord("word." if rng.random() < 0.15 else "word", t, t + d))
@@ -145,7 +148,7 @@ def test_limits_respected_whenever_feasible_seeded_sweep():
     assert n_feasible > 100  # the sweep really exercises the constrained case
 
 
-if given is not None:
+if HAVE_HYPOTHESIS:
 
     @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(
@@ -354,7 +357,8 @@ def _big_case():
         d = rng.uniform(0.5, 6.0)
         scenes.append(ChapterScene(i, i // 400, t, t + d, rng.choice(caps)))
         t += d
-    words, t = [], 0.0
+    words: list[TimedWord] = []
+    t = 0.0
     while len(words) < 30_000:
         d = rng.uniform(0.1, 0.25)
         words.append(TimedWord("word." if rng.random() < 0.1 else "word", t, t + d))

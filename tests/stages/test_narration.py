@@ -174,7 +174,7 @@ def test_plan_whole_cut_and_chapter_voiceovers():
     clips = plan_narration(CHAPTERS, SPEECH, {None: vo("all", 10)}, {None: 3.5}, {None: 0.5}, 50)
     assert clips == [NarrationClip(Path("/vo/all.wav"), 3.5, 0.5, None, False)]
 
-    vos = {1: vo("one", 6.0), 0: vo("zero", 4.0)}
+    vos: dict[int | None, VoiceoverInfo] = {1: vo("one", 6.0), 0: vo("zero", 4.0)}
     auto = plan_narration(CHAPTERS, SPEECH, vos, {0: None}, {1: 2.0}, 50.0)
     assert auto == [
         NarrationClip(Path("/vo/zero.wav"), 5.0, 1.0, 0, True),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.playback_media import has_encoder, make_clip
@@ -10,7 +11,7 @@ from support.playback_media import has_encoder, make_clip
 from genesis_pipeline import serde
 from genesis_pipeline.errors import InvalidSettingError
 from genesis_pipeline.media.playability import PlaybackFacts, browser_verdict
-from genesis_pipeline.media.probe import probe
+from genesis_pipeline.media.probe import MediaInfo, probe
 from genesis_pipeline.stages.proxy import Proxy, ProxyParams, make_proxy, proxy_args
 
 
@@ -34,7 +35,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("proxy-clips")
 
 
-def proxy_of(src: Path, out: Path, params: ProxyParams | None = None) -> tuple[Proxy, object]:
+def proxy_of(src: Path, out: Path, params: ProxyParams | None = None) -> tuple[Proxy, MediaInfo]:
     info = probe(src)
     out.mkdir(parents=True, exist_ok=True)
     seen: list[tuple[int, int]] = []
@@ -125,7 +126,7 @@ def test_result_round_trips() -> None:
         ("audio_channels", 6),
     ],
 )
-def test_params_are_checked(field: str, value: object) -> None:
+def test_params_are_checked(field: str, value: Any) -> None:  # deliberately out of range
     with pytest.raises(InvalidSettingError, match=f"proxy.{field}"):
         ProxyParams(**{field: value})
 

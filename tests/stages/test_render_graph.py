@@ -59,7 +59,7 @@ def listing(
     """What the graph outputs: every picture's hash and timestamps (framemd5), and the sound
     as one run of exact float samples (the chunking of audio frames is the scheduler's)."""
     out: list[str] = []
-    files = []
+    files: list[Path] = []
     for label, kind in zip(labels, kinds, strict=True):
         audio = kind == "a"
         path = work / f"{len(files)}.{'raw' if audio else 'md5'}"

@@ -475,7 +475,9 @@ def test_copy_span_respects_decode_order() -> None:
 
 def test_avcc_and_parameter_set_ids(gop_clip: Footage) -> None:
     with av.open(str(gop_clip.path)) as c:
-        extradata = bytes(c.streams.video[0].codec_context.extradata)
+        raw = c.streams.video[0].codec_context.extradata
+        assert raw is not None, "no avcC in the clip's stream"
+        extradata = bytes(raw)
         packet = next(p for p in c.demux(video=0) if p.is_keyframe)
         data = bytes(packet)
     config = parse_avcc(extradata)

@@ -69,7 +69,9 @@ def render(
 
 def output_rate(path: Path) -> Fraction:
     with av.open(str(path)) as c:
-        return Fraction(c.streams.video[0].average_rate)
+        rate = c.streams.video[0].average_rate
+    assert rate is not None, f"{path}: no frame rate"
+    return Fraction(rate)
 
 
 def check_timing(m: Measure, result: RenderResult, *, copied_late: tuple[int, ...] = ()) -> None:

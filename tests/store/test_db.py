@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.db import scalar
 
 from genesis_pipeline.store.cache import StageCache, fingerprint, stage_key
 from genesis_pipeline.store.db import Database
@@ -45,7 +46,7 @@ def test_write_rolls_back_on_error(home: Path) -> None:
         con.execute("INSERT INTO projects (name) VALUES ('x')")
         raise RuntimeError("boom")
     with db.read() as con:
-        assert con.execute("SELECT count(*) FROM projects").fetchone()[0] == 0
+        assert scalar(con, "SELECT count(*) FROM projects") == 0
 
 
 def _writer(path: str, n: int, tag: str) -> None:
@@ -84,7 +85,7 @@ def test_processes_and_threads_queue_without_errors(home: Path) -> None:
     assert [p.exitcode for p in procs] == [0, 0]
     assert not errors
     with db.read() as con:
-        assert con.execute("SELECT count(*) FROM projects").fetchone()[0] == 50
+        assert scalar(con, "SELECT count(*) FROM projects") == 50
 
 
 def test_cache_keys_change_with_each_input() -> None:
@@ -98,7 +99,11 @@ def test_cache_keys_change_with_each_input() -> None:
 
 def test_corrupt_cache_entry_is_recomputed(tmp_path: Path) -> None:
     cache = StageCache(tmp_path / "cache")
-    cache.store("s", "k", lambda d: (d / "v.txt").write_text("42") and None)
+
+    def write(d: Path) -> None:
+        (d / "v.txt").write_text("42")
+
+    cache.store("s", "k", write)
     assert cache.lookup("s", "k", lambda d: int((d / "v.txt").read_text())) == 42
     (cache.entry("s", "k") / "v.txt").write_text("not a number")
     assert cache.lookup("s", "k", lambda d: int((d / "v.txt").read_text())) is None
@@ -135,6 +140,6 @@ def test_read_waits_for_writer(home: Path) -> None:
     time.sleep(0.1)
     with db.read() as con:
         order.append("read")
-        assert con.execute("SELECT count(*) FROM projects").fetchone()[0] == 1
+        assert scalar(con, "SELECT count(*) FROM projects") == 1
     t.join()
     assert order == ["write-start", "write-end", "read"]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+# The app's entry point (``AppTest.from_file``), from tests/support up to the repository.
+APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
 
 
 def assert_no_exception(at: Any) -> None:

@@ -148,11 +148,11 @@ def write_clip(
             pcm = noise(clip, round(end_s * SR))
             for k in range(0, pcm.size, 1024):
                 chunk = pcm[None, k : k + 1024]
-                frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
-                frame.sample_rate = SR
-                frame.pts = k
-                frame.time_base = Fraction(1, SR)
-                for packet in as_.encode(frame):
+                aframe = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+                aframe.sample_rate = SR
+                aframe.pts = k
+                aframe.time_base = Fraction(1, SR)
+                for packet in as_.encode(aframe):
                     out.mux(packet)
             for packet in as_.encode():
                 out.mux(packet)
@@ -259,8 +259,10 @@ def measure(out: Path, pieces: Sequence[tuple[CodedClip, int, int]]) -> Measure:
     A clip's frame must appear in one piece only (the pieces say where it belongs).
     """
     codes = read_codes(out)
-    with av.open(str(out)) as c:
-        rate = float(c.streams.video[0].average_rate)
+    with av.open(str(out)) as container:
+        average_rate = container.streams.video[0].average_rate
+    assert average_rate is not None, f"{out}: no frame rate"
+    rate = float(average_rate)
     starts = list(itertools.accumulate((c.time(b) - c.time(a) for c, a, b in pieces), initial=0.0))
     kept = starts[-1]
     owner: dict[tuple[int, int], int] = {}
@@ -276,14 +278,15 @@ def measure(out: Path, pieces: Sequence[tuple[CodedClip, int, int]]) -> Measure:
     screen, foreign = 0.0, 0
     for j, (clip, n, _t) in enumerate(codes):
         tau = j / rate
-        k = owner.get((clip, n))
-        if k is None:
+        piece = owner.get((clip, n))
+        if piece is None:
             foreign += 1
             continue
         first.setdefault((clip, n), tau)
         # Where the cut's clock shows this frame: from its time to the next frame's.
-        _c, _a, b = pieces[k]
-        lo, hi = cut_time(k, n), cut_time(k, n + 1) if n + 1 < b else starts[k + 1]
+        _c, _a, b = pieces[piece]
+        lo = cut_time(piece, n)
+        hi = cut_time(piece, n + 1) if n + 1 < b else starts[piece + 1]
         screen = max(screen, lo - tau, tau - hi)
     errors: list[float] = []
     lags: list[float | None] = []

@@ -33,6 +33,7 @@ def video_frames_and_duration(path: Path) -> tuple[int, float, float | None]:
 
     with av.open(str(path)) as c:
         v = c.streams.video[0]
+        assert v.average_rate is not None, f"{path}: no frame rate"
         fps = float(v.average_rate)
         frames = sum(1 for _ in c.decode(v))
     audio_s = None

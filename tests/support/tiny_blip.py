@@ -37,7 +37,10 @@ def vocabulary() -> list[str]:
 def build_tiny_blip(dest: Path) -> Path:
     """Write the tiny BLIP checkpoint into ``dest`` (created) and return ``dest``."""
     import torch
-    from transformers import (
+
+    # BertTokenizerFast: transformers 5 keeps it as an alias of BertTokenizer but leaves it out
+    # of its typed exports (transformers 4, also supported, has it as a class of its own).
+    from transformers import (  # type: ignore[attr-defined]
         BertTokenizerFast,
         BlipConfig,
         BlipForConditionalGeneration,
