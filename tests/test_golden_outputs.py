@@ -10,7 +10,10 @@ documents are also checked to be exactly ``json.dumps`` of themselves, so key or
 types and layout are compared too.
 
 Regenerate (only when an output is meant to change, and say why in the commit):
-``.venv/bin/python tests/test_golden_outputs.py --write``.
+``.venv/bin/python tests/test_golden_outputs.py --write``. The scenario's footage with speech and
+its voiceover are kept in ``tests/golden_inputs`` (``--write-inputs`` makes them anew; the
+goldens must then be written again), so the outputs do not depend on the ffmpeg or espeak-ng
+build.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ import pytest
 pytestmark = pytest.mark.slow
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
+# The scenario's footage with speech and its voiceover, generated once (``--write-inputs``) and
+# kept: ffmpeg's AAC encoder and muxer and espeak-ng differ between builds, and every media hash,
+# cache key and word probability follows those bytes.
+INPUTS = Path(__file__).resolve().parent / "golden_inputs"
 # Keys whose values change from run to run wherever they appear.
 VOLATILE = {"started_at", "ended_at", "created_at", "updated_at", "pid", "host", "encode_s"}
 # Keys that are wall-clock timings inside the listed containers (elsewhere duration_s is a
@@ -43,6 +50,9 @@ ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?")
 UPLOAD_ID = re.compile(r"uploads/[0-9a-f]{32}/")
 # A playable copy's size changes from one encode to the next (x264 threads).
 PROXY_PARENTS = {"proxy", "metadata_json"}
+# A render's size follows the ffmpeg build's x264 and muxer (its frames and times are tested
+# elsewhere, exactly).
+RENDER_PARENTS = {"renders"}
 STEP_TIME = re.compile(r"(?m)^(  \S+\s+\S+(?: run)?\s+)\s*\d+\.\d\d s")
 
 
@@ -61,8 +71,6 @@ def run_scenario(work: Path) -> dict[str, str]:
     from support.playback_media import make_clip
     from support.tiny_blip import build_tiny_blip
 
-    from genesis_pipeline.media.synth import Shot, make_footage, speak
-
     home = work / "home"
     blip = build_tiny_blip(work / "blip")
     env = {
@@ -71,16 +79,9 @@ def run_scenario(work: Path) -> dict[str, str]:
         "GENESIS_WHISPER_MODEL": "",
         "GENESIS_IMPORT_DIR": "",
     }
-    speech = make_footage(
-        work / "talk clip.mp4",
-        (Shot("testsrc2", 2.0), Shot("smptebars", 2.4)),
-        script="The harbour at dawn. Boats come in.",
-        speech_start_s=0.3,
-        words_per_minute=140,
-    )
+    talk = shutil.copy(INPUTS / "talk clip.mp4", work / "talk clip.mp4")
+    vo = Path(shutil.copy(INPUTS / "narration.wav", work / "narration.wav"))
     odd = make_clip(work / "odd", "mpeg4")
-    vo = work / "narration.wav"
-    speak("Narration over the harbour.", vo)
 
     out: dict[str, str] = {}
 
@@ -92,9 +93,9 @@ def run_scenario(work: Path) -> dict[str, str]:
     call("config.txt", "config")
     call("create-project.json", "create-project", "--name", "Golden harbour", "--json")
     call("create-project.txt", "create-project", "--name", "Second")
-    call("add-media.json", "add-media", "--project-id", "1", str(speech.path), str(odd), "--json")
-    call("add-media.txt", "add-media", "--project-id", "2", str(speech.path))
-    call("add-media-again.json", "add-media", "--project-id", "2", str(speech.path), "--json")
+    call("add-media.json", "add-media", "--project-id", "1", str(talk), str(odd), "--json")
+    call("add-media.txt", "add-media", "--project-id", "2", str(talk))
+    call("add-media-again.json", "add-media", "--project-id", "2", str(talk), "--json")
     call("make-proxies.json", "make-proxies", "--project-id", "1", "--json", "-q")
     call("make-proxies.txt", "make-proxies", "--project-id", "1", "-q")
     call(
@@ -202,11 +203,13 @@ def _clean(value: Any, parent: str = "") -> Any:
     if isinstance(value, dict):
         timing = parent in TIMING_PARENTS
         proxy = parent in PROXY_PARENTS and "encode_s" in value
+        render = parent in RENDER_PARENTS
         return {
             k: "<volatile>"
             if k in VOLATILE
             or (timing and k == "duration_s")
             or (proxy and k in ("size_bytes", "speed"))
+            or (render and k == "size_bytes")
             else _clean(v, k)
             for k, v in value.items()
         }
@@ -253,6 +256,25 @@ def test_output_is_unchanged(outputs: dict[str, str], name: str) -> None:
 def test_every_output_has_a_golden(outputs: dict[str, str]) -> None:
     assert sorted(outputs) == sorted(p.name for p in GOLDEN.glob("*"))
 
+
+def write_inputs() -> None:
+    """Generate the scenario's footage with speech and its voiceover into ``INPUTS``."""
+    from genesis_pipeline.media.synth import Shot, make_footage, speak
+
+    INPUTS.mkdir(exist_ok=True)
+    make_footage(
+        INPUTS / "talk clip.mp4",
+        (Shot("testsrc2", 2.0), Shot("smptebars", 2.4)),
+        script="The harbour at dawn. Boats come in.",
+        speech_start_s=0.3,
+        words_per_minute=140,
+    )
+    speak("Narration over the harbour.", INPUTS / "narration.wav")
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--write-inputs"]:
+    write_inputs()
+    print(f"wrote {sorted(p.name for p in INPUTS.iterdir())} to {INPUTS}")
 
 if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
