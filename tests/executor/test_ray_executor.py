@@ -86,9 +86,12 @@ def test_ray_gives_the_rows_local_gives_with_models_on_the_gpu_node(
         executor="ray",
         ray_address=ray_cluster.address,
     )
-    report = ProjectPipelineService(store).run(pid)
+    notes: list[str] = []
+    report = ProjectPipelineService(store).run(pid, progress=lambda d, t, n: notes.append(n))
     assert report.status == "succeeded", report.error
     assert rows(store, pid) == local_reference
+    # Progress from inside the workers reached the host (the Run page polls it).
+    assert f"{footage.path.name}: transcribing" in notes, notes
     s = steps(report)
     assert s["captions"]["status"] == "ok" and s["render"]["status"] == "ok"
     # Where each call ran, as the workers reported it.

@@ -21,7 +21,7 @@ class LocalExecutor:
         self._info: dict[ModelConfig, ModelInfo] = {}
 
     def describe(self) -> dict[str, Any]:
-        return {"executor": "local", "where": "in this process"}
+        return {"executor": "local", "runs": "in this process"}
 
     def model_info(self, config: ModelConfig) -> ModelInfo:
         if config not in self._info:
