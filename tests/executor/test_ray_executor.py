@@ -194,10 +194,10 @@ def test_two_projects_at_once_keep_their_rows_apart(
 
 
 def test_a_stopped_head_fails_the_run_in_one_line_and_the_next_run_resumes(
-    ray_cluster, tmp_path: Path, tiny_blip_session: Path, footage
+    ray_cluster, tmp_path: Path, tiny_blip_session: Path, tone_footage
 ) -> None:
     home = tmp_path / "home"
-    store, pid = _project(home, tiny_blip_session, footage.path, "head")
+    store, pid = _project(home, tiny_blip_session, tone_footage.path, "head")
     # A cluster of its own (this test stops it), driven by a `genesis` worker process.
     doomed = start_cluster(gpu_node=False)
     try:

@@ -145,8 +145,8 @@ class Executor(Protocol):
         ...
 
     def where(self, index: int) -> dict[str, Any]:
-        """Where call ``index`` of the last :meth:`run` ran (``node``, ``pid``); empty when it
-        ran in this process."""
+        """Where call ``index`` of the last :meth:`run` ran (``node``, ``pid``, and ``busy_s``,
+        the worker's own time on it); empty when it ran in this process."""
         ...
 
     def close(self) -> None:

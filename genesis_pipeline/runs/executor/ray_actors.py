@@ -29,11 +29,13 @@ POST_INTERVAL_S = 0.5
 
 @dataclass(frozen=True, slots=True)
 class Done:
-    """A call's result and where it ran (the Ray node id and worker pid)."""
+    """A call's result, where it ran (the Ray node id and worker pid) and how long the worker
+    spent on it (``busy_s``; the rest of the host's wait is scheduling and transfer)."""
 
     value: Any
     node: str
     pid: int
+    busy_s: float
 
 
 class ProgressBoard:
@@ -95,16 +97,18 @@ class ModelWorker:
         return _here(), os.getpid()
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], board: Any, key: str) -> Done:
+        t0 = time.monotonic()
         if self.model is None:
             self.model = load_model(self.config)
         value = fn(self.model, *args, progress=_poster(board, key))
-        return Done(value, _here(), os.getpid())
+        return Done(value, _here(), os.getpid(), round(time.monotonic() - t0, 3))
 
 
 def run_task(fn: Callable[..., Any], args: tuple[Any, ...], board: Any, key: str) -> Done:
     """One CPU stage call on a Ray worker."""
+    t0 = time.monotonic()
     value = fn(*args, progress=_poster(board, key))
-    return Done(value, _here(), os.getpid())
+    return Done(value, _here(), os.getpid(), round(time.monotonic() - t0, 3))
 
 
 RemoteTask = ray.remote(run_task)

@@ -80,8 +80,8 @@ class RayExecutor:
         self._info: dict[ModelConfig, ModelInfo] = {}
         self._turn = itertools.count()
         self._token = uuid.uuid4().hex[:12]
-        self.placements: dict[int, tuple[str, int]] = {}
-        """Where each call of the last :meth:`run` ran: index → (Ray node id, worker pid)."""
+        self.placements: dict[int, dict[str, Any]] = {}
+        """Where each call of the last :meth:`run` ran: index → node, pid, busy_s."""
 
     # -- connection ------------------------------------------------------------------------------
     def _shown(self) -> str:
@@ -265,7 +265,11 @@ class RayExecutor:
                 for ref in done:
                     i = refs[ref]
                     result = self._value(ref)
-                    self.placements[i] = (result.node, result.pid)
+                    self.placements[i] = {
+                        "node": result.node,
+                        "pid": result.pid,
+                        "busy_s": result.busy_s,
+                    }
                     progress.finished(i, f"{calls[i].label}: done")
                     yield i, result.value
             finished = True
@@ -288,8 +292,7 @@ class RayExecutor:
             progress(i, done, total, f"{calls[i].label}: {note}")
 
     def where(self, index: int) -> dict[str, Any]:
-        node, pid = self.placements[index]
-        return {"node": node, "pid": pid}
+        return dict(self.placements[index])
 
     def close(self) -> None:
         """Leave the cluster; a Ray started here for this process is stopped."""
