@@ -6,8 +6,9 @@ Starts a two-node Ray cluster on this machine (a head of 2 CPUs and a node of 2 
 one GPU, as the tests do), then measures with fresh ``genesis process-project`` processes, as
 the app starts them:
 
-* the main benchmark's 5-minute 720p clip, cold (a fresh data dir): local; Ray on a fresh cluster (model actors created
-  and loading their models); Ray again with the actors up (the steady state of a cluster);
+* the main benchmark's 5-minute 720p clip, cold (a fresh data dir): local; Ray on a fresh
+  cluster (model actors created and loading their models); Ray again with the actors up (the
+  steady state of a cluster);
 * a cache-hit re-run, local and Ray;
 * a project of 4 clips on the cluster: wall time against the sum of the workers' own time on
   each call (how much ran at once), and local for comparison;

@@ -330,7 +330,6 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 def cmd_config(args: argparse.Namespace) -> int:
     from genesis_pipeline.config import configuration_table
-
     from genesis_pipeline.runs.executor import make_executor
 
     settings = _settings(args)

@@ -165,6 +165,11 @@ class ProjectPipelineService:
             ctx = RunContext(
                 self.store, project, run.id, media, options, plan, recorder.progress, executor
             )
+            executor.watch(
+                lambda message: recorder.fail_current(
+                    message, "ExecutorError", STEP_NAMES, ctx.models
+                )
+            )
             try:
                 return self._run_steps(ctx, recorder)
             finally:

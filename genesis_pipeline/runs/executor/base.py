@@ -144,6 +144,11 @@ class Executor(Protocol):
         """
         ...
 
+    def watch(self, on_lost: Callable[[str], None]) -> None:
+        """Have ``on_lost(message)`` called (and the process ended) if the cluster goes away
+        while this process is stuck in a call to it; a no-op where there is no cluster."""
+        ...
+
     def where(self, index: int) -> dict[str, Any]:
         """Where call ``index`` of the last :meth:`run` ran (``node``, ``pid``, and ``busy_s``,
         the worker's own time on it); empty when it ran in this process."""

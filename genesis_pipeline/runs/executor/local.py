@@ -5,7 +5,7 @@ Models are loaded in this process once (the loaders keep them); Ray is never imp
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from genesis_pipeline.runs.executor.base import Call, ModelConfig, ModelInfo, R, StepProgress
@@ -39,6 +39,9 @@ class LocalExecutor:
             else:
                 result = call.fn(load_model(call.model), *call.args, progress=prog)
             yield i, result
+
+    def watch(self, on_lost: Callable[[str], None]) -> None:
+        """Nothing to watch: no cluster."""
 
     def where(self, index: int) -> dict[str, Any]:
         return {}

@@ -23,9 +23,11 @@ import itertools
 import logging
 import os
 import socket
+import sys
+import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from genesis_pipeline.config import Settings
@@ -45,6 +47,10 @@ POLL_S = 0.5
 PROBE_S = 1.0
 # The GCS port refusing connections this many probes in a row means the head is gone.
 PROBES_TO_FAIL = 2
+# How long the watchdog lets the main thread notice a lost head itself before ending the process.
+STUCK_GRACE_S = 3.0
+# The exit status of a process ended by the watchdog (the CLI's "run failed").
+EXIT_CLUSTER_LOST = 1
 
 
 def _reachable(host: str, port: int, timeout: float = 1.0) -> bool:
@@ -72,6 +78,9 @@ class RayExecutor:
         self.cpus_per_task = settings.ray_cpus_per_task
         self.model_actors = settings.ray_model_actors
         self._connected = False
+        self._watching = False
+        self._raised = False
+        self._on_lost: Callable[[str], None] | None = None
         self._started_here = False
         self._gcs: tuple[str, int] | None = None
         self._gpus = 0.0
@@ -143,6 +152,39 @@ class RayExecutor:
             max_restarts=-1,
         ).remote()
         self._connected = True
+        self._start_watch()
+
+    def watch(self, on_lost: Callable[[str], None]) -> None:
+        """Call ``on_lost(message)`` if the head goes away while this process is stuck inside a
+        Ray call that waits for it (an actor lookup, a function export), then end the process:
+        Ray itself would end it a minute later without saying why. When the process is only
+        waiting for results, the step fails normally instead (:meth:`run` raises)."""
+        self._on_lost = on_lost
+
+    def _start_watch(self) -> None:
+        if self._gcs is None or self._watching:
+            return
+        self._watching = True
+        threading.Thread(target=self._watch, name="genesis-ray-watch", daemon=True).start()
+
+    def _watch(self) -> None:
+        misses = 0
+        while self._connected:
+            time.sleep(PROBE_S)
+            misses = 0 if self.alive() else misses + 1
+            if misses < PROBES_TO_FAIL:
+                continue
+            # The main thread notices on its own within a probe when it is waiting for calls.
+            time.sleep(STUCK_GRACE_S)
+            if self._raised or not self._connected:
+                return
+            message = str(self._lost("a call to the cluster"))
+            log.error("%s", message)
+            if self._on_lost is not None:
+                self._on_lost(message)
+            sys.stderr.write(f"genesis: error: {message}\n")
+            sys.stderr.flush()
+            os._exit(EXIT_CLUSTER_LOST)
 
     def alive(self) -> bool:
         """Whether the cluster's head still accepts connections."""
@@ -156,8 +198,12 @@ class RayExecutor:
                 return
             if i + 1 < PROBES_TO_FAIL:
                 time.sleep(PROBE_S / 2)
+        self._raised = True
+        raise self._lost(doing)
+
+    def _lost(self, doing: str) -> ExecutorError:
         host, port = self._gcs or ("?", 0)
-        raise self._fail(
+        return self._fail(
             f"the Ray cluster stopped answering (head {host}:{port} unreachable) during "
             f"{doing}; the next run resumes from the cache"
         )
