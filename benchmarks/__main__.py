@@ -1,6 +1,6 @@
 """``python -m benchmarks``: the pipeline against the physical limit and against doing it by hand.
 
-    .venv/bin/python -m benchmarks [--runs 3] [--long] [--quick] [--out DIR] [--no-png]
+    .venv/bin/python -m benchmarks [--runs 3] [--long] [--quick] [--ray] [--out DIR] [--no-png]
 
 Generates (once, cached in ``benchmarks/media/``) a 5-minute 1280x720 30 fps clip with about
 30 hard cuts and continuous espeak-ng speech, measures the decode-only limit, the scenes and
@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS, help="where results are written")
     ap.add_argument("--keep", type=Path, help="scratch folder to keep (default: a temp dir)")
     ap.add_argument("--no-png", action="store_true", help="skip the PNG chart")
+    ap.add_argument(
+        "--ray", action="store_true", help="also Ray vs local (benchmarks.ray_executor)"
+    )
     ap.add_argument(
         "--from-json", type=Path, help="re-draw the report from a results JSON, measuring nothing"
     )
@@ -89,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         log.info("wrote %s: %s", kind, path)
     misses = [t.id for t in rows if t.status == "miss"]
     log.info("targets missed: %s", ", ".join(misses) or "none")
+    if args.ray:
+        from benchmarks import ray_executor
+
+        ray_executor.main(["--out", str(args.out), *(["--quick"] if args.quick else [])])
     return 0
 
 

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline import __version__, serde
 from genesis_pipeline.config import Settings
@@ -53,6 +53,7 @@ class ConfigVariable:
 class ConfigShown:
     settings: dict[str, str]  # every setting in effect, as text
     variables: list[ConfigVariable]
+    executor: dict[str, Any]  # where stage calls run (GENESIS_EXECUTOR and its settings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,16 +330,25 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 def cmd_config(args: argparse.Namespace) -> int:
     from genesis_pipeline.config import configuration_table
+    from genesis_pipeline.runs.executor import make_executor
 
     settings = _settings(args)
     rows = configuration_table()
+    executor = make_executor(settings).describe()  # says where; connects to nothing
+
+    def human() -> str:
+        table = "\n".join(f"{v:<30} {d or '(empty)':<40} {m}" for v, d, m in rows)
+        where = ", ".join(f"{k} {v}" for k, v in executor.items() if k != "executor")
+        return f"{table}\n\nexecutor in effect: {executor['executor']} ({where})"
+
     _emit(
         args,
         ConfigShown(
             settings={k: str(v) for k, v in dataclasses.asdict(settings).items()},
             variables=[ConfigVariable(*r) for r in rows],
+            executor=executor,
         ),
-        lambda: "\n".join(f"{v:<30} {d or '(empty)':<40} {m}" for v, d, m in rows),
+        human,
     )
     return EXIT_OK
 

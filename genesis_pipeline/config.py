@@ -6,6 +6,7 @@ Stages never read settings; the orchestrator turns settings into each stage's ``
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -18,6 +19,9 @@ DEVICES = ("auto", "cpu", "cuda")
 # What a yes/no variable may say (``str(True)`` included: child processes get settings that way).
 _BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 OFFLINE_MODES = ("auto", "1", "0")
+EXECUTORS = ("local", "ray")
+# A cluster's GCS (host:port) or its Ray Client server (ray://host:port).
+_RAY_ADDRESS = re.compile(r"^(ray://)?[\w.\-\[\]:]+:\d+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +113,64 @@ class Settings:
         },
     )
 
+    executor: str = field(
+        default="local",
+        metadata={
+            "env": "GENESIS_EXECUTOR",
+            "doc": "Where stage calls run: local (in this process) or ray (a Ray cluster).",
+        },
+    )
+    ray_address: str = field(
+        default="",
+        metadata={
+            "env": "GENESIS_RAY_ADDRESS",
+            "doc": "Ray cluster for GENESIS_EXECUTOR=ray: auto, host:port, ray://host:10001; "
+            "empty = start a local Ray.",
+        },
+    )
+    ray_gpu_per_model: float = field(
+        default=0.5,
+        metadata={
+            "env": "GENESIS_RAY_GPU_PER_MODEL",
+            "doc": "GPUs each model actor asks for when the cluster has any (0.5: two share one).",
+        },
+    )
+    ray_cpus_per_model: float = field(
+        default=1.0,
+        metadata={
+            "env": "GENESIS_RAY_CPUS_PER_MODEL",
+            "doc": "CPUs each model actor (Whisper, BLIP) asks Ray for.",
+        },
+    )
+    ray_cpus_per_task: float = field(
+        default=1.0,
+        metadata={
+            "env": "GENESIS_RAY_CPUS_PER_TASK",
+            "doc": "CPUs each CPU task (scene detection, render) asks Ray for.",
+        },
+    )
+    ray_model_actors: int = field(
+        default=1,
+        metadata={
+            "env": "GENESIS_RAY_MODEL_ACTORS",
+            "doc": "Long-lived actors per model; files of a step are spread over them.",
+        },
+    )
+
     def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise InvalidSettingError(_env("executor"), f"must be one of {', '.join(EXECUTORS)}")
+        for name in ("ray_gpu_per_model", "ray_cpus_per_model", "ray_cpus_per_task"):
+            if getattr(self, name) < 0:
+                raise InvalidSettingError(_env(name), "must be 0 or more")
+        address = self.ray_address.strip()
+        if address not in ("", "auto") and not _RAY_ADDRESS.match(address):
+            raise InvalidSettingError(
+                _env("ray_address"),
+                f"{address!r} is not auto, host:port or ray://host:port (empty starts a local Ray)",
+            )
+        if self.ray_model_actors < 1:
+            raise InvalidSettingError(_env("ray_model_actors"), "must be at least 1")
         if self.device not in DEVICES:
             raise InvalidSettingError(_env("device"), f"must be one of {', '.join(DEVICES)}")
         if self.offline not in OFFLINE_MODES:
@@ -153,6 +214,13 @@ class Settings:
                 if raw.lower() not in _BOOLEANS:
                     raise InvalidSettingError(f.metadata["env"], f"{raw!r} is not 1 or 0")
                 values[f.name] = _BOOLEANS[raw.lower()]
+            elif isinstance(f.default, float):
+                try:
+                    values[f.name] = float(raw)
+                except ValueError:
+                    raise InvalidSettingError(
+                        f.metadata["env"], f"{raw!r} is not a number"
+                    ) from None
             elif f.type == "int" or isinstance(f.default, int):
                 try:
                     values[f.name] = int(raw)

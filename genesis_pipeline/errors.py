@@ -57,6 +57,16 @@ class StageError(GenesisError):
         super().__init__(f"{stage}: {cause}")
 
 
+class ExecutorError(GenesisError):
+    """The executor cannot run stage calls: the Ray cluster is unreachable, stopped answering
+    mid-run, or Ray is not installed. The message names the setting (``GENESIS_RAY_ADDRESS``)."""
+
+    def __init__(self, setting: str, reason: str) -> None:
+        self.setting = setting
+        self.reason = reason
+        super().__init__(f"{setting}: {reason}")
+
+
 class NotFoundError(GenesisError, LookupError):
     """A project, media file, scene, upload or render does not exist."""
 
@@ -74,6 +84,7 @@ class UploadError(GenesisError):
 
 
 __all__ = [
+    "ExecutorError",
     "GenesisError",
     "InvalidMediaError",
     "InvalidSettingError",

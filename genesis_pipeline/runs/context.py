@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from genesis_pipeline.ml.device import DevicePlan
 from genesis_pipeline.progress import Progress
+from genesis_pipeline.runs.executor import Executor, LocalExecutor
 from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.store import Store
 from genesis_pipeline.store.records import MediaFile, Project, RenderRecord
@@ -65,8 +66,8 @@ class StepResults:
 @dataclass(slots=True)
 class RunContext:
     """One run of one project: the store, the run's row, the media, the user's options, where
-    models run, progress, what earlier steps handed on, and the models used (recorded with the
-    run as ``device_json["models"]``)."""
+    models run, progress, the executor the steps hand their stage calls to, what earlier steps
+    handed on, and the models used (recorded with the run as ``device_json["models"]``)."""
 
     store: Store
     project: Project
@@ -75,6 +76,7 @@ class RunContext:
     options: RunOptions
     plan: DevicePlan
     progress: Progress
+    executor: Executor = field(default_factory=LocalExecutor)
     results: StepResults = field(default_factory=StepResults)
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -97,23 +99,16 @@ class RunContext:
         values = {**defaults, **{k: v for k, v in saved.items() if k in known}}
         return cls(**values)
 
-    def cached(
-        self,
-        stage: str,
-        key: str,
-        load: Callable[[Path], T],
-        compute: Callable[[Path], Mapping[str, Any] | None],
-    ) -> tuple[T, bool]:
-        """Look ``key`` up; on a miss (or ``--force``) build the entry with ``compute(dir)``.
+    def lookup(self, stage: str, key: str, load: Callable[[Path], T]) -> T | None:
+        """The cache entry ``key`` loaded, or None on a miss (always None with ``--force``)."""
+        if self.force:
+            return None
+        return self.store.cache.lookup(stage, key, load)
 
-        Returns the loaded result and whether it was a cache hit.
-        """
-        cache = self.store.cache
-        if not self.force:
-            hit = cache.lookup(stage, key, load)
-            if hit is not None:
-                return hit, True
-        else:
-            shutil.rmtree(cache.entry(stage, key), ignore_errors=True)
-        path = cache.store(stage, key, compute)
-        return load(path), False
+    def store_entry(
+        self, stage: str, key: str, write: Callable[[Path], Mapping[str, Any] | None]
+    ) -> Path:
+        """Publish a computed result as cache entry ``key`` (replacing one made before)."""
+        if self.force:
+            shutil.rmtree(self.store.cache.entry(stage, key), ignore_errors=True)
+        return self.store.cache.store(stage, key, write)

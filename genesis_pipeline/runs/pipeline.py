@@ -25,6 +25,7 @@ from genesis_pipeline.files import remove_stale_temporaries
 from genesis_pipeline.ml.device import plan_devices
 from genesis_pipeline.progress import Progress, no_progress
 from genesis_pipeline.runs.context import RunContext, StepOutcome
+from genesis_pipeline.runs.executor import make_executor
 from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.runs.recorder import StepRecorder
 from genesis_pipeline.runs.steps import (
@@ -160,8 +161,19 @@ class ProjectPipelineService:
                     device=serde.to_json(plan),
                 )
             recorder = StepRecorder(self.store, run.id, progress)
-            ctx = RunContext(self.store, project, run.id, media, options, plan, recorder.progress)
-            return self._run_steps(ctx, recorder)
+            executor = make_executor(settings)
+            ctx = RunContext(
+                self.store, project, run.id, media, options, plan, recorder.progress, executor
+            )
+            executor.watch(
+                lambda message: recorder.fail_current(
+                    message, "ExecutorError", STEP_NAMES, ctx.models
+                )
+            )
+            try:
+                return self._run_steps(ctx, recorder)
+            finally:
+                executor.close()
 
     def _run_steps(self, ctx: RunContext, recorder: StepRecorder) -> RunReport:
         error: str | None = None

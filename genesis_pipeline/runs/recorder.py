@@ -97,6 +97,17 @@ class StepRecorder:
         d.update({k: v for k, v in outcome.details.items() if k not in d})
         # Written with the next step's begin (or close): one short transaction per step.
 
+    def fail_current(
+        self, error: str, error_type: str, steps: tuple[str, ...], models: dict[str, Any]
+    ) -> None:
+        """End the run from outside its steps (the executor lost its cluster while a step was
+        stuck in it): the step in progress failed with ``error``, the rest not run."""
+        name = self._step[0]
+        if name and self.details and self.details[-1].get("status") == "running":
+            self.end(name, StepOutcome(status="failed"), error=error, error_type=error_type)
+        self.finish_all_pending(steps, "not run")
+        self.close("failed", f"{name}: {error}" if name else error, models)
+
     def finish_all_pending(self, names: tuple[str, ...], status: str) -> None:
         """Record the steps not reached (``not run``) after a failure."""
         seen = {d["step"] for d in self.details}

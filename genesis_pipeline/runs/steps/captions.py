@@ -8,84 +8,106 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline import serde
 from genesis_pipeline.errors import ModelUnavailableError
 from genesis_pipeline.runs.context import RunContext, StepOutcome
+from genesis_pipeline.runs.executor import Call, StepProgress, model_config, tasks
 from genesis_pipeline.store import scenes as scenes_sql
 from genesis_pipeline.store.cache import stage_key
 from genesis_pipeline.store.records import CaptionUpdate
 
 if TYPE_CHECKING:
-    from genesis_pipeline.stages.captions import CaptionParams
+    from genesis_pipeline.ml.device import DevicePlan
+    from genesis_pipeline.stages.captions import CaptionParams, CaptionResult
 
 STAGE = "captions"
 
 
-def params_for(ctx: RunContext) -> CaptionParams:
-    """The project's caption params (saved overrides over the device plan's batch size)."""
+def params_for(ctx: RunContext, plan: DevicePlan | None = None) -> CaptionParams:
+    """The project's caption params (saved overrides over the batch size of the device plan the
+    model runs with: ``plan``, else the run's)."""
     from genesis_pipeline.stages.captions import CaptionParams
 
-    return ctx.params(CaptionParams, "caption_params", batch_size=ctx.plan.caption_batch_size)
+    plan = plan or ctx.plan
+    return ctx.params(CaptionParams, "caption_params", batch_size=plan.caption_batch_size)
 
 
 def run(ctx: RunContext) -> StepOutcome:
-    from genesis_pipeline.ml.blip import captioner_identity, load_captioner
-    from genesis_pipeline.stages.captions import VERSION, CaptionResult, caption_scenes
+    from genesis_pipeline.stages.captions import VERSION, CaptionResult
 
     scene_keys = ctx.results.scene_keys
     if not scene_keys:
         return StepOutcome(status="skipped", note="no scenes to caption")
-    settings = ctx.store.settings
-    try:
-        identity = captioner_identity(settings.caption_model, ctx.plan, settings.offline)
-    except ModelUnavailableError as exc:
-        ctx.models["captions"] = {"skipped": str(exc)}
-        return StepOutcome(status="skipped", note=f"captions skipped: {exc}")
+    config = model_config(ctx.store.settings, "captions")
+    info = ctx.executor.model_info(config)
+    if info.error is not None:
+        ctx.models["captions"] = {"skipped": info.error}
+        return StepOutcome(status="skipped", note=f"captions skipped: {info.error}")
+    identity = info.identity
     ctx.models["captions"] = {
         "identity": identity,
-        "device": ctx.plan.device,
-        "dtype": ctx.plan.caption_dtype,
+        "device": info.plan.device,
+        "dtype": info.plan.caption_dtype,
+        **({"worker": info.where} if info.where != "local" else {}),
     }
-    params = params_for(ctx)
+    params = params_for(ctx, info.plan)
     with ctx.store.db.read() as con:
         scenes = scenes_sql.scenes_for_project(con, ctx.project_id)
+    media_ids = list(scene_keys)
+    groups = {mid: [s for s in scenes if s.media_id == mid] for mid in media_ids}
+    keys = {
+        mid: stage_key(STAGE, VERSION, params, {"scenes": scene_keys[mid], "model": identity})
+        for mid in media_ids
+    }
+
+    def load(d: Path) -> CaptionResult:
+        return serde.from_json(CaptionResult, json.loads((d / "captions.json").read_text()))
+
+    found: dict[int, CaptionResult] = {}
+    misses: list[int] = []
+    for mid in media_ids:
+        cached = ctx.lookup(STAGE, keys[mid], load)
+        if cached is None:
+            misses.append(mid)
+        else:
+            found[mid] = cached
+    calls = [
+        Call(
+            tasks.caption_previews,
+            (
+                [[str(ctx.store.absolute(p)) for p in s.metadata.previews] for s in groups[mid]],
+                params,
+            ),
+            f"media {mid}",
+            config,
+        )
+        for mid in misses
+    ]
+    t0 = time.monotonic()
+    took: dict[int, float] = {}
+    worker: dict[int, dict[str, Any]] = {}
+    try:
+        for i, result in ctx.executor.run(calls, StepProgress(ctx.progress, len(calls))):
+            mid = misses[i]
+            ctx.store_entry(STAGE, keys[mid], partial(_write, result=result))
+            found[mid] = result
+            took[mid] = time.monotonic() - t0
+            worker[mid] = ctx.executor.where(i)
+    except ModelUnavailableError as exc:
+        ctx.models["captions"] = {"skipped": str(exc)}
+        return StepOutcome(status="skipped", note=f"captions skipped: {exc}", details={"items": []})
     hits, n = 0, 0
     items: list[dict[str, Any]] = []
-    media_ids = list(scene_keys)
-    for i, media_id in enumerate(media_ids):
-        group = [s for s in scenes if s.media_id == media_id]
-        previews = [[ctx.store.absolute(p) for p in s.metadata.previews] for s in group]
-        key = stage_key(STAGE, VERSION, params, {"scenes": scene_keys[media_id], "model": identity})
-        t0 = time.monotonic()
-
-        def load(d: Path) -> CaptionResult:
-            return serde.from_json(CaptionResult, json.loads((d / "captions.json").read_text()))
-
-        def compute(d: Path, previews: list[list[Path]] = previews, i: int = i) -> None:
-            captioner = load_captioner(settings.caption_model, ctx.plan, settings.offline)
-
-            def prog(done: int, total: int, note: str) -> None:
-                ctx.progress(
-                    i * 1000 + int(1000 * done / max(total, 1)), len(media_ids) * 1000, note
-                )
-
-            result = caption_scenes(previews, captioner, params, prog)
-            (d / "captions.json").write_text(json.dumps(serde.to_json(result)))
-
-        try:
-            result, hit = ctx.cached(STAGE, key, load, compute)
-        except ModelUnavailableError as exc:
-            ctx.models["captions"] = {"skipped": str(exc)}
-            return StepOutcome(
-                status="skipped", note=f"captions skipped: {exc}", details={"items": items}
-            )
+    for mid in media_ids:
+        key, result, hit = keys[mid], found[mid], mid not in took
         hits += hit
         n += len(result.captions)
         updates: dict[int, CaptionUpdate] = {}
-        for scene, cap in zip(group, result.captions, strict=True):
+        for scene, cap in zip(groups[mid], result.captions, strict=True):
             if scene.metadata.caption_key == key and not ctx.force:
                 continue
             updates[scene.id] = CaptionUpdate(
@@ -100,10 +122,11 @@ def run(ctx: RunContext) -> StepOutcome:
                 scenes_sql.merge_scene_metadata(con, updates)
         items.append(
             {
-                "media_id": int(media_id),
+                "media_id": int(mid),
                 "cache_hit": hit,
                 "captions": len(result.captions),
-                "duration_s": round(time.monotonic() - t0, 3),
+                "duration_s": round(took.get(mid, 0.0), 3),
+                **({"worker": worker[mid]} if worker.get(mid) else {}),
             }
         )
     return StepOutcome(
@@ -111,3 +134,7 @@ def run(ctx: RunContext) -> StepOutcome:
         counts={"captions": n, "cache_hits": hits},
         details={"items": items, "model": identity},
     )
+
+
+def _write(d: Path, *, result: CaptionResult) -> None:
+    (d / "captions.json").write_text(json.dumps(serde.to_json(result)))

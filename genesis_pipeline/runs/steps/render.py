@@ -7,11 +7,12 @@ import errno
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline import serde
 from genesis_pipeline.errors import MediaToolError, StageError
 from genesis_pipeline.runs.context import RunContext, StepOutcome
+from genesis_pipeline.runs.executor import Call, StepProgress, tasks
 from genesis_pipeline.services import render_settings
 from genesis_pipeline.services.cut import CutPlan, load_cut
 from genesis_pipeline.services.narration import MixSettings
@@ -77,8 +78,6 @@ class RenderSettings:
 def run(ctx: RunContext) -> StepOutcome:
     """Raises: StageError: the disk cannot hold the render, or filled up during it.
     MediaToolError: ffmpeg failed."""
-    from genesis_pipeline.stages.render import render_cut
-
     if ctx.options.render_mode is not None:
         render_settings.set_render_mode(ctx.store, ctx.project_id, ctx.options.render_mode)
     if not ctx.options.render:
@@ -101,8 +100,9 @@ def run(ctx: RunContext) -> StepOutcome:
         )
     out = ctx.store.project_dir("renders", ctx.project_id) / f"cut-r{ctx.run_id}-{key[:10]}.mp4"
     check_free_space(out.parent, estimate_render_bytes(cut))
+    call = Call(tasks.render_segments, (list(cut.segments), str(out), params, clips), out.name)
     try:
-        result = render_cut(list(cut.segments), out, params, clips, ctx.progress)
+        [(_, result)] = list(ctx.executor.run([call], StepProgress(ctx.progress, 1)))
     except (MediaToolError, OSError) as exc:
         # ffmpeg reports a full disk in its message; the smart render's own writes (PyAV)
         # as an OSError.
@@ -156,11 +156,16 @@ def run(ctx: RunContext) -> StepOutcome:
             "sound_copied_s": result.sound_copied_s,
         },
         note=_note(params.mode, result, _overrun_lines(overrun)),
-        details={"render_id": rec.id, "path": str(result.path)},
+        details={"render_id": rec.id, "path": str(result.path), **_worker(ctx)},
     )
 
 
 _DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def _worker(ctx: RunContext) -> dict[str, Any]:
+    where = ctx.executor.where(0)
+    return {"worker": where} if where else {}
 
 
 def _note(mode: str, result: RenderResult, overruns: list[str] | None = None) -> str:

@@ -10,12 +10,14 @@ import json
 import os
 import shutil
 import time
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline import serde
 from genesis_pipeline.files import atomic_dir
 from genesis_pipeline.runs.context import RunContext, StepOutcome
+from genesis_pipeline.runs.executor import Call, StepProgress, tasks
 from genesis_pipeline.store import scenes as scenes_sql
 from genesis_pipeline.store import transcripts as transcripts_sql
 from genesis_pipeline.store.cache import stage_key
@@ -38,38 +40,46 @@ def params_for(ctx: RunContext) -> SceneParams:
 
 
 def run(ctx: RunContext) -> StepOutcome:
-    from genesis_pipeline.stages.scenes import VERSION, SceneList, detect_scenes
+    from genesis_pipeline.stages.scenes import VERSION, SceneList
 
     params = params_for(ctx)
     videos = [m for m in ctx.media if m.has_video]
+    keys = {m.id: stage_key(STAGE, VERSION, params, {"media": m.sha256}) for m in videos}
+
+    def load(d: Path) -> SceneList:
+        result = serde.from_json(SceneList, json.loads((d / "scenes.json").read_text()))
+        for s in result.scenes:
+            for name in s.previews:
+                if not (d / "previews" / name).is_file():
+                    raise FileNotFoundError(name)
+        return result
+
+    found: dict[int, SceneList] = {}
+    misses = []
+    for m in videos:
+        cached = ctx.lookup(STAGE, keys[m.id], load)
+        if cached is None:
+            misses.append(m)
+        else:
+            found[m.id] = cached
+    calls = [
+        Call(tasks.detect_scenes_in, (str(ctx.media_path(m)), params), m.original_name)
+        for m in misses
+    ]
+    t0 = time.monotonic()
+    took: dict[int, float] = {}
+    worker: dict[int, dict[str, Any]] = {}
+    for i, detected in ctx.executor.run(calls, StepProgress(ctx.progress, len(calls))):
+        m = misses[i]
+        ctx.store_entry(STAGE, keys[m.id], partial(_write, detected=detected))
+        found[m.id] = detected.scenes
+        took[m.id] = time.monotonic() - t0
+        worker[m.id] = ctx.executor.where(i)
     hits, n_scenes, items = 0, 0, []
-    keys: dict[int, str] = {}
-    for i, m in enumerate(videos):
-        key = stage_key(STAGE, VERSION, params, {"media": m.sha256})
-        keys[m.id] = key
-        t0 = time.monotonic()
-        path = ctx.media_path(m)
-
-        def load(d: Path) -> SceneList:
-            result = serde.from_json(SceneList, json.loads((d / "scenes.json").read_text()))
-            for s in result.scenes:
-                for name in s.previews:
-                    if not (d / "previews" / name).is_file():
-                        raise FileNotFoundError(name)
-            return result
-
-        def compute(d: Path, path: Path = path, i: int = i, name: str = m.original_name) -> None:
-            def prog(done: int, total: int, note: str) -> None:
-                ctx.progress(
-                    i * 1000 + int(1000 * done / max(total, 1)),
-                    len(videos) * 1000,
-                    f"{name}: {note}",
-                )
-
-            result = detect_scenes(path, d / "previews", params, prog)
-            (d / "scenes.json").write_text(json.dumps(serde.to_json(result)))
-
-        scenes, hit = ctx.cached(STAGE, key, load, compute)
+    for m in videos:
+        key = keys[m.id]
+        scenes = found[m.id]
+        hit = m.id not in took
         hits += hit
         n_scenes += len(scenes.scenes)
         with ctx.store.db.read() as con:
@@ -107,7 +117,8 @@ def run(ctx: RunContext) -> StepOutcome:
                 "media_id": m.id,
                 "cache_hit": hit,
                 "scenes": len(scenes.scenes),
-                "duration_s": round(time.monotonic() - t0, 3),
+                "duration_s": round(took.get(m.id, 0.0), 3),
+                **({"worker": worker[m.id]} if worker.get(m.id) else {}),
             }
         )
     ctx.results.scene_keys = keys
@@ -129,6 +140,14 @@ def run(ctx: RunContext) -> StepOutcome:
         note=note,
         details={"items": items},
     )
+
+
+def _write(d: Path, *, detected: tasks.DetectedScenes) -> None:
+    previews = d / "previews"
+    previews.mkdir()
+    for name, data in detected.previews.items():
+        (previews / name).write_bytes(data)
+    (d / "scenes.json").write_text(json.dumps(serde.to_json(detected.scenes)))
 
 
 def _publish_previews(ctx: RunContext, media_id: int, key: str) -> Path:

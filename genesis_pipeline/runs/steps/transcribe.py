@@ -4,83 +4,106 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline import serde
 from genesis_pipeline.files import write_json
 from genesis_pipeline.runs.context import RunContext, StepOutcome
+from genesis_pipeline.runs.executor import Call, StepProgress, model_config, tasks
 from genesis_pipeline.store import transcripts as transcripts_sql
 from genesis_pipeline.store.cache import stage_key
 from genesis_pipeline.store.records import MediaFile
 
 if TYPE_CHECKING:
-    from genesis_pipeline.stages.transcribe import TranscribeParams
+    from genesis_pipeline.ml.device import DevicePlan
+    from genesis_pipeline.stages.transcribe import TranscribeParams, Transcript
 
 STAGE = "transcribe"
 
 
-def params_for(ctx: RunContext) -> TranscribeParams:
-    """The project's transcribe params (saved overrides over the device plan's batch sizes)."""
+def params_for(ctx: RunContext, plan: DevicePlan | None = None) -> TranscribeParams:
+    """The project's transcribe params (saved overrides over the batch sizes of the device plan
+    the model runs with: ``plan``, else the run's)."""
     from genesis_pipeline.stages.transcribe import TranscribeParams
 
+    plan = plan or ctx.plan
     return ctx.params(
         TranscribeParams,
         "transcribe_params",
-        batch_size=ctx.plan.whisper_batch_size,
-        workers=ctx.plan.whisper_workers,
+        batch_size=plan.whisper_batch_size,
+        workers=plan.whisper_workers,
     )
 
 
 def run(ctx: RunContext) -> StepOutcome:
-    from genesis_pipeline.ml.whisper import load_whisper, resolve_whisper_model
-    from genesis_pipeline.stages.transcribe import VERSION, Transcript, transcribe
+    from genesis_pipeline.stages.transcribe import VERSION, Transcript
 
-    settings = ctx.store.settings
-    spec = resolve_whisper_model(settings.whisper_model, settings.offline)
+    config = model_config(ctx.store.settings, "whisper")
+    info = ctx.executor.model_info(config)
     ctx.models["whisper"] = {
-        "identity": spec.identity,
-        "fallback": spec.fallback,
-        "note": spec.note,
-        "compute_type": ctx.plan.whisper_compute_type,
-        "device": ctx.plan.device,
+        "identity": info.identity,
+        "fallback": info.fallback,
+        "note": info.note,
+        "compute_type": info.plan.whisper_compute_type,
+        "device": info.plan.device,
+        **({"worker": info.where} if info.where != "local" else {}),
     }
-    params = params_for(ctx)
+    params = params_for(ctx, info.plan)
     media = ctx.media
+    keys = {
+        m.id: stage_key(STAGE, VERSION, params, {"media": m.sha256, "model": info.identity})
+        for m in media
+    }
+
+    def load(d: Path) -> Transcript:
+        return serde.from_json(Transcript, json.loads((d / "transcript.json").read_text()))
+
+    found: dict[int, Transcript] = {}
+    misses: list[MediaFile] = []
+    for m in media:
+        cached = ctx.lookup(STAGE, keys[m.id], load)
+        if cached is None:
+            misses.append(m)
+        else:
+            found[m.id] = cached
+    # Every miss goes out at once; media without sound never needs the model (a CPU call).
+    calls = [
+        Call(
+            tasks.transcribe_media,
+            (str(ctx.media_path(m)), params, info.identity),
+            m.original_name,
+            config,
+        )
+        if m.has_audio
+        else Call(
+            tasks.transcribe_silent,
+            (str(ctx.media_path(m)), params, info.identity),
+            m.original_name,
+        )
+        for m in misses
+    ]
+    t0 = time.monotonic()
+    took: dict[int, float] = {}
+    worker: dict[int, dict[str, Any]] = {}
+    progress = StepProgress(ctx.progress, len(calls))
+    for i, transcript in ctx.executor.run(calls, progress):
+        m = misses[i]
+        ctx.store_entry(STAGE, keys[m.id], partial(_write, transcript=transcript, m=m))
+        found[m.id] = transcript
+        took[m.id] = time.monotonic() - t0
+        worker[m.id] = ctx.executor.where(i)
     hits, words, audio_s, items = 0, 0, 0.0, []
-    keys: dict[int, str] = {}
-    for i, m in enumerate(media):
-        key = stage_key(STAGE, VERSION, params, {"media": m.sha256, "model": spec.identity})
-        keys[m.id] = key
-        t0 = time.monotonic()
-        path = ctx.media_path(m)
-
-        def load(d: Path) -> Transcript:
-            return serde.from_json(Transcript, json.loads((d / "transcript.json").read_text()))
-
-        def compute(d: Path, path: Path = path, m: MediaFile = m, i: int = i) -> dict[str, Any]:
-            # The stage decodes the audio before touching the model; media without sound
-            # never needs it, so do not pay seconds to load it.
-            model = load_whisper(spec, ctx.plan) if m.has_audio else None
-
-            def prog(done: int, total: int, note: str) -> None:
-                ctx.progress(
-                    i * 1000 + int(1000 * done / max(total, 1)),
-                    len(media) * 1000,
-                    f"{m.original_name}: {note}",
-                )
-
-            result = transcribe(path, model, params, prog, model_identity=spec.identity)
-            (d / "transcript.json").write_text(json.dumps(serde.to_json(result)))
-            return {"media_sha256": m.sha256}
-
-        transcript, hit = ctx.cached(STAGE, key, load, compute)
+    for m in media:
+        transcript = found[m.id]
+        hit = m.id not in took
         hits += hit
         words += len(transcript.words)
         audio_s += m.duration_s if m.has_audio else 0.0
         with ctx.store.db.read() as con:
             stored = transcripts_sql.transcript_key(con, m.id)
-        if stored != key or ctx.force:
+        if stored != keys[m.id] or ctx.force:
             doc = serde.to_json(transcript)
             artifact = ctx.store.project_dir("artifacts", ctx.project_id) / "transcripts"
             artifact_path = write_json(artifact / f"media-{m.id}.json", doc)
@@ -90,7 +113,7 @@ def run(ctx: RunContext) -> StepOutcome:
                     project_id=ctx.project_id,
                     media_id=m.id,
                     run_id=ctx.run_id,
-                    cache_key=key,
+                    cache_key=keys[m.id],
                     transcript=doc,
                     artifact_path=ctx.store.relative(artifact_path),
                 )
@@ -100,14 +123,19 @@ def run(ctx: RunContext) -> StepOutcome:
                 "cache_hit": hit,
                 "words": len(transcript.words),
                 "language": transcript.language,
-                "duration_s": round(time.monotonic() - t0, 3),
+                "duration_s": round(took.get(m.id, 0.0), 3),
+                **({"worker": worker[m.id]} if worker.get(m.id) else {}),
             }
         )
-        ctx.progress((i + 1) * 1000, len(media) * 1000, f"{m.original_name}: transcribed")
     ctx.results.transcript_keys = keys
     return StepOutcome(
         cache_hit=bool(media) and hits == len(media),
         counts={"media": len(media), "words": words, "cache_hits": hits, "audio_s": audio_s},
-        note=spec.note,
-        details={"items": items, "model": spec.identity, "fallback": spec.fallback},
+        note=info.note,
+        details={"items": items, "model": info.identity, "fallback": info.fallback},
     )
+
+
+def _write(d: Path, *, transcript: Transcript, m: MediaFile) -> dict[str, Any]:
+    (d / "transcript.json").write_text(json.dumps(serde.to_json(transcript)))
+    return {"media_sha256": m.sha256}

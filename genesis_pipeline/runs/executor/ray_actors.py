@@ -1,0 +1,116 @@
+"""What the Ray executor runs on the cluster: the model actors, the CPU task and the progress
+board. Imported only by :mod:`.ray_cluster` (this module imports Ray).
+
+* :class:`ModelWorker`: a long-lived (detached, named) actor that loads one model once and
+  serves the calls of many files, runs and projects; it plans its own device (CUDA when its
+  node has one).
+* :func:`run_task`: one CPU stage call (scene detection, render) as a Ray task.
+* :class:`ProgressBoard`: workers post each call's latest ``(done, total, note)``; the host
+  reads it while it waits, so the Run page moves as it does with the local executor.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import ray
+
+from genesis_pipeline.progress import Progress
+from genesis_pipeline.runs.executor.base import ModelConfig, ModelInfo
+from genesis_pipeline.runs.executor.tasks import load_model, model_info
+
+# A worker posts progress at most this often (each post is one small actor message).
+POST_INTERVAL_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """A call's result, where it ran (the Ray node id and worker pid) and how long the worker
+    spent on it (``busy_s``; the rest of the host's wait is scheduling and transfer)."""
+
+    value: Any
+    node: str
+    pid: int
+    busy_s: float
+
+
+class ProgressBoard:
+    """The latest progress of each running call, keyed ``<run token>/<call index>``."""
+
+    def __init__(self) -> None:
+        self.latest: dict[str, tuple[int, int, str]] = {}
+
+    def post(self, key: str, done: int, total: int, note: str) -> None:
+        self.latest[key] = (done, total, note)
+
+    def take(self, prefix: str) -> dict[str, tuple[int, int, str]]:
+        """Every entry under ``prefix``, removed from the board."""
+        mine = {k: v for k, v in self.latest.items() if k.startswith(prefix)}
+        for k in mine:
+            del self.latest[k]
+        return mine
+
+
+def _poster(board: Any, key: str) -> Progress:
+    last = [0.0]
+
+    def post(done: int, total: int, note: str) -> None:
+        now = time.monotonic()
+        if now - last[0] < POST_INTERVAL_S and done < total:
+            return
+        last[0] = now
+        board.post.remote(key, done, total, note)  # fire and forget
+
+    return post
+
+
+def _here() -> str:
+    return str(ray.get_runtime_context().get_node_id())
+
+
+class ModelWorker:
+    """One model, loaded on first use and kept for the life of the actor."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        # Ray starts the worker with OMP_NUM_THREADS set to the actor's CPU claim (1), so numpy's
+        # BLAS is already down to one thread. The models compute with the threads of their
+        # device plan (this node's cores), as in the local executor: the BLAS pool's size even
+        # changes Whisper's text (the mel features are summed in another order).
+        from threadpoolctl import threadpool_limits
+
+        cores = os.cpu_count() or 1
+        os.environ["OMP_NUM_THREADS"] = str(cores)  # libraries loaded from now on
+        threadpool_limits(cores)  # those loaded already
+        self.config = config
+        self.model: Any = None
+
+    def info(self) -> ModelInfo:
+        """The model as this worker resolves it (identity, this node's device plan)."""
+        return model_info(self.config, where=_here())
+
+    def where(self) -> tuple[str, int]:
+        """This actor's node id and process id."""
+        return _here(), os.getpid()
+
+    def call(self, fn: Callable[..., Any], args: tuple[Any, ...], board: Any, key: str) -> Done:
+        t0 = time.monotonic()
+        if self.model is None:
+            self.model = load_model(self.config)
+        value = fn(self.model, *args, progress=_poster(board, key))
+        return Done(value, _here(), os.getpid(), round(time.monotonic() - t0, 3))
+
+
+def run_task(fn: Callable[..., Any], args: tuple[Any, ...], board: Any, key: str) -> Done:
+    """One CPU stage call on a Ray worker."""
+    t0 = time.monotonic()
+    value = fn(*args, progress=_poster(board, key))
+    return Done(value, _here(), os.getpid(), round(time.monotonic() - t0, 3))
+
+
+RemoteTask = ray.remote(run_task)
+RemoteModelWorker = ray.remote(ModelWorker)
+RemoteProgressBoard = ray.remote(ProgressBoard)

@@ -1,0 +1,351 @@
+"""The Ray executor: a step's calls fan out over a Ray cluster and are gathered as they finish.
+
+Connecting: ``GENESIS_RAY_ADDRESS`` = ``auto`` (the cluster this machine belongs to),
+``host:port`` (its GCS), ``ray://host:10001`` (Ray Client), or empty (start a Ray on this
+machine for this process). Ray's dashboard and usage statistics stay off.
+
+Placement: Whisper and BLIP calls go to long-lived detached actors
+(:class:`.ray_actors.ModelWorker`, ``GENESIS_RAY_MODEL_ACTORS`` per model, named after the
+model's settings so a second run, of any project, finds them with the model loaded); each asks
+for ``GENESIS_RAY_GPU_PER_MODEL`` GPUs when the cluster has any, and
+``GENESIS_RAY_CPUS_PER_MODEL`` CPUs. Scene detection and renders are Ray tasks asking for
+``GENESIS_RAY_CPUS_PER_TASK`` CPUs. A worker that dies is retried by
+Ray (tasks: ``max_retries``; actors: ``max_restarts`` and ``max_task_retries``).
+
+A cluster that stops answering (its head gone) is noticed within seconds by probing the GCS
+port while waiting, and fails the step with one line naming ``GENESIS_RAY_ADDRESS``; the stage
+cache keeps what finished, so the next run resumes there.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from genesis_pipeline.config import Settings
+from genesis_pipeline.errors import ExecutorError, GenesisError
+from genesis_pipeline.runs.executor.base import Call, ModelConfig, ModelInfo, R, StepProgress
+from genesis_pipeline.store.cache import fingerprint
+
+log = logging.getLogger(__name__)
+
+SETTING = "GENESIS_RAY_ADDRESS"
+NAMESPACE = "genesis"
+# Retries of a call whose worker process died (a crash, the OOM killer, a lost node).
+TASK_RETRIES = 2
+ACTOR_RESTARTS = 2
+# While waiting for calls: how often the host reads progress and checks the cluster is there.
+POLL_S = 0.5
+PROBE_S = 1.0
+# The GCS port refusing connections this many probes in a row means the head is gone.
+PROBES_TO_FAIL = 2
+# How long the watchdog lets the main thread notice a lost head itself before ending the process.
+STUCK_GRACE_S = 3.0
+# The exit status of a process ended by the watchdog (the CLI's "run failed").
+EXIT_CLUSTER_LOST = 1
+
+
+def _reachable(host: str, port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _split(address: str) -> tuple[str, int]:
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+class RayExecutor:
+    """Runs stage calls on a Ray cluster (connects on first use)."""
+
+    name = "ray"
+
+    def __init__(self, settings: Settings) -> None:
+        self.address = settings.ray_address.strip()
+        self.gpu_per_model = settings.ray_gpu_per_model
+        self.cpus_per_model = settings.ray_cpus_per_model
+        self.cpus_per_task = settings.ray_cpus_per_task
+        self.model_actors = settings.ray_model_actors
+        self._connected = False
+        self._watching = False
+        self._raised = False
+        self._on_lost: Callable[[str], None] | None = None
+        self._started_here = False
+        self._gcs: tuple[str, int] | None = None
+        self._gpus = 0.0
+        self._board: Any = None
+        self._actors: dict[ModelConfig, list[Any]] = {}
+        self._info: dict[ModelConfig, ModelInfo] = {}
+        self._turn = itertools.count()
+        self._token = uuid.uuid4().hex[:12]
+        self.placements: dict[int, dict[str, Any]] = {}
+        """Where each call of the last :meth:`run` ran: index → node, pid, busy_s."""
+
+    # -- connection ------------------------------------------------------------------------------
+    def _shown(self) -> str:
+        return f"{SETTING}={self.address or '(empty: a local Ray)'}"
+
+    def _fail(self, reason: str) -> ExecutorError:
+        return ExecutorError(self._shown(), reason)
+
+    def connect(self) -> None:
+        """Join the cluster (or start a local one).
+
+        Raises:
+            ExecutorError: Ray is not installed, or the cluster cannot be reached.
+        """
+        if self._connected:
+            return
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        try:
+            import ray
+        except ImportError as exc:
+            raise ExecutorError(
+                "GENESIS_EXECUTOR=ray", "Ray is not installed (pip install 'genesis-pipeline[ray]')"
+            ) from exc
+        if self.address not in ("", "auto"):
+            host, port = _split(self.address)
+            if not _reachable(host, port, timeout=3.0):
+                raise self._fail(f"nothing answers at {host}:{port}; is the Ray head running?")
+        if not ray.is_initialized():
+            try:
+                ray.init(
+                    address=self.address or None,
+                    namespace=NAMESPACE,
+                    include_dashboard=False,
+                    logging_level=logging.WARNING,
+                    log_to_driver=False,
+                    configure_logging=False,
+                )
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise self._fail(f"cannot join the Ray cluster ({first})") from exc
+            self._started_here = True
+        context = ray.get_runtime_context()
+        if self.address.startswith("ray://"):
+            self._gcs = _split(self.address)
+        else:
+            gcs = getattr(context, "gcs_address", None)
+            self._gcs = _split(gcs) if gcs else None
+        # Ray leaves cluster_resources unannotated.
+        resources = ray.cluster_resources()  # type: ignore[no-untyped-call]
+        self._gpus = float(resources.get("GPU", 0.0))
+        from genesis_pipeline.runs.executor.ray_actors import RemoteProgressBoard
+
+        self._board = RemoteProgressBoard.options(
+            name="genesis-progress",
+            namespace=NAMESPACE,
+            lifetime="detached",
+            get_if_exists=True,
+            num_cpus=0,
+            max_restarts=-1,
+        ).remote()
+        self._connected = True
+        self._start_watch()
+
+    def watch(self, on_lost: Callable[[str], None]) -> None:
+        """Call ``on_lost(message)`` if the head goes away while this process is stuck inside a
+        Ray call that waits for it (an actor lookup, a function export), then end the process:
+        Ray itself would end it a minute later without saying why. When the process is only
+        waiting for results, the step fails normally instead (:meth:`run` raises)."""
+        self._on_lost = on_lost
+
+    def _start_watch(self) -> None:
+        if self._gcs is None or self._watching:
+            return
+        self._watching = True
+        threading.Thread(target=self._watch, name="genesis-ray-watch", daemon=True).start()
+
+    def _watch(self) -> None:
+        misses = 0
+        while self._connected:
+            time.sleep(PROBE_S)
+            misses = 0 if self.alive() else misses + 1
+            if misses < PROBES_TO_FAIL:
+                continue
+            # The main thread notices on its own within a probe when it is waiting for calls.
+            time.sleep(STUCK_GRACE_S)
+            if self._raised or not self._connected:
+                return
+            message = str(self._lost("a call to the cluster"))
+            log.error("%s", message)
+            if self._on_lost is not None:
+                self._on_lost(message)
+            sys.stderr.write(f"genesis: error: {message}\n")
+            sys.stderr.flush()
+            os._exit(EXIT_CLUSTER_LOST)
+
+    def alive(self) -> bool:
+        """Whether the cluster's head still accepts connections."""
+        if self._gcs is None:
+            return True
+        return _reachable(*self._gcs)
+
+    def _check(self, doing: str) -> None:
+        for i in range(PROBES_TO_FAIL):
+            if self.alive():
+                return
+            if i + 1 < PROBES_TO_FAIL:
+                time.sleep(PROBE_S / 2)
+        self._raised = True
+        raise self._lost(doing)
+
+    def _lost(self, doing: str) -> ExecutorError:
+        host, port = self._gcs or ("?", 0)
+        return self._fail(
+            f"the Ray cluster stopped answering (head {host}:{port} unreachable) during "
+            f"{doing}; the next run resumes from the cache"
+        )
+
+    # -- models ----------------------------------------------------------------------------------
+    def _pool(self, config: ModelConfig) -> list[Any]:
+        from genesis_pipeline.runs.executor.ray_actors import RemoteModelWorker
+
+        if config not in self._actors:
+            tag = fingerprint(config)[:10]
+            gpus = self.gpu_per_model if self._gpus > 0 else 0.0
+            self._actors[config] = [
+                RemoteModelWorker.options(
+                    name=f"genesis-{config.kind}-{tag}-{i}",
+                    namespace=NAMESPACE,
+                    lifetime="detached",
+                    get_if_exists=True,
+                    num_cpus=self.cpus_per_model,
+                    num_gpus=gpus,
+                    max_restarts=ACTOR_RESTARTS,
+                    max_task_retries=TASK_RETRIES,
+                ).remote(config)
+                for i in range(self.model_actors)
+            ]
+        return self._actors[config]
+
+    def model_info(self, config: ModelConfig) -> ModelInfo:
+        if config not in self._info:
+            self.connect()
+            self._check(f"loading {config.kind}")
+            pool = self._pool(config)
+            self._info[config] = self._gather_one(pool[0].info.remote(), f"{config.kind} model")
+        return self._info[config]
+
+    def _gather_one(self, ref: Any, doing: str) -> Any:
+        import ray
+
+        while True:
+            done, _ = ray.wait([ref], timeout=POLL_S * 4)
+            if done:
+                return self._value(done[0])
+            self._check(doing)
+
+    def _value(self, ref: Any) -> Any:
+        """A finished call's value; its own error (a GenesisError) is raised unchanged."""
+        import ray
+        from ray import exceptions as rx
+
+        try:
+            return ray.get(ref)
+        except rx.RayTaskError as exc:
+            cause = exc.cause
+            if isinstance(cause, GenesisError):
+                raise cause from None
+            raise
+        except (rx.RayActorError, rx.WorkerCrashedError, rx.NodeDiedError) as exc:
+            raise self._fail(
+                f"a Ray worker died and its retries ran out ({type(exc).__name__})"
+            ) from exc
+
+    # -- calls -----------------------------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        return {
+            "executor": "ray",
+            "address": self.address or "local Ray",
+            "gpu_per_model": self.gpu_per_model,
+            "cpus_per_model": self.cpus_per_model,
+            "cpus_per_task": self.cpus_per_task,
+            "model_actors": self.model_actors,
+        }
+
+    def _submit(self, call: Call[Any], key: str) -> Any:
+        from genesis_pipeline.runs.executor.ray_actors import RemoteTask
+
+        if call.model is not None:
+            pool = self._pool(call.model)
+            actor = pool[next(self._turn) % len(pool)]
+            return actor.call.remote(call.fn, call.args, self._board, key)
+        return RemoteTask.options(
+            num_cpus=self.cpus_per_task, max_retries=TASK_RETRIES, retry_exceptions=False
+        ).remote(call.fn, call.args, self._board, key)
+
+    def run(self, calls: Sequence[Call[R]], progress: StepProgress) -> Iterator[tuple[int, R]]:
+        import ray
+
+        if not calls:
+            return
+        self.connect()
+        self._check(calls[0].label)
+        token = f"{self._token}/{next(self._turn)}/"
+        refs = {self._submit(c, f"{token}{i}"): i for i, c in enumerate(calls)}
+        pending = list(refs)
+        self.placements = {}
+        finished = False
+        try:
+            next_probe = time.monotonic() + PROBE_S
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1, timeout=POLL_S)
+                self._read_board(token, calls, progress)
+                if not done:
+                    if time.monotonic() >= next_probe:
+                        self._check(", ".join(calls[refs[r]].label for r in pending[:3]))
+                        next_probe = time.monotonic() + PROBE_S
+                    continue
+                for ref in done:
+                    i = refs[ref]
+                    result = self._value(ref)
+                    self.placements[i] = {
+                        "node": result.node,
+                        "pid": result.pid,
+                        "busy_s": result.busy_s,
+                    }
+                    progress.finished(i, f"{calls[i].label}: done")
+                    yield i, result.value
+            finished = True
+        finally:
+            if not finished and pending and self.alive():
+                for ref in pending:
+                    # A CPU task is stopped at once; a model actor finishes its current file.
+                    is_task = calls[refs[ref]].model is None
+                    ray.cancel(ref, force=is_task)
+
+    def _read_board(self, token: str, calls: Sequence[Call[Any]], progress: StepProgress) -> None:
+        import ray
+
+        try:
+            posted = ray.get(self._board.take.remote(token), timeout=POLL_S * 4)
+        except (ray.exceptions.GetTimeoutError, ray.exceptions.RayActorError):
+            return  # progress is a nicety: a slow or restarting board never stops the work
+        for key, (done, total, note) in sorted(posted.items()):
+            i = int(key.rsplit("/", 1)[1])
+            progress(i, done, total, f"{calls[i].label}: {note}")
+
+    def where(self, index: int) -> dict[str, Any]:
+        return dict(self.placements[index])
+
+    def close(self) -> None:
+        """Leave the cluster; a Ray started here for this process is stopped."""
+        if not self._connected:
+            return
+        import ray
+
+        if self._started_here and self.alive():
+            ray.shutdown()
+        self._connected = False

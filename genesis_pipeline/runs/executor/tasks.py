@@ -1,0 +1,169 @@
+"""What runs on a worker: module-level functions of (input locators, params, model) that return
+a stage's ``Result``, plus the model loading a worker does once.
+
+Nothing here opens the store or reads Settings: inputs arrive as locators (turned into local
+files by :func:`.inputs.local_input`), small artifacts go back by value (preview JPEG bytes),
+so a worker on another machine needs no shared disk for them. The render is the exception: it
+writes the MP4 to the path it is given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from genesis_pipeline.errors import ModelUnavailableError
+from genesis_pipeline.progress import Progress, no_progress
+from genesis_pipeline.runs.executor.base import ModelConfig, ModelInfo
+from genesis_pipeline.runs.executor.inputs import local_input
+
+if TYPE_CHECKING:
+    from genesis_pipeline.stages.captions import CaptionParams, CaptionResult
+    from genesis_pipeline.stages.narration import NarrationClip
+    from genesis_pipeline.stages.render import AssemblyParams, RenderResult
+    from genesis_pipeline.stages.scenes import SceneList, SceneParams
+    from genesis_pipeline.stages.timeline import CutSegment
+    from genesis_pipeline.stages.transcribe import TranscribeParams, Transcript
+
+
+# -- models --------------------------------------------------------------------------------------
+def model_info(config: ModelConfig, where: str = "local") -> ModelInfo:
+    """Resolve ``config`` on this machine without loading the weights: the identity for cache
+    keys and this machine's device plan. A caption model that cannot be used comes back with
+    ``error`` set (the captions step is then skipped with the reason).
+
+    Raises:
+        InvalidSettingError: a name or device setting is unusable here.
+        ModelUnavailableError: the Whisper model cannot be found.
+    """
+    plan = config.plan()
+    if config.kind == "whisper":
+        from genesis_pipeline.ml.whisper import resolve_whisper_model
+
+        spec = resolve_whisper_model(config.name, config.offline)
+        return ModelInfo(spec.identity, plan, spec.note, spec.fallback, where)
+    from genesis_pipeline.ml.blip import captioner_identity
+
+    try:
+        identity = captioner_identity(config.name, plan, config.offline)
+    except ModelUnavailableError as exc:
+        return ModelInfo("", plan, where=where, error=str(exc))
+    return ModelInfo(identity, plan, where=where)
+
+
+def load_model(config: ModelConfig) -> Any:
+    """The loaded model for ``config`` on this machine, once per process (the loaders keep it).
+
+    Raises:
+        ModelUnavailableError: the model cannot be loaded.
+    """
+    plan = config.plan()
+    if config.kind == "whisper":
+        from genesis_pipeline.ml.whisper import load_whisper, resolve_whisper_model
+
+        return load_whisper(resolve_whisper_model(config.name, config.offline), plan)
+    from genesis_pipeline.ml.blip import load_captioner
+
+    return load_captioner(config.name, plan, config.offline)
+
+
+# -- stage calls ---------------------------------------------------------------------------------
+def transcribe_media(
+    model: Any,
+    locator: str,
+    params: TranscribeParams,
+    identity: str,
+    *,
+    progress: Progress = no_progress,
+) -> Transcript:
+    """Transcribe one media file with a loaded Whisper model.
+
+    Raises:
+        InvalidMediaError: the file is missing or its audio cannot be decoded.
+        StageError: the model failed while decoding.
+    """
+    from genesis_pipeline.stages.transcribe import transcribe
+
+    return transcribe(local_input(locator), model, params, progress, model_identity=identity)
+
+
+def transcribe_silent(
+    locator: str, params: TranscribeParams, identity: str, *, progress: Progress = no_progress
+) -> Transcript:
+    """The (empty) transcript of media with no audio stream: no model needed.
+
+    Raises:
+        InvalidMediaError: the file is missing.
+    """
+    return transcribe_media(None, locator, params, identity, progress=progress)
+
+
+@dataclass(frozen=True, slots=True)
+class DetectedScenes:
+    """A file's scenes and their preview JPEGs by name (``scenes[i].previews`` names them)."""
+
+    scenes: SceneList
+    previews: dict[str, bytes]
+
+
+def detect_scenes_in(
+    locator: str, params: SceneParams, *, progress: Progress = no_progress
+) -> DetectedScenes:
+    """Detect the scenes of one video; the previews come back by value.
+
+    Raises:
+        InvalidMediaError: the file is missing, not media, or has no decodable video.
+    """
+    from genesis_pipeline.stages.scenes import detect_scenes
+
+    with tempfile.TemporaryDirectory(prefix="genesis-scenes-") as tmp:
+        out = Path(tmp)
+        scenes = detect_scenes(local_input(locator), out, params, progress)
+        previews = {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
+    return DetectedScenes(scenes, previews)
+
+
+def caption_previews(
+    model: Any,
+    previews: Sequence[Sequence[str]],
+    params: CaptionParams,
+    *,
+    progress: Progress = no_progress,
+) -> CaptionResult:
+    """Caption each scene from its preview images (locators), with a loaded captioner.
+
+    Raises:
+        InvalidMediaError: a preview is missing or not a readable image.
+        StageError: the captioner returned a different number of captions than images.
+    """
+    from genesis_pipeline.stages.captions import caption_scenes
+
+    local = [[local_input(p) for p in scene] for scene in previews]
+    return caption_scenes(local, model, params, progress)
+
+
+def render_segments(
+    segments: Sequence[CutSegment],
+    out_path: str,
+    params: AssemblyParams,
+    narration: Sequence[NarrationClip],
+    *,
+    progress: Progress = no_progress,
+) -> RenderResult:
+    """Render the cut to ``out_path`` (a path the host can read: a shared disk for now).
+
+    Raises:
+        InvalidSettingError: a malformed segment, clip or parameter.
+        InvalidMediaError: a media or narration file is missing or unusable.
+        MediaToolError: ffmpeg failed.
+        OSError: the output could not be written (a full disk, say).
+    """
+    from genesis_pipeline.stages.render import render_cut
+
+    segments = [dataclasses.replace(s, media_path=local_input(str(s.media_path))) for s in segments]
+    narration = [dataclasses.replace(c, path=local_input(str(c.path))) for c in narration]
+    return render_cut(segments, Path(out_path), params, narration, progress)

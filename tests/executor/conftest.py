@@ -1,0 +1,45 @@
+"""One real Ray cluster for the executor tests: two nodes on this machine, one declaring a GPU.
+
+The GPU is a declared resource only: torch and CTranslate2 find no CUDA there, so the models
+plan the CPU, but Ray must still place them on that node (they ask for a GPU share) and the CPU
+tasks elsewhere (the GPU node's CPUs are all taken by the two model actors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from support.raycluster import start_cluster
+
+
+@dataclass(frozen=True)
+class RayTestCluster:
+    address: str
+    gpu_node: str
+    cpu_node: str
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[RayTestCluster]:
+    import ray
+
+    cluster = start_cluster(gpu_node=True)
+    ray.init(address=cluster.address, namespace="genesis", include_dashboard=False)
+    try:
+        nodes = [n for n in ray.nodes() if n["Alive"]]
+        gpu = next(n["NodeID"] for n in nodes if n["Resources"].get("GPU"))
+        cpu = next(n["NodeID"] for n in nodes if not n["Resources"].get("GPU"))
+        yield RayTestCluster(cluster.address, gpu, cpu)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tiny_blip_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from support.tiny_blip import build_tiny_blip
+
+    return build_tiny_blip(tmp_path_factory.mktemp("tiny-blip"))

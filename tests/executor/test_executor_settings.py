@@ -1,0 +1,88 @@
+"""Choosing the executor: settings, the local default never importing Ray, progress folding,
+and an unreachable cluster failing at once in one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from genesis_pipeline.config import Settings
+from genesis_pipeline.errors import ExecutorError, InvalidSettingError
+from genesis_pipeline.runs.executor import (
+    LocalExecutor,
+    StepProgress,
+    make_executor,
+    model_config,
+)
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("GENESIS_EXECUTOR", "dask"),
+        ("GENESIS_RAY_ADDRESS", "gpu-host"),
+        ("GENESIS_RAY_ADDRESS", "http://gpu-host:10001"),
+        ("GENESIS_RAY_GPU_PER_MODEL", "half"),
+        ("GENESIS_RAY_CPUS_PER_TASK", "-1"),
+        ("GENESIS_RAY_MODEL_ACTORS", "0"),
+    ],
+)
+def test_bad_executor_settings_name_the_variable(var: str, value: str) -> None:
+    with pytest.raises(InvalidSettingError, match=var):
+        Settings.from_env({var: value})
+
+
+@pytest.mark.parametrize("address", ["", "auto", "10.0.0.5:6379", "ray://gpu-host:10001"])
+def test_ray_addresses_accepted(address: str) -> None:
+    s = Settings.from_env(
+        {
+            "GENESIS_EXECUTOR": "ray",
+            "GENESIS_RAY_ADDRESS": address,
+            "GENESIS_RAY_GPU_PER_MODEL": "0.25",
+        }
+    )
+    assert s.executor == "ray" and s.ray_address == address and s.ray_gpu_per_model == 0.25
+    assert make_executor(s).describe()["executor"] == "ray"
+
+
+def test_the_default_is_local_and_never_imports_ray() -> None:
+    assert isinstance(make_executor(Settings()), LocalExecutor)
+    code = (
+        "import sys\n"
+        "from genesis_pipeline.cli import main\n"
+        "from genesis_pipeline.runs.pipeline import ProjectPipelineService\n"
+        "from genesis_pipeline.runs.steps import transcribe, scenes, captions, render\n"
+        "main(['config'])\n"
+        "print('ray' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert "executor in effect: local" in out
+    assert out.strip().endswith("False"), out
+
+
+def test_step_progress_folds_concurrent_calls() -> None:
+    seen: list[tuple[int, int, str]] = []
+    progress = StepProgress(lambda d, t, n: seen.append((d, t, n)), calls=3)
+    progress(0, 50, 100, "a: half")
+    progress(2, 1, 4, "c: a quarter")
+    progress.finished(1, "b: done")
+    assert seen == [(500, 3000, "a: half"), (750, 3000, "c: a quarter"), (1750, 3000, "b: done")]
+
+
+def test_an_unreachable_cluster_fails_at_once_naming_the_setting() -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    executor = make_executor(Settings(executor="ray", ray_address=f"127.0.0.1:{port}", offline="1"))
+    t0 = time.monotonic()
+    with pytest.raises(ExecutorError, match=f"GENESIS_RAY_ADDRESS=127.0.0.1:{port}") as err:
+        executor.model_info(model_config(Settings(offline="1"), "whisper"))
+    assert "nothing answers" in str(err.value) and "\n" not in str(err.value)
+    assert time.monotonic() - t0 < 10
