@@ -56,6 +56,15 @@ class ConfigShown:
 
 
 @dataclass(frozen=True, slots=True)
+class ExportWritten:
+    project_id: int
+    format: str
+    path: str
+    cache_hit: bool
+    notes: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorShown:
     error: str
     type: str  # the GenesisError subclass
@@ -293,6 +302,56 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if result.run.status == "succeeded" else EXIT_RUN_FAILED
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write an export of the approved cut (a timeline, subtitles or chapters)."""
+    from genesis_pipeline.runs.exports import export_project
+    from genesis_pipeline.services.exports import check_format
+    from genesis_pipeline.stages.exports.cues import CueParams
+
+    check_format(args.format)
+    store = _store(args)
+    cues = CueParams(max_chars=args.max_chars, max_s=args.max_cue_s)
+    out = Path(args.out) if args.out else None
+    result = export_project(store, args.project_id, args.format, out=out, cue_params=cues)
+    if out is None:
+        out = store.project_dir("artifacts", args.project_id) / "exports" / result.file_name
+        from genesis_pipeline.files import write_bytes
+
+        write_bytes(out, result.text.encode("utf-8"))
+    for note in result.notes:
+        sys.stderr.write(f"genesis: {note}\n")
+    doc = ExportWritten(
+        args.project_id, args.format, str(out), result.cache_hit, list(result.notes)
+    )
+    _emit(args, doc, lambda: f"{args.format}: {out}")
+    return EXIT_OK
+
+
+def cmd_import_timeline(args: argparse.Namespace) -> int:
+    """Map an edited timeline onto the project's scenes; change them only with --apply."""
+    from genesis_pipeline.services.exports import import_timeline
+
+    report = import_timeline(_store(args), args.project_id, Path(args.file), apply=args.apply)
+
+    def human() -> str:
+        lines = [f"{Path(report.file).name}: {report.clips} clips, {len(report.kept)} scenes kept"]
+        lines += [f"  reject scene {c.scene_id}: {c.label}" for c in report.reject]
+        lines += [f"  approve scene {c.scene_id}: {c.label}" for c in report.approve]
+        lines += [f"  not mapped: {u.clip}: {u.reason}" for u in report.unmapped]
+        if report.reordered:
+            lines.append("  the timeline's order differs from the project's: not applied")
+        if not (report.reject or report.approve):
+            lines.append("  no approval changes")
+        elif report.applied:
+            lines.append("  applied")
+        else:
+            lines.append("  nothing changed yet: run again with --apply to apply")
+        return "\n".join(lines)
+
+    _emit(args, report, human)
+    return EXIT_OK
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     """Start the review app (Streamlit) on this data dir."""
     import importlib.util
@@ -432,6 +491,40 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", parents=[common], help="build and process the demo project")
     p.add_argument("--force", action="store_true", help="rebuild even if it exists")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "export",
+        parents=[common],
+        help="export the approved cut: an NLE timeline, subtitles or chapters",
+    )
+    p.add_argument("--project-id", type=int, required=True)
+    p.add_argument(
+        "--format",
+        required=True,
+        metavar="FORMAT",
+        help="otio (Resolve), fcpxml (Final Cut Pro X), fcp7 (Premiere / FCP 7 XML), edl, "
+        "srt, vtt, chapters-youtube or chapters-vtt",
+    )
+    p.add_argument(
+        "--out", metavar="PATH", help="file to write (default: artifacts/<project>/exports/)"
+    )
+    p.add_argument("--max-chars", type=int, default=42, metavar="N", help="subtitle line length")
+    p.add_argument(
+        "--max-cue-s", type=float, default=7.0, metavar="S", help="longest subtitle cue, seconds"
+    )
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "import-timeline",
+        parents=[common],
+        help="map an edited timeline (.otio, .fcpxml, .xml, .edl) onto approvals",
+    )
+    p.add_argument("--project-id", type=int, required=True)
+    p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "--apply", action="store_true", help="apply the approvals (default: only report them)"
+    )
+    p.set_defaults(func=cmd_import_timeline)
 
     p = sub.add_parser("app", parents=[common], help="start the review app in the browser")
     p.add_argument("--port", type=int, default=8501)

@@ -33,6 +33,38 @@ _KEY = "render_mode"
 DEFAULT_NARRATION_OVERRUN = "trim"
 _OVERRUN_KEY = "narration_overrun"
 
+#: Subtitles in the render: ``none``, or ``soft`` (a ``mov_text`` track players can switch on).
+RENDER_SUBTITLES = ("none", "soft")
+_SUBTITLES_KEY = "render_subtitles"
+
+
+def get_render_subtitles(store: Store, project_id: int) -> str:
+    """Whether the project's renders carry a soft subtitle track (``none`` unless set).
+
+    Raises:
+        NotFoundError: no such project.
+    """
+    value = _settings(store, project_id).get(_SUBTITLES_KEY, "none")
+    return value if value in RENDER_SUBTITLES else "none"
+
+
+def set_render_subtitles(store: Store, project_id: int, choice: str) -> str:
+    """Save whether renders of the project carry a soft subtitle track.
+
+    Raises:
+        InvalidSettingError: ``choice`` is not one of :data:`RENDER_SUBTITLES`.
+        NotFoundError: no such project.
+    """
+    if choice not in RENDER_SUBTITLES:
+        raise InvalidSettingError(
+            "render subtitles", f"{choice!r} is not one of {', '.join(RENDER_SUBTITLES)}"
+        )
+    with store.db.write() as con:
+        if projects_sql.get(con, project_id).settings_json.get(_SUBTITLES_KEY) != choice:
+            projects_sql.update_settings(con, project_id, {_SUBTITLES_KEY: choice})
+            projects_sql.bump_revision(con, project_id)
+    return choice
+
 
 def get_render_mode(store: Store, project_id: int) -> str:
     """The project's render mode (``smart`` unless set).
@@ -114,9 +146,14 @@ def render_params(
     )
 
 
-def render_inputs(cut: CutPlan, clips: Sequence[NarrationClip]) -> dict[str, Any]:
-    """Everything besides the params that decides a render's output, for its cache key."""
+def render_inputs(
+    cut: CutPlan, clips: Sequence[NarrationClip], subtitles: str = "none"
+) -> dict[str, Any]:
+    """Everything besides the params that decides a render's output, for its cache key: the
+    kept frames, the narration, the chapter markers and whether subtitles are added."""
     return {
+        "chapters": [(c.title, c.start_s, c.end_s) for c in cut.chapters],
+        "subtitles": subtitles,
         "segments": [
             (cut.media_sha[int(s.media_key)], s.start_frame, s.end_frame, s.start_s, s.end_s)
             for s in cut.segments
@@ -128,12 +165,15 @@ def render_inputs(cut: CutPlan, clips: Sequence[NarrationClip]) -> dict[str, Any
 
 
 def render_cache_key(
-    params: AssemblyParams, cut: CutPlan, clips: Sequence[NarrationClip] = ()
+    params: AssemblyParams,
+    cut: CutPlan,
+    clips: Sequence[NarrationClip] = (),
+    subtitles: str = "none",
 ) -> str:
-    """The cache key of a render of ``cut`` with ``clips`` and ``params``."""
+    """The cache key of a render of ``cut`` with ``clips``, ``params`` and ``subtitles``."""
     from genesis_pipeline.stages.render import VERSION
 
-    return stage_key(RENDER_STAGE, VERSION, params, render_inputs(cut, clips))
+    return stage_key(RENDER_STAGE, VERSION, params, render_inputs(cut, clips, subtitles))
 
 
 def render_key(store: Store, project_id: int, cut: CutPlan | None = None) -> str | None:
@@ -151,7 +191,8 @@ def render_key(store: Store, project_id: int, cut: CutPlan | None = None) -> str
     if not cut.segments:
         return None
     clips, _rows = narration_clips(store, cut, list_voiceovers(store, project_id))
-    return render_cache_key(render_params(store, project_id, clips), cut, clips)
+    params = render_params(store, project_id, clips)
+    return render_cache_key(params, cut, clips, get_render_subtitles(store, project_id))
 
 
 def _settings(store: Store, project_id: int) -> dict[str, Any]:

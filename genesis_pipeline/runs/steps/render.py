@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from genesis_pipeline import serde
 from genesis_pipeline.errors import MediaToolError, StageError
 from genesis_pipeline.runs.context import RunContext, StepOutcome
+from genesis_pipeline.runs.exports import render_extras
 from genesis_pipeline.services import render_settings
 from genesis_pipeline.services.cut import CutPlan, load_cut
 from genesis_pipeline.services.narration import MixSettings
@@ -89,7 +90,8 @@ def run(ctx: RunContext) -> StepOutcome:
         note = "no video scenes" if cut.total_scenes == 0 else "no scene is approved"
         return StepOutcome(status="skipped", note=f"nothing to render: {note}")
     params = render_settings.render_params(ctx.store, ctx.project_id, clips)
-    key = render_settings.render_cache_key(params, cut, clips)
+    subtitles = render_settings.get_render_subtitles(ctx.store, ctx.project_id)
+    key = render_settings.render_cache_key(params, cut, clips, subtitles)
     with ctx.store.db.read() as con:
         existing = renders_sql.find_by_key(con, ctx.project_id, key, ctx.store.home)
     if existing is not None and not ctx.force:
@@ -101,8 +103,9 @@ def run(ctx: RunContext) -> StepOutcome:
         )
     out = ctx.store.project_dir("renders", ctx.project_id) / f"cut-r{ctx.run_id}-{key[:10]}.mp4"
     check_free_space(out.parent, estimate_render_bytes(cut))
+    extras = render_extras(ctx.store, ctx.project_id, cut, out, subtitles == "soft")
     try:
-        result = render_cut(list(cut.segments), out, params, clips, ctx.progress)
+        result = render_cut(list(cut.segments), out, params, clips, ctx.progress, extras)
     except (MediaToolError, OSError) as exc:
         # ffmpeg reports a full disk in its message; the smart render's own writes (PyAV)
         # as an OSError.
@@ -114,6 +117,9 @@ def run(ctx: RunContext) -> StepOutcome:
                 "written to renders/ (free some space and run again)",
             ) from exc
         raise
+    finally:
+        if extras.subtitles is not None:
+            extras.subtitles.unlink(missing_ok=True)
     overrun = _overrun(ctx, clips, params)
     settings = RenderSettings(
         scenes=cut.scene_ids,

@@ -1,13 +1,11 @@
-"""Chapters of the cut for players and platforms: YouTube's description block (and its rules),
-WebVTT chapters, and FFmpeg's metadata file that puts chapter markers in an MP4."""
+"""Chapters of the cut for platforms and players: YouTube's description block (and its rules)
+and WebVTT chapters. (MP4 chapter markers are the render's: ``stages/render/finish.py``.)"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from genesis_pipeline.errors import InvalidSettingError
 
 YOUTUBE_MIN_CHAPTERS = 3
 YOUTUBE_MIN_S = 10.0
@@ -145,26 +143,3 @@ def chapters_vtt(chapters: Sequence[ChapterMark]) -> str:
     for i, c in enumerate(chapters, 1):
         out += [str(i), f"{timestamp(c.start_s)} --> {timestamp(c.end_s)}", _one_line(c.title), ""]
     return "\n".join(out)
-
-
-def ffmetadata(chapters: Sequence[ChapterMark]) -> str:
-    """FFmpeg's metadata file with one ``[CHAPTER]`` per chapter (millisecond times), what
-    ``-map_chapters`` reads to write MP4 chapter markers.
-
-    Raises:
-        InvalidSettingError: a chapter ends before it starts.
-    """
-    lines = [";FFMETADATA1"]
-    for c in chapters:
-        start, end = round(c.start_s * 1000), round(c.end_s * 1000)
-        if end <= start:
-            raise InvalidSettingError("chapters", f"{c.title!r} ends at or before its start")
-        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={start}", f"END={end}"]
-        lines.append(f"title={_escape(_one_line(c.title))}")
-    return "\n".join(lines) + "\n"
-
-
-def _escape(text: str) -> str:
-    for ch in ("\\", "=", ";", "#"):
-        text = text.replace(ch, "\\" + ch)
-    return text

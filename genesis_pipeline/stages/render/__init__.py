@@ -5,16 +5,23 @@ output's clock (:mod:`~genesis_pipeline.stages.render.plan`) and hands the plan 
 :class:`Renderer` of ``params.mode``: ``smart`` (stream-copy what the cut leaves whole, encode
 around the cuts) or ``reencode`` (decode and encode everything). The modules import one way:
 ``params`` <- ``plan`` <- ``reencode`` / ``sound`` <- ``smart`` <- here (``docs/render.md``).
+Chapters and a soft subtitle track are added last, by a stream copy, in both modes
+(:mod:`~genesis_pipeline.stages.render.finish`).
 """
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
 from genesis_pipeline.errors import InvalidSettingError
+from genesis_pipeline.files import TMP_PREFIX
 from genesis_pipeline.progress import Progress, no_progress
+from genesis_pipeline.stages.render.finish import ChapterMarker, RenderExtras, add_extras
 from genesis_pipeline.stages.render.params import (
     MODES,
     NARRATION_FADE_S,
@@ -53,6 +60,7 @@ def render_cut(
     params: AssemblyParams = AssemblyParams(),  # noqa: B008 (frozen: never mutated)
     narration: Sequence[NarrationClipLike] = (),
     progress: Progress = no_progress,
+    extras: RenderExtras = RenderExtras(),  # noqa: B008 (frozen: never mutated)
 ) -> RenderResult:
     """Render ``segments`` in order, with ``narration`` mixed over the ducked bed, to ``out_path``.
 
@@ -65,6 +73,8 @@ def render_cut(
         params: output format, gains, ducking and mode.
         narration: voice-over clips placed on the cut timeline.
         progress: ``(done_ms, total_ms, note)`` callback.
+        extras: chapter markers and a soft subtitle track, added in a last stream-copy pass
+            (:mod:`~genesis_pipeline.stages.render.finish`).
 
     Returns:
         What was written, measured on the file.
@@ -79,7 +89,18 @@ def render_cut(
     if not segments:
         raise InvalidSettingError("segments", "nothing approved to render")
     plan = plan_render(segments, params, narration)
-    return RENDERERS[params.mode](plan, params, Path(out_path), progress)
+    out_path = Path(out_path)
+    if not extras:
+        return RENDERERS[params.mode](plan, params, out_path, progress)
+    # The render goes to a temporary beside the target (its writer's pid in the name, so a
+    # killed run's leftover is cleaned up), the last pass writes the target.
+    bare = out_path.with_name(f"{TMP_PREFIX}p{os.getpid()}-{uuid.uuid4().hex[:8]}-{out_path.name}")
+    try:
+        result = RENDERERS[params.mode](plan, params, bare, progress)
+        add_extras(bare, out_path, extras, plan.rate, result.frames)
+    finally:
+        bare.unlink(missing_ok=True)
+    return replace(result, path=out_path)
 
 
 __all__ = [
@@ -88,6 +109,8 @@ __all__ = [
     "RENDERERS",
     "VERSION",
     "AssemblyParams",
+    "ChapterMarker",
+    "RenderExtras",
     "RenderResult",
     "Renderer",
     "render_cut",

@@ -15,7 +15,8 @@ from typing import Protocol
 
 from genesis_pipeline.errors import InvalidSettingError
 
-VERSION = 3  # 2: mono cuts stay mono; 3: real frame times, rate policy, VFR conformed
+VERSION = 4  # 2: mono cuts stay mono; 3: real frame times, rate policy, VFR conformed;
+# 4: chapter markers (and optional soft subtitles) in the file
 
 MODES = ("reencode", "smart")
 """Render modes: ``reencode`` decodes and encodes every picture; ``smart`` stream-copies the
