@@ -20,9 +20,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
-from genesis_pipeline.stages.exports.timeline import CutTimeline, SceneClip
+from genesis_pipeline.stages.exports.timeline import META, CutTimeline, SceneClip
+
+if TYPE_CHECKING:
+    import opentimelineio as otio
 
 VERSION = "1.8"
 
@@ -200,3 +204,84 @@ def _metadata(clip: ET.Element, c: SceneClip) -> None:
     for key, value in facts.items():
         if value is not None:
             ET.SubElement(meta, "md", key=f"com.genesis.{key}", value=str(value))
+
+
+def _time(value: str | None) -> Fraction:
+    """An FCPXML time (``n/ds``, ``ns``) as an exact fraction of a second."""
+    if not value:
+        return Fraction(0)
+    text = value.removesuffix("s")
+    num, _, den = text.partition("/")
+    return Fraction(int(num), int(den or 1)) if num.lstrip("-").isdigit() else Fraction(text)
+
+
+def read_fcpxml(text: str) -> otio.schema.Timeline:
+    """The picture clips of an FCPXML document's first project spine as an OTIO timeline, with
+    exact times (OTIO's FCP X reader rounds NTSC rates down to whole numbers): each clip's
+    source range at its format's rate, its ``src`` as the media URL, its markers, and the
+    scene id Genesis wrote in its metadata.
+
+    Raises:
+        ValueError: the document has no project with a spine.
+    """
+    import opentimelineio as otio
+
+    root = ET.fromstring(text)
+    formats = {
+        f.get("id"): 1 / _time(f.get("frameDuration"))
+        for f in root.iter("format")
+        if f.get("frameDuration")
+    }
+    assets = {a.get("id"): a for a in root.iter("asset")}
+    spine = root.find(".//project/sequence/spine")
+    if spine is None:
+        raise ValueError("no project sequence with a spine")
+    seq = root.find(".//project/sequence")
+    name = root.find(".//project")
+    seq_rate = formats.get(seq.get("format") if seq is not None else None, Fraction(25))
+    timeline = otio.schema.Timeline(name=(name.get("name") if name is not None else "") or "")
+    track = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
+    rt, tr = otio.opentime.RationalTime, otio.opentime.TimeRange
+    for el in spine:
+        if el.tag == "gap":
+            frames = float(_time(el.get("duration")) * seq_rate)
+            gap = tr(rt(0, float(seq_rate)), rt(frames, float(seq_rate)))
+            track.append(otio.schema.Gap(source_range=gap))
+            continue
+        if el.tag not in ("asset-clip", "clip", "ref-clip"):
+            continue
+        asset = assets.get(el.get("ref"))
+        rate = formats.get(el.get("format") or (asset.get("format") if asset is not None else None))
+        rate = rate or seq_rate
+        r = float(rate)
+        start = float(_time(el.get("start")) * rate)
+        duration = float(_time(el.get("duration")) * rate)
+        ref = (
+            otio.schema.ExternalReference(target_url=asset.get("src"))
+            if asset is not None and asset.get("src")
+            else otio.schema.MissingReference()
+        )
+        meta = {
+            md.get("key", "").removeprefix("com.genesis."): md.get("value", "")
+            for md in el.findall("metadata/md")
+            if md.get("key", "").startswith("com.genesis.")
+        }
+        clip = otio.schema.Clip(
+            name=el.get("name") or "",
+            media_reference=ref,
+            source_range=tr(rt(start, r), rt(duration, r)),
+            metadata={META: {"scene_id": int(meta["scene_id"])}}
+            if meta.get("scene_id", "").isdigit()
+            else {},
+        )
+        for m in el.findall("marker"):
+            clip.markers.append(
+                otio.schema.Marker(
+                    name=m.get("value") or "",
+                    marked_range=tr(rt(float(_time(m.get("start")) * rate), r),
+                                    rt(float(_time(m.get("duration")) * rate), r)),
+                )
+            )  # fmt: skip
+        track.append(clip)
+    timeline.tracks.append(track)
+    return timeline

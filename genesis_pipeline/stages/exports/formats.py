@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError
-from genesis_pipeline.stages.exports.fcpxml import write_fcpxml
+from genesis_pipeline.stages.exports.fcpxml import read_fcpxml, write_fcpxml
 from genesis_pipeline.stages.exports.timeline import (
     VIDEO_TRACK,
     CutTimeline,
@@ -117,6 +117,9 @@ def read_timeline(path: Path, rate: Fraction | None = None) -> otio.schema.Timel
         raise InvalidMediaError(path, f"cannot be read ({exc})") from None
     kwargs = {"rate": otio_rate(rate)} if spec.name == "edl" and rate is not None else {}
     try:
+        if spec.name == "fcpxml":
+            # Exact times (OTIO's FCP X reader rounds NTSC rates down to whole numbers).
+            return read_fcpxml(text)
         result = otio.adapters.read_from_string(text, adapter_name=spec.adapter, **kwargs)
     except Exception as exc:  # adapters raise anything from ValueError to ParseError
         raise InvalidMediaError(path, f"is not a readable {spec.label} file ({exc})") from None
