@@ -58,10 +58,11 @@ class ConfigShown:
 @dataclass(frozen=True, slots=True)
 class ExportWritten:
     project_id: int
-    format: str
-    path: str
+    format: str | None  # None: only the renders' subtitles were set
+    path: str | None
     cache_hit: bool
     notes: list[str]
+    render_subtitles: str  # the project's choice for its renders: off | soft | burned
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,12 +178,17 @@ def cmd_process_project(args: argparse.Namespace) -> int:
         render=not args.no_render,
         render_mode=args.render_mode,
         narration_overrun=args.narration_overrun,
+        subtitles=args.subtitles,
     )
     if args.narration_overrun is not None:
         from genesis_pipeline.stages.narration import check_overrun_choice
 
         # Before the run starts: one line naming the flag, no failed run left behind.
         check_overrun_choice(args.narration_overrun, "--narration-overrun")
+    if args.subtitles is not None:
+        from genesis_pipeline.services.render_settings import check_subtitles_choice
+
+        check_subtitles_choice(args.subtitles, "--subtitles")
     bar = _Bar(not args.quiet)
     try:
         report = ProjectPipelineService(_store(args)).run(
@@ -303,25 +309,43 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Write an export of the approved cut (a timeline, subtitles or chapters)."""
+    """Write an export of the approved cut (a timeline, subtitles or chapters); with
+    ``--subtitles``, first save the subtitles the project's renders carry."""
+    from genesis_pipeline.errors import InvalidSettingError
+    from genesis_pipeline.files import write_bytes
     from genesis_pipeline.runs.exports import export_project
     from genesis_pipeline.services.exports import check_format
+    from genesis_pipeline.services.render_settings import (
+        check_subtitles_choice,
+        get_render_subtitles,
+        set_render_subtitles,
+    )
     from genesis_pipeline.stages.exports.cues import CueParams
 
-    check_format(args.format)
+    if args.format is None and args.subtitles is None:
+        raise InvalidSettingError("--format", "say which export to write (or give --subtitles)")
+    if args.format is not None:
+        check_format(args.format)
+    if args.subtitles is not None:
+        check_subtitles_choice(args.subtitles, "--subtitles")
     store = _store(args)
+    if args.subtitles is not None:
+        set_render_subtitles(store, args.project_id, args.subtitles, "--subtitles")
+    subtitles = get_render_subtitles(store, args.project_id)
+    if args.format is None:
+        doc = ExportWritten(args.project_id, None, None, False, [], subtitles)
+        _emit(args, doc, lambda: f"subtitles in renders of project {args.project_id}: {subtitles}")
+        return EXIT_OK
     cues = CueParams(max_chars=args.max_chars, max_s=args.max_cue_s)
     out = Path(args.out) if args.out else None
     result = export_project(store, args.project_id, args.format, out=out, cue_params=cues)
     if out is None:
         out = store.project_dir("artifacts", args.project_id) / "exports" / result.file_name
-        from genesis_pipeline.files import write_bytes
-
         write_bytes(out, result.text.encode("utf-8"))
     for note in result.notes:
         sys.stderr.write(f"genesis: {note}\n")
     doc = ExportWritten(
-        args.project_id, args.format, str(out), result.cache_hit, list(result.notes)
+        args.project_id, args.format, str(out), result.cache_hit, list(result.notes), subtitles
     )
     _emit(args, doc, lambda: f"{args.format}: {out}")
     return EXIT_OK
@@ -403,6 +427,17 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 # -- parser -------------------------------------------------------------------------------------
+def _subtitles_flag(p: argparse.ArgumentParser) -> None:
+    # No argparse choices: a bad value is one line naming the flag (exit 2), like every setting.
+    p.add_argument(
+        "--subtitles",
+        metavar="CHOICE",
+        help="subtitles of the cut in its renders: off (default), soft (a track players can "
+        "switch on) or burned (drawn into the pictures: a full re-encode). Saved for the "
+        "project.",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     def add_common(p: argparse.ArgumentParser, default: object) -> None:
         # Accepted before or after the command; the subcommand's copy only overrides when given.
@@ -467,6 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
         "extend (the last scene runs on in its source until it is over) or freeze (the last "
         "picture is held under its own sound). Saved for the project.",
     )
+    _subtitles_flag(p)
     p.set_defaults(func=cmd_process_project)
 
     p = sub.add_parser(
@@ -500,7 +536,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project-id", type=int, required=True)
     p.add_argument(
         "--format",
-        required=True,
         metavar="FORMAT",
         help="otio (Resolve), fcpxml (Final Cut Pro X), fcp7 (Premiere / FCP 7 XML), edl, "
         "srt, vtt, chapters-youtube or chapters-vtt",
@@ -512,6 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-cue-s", type=float, default=7.0, metavar="S", help="longest subtitle cue, seconds"
     )
+    _subtitles_flag(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(

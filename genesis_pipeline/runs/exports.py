@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING
 from genesis_pipeline import serde
 from genesis_pipeline.services.exports import (
     SUBTITLE_EXPORTS,
+    ExportPreview,
     ExportResult,
     VoiceoverWords,
     build_export,
     check_format,
+    export_preview,
     load_project_cut,
 )
 from genesis_pipeline.services.upload import sha256_file
@@ -108,12 +110,27 @@ def export_project(
     )  # fmt: skip
 
 
+def preview_exports(store: Store, project_id: int) -> ExportPreview:
+    """The project's chapters, YouTube's verdict and the first subtitle cues, the narration's
+    words included (its voiceovers transcribed first, cached; see
+    :func:`~genesis_pipeline.services.exports.export_preview`).
+
+    Raises:
+        InvalidSettingError: nothing is approved, or a voiceover offset lies outside the cut.
+        InvalidMediaError: a voiceover is missing or cannot be decoded.
+        NotFoundError: no such project.
+    """
+    pc = load_project_cut(store, project_id)
+    return export_preview(store, pc, voiceover_words(store, pc.clips))
+
+
 def render_extras(
-    store: Store, project_id: int, cut: CutPlan, out: Path, subtitles: bool
+    store: Store, project_id: int, cut: CutPlan, out: Path, subtitles: str = "off"
 ) -> RenderExtras:
     """What a render of ``cut`` to ``out`` carries besides pictures and sound: its chapters
-    and, with ``subtitles``, the cut's SubRip subtitles (written beside ``out`` under a
-    temporary name the render's cleanup knows).
+    and the cut's subtitles, ``soft`` (a track) or ``burned`` (into the pictures) as
+    ``subtitles`` says; their SubRip file is written beside ``out`` under a temporary name
+    (the caller removes it; a killed run's leftover is cleaned up by its pid).
 
     Raises:
         InvalidMediaError: a voiceover cannot be decoded.
@@ -124,13 +141,22 @@ def render_extras(
     from genesis_pipeline.files import TMP_PREFIX, write_bytes
     from genesis_pipeline.services.exports import cut_cues
     from genesis_pipeline.stages.exports.cues import to_srt
-    from genesis_pipeline.stages.render import ChapterMarker, RenderExtras
+    from genesis_pipeline.stages.render import BurnIn, ChapterMarker, RenderExtras
 
     chapters = tuple(ChapterMarker(c.title, c.start_s, c.end_s) for c in cut.chapters)
-    if not subtitles:
+    if subtitles == "off":
         return RenderExtras(chapters=chapters)
     pc = load_project_cut(store, project_id)
     cues = cut_cues(store, pc, voiceover_words(store, pc.clips))
     srt = out.with_name(f"{TMP_PREFIX}p{os.getpid()}-{out.stem}.srt")
     write_bytes(srt, to_srt(cues).encode("utf-8"))
+    if subtitles == "burned":
+        return RenderExtras(chapters=chapters, burn_in=BurnIn(srt))
     return RenderExtras(chapters=chapters, subtitles=srt)
+
+
+def subtitle_file(extras: RenderExtras) -> Path | None:
+    """The temporary SubRip file :func:`render_extras` wrote, if any."""
+    if extras.burn_in is not None:
+        return extras.burn_in.subtitles
+    return extras.subtitles

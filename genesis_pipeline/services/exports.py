@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -335,6 +335,54 @@ def youtube_check(pc: ProjectCut) -> YouTubeCheck:
     return check_youtube(chapter_marks(pc.cut), pc.cut.duration_s)
 
 
+@dataclass(frozen=True, slots=True)
+class ExportPreview:
+    """What the exports of the cut hold, at a glance (the Render page's Export section).
+
+    Attributes:
+        project_name: the project's name (export file names follow it).
+        chapters: the cut's chapters on its clock.
+        youtube: the chapters against YouTube's rules (problems, the nearest valid merge).
+        youtube_block: what ``chapters-youtube`` writes (the merge when the rules are broken),
+            None when no merge can meet them.
+        cues: the first subtitle cues.
+        cue_count: how many cues the subtitles have in all.
+        narration_words: how many of the words are the narration's (voiceovers transcribed).
+    """
+
+    project_name: str
+    duration_s: float
+    chapters: tuple[ChapterMark, ...]
+    youtube: YouTubeCheck
+    youtube_block: str | None
+    cues: tuple[Cue, ...]
+    cue_count: int
+    narration_words: int
+
+
+def export_preview(
+    store: Store,
+    pc: ProjectCut,
+    voiceover_words: Sequence[VoiceoverWords] = (),
+    params: CueParams = CueParams(),  # noqa: B008 (frozen)
+    first: int = 6,
+) -> ExportPreview:
+    """The chapters, YouTube's verdict on them and the ``first`` cues of the cut's subtitles."""
+    cues = cut_cues(store, pc, voiceover_words, params)
+    check = youtube_check(pc)
+    usable = check.usable
+    return ExportPreview(
+        project_name=pc.name,
+        duration_s=pc.cut.duration_s,
+        chapters=chapter_marks(pc.cut),
+        youtube=check,
+        youtube_block=youtube_block(usable) if usable is not None else None,
+        cues=tuple(cues[:first]),
+        cue_count=len(cues),
+        narration_words=sum(len(v.words) for v in voiceover_words),
+    )
+
+
 # -- building, caching, writing ------------------------------------------------------------------
 def export_key(
     store: Store,
@@ -389,10 +437,10 @@ def build_export(
         InvalidMediaError: a media or voiceover file is missing or unreadable.
         NotFoundError: no such project.
     """
-    spec = check_format(fmt)
+    check_format(fmt)
     pc = load_project_cut(store, project_id)
     key = export_key(store, pc, fmt, voiceover_words, cue_params)
-    file_name = f"{_slug(pc.name)}-cut{spec.ending}"
+    file_name = export_file_name(pc.name, fmt)
 
     def load(d: Path) -> tuple[str, tuple[str, ...]]:
         notes = json.loads((d / "notes.json").read_text())
@@ -457,6 +505,15 @@ def _build(
     )
 
 
+def export_file_name(project_name: str, fmt: str) -> str:
+    """The file name an export of ``fmt`` is offered under (``harbour-day-cut.otio``).
+
+    Raises:
+        InvalidSettingError: ``fmt`` is not an export format.
+    """
+    return f"{_slug(project_name)}-cut{check_format(fmt).ending}"
+
+
 def _slug(name: str) -> str:
     keep = "".join(ch if ch.isalnum() else "-" for ch in name.strip().lower())
     return "-".join(p for p in keep.split("-") if p) or "project"
@@ -490,6 +547,31 @@ class TimelineImport:
     unmapped: tuple[Unmapped, ...]
     reordered: bool
     applied: bool
+
+
+def import_timeline_file(
+    store: Store, project_id: int, name: str, data: bytes, *, apply: bool = False
+) -> TimelineImport:
+    """:func:`import_timeline` of an uploaded file: ``data`` named ``name`` (its ending says
+    its format), kept in a temporary folder of the data dir for the import only.
+
+    Raises:
+        InvalidSettingError: not a timeline file, or its clips map to no scene of the project.
+        InvalidMediaError: the file cannot be parsed, or a media file is unreadable.
+        NotFoundError: no such project.
+    """
+    import tempfile
+
+    from genesis_pipeline.files import TMP_PREFIX
+
+    shown = Path(name).name or "timeline"
+    folder = store.project_dir("artifacts", project_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"{TMP_PREFIX}timeline-", dir=folder) as d:
+        path = Path(d) / shown
+        path.write_bytes(data)
+        report = import_timeline(store, project_id, path, apply=apply)
+    return replace(report, file=shown)
 
 
 def import_timeline(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from genesis_pipeline import serde
 from genesis_pipeline.errors import MediaToolError, StageError
 from genesis_pipeline.runs.context import RunContext, StepOutcome
-from genesis_pipeline.runs.exports import render_extras
+from genesis_pipeline.runs.exports import render_extras, subtitle_file
 from genesis_pipeline.services import render_settings
 from genesis_pipeline.services.cut import CutPlan, load_cut
 from genesis_pipeline.services.narration import MixSettings
@@ -73,6 +73,7 @@ class RenderSettings:
     params: AssemblyParams
     sound: SoundCopied
     narration_overrun: OverrunDone | None
+    subtitles: str = "off"  # off | soft (a track) | burned (into the pictures)
 
 
 def run(ctx: RunContext) -> StepOutcome:
@@ -82,6 +83,10 @@ def run(ctx: RunContext) -> StepOutcome:
 
     if ctx.options.render_mode is not None:
         render_settings.set_render_mode(ctx.store, ctx.project_id, ctx.options.render_mode)
+    if ctx.options.subtitles is not None:
+        render_settings.set_render_subtitles(
+            ctx.store, ctx.project_id, ctx.options.subtitles, "--subtitles"
+        )
     if not ctx.options.render:
         return StepOutcome(status="skipped", note="render not requested")
     cut = ctx.results.cut or load_cut(ctx.store, ctx.project_id)
@@ -91,7 +96,12 @@ def run(ctx: RunContext) -> StepOutcome:
         return StepOutcome(status="skipped", note=f"nothing to render: {note}")
     params = render_settings.render_params(ctx.store, ctx.project_id, clips)
     subtitles = render_settings.get_render_subtitles(ctx.store, ctx.project_id)
-    key = render_settings.render_cache_key(params, cut, clips, subtitles)
+    models = (
+        render_settings.transcription_models(ctx.store, ctx.project_id, cut, clips)
+        if subtitles != "off"
+        else ()
+    )
+    key = render_settings.render_cache_key(params, cut, clips, subtitles, models)
     with ctx.store.db.read() as con:
         existing = renders_sql.find_by_key(con, ctx.project_id, key, ctx.store.home)
     if existing is not None and not ctx.force:
@@ -103,7 +113,7 @@ def run(ctx: RunContext) -> StepOutcome:
         )
     out = ctx.store.project_dir("renders", ctx.project_id) / f"cut-r{ctx.run_id}-{key[:10]}.mp4"
     check_free_space(out.parent, estimate_render_bytes(cut))
-    extras = render_extras(ctx.store, ctx.project_id, cut, out, subtitles == "soft")
+    extras = render_extras(ctx.store, ctx.project_id, cut, out, subtitles)
     try:
         result = render_cut(list(cut.segments), out, params, clips, ctx.progress, extras)
     except (MediaToolError, OSError) as exc:
@@ -118,8 +128,9 @@ def run(ctx: RunContext) -> StepOutcome:
             ) from exc
         raise
     finally:
-        if extras.subtitles is not None:
-            extras.subtitles.unlink(missing_ok=True)
+        srt = subtitle_file(extras)
+        if srt is not None:
+            srt.unlink(missing_ok=True)
     overrun = _overrun(ctx, clips, params)
     settings = RenderSettings(
         scenes=cut.scene_ids,
@@ -139,6 +150,7 @@ def run(ctx: RunContext) -> StepOutcome:
         params=result.params,
         sound=SoundCopied(result.sound_copied_s, result.sound_offset_ms),
         narration_overrun=overrun,
+        subtitles=subtitles,
     )
     with ctx.store.db.write() as con:
         rec = renders_sql.insert(
@@ -161,7 +173,13 @@ def run(ctx: RunContext) -> StepOutcome:
             "frames_copied": result.frames_copied,
             "sound_copied_s": result.sound_copied_s,
         },
-        note=_note(params.mode, result, _overrun_lines(overrun)),
+        note=_note(
+            params.mode,
+            result,
+            _overrun_lines(overrun),
+            subtitles,
+            asked=render_settings.get_render_mode(ctx.store, ctx.project_id),
+        ),
         details={"render_id": rec.id, "path": str(result.path)},
     )
 
@@ -169,8 +187,23 @@ def run(ctx: RunContext) -> StepOutcome:
 _DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
-def _note(mode: str, result: RenderResult, overruns: list[str] | None = None) -> str:
-    return "; ".join([_mode_note(mode, result), *_rate_note(result), *(overruns or [])])
+def _note(
+    mode: str,
+    result: RenderResult,
+    overruns: list[str] | None = None,
+    subtitles: str = "off",
+    asked: str | None = None,
+) -> str:
+    """The step's note: how the render was made (``mode``), and (``asked``) the project's
+    render mode when burned-in subtitles overrode it."""
+    first = _mode_note(mode, result)
+    if subtitles == "burned":
+        first = f"subtitles burned in: {first}"
+        if asked is not None and asked != mode:
+            first += f" instead of {asked} (text drawn into every picture: none can be copied)"
+    elif subtitles == "soft":
+        first += ", a soft subtitle track"
+    return "; ".join([first, *_rate_note(result), *(overruns or [])])
 
 
 def _overrun(

@@ -1,6 +1,7 @@
 """The render's last pass, in both modes: the chapters as MP4 chapter markers and, when asked,
 the subtitles as a soft ``mov_text`` track, added by a stream copy (no picture or sound is
-decoded, so frames and sync are exactly the render's).
+decoded, so frames and sync are exactly the render's). Burned-in subtitles are not added here:
+they are drawn while the pictures are encoded (:class:`RenderExtras` ``burn_in``).
 
 Chapter times are put on the output's frame grid: a chapter that starts with a piece starts at
 that piece's first output frame.
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from genesis_pipeline.files import TMP_PREFIX, atomic_path
 from genesis_pipeline.media.ffmpeg import run_ffmpeg
+from genesis_pipeline.stages.render.params import BurnIn
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +40,18 @@ class RenderExtras:
         subtitles: a SubRip file on the cut's clock, added as a soft subtitle track
             (``mov_text``), or None.
         subtitle_language: its ISO 639-2 language code.
+        burn_in: subtitles drawn into the pictures, or None. Every picture is then encoded:
+            the render is a full re-encode whatever its mode.
     """
 
     chapters: tuple[ChapterMarker, ...] = ()
     subtitles: Path | None = None
     subtitle_language: str = "eng"
+    burn_in: BurnIn | None = None
 
-    def __bool__(self) -> bool:
+    @property
+    def last_pass(self) -> bool:
+        """Whether the render needs the last stream-copy pass (chapters or a soft track)."""
         return bool(self.chapters) or self.subtitles is not None
 
 
