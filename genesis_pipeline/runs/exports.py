@@ -140,7 +140,7 @@ def render_extras(
 
     from genesis_pipeline.files import TMP_PREFIX, write_bytes
     from genesis_pipeline.services.exports import cut_cues
-    from genesis_pipeline.stages.exports.cues import to_srt
+    from genesis_pipeline.stages.exports.cues import one_at_a_time, to_srt
     from genesis_pipeline.stages.render import BurnIn, ChapterMarker, RenderExtras
 
     chapters = tuple(ChapterMarker(c.title, c.start_s, c.end_s) for c in cut.chapters)
@@ -149,9 +149,11 @@ def render_extras(
     pc = load_project_cut(store, project_id)
     cues = cut_cues(store, pc, voiceover_words(store, pc.clips))
     srt = out.with_name(f"{TMP_PREFIX}p{os.getpid()}-{out.stem}.srt")
-    write_bytes(srt, to_srt(cues).encode("utf-8"))
     if subtitles == "burned":
+        # libass stacks cues that overlap (narration over a scene's speech) on its own.
+        write_bytes(srt, to_srt(cues).encode("utf-8"))
         return RenderExtras(chapters=chapters, burn_in=BurnIn(srt))
+    write_bytes(srt, to_srt(one_at_a_time(cues)).encode("utf-8"))
     return RenderExtras(chapters=chapters, subtitles=srt)
 
 

@@ -31,7 +31,15 @@ from genesis_pipeline.services.status import project_status
 from genesis_pipeline.services.upload import add_media
 from genesis_pipeline.stages.chapters import Rules
 from genesis_pipeline.stages.exports.chapters import ChapterMark, check_youtube, youtube_block
-from genesis_pipeline.stages.exports.cues import Block, CueParams, CutWord, layout_cues, wrap
+from genesis_pipeline.stages.exports.cues import (
+    Block,
+    Cue,
+    CueParams,
+    CutWord,
+    layout_cues,
+    one_at_a_time,
+    wrap,
+)
 from genesis_pipeline.stages.render.plan import plan_cut
 from genesis_pipeline.store import Store
 
@@ -202,3 +210,19 @@ def test_cue_layout_rules() -> None:
     lines = wrap(numbers.split(" "), 42, 2)
     assert lines is not None and len(lines) == 2 and max(map(len, lines)) <= 30, lines  # balanced
     assert wrap(["x" * 50], 42, 2) is None
+
+
+def test_overlapping_cues_one_at_a_time() -> None:
+    """A soft track shows one sample at a time: narration over a scene's speech shows both."""
+    narration = Cue(0.0, 1.96, ("Narration one",), 5)
+    scene = Cue(0.11, 2.85, ("Scene words", "and more"), 0)
+    alone = Cue(3.0, 4.0, ("Third",), 1)
+    assert one_at_a_time([scene, alone, narration]) == [
+        Cue(0.0, 0.11, ("Narration one",), 5),
+        Cue(0.11, 1.96, ("Narration one", "Scene words", "and more"), 5),
+        Cue(1.96, 2.85, ("Scene words", "and more"), 0),
+        Cue(3.0, 4.0, ("Third",), 1),
+    ]
+    assert one_at_a_time([alone]) == [alone] and one_at_a_time([]) == []
+    # Back to back, the same lines: one cue.
+    assert one_at_a_time([Cue(0, 1, ("a",), 0), Cue(1, 2, ("a",), 1)]) == [Cue(0, 2, ("a",), 0)]

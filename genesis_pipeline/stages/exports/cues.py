@@ -19,6 +19,7 @@ The layout (:func:`layout_cues`), in the order the rules apply:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -217,6 +218,32 @@ def _timed(
             lines = (" ".join(w.text for w in g),)
         cues.append(Cue(round(start, 3), round(max(end, start + 0.001), 3), lines, index))
     return cues
+
+
+def one_at_a_time(cues: Sequence[Cue]) -> list[Cue]:
+    """``cues`` as cues that never overlap, for tracks that show one sample at a time (MP4
+    ``mov_text`` cuts a cue short where the next begins): the clock is split at every cue's
+    start and end, and each stretch shows the lines of every cue on screen then, the earlier
+    cue's first (the narration over a scene's own speech shows both, as SubRip players do)."""
+    ordered = sorted(cues, key=lambda c: (c.start_s, c.block))
+    times = sorted({t for c in ordered for t in (c.start_s, c.end_s)})
+    out: list[Cue] = []
+    active: list[Cue] = []
+    k = 0
+    for a, b in itertools.pairwise(times):
+        while k < len(ordered) and ordered[k].start_s <= a:
+            active.append(ordered[k])
+            k += 1
+        # Ends are boundaries too: a cue still on at ``a`` is on until ``b`` at least.
+        active = [c for c in active if c.end_s > a]
+        if not active:
+            continue
+        lines = tuple(line for c in active for line in c.lines)
+        if out and out[-1].end_s == a and out[-1].lines == lines:
+            out[-1] = Cue(out[-1].start_s, b, lines, out[-1].block)
+        else:
+            out.append(Cue(a, b, lines, active[0].block))
+    return out
 
 
 def wrap(tokens: Sequence[str], max_chars: int, max_lines: int) -> tuple[str, ...] | None:
