@@ -322,7 +322,7 @@ def _downloads(pid: int, preview: ExportPreview) -> None:
     for i, (fmt, spec) in enumerate(EXPORT_FORMATS.items()):
         no_block = fmt == "chapters-youtube" and preview.youtube_block is None
         cols[i % 4].download_button(
-            spec.label,
+            spec.short,
             data=_export_bytes(pid, fmt),
             file_name=export_file_name(preview.project_name, fmt),
             mime=spec.mime,
@@ -331,7 +331,7 @@ def _downloads(pid: int, preview: ExportPreview) -> None:
             on_click="ignore",
             disabled=no_block,
             width="stretch",
-            help="No merge of the chapters meets YouTube's rules" if no_block else spec.name,
+            help="No merge of the chapters meets YouTube's rules" if no_block else spec.label,
         )
 
 
@@ -375,21 +375,7 @@ def _cues_preview(preview: ExportPreview) -> None:
     if not preview.cues:
         st.caption("No words are heard in the cut: the subtitle files are empty.")
         return
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "start": f"{c.start_s:.2f}",
-                    "end": f"{c.end_s:.2f}",
-                    "text": " / ".join(c.lines),
-                }
-                for c in preview.cues
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-        key="export_cues",
-    )
+    st.code(preview.cues_srt, language=None, wrap_lines=True)
     st.caption(f"The first {len(preview.cues)} of {preview.cue_count} cues, on the cut's clock.")
 
 

@@ -67,27 +67,42 @@ STAGE = "exports"
 
 @dataclass(frozen=True, slots=True)
 class ExportFormat:
-    """One export: its file name ending, MIME type, and what it is for."""
+    """One export: its file name ending, MIME type, what it is for, and a short name."""
 
     name: str
     ending: str
     mime: str
     label: str
+    short: str
 
 
 EXPORT_FORMATS: dict[str, ExportFormat] = {
     f.name: f
     for f in (
-        ExportFormat("otio", ".otio", "application/json", "OpenTimelineIO (DaVinci Resolve)"),
-        ExportFormat("fcpxml", ".fcpxml", "application/xml", "Final Cut Pro X XML"),
-        ExportFormat("fcp7", ".xml", "application/xml", "Premiere Pro / FCP 7 XML"),
-        ExportFormat("edl", ".edl", "text/plain", "CMX 3600 EDL (pictures)"),
-        ExportFormat("srt", ".srt", "application/x-subrip", "Subtitles (SubRip)"),
-        ExportFormat("vtt", ".vtt", "text/vtt", "Subtitles (WebVTT)"),
-        ExportFormat("chapters-youtube", "-youtube-chapters.txt", "text/plain", "YouTube chapters"),
-        ExportFormat("chapters-vtt", "-chapters.vtt", "text/vtt", "Chapters (WebVTT)"),
+        ExportFormat(
+            "otio", ".otio", "application/json", "OpenTimelineIO (DaVinci Resolve)",
+            "OTIO · Resolve",
+        ),
+        ExportFormat(
+            "fcpxml", ".fcpxml", "application/xml", "Final Cut Pro X XML", "FCPXML · Final Cut"
+        ),
+        ExportFormat(
+            "fcp7", ".xml", "application/xml", "Premiere Pro / FCP 7 XML", "XML · Premiere"
+        ),
+        ExportFormat("edl", ".edl", "text/plain", "CMX 3600 EDL (pictures)", "EDL · CMX 3600"),
+        ExportFormat(
+            "srt", ".srt", "application/x-subrip", "Subtitles (SubRip)", "Subtitles · SRT"
+        ),
+        ExportFormat("vtt", ".vtt", "text/vtt", "Subtitles (WebVTT)", "Subtitles · WebVTT"),
+        ExportFormat(
+            "chapters-youtube", "-youtube-chapters.txt", "text/plain", "YouTube chapters",
+            "Chapters · YouTube",
+        ),
+        ExportFormat(
+            "chapters-vtt", "-chapters.vtt", "text/vtt", "Chapters (WebVTT)", "Chapters · WebVTT"
+        ),
     )
-}
+}  # fmt: skip
 """Every export by the name ``genesis export --format`` takes."""
 
 TIMELINE_EXPORTS = ("otio", "fcpxml", "fcp7", "edl")
@@ -346,6 +361,7 @@ class ExportPreview:
         youtube_block: what ``chapters-youtube`` writes (the merge when the rules are broken),
             None when no merge can meet them.
         cues: the first subtitle cues.
+        cues_srt: those cues as the SubRip file shows them.
         cue_count: how many cues the subtitles have in all.
         narration_words: how many of the words are the narration's (voiceovers transcribed).
     """
@@ -356,6 +372,7 @@ class ExportPreview:
     youtube: YouTubeCheck
     youtube_block: str | None
     cues: tuple[Cue, ...]
+    cues_srt: str
     cue_count: int
     narration_words: int
 
@@ -378,6 +395,7 @@ def export_preview(
         youtube=check,
         youtube_block=youtube_block(usable) if usable is not None else None,
         cues=tuple(cues[:first]),
+        cues_srt=to_srt(cues[:first]),
         cue_count=len(cues),
         narration_words=sum(len(v.words) for v in voiceover_words),
     )
