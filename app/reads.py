@@ -30,6 +30,7 @@ from genesis_pipeline.services.chapters import (
     saved_chapters,
 )
 from genesis_pipeline.services.cut import CutPlan, load_cut
+from genesis_pipeline.services.exports import ExportPreview
 from genesis_pipeline.services.narration import (
     MixSettings,
     VoiceoverPlacement,
@@ -81,6 +82,14 @@ class NarrationState:
     placements: tuple[VoiceoverPlacement, ...]
     error: str | None
     mix: MixSettings
+
+
+@dataclass(frozen=True, slots=True)
+class ExportState:
+    """The Render page's Export section: what the exports hold, or why there are none."""
+
+    preview: ExportPreview | None
+    error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +299,22 @@ def render_state(project_id: int) -> RenderState:
     """Render page: the cut as a render sees it now (is the latest render current?) and every
     past render."""
     return _render_state(str(store().home), project_id, revision(project_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _export_state(home: str, project_id: int, rev: int) -> ExportState:
+    from genesis_pipeline.runs.exports import preview_exports  # Whisper for the narration
+
+    try:
+        return ExportState(preview_exports(_store(home), project_id), None)
+    except GenesisError as exc:
+        return ExportState(None, str(exc))
+
+
+def export_state(project_id: int) -> ExportState:
+    """Render page: the chapters, YouTube's verdict and the first subtitle cues of the cut (the
+    voiceovers transcribed once, cached), or why nothing can be exported."""
+    return _export_state(str(store().home), project_id, revision(project_id))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

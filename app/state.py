@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "import_nonce": 0,  # Upload: rotates the import picker's key
     "upload_results": None,  # Upload: what the last batch accepted and rejected
     "run_confirm_force": False,  # Run: the force re-run confirmation is open
+    "timeline_nonce": 0,  # Render: rotates the timeline import's uploader key after an apply
 }
 # Pages also keep page-local keys with these prefixes (widget state, cache-sync markers):
 # ch_* (Chapters), conf_* (Confidence), narr_* (Narration), render_* (Render), scene_* (Scenes),

@@ -57,6 +57,16 @@ class ConfigShown:
 
 
 @dataclass(frozen=True, slots=True)
+class ExportWritten:
+    project_id: int
+    format: str | None  # None: only the renders' subtitles were set
+    path: str | None
+    cache_hit: bool
+    notes: list[str]
+    render_subtitles: str  # the project's choice for its renders: off | soft | burned
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorShown:
     error: str
     type: str  # the GenesisError subclass
@@ -169,12 +179,17 @@ def cmd_process_project(args: argparse.Namespace) -> int:
         render=not args.no_render,
         render_mode=args.render_mode,
         narration_overrun=args.narration_overrun,
+        subtitles=args.subtitles,
     )
     if args.narration_overrun is not None:
         from genesis_pipeline.stages.narration import check_overrun_choice
 
         # Before the run starts: one line naming the flag, no failed run left behind.
         check_overrun_choice(args.narration_overrun, "--narration-overrun")
+    if args.subtitles is not None:
+        from genesis_pipeline.services.render_settings import check_subtitles_choice
+
+        check_subtitles_choice(args.subtitles, "--subtitles")
     bar = _Bar(not args.quiet)
     try:
         report = ProjectPipelineService(_store(args)).run(
@@ -294,6 +309,74 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if result.run.status == "succeeded" else EXIT_RUN_FAILED
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write an export of the approved cut (a timeline, subtitles or chapters); with
+    ``--subtitles``, first save the subtitles the project's renders carry."""
+    from genesis_pipeline.errors import InvalidSettingError
+    from genesis_pipeline.files import write_bytes
+    from genesis_pipeline.runs.exports import export_project
+    from genesis_pipeline.services.exports import check_format
+    from genesis_pipeline.services.render_settings import (
+        check_subtitles_choice,
+        get_render_subtitles,
+        set_render_subtitles,
+    )
+    from genesis_pipeline.stages.exports.cues import CueParams
+
+    if args.format is None and args.subtitles is None:
+        raise InvalidSettingError("--format", "say which export to write (or give --subtitles)")
+    if args.format is not None:
+        check_format(args.format)
+    if args.subtitles is not None:
+        check_subtitles_choice(args.subtitles, "--subtitles")
+    store = _store(args)
+    if args.subtitles is not None:
+        set_render_subtitles(store, args.project_id, args.subtitles, "--subtitles")
+    subtitles = get_render_subtitles(store, args.project_id)
+    if args.format is None:
+        doc = ExportWritten(args.project_id, None, None, False, [], subtitles)
+        _emit(args, doc, lambda: f"subtitles in renders of project {args.project_id}: {subtitles}")
+        return EXIT_OK
+    cues = CueParams(max_chars=args.max_chars, max_s=args.max_cue_s)
+    out = Path(args.out) if args.out else None
+    result = export_project(store, args.project_id, args.format, out=out, cue_params=cues)
+    if out is None:
+        out = store.project_dir("artifacts", args.project_id) / "exports" / result.file_name
+        write_bytes(out, result.text.encode("utf-8"))
+    for note in result.notes:
+        sys.stderr.write(f"genesis: {note}\n")
+    doc = ExportWritten(
+        args.project_id, args.format, str(out), result.cache_hit, list(result.notes), subtitles
+    )
+    _emit(args, doc, lambda: f"{args.format}: {out}")
+    return EXIT_OK
+
+
+def cmd_import_timeline(args: argparse.Namespace) -> int:
+    """Map an edited timeline onto the project's scenes; change them only with --apply."""
+    from genesis_pipeline.services.exports import import_timeline
+
+    report = import_timeline(_store(args), args.project_id, Path(args.file), apply=args.apply)
+
+    def human() -> str:
+        lines = [f"{Path(report.file).name}: {report.clips} clips, {len(report.kept)} scenes kept"]
+        lines += [f"  reject scene {c.scene_id}: {c.label}" for c in report.reject]
+        lines += [f"  approve scene {c.scene_id}: {c.label}" for c in report.approve]
+        lines += [f"  not mapped: {u.clip}: {u.reason}" for u in report.unmapped]
+        if report.reordered:
+            lines.append("  the timeline's order differs from the project's: not applied")
+        if not (report.reject or report.approve):
+            lines.append("  no approval changes")
+        elif report.applied:
+            lines.append("  applied")
+        else:
+            lines.append("  nothing changed yet: run again with --apply to apply")
+        return "\n".join(lines)
+
+    _emit(args, report, human)
+    return EXIT_OK
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     """Start the review app (Streamlit) on this data dir."""
     import importlib.util
@@ -354,6 +437,17 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 # -- parser -------------------------------------------------------------------------------------
+def _subtitles_flag(p: argparse.ArgumentParser) -> None:
+    # No argparse choices: a bad value is one line naming the flag (exit 2), like every setting.
+    p.add_argument(
+        "--subtitles",
+        metavar="CHOICE",
+        help="subtitles of the cut in its renders: off (default), soft (a track players can "
+        "switch on) or burned (drawn into the pictures: a full re-encode). Saved for the "
+        "project.",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     def add_common(p: argparse.ArgumentParser, default: object) -> None:
         # Accepted before or after the command; the subcommand's copy only overrides when given.
@@ -418,6 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
         "extend (the last scene runs on in its source until it is over) or freeze (the last "
         "picture is held under its own sound). Saved for the project.",
     )
+    _subtitles_flag(p)
     p.set_defaults(func=cmd_process_project)
 
     p = sub.add_parser(
@@ -442,6 +537,40 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", parents=[common], help="build and process the demo project")
     p.add_argument("--force", action="store_true", help="rebuild even if it exists")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "export",
+        parents=[common],
+        help="export the approved cut: an NLE timeline, subtitles or chapters",
+    )
+    p.add_argument("--project-id", type=int, required=True)
+    p.add_argument(
+        "--format",
+        metavar="FORMAT",
+        help="otio (Resolve), fcpxml (Final Cut Pro X), fcp7 (Premiere / FCP 7 XML), edl, "
+        "srt, vtt, chapters-youtube or chapters-vtt",
+    )
+    p.add_argument(
+        "--out", metavar="PATH", help="file to write (default: artifacts/<project>/exports/)"
+    )
+    p.add_argument("--max-chars", type=int, default=42, metavar="N", help="subtitle line length")
+    p.add_argument(
+        "--max-cue-s", type=float, default=7.0, metavar="S", help="longest subtitle cue, seconds"
+    )
+    _subtitles_flag(p)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "import-timeline",
+        parents=[common],
+        help="map an edited timeline (.otio, .fcpxml, .xml, .edl) onto approvals",
+    )
+    p.add_argument("--project-id", type=int, required=True)
+    p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "--apply", action="store_true", help="apply the approvals (default: only report them)"
+    )
+    p.set_defaults(func=cmd_import_timeline)
 
     p = sub.add_parser("app", parents=[common], help="start the review app in the browser")
     p.add_argument("--port", type=int, default=8501)

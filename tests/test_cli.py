@@ -197,6 +197,32 @@ def test_process_with_voiceover_end_to_end(
     assert doc["project"]["settings"]["render_mode"] == "reencode"
     assert [r["settings"]["params"]["mode"] for r in doc["renders"][:2]] == ["reencode", "smart"]
 
+    # Subtitles in the render: set by `export --subtitles` (saved, nothing rendered) or by
+    # `process-project --subtitles` (saved and rendered).
+    soft = one_json(
+        genesis(cli_home, "export", "--project-id", str(project_id), "--subtitles", "soft",
+                "--json")
+    )  # fmt: skip
+    assert soft["render_subtitles"] == "soft" and soft["path"] is None
+    burned = one_json(
+        genesis(
+            cli_home, "process-project", "--project-id", str(project_id),
+            "--subtitles", "burned", "--json", env=env,
+        )
+    )  # fmt: skip
+    note = {d["step"]: d for d in burned["step_details"]}["render"]["note"]
+    assert note.startswith("subtitles burned in: full re-encode"), note
+    doc = one_json(genesis(cli_home, "status", "--project-id", str(project_id), "--json"))
+    assert doc["project"]["settings"]["render_subtitles"] == "burned"
+    assert doc["renders"][0]["settings"]["subtitles"] == "burned"
+    srt = tmp_path / "cut.srt"
+    written = one_json(
+        genesis(cli_home, "export", "--project-id", str(project_id), "--format", "srt",
+                "--subtitles", "off", "--out", str(srt), "--json")
+    )  # fmt: skip
+    assert written["render_subtitles"] == "off" and written["path"] == str(srt)
+    assert " --> " in srt.read_text()
+
 
 @pytest.mark.parametrize(
     ("flags", "named"),
@@ -206,6 +232,7 @@ def test_process_with_voiceover_end_to_end(
         (["--voiceover-offset", "5"], "--voiceover-offset"),
         (["--render-mode", "fast"], "--render-mode"),
         (["--narration-overrun", "fade"], "--narration-overrun"),
+        (["--subtitles", "hard"], "--subtitles"),
     ],
 )
 def test_bad_run_settings_exit_2(
@@ -221,6 +248,12 @@ def test_bad_run_settings_exit_2(
         assert proc.stderr.strip() == (
             "genesis: error: --narration-overrun: 'fade' is not one of trim, extend, freeze"
         )
+    if named == "--subtitles":
+        assert proc.stderr.strip() == (
+            "genesis: error: --subtitles: 'hard' is not one of off, soft, burned"
+        )
+        again = genesis(cli_home, "export", "--project-id", str(pid), *flags)
+        assert again.returncode == 2 and again.stderr == proc.stderr
 
 
 def test_unknown_project(cli_home: Path) -> None:

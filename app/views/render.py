@@ -1,5 +1,6 @@
 """Render: render the approved cut in the background with live progress, play and download the
-latest render, and every past render with the settings it was made with."""
+latest render, and every past render with the settings it was made with; export the cut
+(timelines, subtitles, chapters) and import an edited timeline back as approvals."""
 
 from __future__ import annotations
 
@@ -15,7 +16,19 @@ from genesis_pipeline.errors import GenesisError, RunInProgressError
 from genesis_pipeline.runs.control import run_fraction, run_state, start_background_run
 from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.services.cut import scene_status_counts
-from genesis_pipeline.services.render_settings import RENDER_MODES, set_render_mode
+from genesis_pipeline.services.exports import (
+    EXPORT_FORMATS,
+    ExportPreview,
+    TimelineImport,
+    export_file_name,
+    import_timeline_file,
+)
+from genesis_pipeline.services.render_settings import (
+    RENDER_MODES,
+    RENDER_SUBTITLES,
+    set_render_mode,
+    set_render_subtitles,
+)
 from genesis_pipeline.services.render_view import RenderEntry
 
 
@@ -46,7 +59,8 @@ def _details(entry: RenderEntry) -> None:
         f"{entry.duration_s:.1f} s · {entry.scenes} scenes · {entry.size}  \n"
         f"Narration: {entry.narration}  \n"
         f"Mix: narration ×{entry.voiceover_gain or 1:g}, bed ×{entry.bed_gain or 1:g}  \n"
-        f"Made by: {_MODE_LABELS[entry.mode]} · sound {entry.sound}"
+        f"Made by: {_MODE_LABELS[entry.mode]} · sound {entry.sound}  \n"
+        f"Subtitles: {_SUBTITLE_LABELS.get(entry.subtitles, entry.subtitles)}"
     )
 
 
@@ -54,6 +68,19 @@ _MODE_LABELS = {
     "smart": "smart render (copies what the cut leaves whole)",
     "reencode": "full re-encode",
 }
+_SUBTITLE_LABELS = {
+    "off": "off",
+    "soft": "soft track (viewers switch it on)",
+    "burned": "burned into the picture",
+}
+
+
+def _save_subtitles(pid: int) -> None:
+    try:
+        set_render_subtitles(reads.store(), pid, st.session_state[f"render_subtitles_{pid}"])
+    except GenesisError as exc:
+        state.flash("error", str(exc))
+    reads.clear()
 
 
 def _save_mode(pid: int) -> None:
@@ -92,10 +119,13 @@ for problem in overview.problems:
     st.error(f"A render would fail: {problem} (fix it on the Narration page).")
 if overview.approved and not overview.problems and not live.active:
     if overview.latest_is_current:
-        st.success("The latest render matches the approved cut, narration, mix and render mode.")
+        st.success(
+            "The latest render matches the approved cut, narration, mix, render mode and subtitles."
+        )
     elif history:
         st.info(
-            "The cut, narration, mix or render mode changed since the latest render: render again."
+            "The cut, narration, mix, render mode or subtitles changed since the latest render: "
+            "render again."
         )
     else:
         st.info("Not rendered yet.")
@@ -118,6 +148,26 @@ st.radio(
     "in sync to the sample). A full re-encode decodes and encodes everything. Saved for the "
     "project.",
 )
+state.show_saved({f"render_subtitles_{pid}": overview.subtitles})
+st.radio(
+    "Subtitles in the render",
+    RENDER_SUBTITLES,
+    format_func=_SUBTITLE_LABELS.get,
+    **state.kept(f"render_subtitles_{pid}"),
+    horizontal=True,
+    on_change=_save_subtitles,
+    args=(pid,),
+    disabled=live.active,
+    help="The cut's subtitles (the kept scenes' words and the narration's, on the cut's clock). "
+    "A soft track is added without touching the pictures; players and editors can switch it "
+    "on. Burned-in text is drawn into every picture, so the render is a full re-encode even "
+    "in smart mode. Saved for the project.",
+)
+if overview.subtitles == "burned" and overview.mode == "smart":
+    st.caption(
+        ":material/info: Burned-in subtitles change every picture: this render will be a full "
+        "re-encode, not a smart render."
+    )
 cols = st.columns([1.6, 5], vertical_alignment="center")
 start = cols[0].button(
     "Render approved cut",
@@ -191,54 +241,223 @@ def _progress() -> None:
 
 _progress()
 
-# -- the latest render and the history ----------------------------------------------------------
-st.subheader("Latest render")
-if not history:
-    st.caption("No render yet.")
-    st.stop()
-latest = history[0]
-left, right = st.columns([2.4, 1], gap="large")
-with left:
-    _player(latest, "render_download_latest")
-with right:
-    _details(latest)
 
-st.subheader(f"All renders ({len(history)})")
-st.dataframe(
-    pd.DataFrame(
-        [
-            {
-                "render": h.id,
-                "created": h.created_at.replace("T", " "),
-                "length (s)": round(h.duration_s, 2),
-                "scenes": h.scenes,
-                "narration": h.narration,
-                "narration gain": h.voiceover_gain,
-                "bed gain": h.bed_gain,
-                "mode": h.mode,
-                "size": h.size,
-                "MB": h.size_mb,
-                "file": h.file_name if h.exists else "(missing)",
-            }
-            for h in history
-        ]
-    ),
-    hide_index=True,
-    width="stretch",
-    key="render_history",
-)
-if len(history) > 1:
-    by_id = {h.id: h for h in history}
-    pick = st.selectbox(
-        "Play or download an earlier render",
-        [h.id for h in history[1:]],
-        format_func=lambda i: (
-            f"#{i} · {by_id[i].created_at.replace('T', ' ')} · {by_id[i].duration_s:.1f} s"
-        ),
-        **state.kept("render_pick"),
-    )
+# -- the latest render and the history ----------------------------------------------------------
+def _history() -> None:
+    st.subheader("Latest render")
+    if not history:
+        st.caption("No render yet.")
+        return
+    latest = history[0]
     left, right = st.columns([2.4, 1], gap="large")
     with left:
-        _player(by_id[pick], "render_download_pick")
+        _player(latest, "render_download_latest")
     with right:
-        _details(by_id[pick])
+        _details(latest)
+
+    st.subheader(f"All renders ({len(history)})")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "render": h.id,
+                    "created": h.created_at.replace("T", " "),
+                    "length (s)": round(h.duration_s, 2),
+                    "scenes": h.scenes,
+                    "narration": h.narration,
+                    "narration gain": h.voiceover_gain,
+                    "bed gain": h.bed_gain,
+                    "mode": h.mode,
+                    "subtitles": h.subtitles,
+                    "size": h.size,
+                    "MB": h.size_mb,
+                    "file": h.file_name if h.exists else "(missing)",
+                }
+                for h in history
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+        key="render_history",
+    )
+    if len(history) > 1:
+        by_id = {h.id: h for h in history}
+        pick = st.selectbox(
+            "Play or download an earlier render",
+            [h.id for h in history[1:]],
+            format_func=lambda i: (
+                f"#{i} · {by_id[i].created_at.replace('T', ' ')} · {by_id[i].duration_s:.1f} s"
+            ),
+            **state.kept("render_pick"),
+        )
+        left, right = st.columns([2.4, 1], gap="large")
+        with left:
+            _player(by_id[pick], "render_download_pick")
+        with right:
+            _details(by_id[pick])
+
+
+_history()
+
+
+# -- exports and the timeline import ------------------------------------------------------------
+def _export_bytes(pid: int, fmt: str) -> Callable[[], bytes]:
+    """The export, built (or taken from the exports cache) when its button is clicked."""
+
+    def build() -> bytes:
+        from genesis_pipeline.runs.exports import export_project  # Whisper for the narration
+
+        return export_project(reads.store(), pid, fmt).text.encode("utf-8")
+
+    return build
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    return f"{m}:{s:02d}"
+
+
+def _downloads(pid: int, preview: ExportPreview) -> None:
+    cols = st.columns(4)
+    for i, (fmt, spec) in enumerate(EXPORT_FORMATS.items()):
+        no_block = fmt == "chapters-youtube" and preview.youtube_block is None
+        cols[i % 4].download_button(
+            spec.short,
+            data=_export_bytes(pid, fmt),
+            file_name=export_file_name(preview.project_name, fmt),
+            mime=spec.mime,
+            key=f"export_{fmt}",
+            icon=":material/download:",
+            on_click="ignore",
+            disabled=no_block,
+            width="stretch",
+            help="No merge of the chapters meets YouTube's rules" if no_block else spec.label,
+        )
+
+
+def _chapters_preview(preview: ExportPreview) -> None:
+    st.markdown(f"**Chapters** · {len(preview.chapters)} on a {preview.duration_s:.1f} s cut")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"start": _clock(c.start_s), "title": c.title, "length (s)": round(c.duration_s, 1)}
+                for c in preview.chapters
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+        key="export_chapters",
+    )
+    check = preview.youtube
+    if check.valid:
+        st.success("Meets YouTube's chapter rules: the YouTube download holds them as they are.")
+    else:
+        st.warning("YouTube will not show these chapters: " + "; ".join(check.problems) + ".")
+        if check.merged is None:
+            st.error(
+                "No merge of them meets YouTube's rules (at least three chapters of 10 s, the "
+                "first at 0:00): there is no YouTube block for this cut."
+            )
+        else:
+            st.markdown(
+                f"The nearest valid merge, {len(check.merged)} chapters, is what the YouTube "
+                "download holds:"
+            )
+    if preview.youtube_block is not None:
+        st.code(preview.youtube_block, language=None)
+
+
+def _cues_preview(preview: ExportPreview) -> None:
+    narration = (
+        f", {preview.narration_words} of the narration's words" if preview.narration_words else ""
+    )
+    st.markdown(f"**Subtitles** · {preview.cue_count} cues{narration}")
+    if not preview.cues:
+        st.caption("No words are heard in the cut: the subtitle files are empty.")
+        return
+    st.code(preview.cues_srt, language=None, wrap_lines=True)
+    st.caption(f"The first {len(preview.cues)} of {preview.cue_count} cues, on the cut's clock.")
+
+
+def _import_report(report: TimelineImport) -> None:
+    st.markdown(
+        f"`{report.file}`: {report.clips} clips, {len(report.kept)} scenes kept"
+        + (" · **nothing changed yet**" if not report.applied else "")
+    )
+    changes = [
+        {"scene": c.scene_id, "becomes": "rejected", "clip": c.label} for c in report.reject
+    ] + [{"scene": c.scene_id, "becomes": "approved", "clip": c.label} for c in report.approve]
+    if changes:
+        st.dataframe(
+            pd.DataFrame(changes), hide_index=True, width="stretch", key="timeline_changes"
+        )
+    else:
+        st.info("The timeline keeps exactly the approved scenes: no approval changes.")
+    if report.unmapped:
+        st.warning(
+            f"{len(report.unmapped)} clips could not be mapped onto one scene; they change "
+            "nothing:\n\n" + "\n".join(f"* {u.clip}: {u.reason}" for u in report.unmapped)
+        )
+    if report.reordered:
+        st.info("The timeline's clip order differs from the project's: Genesis keeps its order.")
+
+
+def _timeline_import(pid: int) -> None:
+    st.markdown("**Import an edited timeline**")
+    st.caption(
+        "An `.otio` or `.fcpxml` (or `.xml`, `.edl`) exported above and edited in an NLE: clips "
+        "kept become approved scenes, clips removed become rejected. You see the report first; "
+        "nothing changes until you apply it."
+    )
+    upload = st.file_uploader(
+        "Edited timeline",
+        type=["otio", "fcpxml", "xml", "edl"],
+        key=f"timeline_file_{st.session_state['timeline_nonce']}",
+    )
+    if upload is None:
+        return
+    store = reads.store()
+    try:
+        report = import_timeline_file(store, pid, upload.name, upload.getvalue())
+    except GenesisError as exc:
+        st.error(f"The timeline cannot be imported: {exc}")
+        return
+    _import_report(report)
+    if not (report.reject or report.approve):
+        return
+    label = f"Apply: reject {len(report.reject)}, approve {len(report.approve)}"
+    if st.button(label, key="timeline_apply", type="primary", icon=":material/check:"):
+        try:
+            done = import_timeline_file(store, pid, upload.name, upload.getvalue(), apply=True)
+        except GenesisError as exc:
+            st.error(f"The timeline could not be applied: {exc}")
+            return
+        state.flash(
+            "success",
+            f"Imported {done.file}: {len(done.reject)} scenes rejected, {len(done.approve)} "
+            "approved. Render again to see the new cut.",
+        )
+        st.session_state["timeline_nonce"] += 1
+        reads.clear()
+        st.rerun()
+
+
+with st.container(key="export_section", border=True):
+    st.subheader("Export")
+    ex = reads.export_state(pid)
+    if ex.preview is None:
+        st.info(f"Nothing to export: {ex.error}")
+    else:
+        st.caption(
+            "The approved cut for editors and platforms: timelines that open in DaVinci "
+            "Resolve (OTIO), Final Cut Pro (FCPXML), Premiere (FCP 7 XML) or any NLE (EDL), "
+            "referencing the original media frame-exact; subtitles of the cut; chapters for "
+            "YouTube and for web players."
+        )
+        _downloads(pid, ex.preview)
+        left, right = st.columns(2, gap="large")
+        with left:
+            _chapters_preview(ex.preview)
+        with right:
+            _cues_preview(ex.preview)
+    _timeline_import(pid)

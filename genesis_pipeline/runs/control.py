@@ -112,6 +112,8 @@ def start_background_run(store: Store, project_id: int, options: RunOptions | No
         ("--voiceover-gain", options.voiceover_gain),
         ("--bed-gain", options.bed_gain),
         ("--narration-overrun", options.narration_overrun),
+        ("--render-mode", options.render_mode),
+        ("--subtitles", options.subtitles),
     ):
         if value is not None:
             args += [flag, str(value)]

@@ -17,6 +17,8 @@ class RunOptions:
         render_mode: saved for the project when given (``smart`` | ``reencode``).
         narration_overrun: saved for the project when given (``trim`` | ``extend`` |
             ``freeze``).
+        subtitles: the subtitles of the project's renders, saved when given (``off`` |
+            ``soft`` | ``burned``).
     """
 
     force: bool = False
@@ -27,3 +29,4 @@ class RunOptions:
     render: bool = True
     render_mode: str | None = None
     narration_overrun: str | None = None
+    subtitles: str | None = None

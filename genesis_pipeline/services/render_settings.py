@@ -1,7 +1,7 @@
-"""How a project renders: the mode (smart or full re-encode), the narration mix and what to do
-with a voiceover that runs past the cut's end, as the assembly stage's parameters, and the
-render's cache key. One place for the render step and for the Render page's "is the latest
-render current" check, so the two can never disagree."""
+"""How a project renders: the mode (smart or full re-encode), the narration mix, what to do
+with a voiceover that runs past the cut's end and the subtitles it carries, as the assembly
+stage's parameters, and the render's cache key. One place for the render step and for the
+Render page's "is the latest render current" check, so the two can never disagree."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from genesis_pipeline.errors import InvalidSettingError
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql
+from genesis_pipeline.store import transcripts as transcripts_sql
 from genesis_pipeline.store.cache import fingerprint, stage_key
 
 if TYPE_CHECKING:
@@ -32,6 +33,48 @@ _KEY = "render_mode"
 #: ``freeze`` holds its last picture under its own sound (see ``stages.narration``).
 DEFAULT_NARRATION_OVERRUN = "trim"
 _OVERRUN_KEY = "narration_overrun"
+
+#: Subtitles in the render: ``off``; ``soft``, a ``mov_text`` track players can switch on; or
+#: ``burned``, drawn into the pictures (every picture is then encoded: a full re-encode).
+RENDER_SUBTITLES = ("off", "soft", "burned")
+DEFAULT_RENDER_SUBTITLES = "off"
+_SUBTITLES_KEY = "render_subtitles"
+
+
+def get_render_subtitles(store: Store, project_id: int) -> str:
+    """The subtitles of the project's renders: ``off`` (unless set), ``soft`` or ``burned``.
+
+    Raises:
+        NotFoundError: no such project.
+    """
+    return _subtitles_of(_settings(store, project_id))
+
+
+def set_render_subtitles(
+    store: Store, project_id: int, choice: str, what: str = "subtitles"
+) -> str:
+    """Save the subtitles renders of the project carry from now on.
+
+    Args:
+        what: the setting's name in an error (``--subtitles`` on the command line).
+
+    Raises:
+        InvalidSettingError: ``choice`` is not one of :data:`RENDER_SUBTITLES`.
+        NotFoundError: no such project.
+    """
+    check_subtitles_choice(choice, what)
+    with store.db.write() as con:
+        current = projects_sql.get(con, project_id).settings_json.get(_SUBTITLES_KEY)
+        if current != choice:
+            projects_sql.update_settings(con, project_id, {_SUBTITLES_KEY: choice})
+            projects_sql.bump_revision(con, project_id)
+    return choice
+
+
+def check_subtitles_choice(choice: str, what: str = "subtitles") -> None:
+    """Raises: InvalidSettingError: ``choice`` is not one of :data:`RENDER_SUBTITLES`."""
+    if choice not in RENDER_SUBTITLES:
+        raise InvalidSettingError(what, f"{choice!r} is not one of {', '.join(RENDER_SUBTITLES)}")
 
 
 def get_render_mode(store: Store, project_id: int) -> str:
@@ -107,16 +150,26 @@ def render_params(
     return AssemblyParams(
         bed_gain=mix.bed_gain,
         narration_gain=mix.voiceover_gain,
-        mode=_mode_of(settings),
+        # Burned-in text changes every picture: nothing can be copied, whatever the mode.
+        mode="reencode" if _subtitles_of(settings) == "burned" else _mode_of(settings),
         extend_s=extend,
         # Only when it extends: with nothing past the end the choice changes no render.
         extend_with="freeze" if choice == "freeze" and extend else "source",
     )
 
 
-def render_inputs(cut: CutPlan, clips: Sequence[NarrationClip]) -> dict[str, Any]:
-    """Everything besides the params that decides a render's output, for its cache key."""
-    return {
+def render_inputs(
+    cut: CutPlan,
+    clips: Sequence[NarrationClip],
+    subtitles: str = DEFAULT_RENDER_SUBTITLES,
+    transcription: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Everything besides the params that decides a render's output, for its cache key: the
+    kept frames, the narration, the chapter markers, the subtitles and, when the render
+    carries subtitles, the models that heard their words (``transcription``)."""
+    inputs: dict[str, Any] = {
+        "chapters": [(c.title, c.start_s, c.end_s) for c in cut.chapters],
+        "subtitles": subtitles,
         "segments": [
             (cut.media_sha[int(s.media_key)], s.start_frame, s.end_frame, s.start_s, s.end_s)
             for s in cut.segments
@@ -125,15 +178,45 @@ def render_inputs(cut: CutPlan, clips: Sequence[NarrationClip]) -> dict[str, Any
             (fingerprint(str(c.path)), c.path.stat().st_size, c.offset_s, c.gain) for c in clips
         ],
     }
+    if subtitles != "off":
+        inputs["transcription"] = sorted(transcription)
+    return inputs
 
 
 def render_cache_key(
-    params: AssemblyParams, cut: CutPlan, clips: Sequence[NarrationClip] = ()
+    params: AssemblyParams,
+    cut: CutPlan,
+    clips: Sequence[NarrationClip] = (),
+    subtitles: str = DEFAULT_RENDER_SUBTITLES,
+    transcription: Sequence[str] = (),
 ) -> str:
-    """The cache key of a render of ``cut`` with ``clips`` and ``params``."""
+    """The cache key of a render of ``cut`` with ``clips``, ``params`` and ``subtitles``
+    (their words heard by the ``transcription`` models, see :func:`transcription_models`)."""
     from genesis_pipeline.stages.render import VERSION
 
-    return stage_key(RENDER_STAGE, VERSION, params, render_inputs(cut, clips))
+    inputs = render_inputs(cut, clips, subtitles, transcription)
+    return stage_key(RENDER_STAGE, VERSION, params, inputs)
+
+
+def transcription_models(
+    store: Store, project_id: int, cut: CutPlan, clips: Sequence[NarrationClip] = ()
+) -> tuple[str, ...]:
+    """Which models heard the words of a render's subtitles: the identity recorded with each
+    kept file's transcript and, with narration, the configured Whisper model (the voiceovers
+    are transcribed with it when the render is made). A new model changes the words, so it
+    changes the key of every render that shows them.
+
+    Raises:
+        NotFoundError: no such project.
+    """
+    kept = {int(s.media_key) for s in cut.segments}
+    with store.db.read() as con:
+        projects_sql.get(con, project_id)
+        by_media = transcripts_sql.models_for_project(con, project_id)
+    models = {f"media:{model}" for media_id, model in by_media.items() if media_id in kept}
+    if clips:
+        models.add(f"voiceovers:{store.settings.whisper_model or 'bundled tiny.en'}")
+    return tuple(sorted(models))
 
 
 def render_key(store: Store, project_id: int, cut: CutPlan | None = None) -> str | None:
@@ -151,7 +234,10 @@ def render_key(store: Store, project_id: int, cut: CutPlan | None = None) -> str
     if not cut.segments:
         return None
     clips, _rows = narration_clips(store, cut, list_voiceovers(store, project_id))
-    return render_cache_key(render_params(store, project_id, clips), cut, clips)
+    params = render_params(store, project_id, clips)
+    subtitles = get_render_subtitles(store, project_id)
+    models = transcription_models(store, project_id, cut, clips) if subtitles != "off" else ()
+    return render_cache_key(params, cut, clips, subtitles, models)
 
 
 def _settings(store: Store, project_id: int) -> dict[str, Any]:
@@ -162,6 +248,11 @@ def _settings(store: Store, project_id: int) -> dict[str, Any]:
 def _mode_of(settings: dict[str, Any]) -> str:
     mode = settings.get(_KEY, DEFAULT_RENDER_MODE)
     return mode if mode in RENDER_MODES else DEFAULT_RENDER_MODE
+
+
+def _subtitles_of(settings: dict[str, Any]) -> str:
+    choice = settings.get(_SUBTITLES_KEY, DEFAULT_RENDER_SUBTITLES)
+    return choice if choice in RENDER_SUBTITLES else DEFAULT_RENDER_SUBTITLES
 
 
 def _overrun_of(settings: dict[str, Any]) -> str:

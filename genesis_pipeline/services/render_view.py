@@ -11,7 +11,11 @@ from genesis_pipeline.errors import GenesisError
 from genesis_pipeline.services import narration as narration_service
 from genesis_pipeline.services.cut import load_cut
 from genesis_pipeline.services.narration import MixSettings
-from genesis_pipeline.services.render_settings import get_render_mode, render_key
+from genesis_pipeline.services.render_settings import (
+    get_render_mode,
+    get_render_subtitles,
+    render_key,
+)
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import renders as renders_sql
@@ -33,6 +37,7 @@ class RenderOverview:
     latest_render_id: int | None
     latest_is_current: bool
     problems: tuple[str, ...] = field(default_factory=tuple)  # what would make a render fail
+    subtitles: str = "off"  # the project's choice: off | soft | burned
 
     @property
     def rejected(self) -> int:
@@ -62,6 +67,7 @@ class RenderEntry(ReadModel):
         mode: ``smart`` or ``reencode`` (renders from before the mode was recorded were all
             full re-encodes).
         sound: how the sound was made, in one line.
+        subtitles: ``off``, ``soft`` (a track) or ``burned`` (into the pictures).
     """
 
     id: int
@@ -82,6 +88,7 @@ class RenderEntry(ReadModel):
     mode: str
     sound: str
     cache_key: str
+    subtitles: str = "off"
 
 
 def render_overview(store: Store, project_id: int) -> RenderOverview:
@@ -120,6 +127,7 @@ def render_overview(store: Store, project_id: int) -> RenderOverview:
         latest_render_id=latest.id if latest else None,
         latest_is_current=latest_ok,
         problems=tuple(problems),
+        subtitles=get_render_subtitles(store, project_id),
     )
 
 
@@ -176,6 +184,8 @@ def render_history(store: Store, project_id: int) -> list[RenderEntry]:
                 mode=params.get("mode", "reencode"),
                 sound=_sound_line(settings.get("sound") or {}),
                 cache_key=r.cache_key,
+                # Renders from before subtitles had none.
+                subtitles=str(settings.get("subtitles", "off")),
             )
         )
     return out

@@ -94,6 +94,14 @@ def words_for_project(con: Connection, project_id: int) -> pd.DataFrame:
     ).df()
 
 
+def models_for_project(con: Connection, project_id: int) -> dict[int, str]:
+    """The model identity each media file's transcript was made with, by media id."""
+    rows = con.execute(
+        "SELECT media_id, model FROM transcripts WHERE project_id = ?", [project_id]
+    ).fetchall()
+    return {int(media_id): str(model) for media_id, model in rows}
+
+
 def transcripts_for_project(con: Connection, project_id: int) -> list[TranscriptRecord]:
     """Every transcript of the project in project order (media position), with its segments."""
     rows = con.execute(

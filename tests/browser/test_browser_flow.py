@@ -1,8 +1,9 @@
 """One reviewer's day in a real browser: Debian's chromium driven by Playwright against
 `streamlit run`. Upload a generated clip, run the pipeline, play the transcript from a line, see
-thumbnails, save chapter rules, add a voiceover, render; on every page the widgets read the same
-after a look at another page (sidebar, same session) and after a reload. A screenshot of every
-page is saved (for the README with GENESIS_SCREENSHOTS)."""
+thumbnails, save chapter rules, add a voiceover, render, download every export; on every page the
+widgets read the same after a look at another page (sidebar, same session) and after a reload. A
+screenshot of every page (and of the Export section) is saved (for the README with
+GENESIS_SCREENSHOTS)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from genesis_pipeline import serde
 from genesis_pipeline.config import Settings
 from genesis_pipeline.runs.control import wait_for_run
 from genesis_pipeline.services.chapters import current_rules
+from genesis_pipeline.services.cut import load_cut
 from genesis_pipeline.services.narration import get_mix
 from genesis_pipeline.services.projects import list_projects
 from genesis_pipeline.services.status import project_status
@@ -410,14 +412,77 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     no_exception(pg)
     pg.wait_for_selector("video")
     snap(pg, shots, "render")
-    mode = round_trip(pg, "Render")[f"render_mode_{pid}"]
+    shown = round_trip(pg, "Render")
+    mode = shown[f"render_mode_{pid}"]
     assert isinstance(mode, str) and mode.startswith("smart render")
+    assert shown[f"render_subtitles_{pid}"] == "off"
+
+    # Export: every format downloads from the Export section, each file what it says it is.
+    downloads = download_exports(pg)
+    check_exports(downloads, load_cut(store, pid))
+    # The section is taller than the window and Streamlit scrolls its own main block: a
+    # window tall enough for the whole page, so the section is drawn whole, then back.
+    viewport = pg.viewport_size
+    assert viewport is not None
+    pg.set_viewport_size({"width": 1400, "height": 4000})
+    pg.mouse.move(1, 1)
+    settle(pg)
+    pg.locator(".st-key-export_section").screenshot(path=str(shots / "export.png"))
+    pg.set_viewport_size(viewport)
 
     # Projects overview last, with the run and renders on it.
     nav(pg, "Projects")
     no_exception(pg)
     round_trip(pg, "Projects", via="Upload")
     snap(pg, shots, "projects")
+
+
+def download_exports(pg) -> dict[str, tuple[str, bytes]]:
+    """Click every download of the Export section: ``{format: (file name, bytes)}``; a
+    disabled button (YouTube chapters no merge can save) is left out."""
+    from genesis_pipeline.services.exports import EXPORT_FORMATS
+
+    section = pg.locator(".st-key-export_section")
+    section.wait_for()
+    out = {}
+    for fmt, spec in EXPORT_FORMATS.items():
+        button = section.locator(f".st-key-export_{fmt} button", has_text=spec.short).first
+        if button.is_disabled():
+            assert fmt == "chapters-youtube", fmt
+            continue
+        with pg.expect_download(timeout=60_000) as info:
+            button.click()
+        download = info.value
+        out[fmt] = (download.suggested_filename, Path(download.path()).read_bytes())
+    return out
+
+
+def check_exports(downloads: dict[str, tuple[str, bytes]], cut) -> None:
+    """Each download parses as its format and holds the cut."""
+    import xml.etree.ElementTree as ET
+
+    import opentimelineio as otio
+
+    n = len(cut.scene_ids)
+    names = {fmt: name for fmt, (name, _) in downloads.items()}
+    assert names["otio"] == "browser-test-cut.otio" and names["edl"] == "browser-test-cut.edl"
+    text = {fmt: data.decode("utf-8") for fmt, (_, data) in downloads.items()}
+    timeline = otio.adapters.read_from_string(text["otio"], "otio_json")
+    assert len(list(timeline.video_tracks()[0].find_clips())) == n
+    assert ET.fromstring(text["fcpxml"]).tag == "fcpxml"
+    assert ET.fromstring(text["fcp7"]).tag == "xmeml"
+    # CMX 3600 event lines: number, reel, track, transition, four timecodes.
+    events = re.findall(
+        r"(?m)^\d{3}\s+\S+\s+V\s+C\s+(?:\d\d:){3}\d\d(?:\s+(?:\d\d:){3}\d\d){3}\s*$", text["edl"]
+    )
+    assert len(events) == n, text["edl"]
+    cues = re.findall(r"(?m)^\d+\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\n\S", text["srt"])
+    assert cues, text["srt"]
+    assert text["vtt"].startswith("WEBVTT") and text["vtt"].count(" --> ") == len(cues)
+    assert text["chapters-vtt"].startswith("WEBVTT")
+    assert text["chapters-vtt"].count(" --> ") == len(cut.chapters)
+    if "chapters-youtube" in text:
+        assert text["chapters-youtube"].startswith("0:00 ")
 
 
 def _transcript_lines(store: Store, pid: int) -> list[dict]:

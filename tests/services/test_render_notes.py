@@ -29,6 +29,14 @@ def test_render_note() -> None:
         "full re-encode; 24 fps: 108 frames conformed from variable- or other-rate footage by "
         "their timestamps"
     )
+    burned = "subtitles burned in: full re-encode"
+    assert _note("reencode", result(0, 0), subtitles="burned", asked="reencode") == burned
+    assert _note("reencode", result(0, 0), subtitles="burned", asked="smart") == (
+        f"{burned} instead of smart (text drawn into every picture: none can be copied)"
+    )
+    assert _note("reencode", result(0, 0), subtitles="soft") == (
+        "full re-encode, a soft subtitle track"
+    )
 
 
 def test_history_sound_line() -> None:

@@ -24,7 +24,7 @@ from genesis_pipeline.runs.executor.inputs import local_input
 if TYPE_CHECKING:
     from genesis_pipeline.stages.captions import CaptionParams, CaptionResult
     from genesis_pipeline.stages.narration import NarrationClip
-    from genesis_pipeline.stages.render import AssemblyParams, RenderResult
+    from genesis_pipeline.stages.render import AssemblyParams, RenderExtras, RenderResult
     from genesis_pipeline.stages.scenes import SceneList, SceneParams
     from genesis_pipeline.stages.timeline import CutSegment
     from genesis_pipeline.stages.transcribe import TranscribeParams, Transcript
@@ -151,10 +151,12 @@ def render_segments(
     out_path: str,
     params: AssemblyParams,
     narration: Sequence[NarrationClip],
+    extras: RenderExtras,
     *,
     progress: Progress = no_progress,
 ) -> RenderResult:
-    """Render the cut to ``out_path`` (a path the host can read: a shared disk for now).
+    """Render the cut to ``out_path`` (a path the host can read: a shared disk for now), with
+    ``extras`` (chapters, the subtitles' file as an input like the footage).
 
     Raises:
         InvalidSettingError: a malformed segment, clip or parameter.
@@ -166,4 +168,11 @@ def render_segments(
 
     segments = [dataclasses.replace(s, media_path=local_input(str(s.media_path))) for s in segments]
     narration = [dataclasses.replace(c, path=local_input(str(c.path))) for c in narration]
-    return render_cut(segments, Path(out_path), params, narration, progress)
+    if extras.subtitles is not None:
+        extras = dataclasses.replace(extras, subtitles=local_input(str(extras.subtitles)))
+    if extras.burn_in is not None:
+        burn_in = dataclasses.replace(
+            extras.burn_in, subtitles=local_input(str(extras.burn_in.subtitles))
+        )
+        extras = dataclasses.replace(extras, burn_in=burn_in)
+    return render_cut(segments, Path(out_path), params, narration, progress, extras)

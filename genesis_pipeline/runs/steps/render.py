@@ -13,6 +13,7 @@ from genesis_pipeline import serde
 from genesis_pipeline.errors import MediaToolError, StageError
 from genesis_pipeline.runs.context import RunContext, StepOutcome
 from genesis_pipeline.runs.executor import Call, StepProgress, tasks
+from genesis_pipeline.runs.exports import render_extras, subtitle_file
 from genesis_pipeline.services import render_settings
 from genesis_pipeline.services.cut import CutPlan, load_cut
 from genesis_pipeline.services.narration import MixSettings
@@ -73,6 +74,7 @@ class RenderSettings:
     params: AssemblyParams
     sound: SoundCopied
     narration_overrun: OverrunDone | None
+    subtitles: str = "off"  # off | soft (a track) | burned (into the pictures)
 
 
 def run(ctx: RunContext) -> StepOutcome:
@@ -80,6 +82,10 @@ def run(ctx: RunContext) -> StepOutcome:
     MediaToolError: ffmpeg failed."""
     if ctx.options.render_mode is not None:
         render_settings.set_render_mode(ctx.store, ctx.project_id, ctx.options.render_mode)
+    if ctx.options.subtitles is not None:
+        render_settings.set_render_subtitles(
+            ctx.store, ctx.project_id, ctx.options.subtitles, "--subtitles"
+        )
     if not ctx.options.render:
         return StepOutcome(status="skipped", note="render not requested")
     cut = ctx.results.cut or load_cut(ctx.store, ctx.project_id)
@@ -88,7 +94,13 @@ def run(ctx: RunContext) -> StepOutcome:
         note = "no video scenes" if cut.total_scenes == 0 else "no scene is approved"
         return StepOutcome(status="skipped", note=f"nothing to render: {note}")
     params = render_settings.render_params(ctx.store, ctx.project_id, clips)
-    key = render_settings.render_cache_key(params, cut, clips)
+    subtitles = render_settings.get_render_subtitles(ctx.store, ctx.project_id)
+    models = (
+        render_settings.transcription_models(ctx.store, ctx.project_id, cut, clips)
+        if subtitles != "off"
+        else ()
+    )
+    key = render_settings.render_cache_key(params, cut, clips, subtitles, models)
     with ctx.store.db.read() as con:
         existing = renders_sql.find_by_key(con, ctx.project_id, key, ctx.store.home)
     if existing is not None and not ctx.force:
@@ -100,7 +112,10 @@ def run(ctx: RunContext) -> StepOutcome:
         )
     out = ctx.store.project_dir("renders", ctx.project_id) / f"cut-r{ctx.run_id}-{key[:10]}.mp4"
     check_free_space(out.parent, estimate_render_bytes(cut))
-    call = Call(tasks.render_segments, (list(cut.segments), str(out), params, clips), out.name)
+    extras = render_extras(ctx.store, ctx.project_id, cut, out, subtitles)
+    call = Call(
+        tasks.render_segments, (list(cut.segments), str(out), params, clips, extras), out.name
+    )
     try:
         [(_, result)] = list(ctx.executor.run([call], StepProgress(ctx.progress, 1)))
     except (MediaToolError, OSError) as exc:
@@ -114,6 +129,10 @@ def run(ctx: RunContext) -> StepOutcome:
                 "written to renders/ (free some space and run again)",
             ) from exc
         raise
+    finally:
+        srt = subtitle_file(extras)
+        if srt is not None:
+            srt.unlink(missing_ok=True)
     overrun = _overrun(ctx, clips, params)
     settings = RenderSettings(
         scenes=cut.scene_ids,
@@ -133,6 +152,7 @@ def run(ctx: RunContext) -> StepOutcome:
         params=result.params,
         sound=SoundCopied(result.sound_copied_s, result.sound_offset_ms),
         narration_overrun=overrun,
+        subtitles=subtitles,
     )
     with ctx.store.db.write() as con:
         rec = renders_sql.insert(
@@ -155,7 +175,13 @@ def run(ctx: RunContext) -> StepOutcome:
             "frames_copied": result.frames_copied,
             "sound_copied_s": result.sound_copied_s,
         },
-        note=_note(params.mode, result, _overrun_lines(overrun)),
+        note=_note(
+            params.mode,
+            result,
+            _overrun_lines(overrun),
+            subtitles,
+            asked=render_settings.get_render_mode(ctx.store, ctx.project_id),
+        ),
         details={"render_id": rec.id, "path": str(result.path), **_worker(ctx)},
     )
 
@@ -168,8 +194,23 @@ def _worker(ctx: RunContext) -> dict[str, Any]:
     return {"worker": where} if where else {}
 
 
-def _note(mode: str, result: RenderResult, overruns: list[str] | None = None) -> str:
-    return "; ".join([_mode_note(mode, result), *_rate_note(result), *(overruns or [])])
+def _note(
+    mode: str,
+    result: RenderResult,
+    overruns: list[str] | None = None,
+    subtitles: str = "off",
+    asked: str | None = None,
+) -> str:
+    """The step's note: how the render was made (``mode``), and (``asked``) the project's
+    render mode when burned-in subtitles overrode it."""
+    first = _mode_note(mode, result)
+    if subtitles == "burned":
+        first = f"subtitles burned in: {first}"
+        if asked is not None and asked != mode:
+            first += f" instead of {asked} (text drawn into every picture: none can be copied)"
+    elif subtitles == "soft":
+        first += ", a soft subtitle track"
+    return "; ".join([first, *_rate_note(result), *(overruns or [])])
 
 
 def _overrun(

@@ -15,7 +15,8 @@ from typing import Protocol
 
 from genesis_pipeline.errors import InvalidSettingError
 
-VERSION = 3  # 2: mono cuts stay mono; 3: real frame times, rate policy, VFR conformed
+VERSION = 5  # 2: mono cuts stay mono; 3: real frame times, rate policy, VFR conformed;
+# 4: chapter markers (and optional soft subtitles) in the file; 5: burned-in subtitles
 
 MODES = ("reencode", "smart")
 """Render modes: ``reencode`` decodes and encodes every picture; ``smart`` stream-copies the
@@ -155,6 +156,62 @@ def check_params(p: AssemblyParams) -> None:
         v = getattr(p, name)
         if not lo <= v <= hi:
             raise InvalidSettingError(name, f"{v} must be in [{lo:g}, {hi:g}]")
+
+
+@dataclass(frozen=True, slots=True)
+class SubtitleStyle:
+    """How burned-in subtitles look: libass's ``force_style`` over a SubRip file.
+
+    SubRip is laid out on libass's canvas of 288 lines scaled to the picture, so sizes and
+    margins are in 288ths of the picture's height, whatever its resolution.
+
+    Attributes:
+        font: font family (found through fontconfig; DejaVu Sans is on every Debian with
+            fonts, and fontconfig falls back to a sans font without it).
+        size: font size (20: letters about 7 % of the picture's height; a full line of 42
+            characters spans about three quarters of a 16:9 picture).
+        outline: width of the black outline that keeps white text legible on any picture.
+        margin_v: gap between the last line and the bottom of the picture.
+    """
+
+    font: str = "DejaVu Sans"
+    size: int = 20
+    outline: float = 1.2
+    margin_v: int = 14
+
+    def __post_init__(self) -> None:
+        if not 4 <= self.size <= 144:
+            raise InvalidSettingError("subtitle size", f"{self.size} must be in 4..144")
+        if not (math.isfinite(self.outline) and 0 <= self.outline <= 10):
+            raise InvalidSettingError("subtitle outline", f"{self.outline} must be in [0, 10]")
+        if not 0 <= self.margin_v <= 144:
+            raise InvalidSettingError("subtitle margin", f"{self.margin_v} must be in 0..144")
+        if not self.font.strip() or any(ch in self.font for ch in ",:'\\\n"):
+            raise InvalidSettingError("subtitle font", f"{self.font!r} is not a font family name")
+
+    def force_style(self) -> str:
+        """The ASS style fields libass applies over the SubRip file's defaults."""
+        return ",".join(
+            [
+                f"FontName={self.font}",
+                f"FontSize={self.size}",
+                "PrimaryColour=&H00FFFFFF",  # &HAABBGGRR: opaque white text
+                "OutlineColour=&H00000000",  # black outline
+                "BorderStyle=1",  # outline and shadow, no box
+                f"Outline={self.outline:g}",
+                "Shadow=0",
+                f"MarginV={self.margin_v}",
+                "Alignment=2",  # bottom centre
+            ]
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BurnIn:
+    """Subtitles drawn into the pictures: a SubRip file on the cut's clock and its look."""
+
+    subtitles: Path
+    style: SubtitleStyle = field(default_factory=SubtitleStyle)
 
 
 @dataclass(frozen=True, slots=True)

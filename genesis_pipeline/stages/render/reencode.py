@@ -56,7 +56,12 @@ from genesis_pipeline.media.filtergraph import (
 )
 from genesis_pipeline.progress import Progress
 from genesis_pipeline.stages.render.inputs import input_runs
-from genesis_pipeline.stages.render.params import NARRATION_FADE_S, AssemblyParams, RenderResult
+from genesis_pipeline.stages.render.params import (
+    NARRATION_FADE_S,
+    AssemblyParams,
+    BurnIn,
+    RenderResult,
+)
 from genesis_pipeline.stages.render.plan import Piece, RenderPlan
 from genesis_pipeline.stages.render.result import count_frames, render_result
 
@@ -308,16 +313,34 @@ def mix(bed: Stream, plan: RenderPlan, params: AssemblyParams) -> Stream:
     )
 
 
+def burn_subtitles(burn: BurnIn) -> Filter:
+    """libass's ``subtitles`` filter drawing ``burn``'s SubRip file into the pictures. It goes
+    after the cut is joined, where timestamps are the cut's clock, the clock the cues are on."""
+    return Filter.of(
+        "subtitles",
+        filename=str(burn.subtitles),
+        charenc="UTF-8",
+        force_style=burn.style.force_style(),
+    )
+
+
 def render_reencode(
-    plan: RenderPlan, params: AssemblyParams, out_path: Path, progress: Progress
+    plan: RenderPlan,
+    params: AssemblyParams,
+    out_path: Path,
+    progress: Progress,
+    burn_in: BurnIn | None = None,
 ) -> RenderResult:
-    """Render ``plan`` by decoding and encoding everything (see the module docstring).
+    """Render ``plan`` by decoding and encoding everything (see the module docstring), with
+    ``burn_in`` subtitles drawn into the pictures when given.
 
     Raises:
         MediaToolError: ffmpeg failed (the message carries ffmpeg's own), or wrote no video.
         ToolNotFoundError: ffmpeg is missing.
     """
     pictures, sound = cut_graph(plan, params)
+    if burn_in is not None and pictures is not None:
+        pictures = chain(pictures, [burn_subtitles(burn_in)])
     options = {
         **video_codec_options(params, plan.rate),
         **audio_codec_options(params, plan.channels),
@@ -327,7 +350,7 @@ def render_reencode(
         tmp = stack.enter_context(atomic_path(out_path))
         args = command([pictures, sound], tmp, **options)
         log.info(
-            "rendering %d pieces (%d inputs), %.2f s at %dx%d %s fps%s to %s",
+            "rendering %d pieces (%d inputs), %.2f s at %dx%d %s fps%s%s to %s",
             len(plan.pieces),
             args.count("-i"),
             plan.duration_s,
@@ -335,6 +358,7 @@ def render_reencode(
             plan.height,
             rate_text(plan.rate),
             f", {len(plan.clips)} narration clips" if plan.clips else "",
+            ", subtitles burned in" if burn_in is not None else "",
             out_path,
         )
         log.debug("filter graph:\n%s", graph_of(args))
