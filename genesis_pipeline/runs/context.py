@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,7 +86,9 @@ class RunContext:
         return self.options.force
 
     def media_path(self, m: MediaFile) -> Path:
-        return self.store.absolute(m.path)
+        """A local file with ``m``'s bytes (with S3 storage fetched into the read-through
+        cache: ask only when the bytes are needed)."""
+        return self.store.local_path(m.path)
 
     def params(self, cls: type[T], key: str, **defaults: Any) -> T:
         """Build a stage's ``Params`` from the project's saved overrides (unknown names are
@@ -114,6 +115,6 @@ class RunContext:
             if hit is not None:
                 return hit, True
         else:
-            shutil.rmtree(cache.entry(stage, key), ignore_errors=True)
+            cache.delete(stage, key)
         path = cache.store(stage, key, compute)
         return load(path), False

@@ -57,14 +57,15 @@ def run(ctx: RunContext) -> StepOutcome:
     media_ids = list(scene_keys)
     for i, media_id in enumerate(media_ids):
         group = [s for s in scenes if s.media_id == media_id]
-        previews = [[ctx.store.absolute(p) for p in s.metadata.previews] for s in group]
+        previews = [list(s.metadata.previews) for s in group]
         key = stage_key(STAGE, VERSION, params, {"scenes": scene_keys[media_id], "model": identity})
         t0 = time.monotonic()
 
         def load(d: Path) -> CaptionResult:
             return serde.from_json(CaptionResult, json.loads((d / "captions.json").read_text()))
 
-        def compute(d: Path, previews: list[list[Path]] = previews, i: int = i) -> None:
+        def compute(d: Path, previews: list[list[str]] = previews, i: int = i) -> None:
+            files = [[ctx.store.local_path(p) for p in ps] for ps in previews]
             captioner = load_captioner(settings.caption_model, ctx.plan, settings.offline)
 
             def prog(done: int, total: int, note: str) -> None:
@@ -72,7 +73,7 @@ def run(ctx: RunContext) -> StepOutcome:
                     i * 1000 + int(1000 * done / max(total, 1)), len(media_ids) * 1000, note
                 )
 
-            result = caption_scenes(previews, captioner, params, prog)
+            result = caption_scenes(files, captioner, params, prog)
             (d / "captions.json").write_text(json.dumps(serde.to_json(result)))
 
         try:

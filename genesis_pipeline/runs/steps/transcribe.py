@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline import serde
-from genesis_pipeline.files import write_json
 from genesis_pipeline.runs.context import RunContext, StepOutcome
 from genesis_pipeline.store import transcripts as transcripts_sql
 from genesis_pipeline.store.cache import stage_key
@@ -53,12 +52,12 @@ def run(ctx: RunContext) -> StepOutcome:
         key = stage_key(STAGE, VERSION, params, {"media": m.sha256, "model": spec.identity})
         keys[m.id] = key
         t0 = time.monotonic()
-        path = ctx.media_path(m)
 
         def load(d: Path) -> Transcript:
             return serde.from_json(Transcript, json.loads((d / "transcript.json").read_text()))
 
-        def compute(d: Path, path: Path = path, m: MediaFile = m, i: int = i) -> dict[str, Any]:
+        def compute(d: Path, m: MediaFile = m, i: int = i) -> dict[str, Any]:
+            path = ctx.media_path(m)
             # The stage decodes the audio before touching the model; media without sound
             # never needs it, so do not pay seconds to load it.
             model = load_whisper(spec, ctx.plan) if m.has_audio else None
@@ -82,8 +81,8 @@ def run(ctx: RunContext) -> StepOutcome:
             stored = transcripts_sql.transcript_key(con, m.id)
         if stored != key or ctx.force:
             doc = serde.to_json(transcript)
-            artifact = ctx.store.project_dir("artifacts", ctx.project_id) / "transcripts"
-            artifact_path = write_json(artifact / f"media-{m.id}.json", doc)
+            artifact = ctx.store.project_key("artifacts", ctx.project_id, "transcripts")
+            artifact_path = ctx.store.put_json(f"{artifact}/media-{m.id}.json", doc)
             with ctx.store.db.write() as con:
                 transcripts_sql.replace_transcript(
                     con,
@@ -92,7 +91,7 @@ def run(ctx: RunContext) -> StepOutcome:
                     run_id=ctx.run_id,
                     cache_key=key,
                     transcript=doc,
-                    artifact_path=ctx.store.relative(artifact_path),
+                    artifact_path=artifact_path,
                 )
         items.append(
             {
