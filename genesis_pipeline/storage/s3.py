@@ -204,7 +204,16 @@ class S3Storage:
         objs = [o for o in self.list_prefix(prefix) if not Path(o.key).name.startswith(TMP_PREFIX)]
         with ThreadPoolExecutor(PARALLEL) as pool:
             list(pool.map(self._fetch, objs))
-        return self.local_path(prefix)
+        local = self.local_path(prefix)
+        # The folder shows exactly the objects there are: drop copies of deleted ones.
+        listed = {self.local_path(o.key) for o in objs}
+        if local.is_dir():
+            for p in local.rglob("*"):
+                if p.is_file() and p not in listed and not p.name.startswith(TMP_PREFIX):
+                    key = self.key_of(p)
+                    if key is not None and not key.startswith("s3://"):
+                        self.cache.discard(self._ck(key))
+        return local
 
     def _fetch(self, info: ObjectInfo) -> Path:
         hit = self.cache.lookup(self._ck(info.key), info.etag)
