@@ -68,7 +68,7 @@ def test_upload_page_with_s3(
     at.run()
     assert_no_exception(at)
     url = at.text_input(key="direct_url").value
-    assert url.startswith(s3.endpoint)
+    assert url is not None and url.startswith(s3.endpoint)
     assert "curl --fail -X PUT -T FILE" in at.code[0].value
     requests.put(url, data=tone_footage.path.read_bytes(), timeout=30).raise_for_status()
     at.button(key="direct_finalize").click()
