@@ -278,10 +278,10 @@ def finalize_upload(store: Store, upload_id: str, token: str) -> AddedMedia:
         uploads_sql.close(con, upload_id, "finalizing")
     name = up.original_name
     # A tampered target outside the data dir is refused before anything touches it.
-    target = (
-        store.output_path(up.target_path)
-        if store.remote
-        else store.inside(up.target_path, "upload target")
+    if store.remote and not up.target_path.startswith("uploads/"):
+        raise InvalidSettingError("upload target", f"{up.target_path} is not an upload key")
+    target = store.inside(
+        store.output_path(up.target_path) if store.remote else up.target_path, "upload target"
     )
     try:
         if store.remote and not target.is_file():

@@ -141,8 +141,12 @@ class Storage(Protocol):
         """Publish the bytes read from ``stream`` under ``key`` (atomically)."""
         ...
 
-    def copy(self, src_key: str, dst_key: str) -> ObjectInfo:
-        """Copy an object inside the storage (no bytes through this host on S3)."""
+    def copy(self, src_key: str, dst_key: str) -> None:
+        """Copy an object inside the storage (no bytes through this host on S3).
+
+        Raises:
+            ObjectMissingError: the source does not exist.
+        """
         ...
 
     def delete(self, key: str) -> None:

@@ -126,14 +126,13 @@ class LocalStorage:
             shutil.copyfileobj(stream, out, _CHUNK)
         return self._info(key)
 
-    def copy(self, src_key: str, dst_key: str) -> ObjectInfo:
+    def copy(self, src_key: str, dst_key: str) -> None:
         src = self.get_path(src_key)
         with atomic_path(self.root / dst_key) as tmp:
             try:
                 os.link(src, tmp)
             except OSError:  # another filesystem: copy
                 shutil.copyfile(src, tmp)
-        return self._info(dst_key)
 
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -297,13 +297,23 @@ class S3Storage:
             shutil.rmtree(tmpdir, ignore_errors=True)
 
     def put_file(self, src: Path, key: str, *, move: bool = False) -> ObjectInfo:
+        size = Path(src).stat().st_size
         try:
-            self.client.upload_file(str(src), self.bucket, self._k(key), Config=self._conn.transfer)
+            if size <= self.multipart_bytes:
+                # One request; S3 stores an object only once all of its bytes arrived.
+                with open(src, "rb") as body:
+                    r = self.client.put_object(Bucket=self.bucket, Key=self._k(key), Body=body)
+                info = ObjectInfo(key, size, str(r["ETag"]))
+            else:  # the transfer manager: parts in parallel, the upload aborted on failure
+                self.client.upload_file(
+                    str(src), self.bucket, self._k(key), Config=self._conn.transfer
+                )
+                head = self.head(key)
+                if head is None:
+                    raise ObjectMissingError(self.uri(key), "vanished right after it was uploaded")
+                info = head
         except Exception as exc:
             raise self._fail(exc, key) from None
-        info = self.head(key)
-        if info is None:
-            raise ObjectMissingError(self.uri(key), "vanished right after it was uploaded")
         if move:  # the bytes are here already: keep them as the cached copy
             self.cache.adopt(src, self._ck(key), info.etag, move=True)
         return info
@@ -320,29 +330,31 @@ class S3Storage:
             raise ObjectMissingError(self.uri(key), "vanished right after it was uploaded")
         return info
 
-    def copy(self, src_key: str, dst_key: str) -> ObjectInfo:
-        return self.copy_from(self.bucket, self._k(src_key), dst_key)
+    def copy(self, src_key: str, dst_key: str) -> None:
+        self.copy_from(self.bucket, self._k(src_key), dst_key)
 
-    def copy_from(self, bucket: str, full_key: str, dst_key: str) -> ObjectInfo:
-        """Copy ``s3://bucket/full_key`` to ``dst_key`` inside S3 (multipart when large)."""
+    def copy_from(self, bucket: str, full_key: str, dst_key: str) -> None:
+        """Copy ``s3://bucket/full_key`` to ``dst_key`` inside S3: one request up to S3's 5 GB
+        copy limit, a multipart copy beyond it."""
+        source = {"Bucket": bucket, "Key": full_key}
         try:
-            self.client.copy(
-                {"Bucket": bucket, "Key": full_key},
-                self.bucket,
-                self._k(dst_key),
-                Config=self._conn.transfer,
-            )
+            try:
+                r = self.client.copy_object(
+                    CopySource=source, Bucket=self.bucket, Key=self._k(dst_key)
+                )
+                etag = str(r["CopyObjectResult"]["ETag"])
+            except Exception as exc:
+                if "InvalidRequest" not in str(exc) and "EntityTooLarge" not in str(exc):
+                    raise
+                self.client.copy(source, self.bucket, self._k(dst_key), Config=self._conn.transfer)
+                etag = ""
         except Exception as exc:
             raise _translate(exc, bucket, f"s3://{bucket}/{full_key}") from None
-        info = self.head(dst_key)
-        if info is None:
-            raise ObjectMissingError(self.uri(dst_key), "vanished right after it was copied")
-        if bucket == self.bucket:
-            # A single-part copy keeps the ETag: a cached source is the copy's cached copy too.
-            src = self.cache.lookup(self._ck(self._unk(full_key)), info.etag)
+        if bucket == self.bucket and etag:
+            # A single-request copy keeps the ETag: a cached source is the copy's cached copy.
+            src = self.cache.lookup(self._ck(self._unk(full_key)), etag)
             if src is not None:
-                self.cache.adopt(src, self._ck(dst_key), info.etag, move=False)
-        return info
+                self.cache.adopt(src, self._ck(dst_key), etag, move=False)
 
     def delete(self, key: str) -> None:
         try:

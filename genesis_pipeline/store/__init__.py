@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -206,8 +207,13 @@ class Store:
             have = self.storage.list_prefix(dst_prefix)
             if not have or replace:
                 self.storage.delete_prefix(dst_prefix)
-                for o in self.storage.list_prefix(src_prefix):
-                    self.storage.copy(o.key, f"{dst_prefix}/{o.key[len(src_prefix) + 1 :]}")
+                srcs = [o.key for o in self.storage.list_prefix(src_prefix)]
+
+                def copy(key: str) -> None:
+                    self.storage.copy(key, f"{dst_prefix}/{key[len(src_prefix) + 1 :]}")
+
+                with ThreadPoolExecutor(8) as pool:  # S3 copies many objects at once
+                    list(pool.map(copy, srcs))
             if only:
                 parent = dst_prefix.rsplit("/", 1)[0]
                 for o in self.storage.list_prefix(parent):

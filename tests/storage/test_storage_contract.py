@@ -48,8 +48,9 @@ def test_put_get_head_list_delete(storage: Storage, tmp_path: Path) -> None:
         "media/3/sub/b.txt",
     ]
     assert storage.list_prefix("media/4") == []
-    copied = storage.copy("media/3/clip.bin", "proxies/3/clip.bin")
-    assert copied.size == 1000
+    storage.copy("media/3/clip.bin", "proxies/3/clip.bin")
+    copied = storage.head("proxies/3/clip.bin")
+    assert copied is not None and copied.size == 1000
     assert storage.get_path("proxies/3/clip.bin").read_bytes() == b"x" * 1000
     storage.delete("media/3/clip.bin")
     storage.delete("media/3/clip.bin")  # gone already: no error
