@@ -64,6 +64,11 @@ class StorageResults:
     def ratio(self) -> float:
         return _median([s.wall_s for s in self.s3]) / _median([s.wall_s for s in self.local])
 
+    @property
+    def ratio_best(self) -> float:
+        """Fastest S3 run over fastest local run: on a shared machine the least disturbed pair."""
+        return min(s.wall_s for s in self.s3) / min(s.wall_s for s in self.local)
+
     def to_json(self) -> dict[str, Any]:
         def series(samples: list[Sample]) -> dict[str, Any]:
             return {
@@ -78,6 +83,7 @@ class StorageResults:
             "local": series(self.local),
             "s3": series(self.s3),
             "ratio": round(self.ratio, 4),
+            "ratio_best": round(self.ratio_best, 4),
             "goal_ratio": GOAL_RATIO,
             "facts": self.facts,
         }
@@ -206,11 +212,13 @@ def markdown(res: StorageResults, when: str, load: tuple[float, ...]) -> str:
         "",
         "| target | goal | measured | result |",
         "|---|---|---|---|",
-        f"| cold pipeline, S3 / local | ≤ {GOAL_RATIO:.2f}× | {res.ratio:.3f}× | {ok} |",
+        f"| cold pipeline, S3 / local (medians) | ≤ {GOAL_RATIO:.2f}× | {res.ratio:.3f}× | {ok} |",
+        f"| the same, fastest run of each | | {res.ratio_best:.3f}× | |",
         "",
         "| | local | S3 |",
         "|---|---|---|",
         f"| cold pipeline (median) | {local['median_s']:.2f} s | {s3['median_s']:.2f} s |",
+        f"| cold pipeline (fastest) | {min(local['wall_s']):.2f} s | {min(s3['wall_s']):.2f} s |",
         f"| runs | {', '.join(f'{x:.2f}' for x in local['wall_s'])} | "
         f"{', '.join(f'{x:.2f}' for x in s3['wall_s'])} |",
         f"| peak memory | {local['peak_rss_mb']:.0f} MB | {s3['peak_rss_mb']:.0f} MB |",
@@ -258,7 +266,13 @@ def write(res: StorageResults, out: Path, load: tuple[float, ...]) -> dict[str, 
     js.write_text(json.dumps(doc, indent=1))
     md = out / "storage-latest.md"
     md.write_text(markdown(res, when, load))
-    log.info("S3 / local, cold pipeline: %.3f× (goal ≤ %.2f×); wrote %s", res.ratio, GOAL_RATIO, md)
+    log.info(
+        "S3 / local, cold pipeline: %.3f× (fastest runs %.3f×; goal ≤ %.2f×); wrote %s",
+        res.ratio,
+        res.ratio_best,
+        GOAL_RATIO,
+        md,
+    )
     return {"json": js, "markdown": md}
 
 

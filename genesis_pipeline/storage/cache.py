@@ -159,7 +159,9 @@ class ReadThroughCache:
             else:
                 self._total += size
             if self._holds:
+                # Everything a step fetched stays until it ends: evict when the hold is released.
                 self._held.add(key)
+                return
         self.evict()
 
     def _touch(self, key: str, p: Path) -> None:

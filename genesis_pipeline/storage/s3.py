@@ -195,11 +195,6 @@ class S3Storage:
             raise ObjectMissingError(self.uri(key))
         return self._fetch(info)
 
-    def get_paths(self, keys: list[str]) -> list[Path]:
-        """Local copies of several objects, fetched in parallel."""
-        with ThreadPoolExecutor(PARALLEL) as pool:
-            return list(pool.map(self.get_path, keys))
-
     def get_dir(self, prefix: str) -> Path:
         objs = [o for o in self.list_prefix(prefix) if not Path(o.key).name.startswith(TMP_PREFIX)]
         with ThreadPoolExecutor(PARALLEL) as pool:
