@@ -1,6 +1,7 @@
 """``python -m benchmarks``: the pipeline against the physical limit and against doing it by hand.
 
-    .venv/bin/python -m benchmarks [--runs 3] [--long] [--quick] [--ray] [--out DIR] [--no-png]
+    .venv/bin/python -m benchmarks [--runs 3] [--long] [--quick] [--ray] [--storage] [--out DIR]
+        [--no-png]
 
 Generates (once, cached in ``benchmarks/media/``) a 5-minute 1280x720 30 fps clip with about
 30 hard cuts and continuous espeak-ng speech, measures the decode-only limit, the scenes and
@@ -8,7 +9,8 @@ transcribe stages, the real pipeline cold / unchanged / after a chapter-rules ch
 by-hand baseline and the render of a cut dropping 30% of the scenes, and writes
 ``<out>/<date>-<machine>.json``, ``<out>/latest.md``, ``<out>/latest.html`` and
 ``<out>/latest.png``. ``--long`` adds the 20-minute variant (for scaling); ``--quick`` runs the
-same code on an 8 s clip once (the smoke test).
+same code on an 8 s clip once (the smoke test). ``--storage`` adds S3 storage against local
+disk on the same clip (:mod:`benchmarks.storage`, ``<out>/storage-latest.md``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         "--ray", action="store_true", help="also Ray vs local (benchmarks.ray_executor)"
     )
     ap.add_argument(
+        "--storage", action="store_true", help="also S3 storage vs local disk (cold pipeline)"
+    )
+    ap.add_argument(
         "--from-json", type=Path, help="re-draw the report from a results JSON, measuring nothing"
     )
     args = ap.parse_args(argv)
@@ -73,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
                 scratch / "long",
                 say=log.info,
             )
+        if args.storage:
+            from benchmarks import storage
+
+            compared = storage.compare(std.clip, runs, scratch / "storage", say=log.info)
+            storage.write(compared, args.out, load_before)
     finally:
         if args.keep is None:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -54,6 +54,7 @@ class ConfigShown:
     settings: dict[str, str]  # every setting in effect, as text
     variables: list[ConfigVariable]
     executor: dict[str, Any]  # where stage calls run (GENESIS_EXECUTOR and its settings)
+    storage: str = ""  # where footage and artifacts live, in effect
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,10 +144,10 @@ def cmd_create_project(args: argparse.Namespace) -> int:
 
 def cmd_add_media(args: argparse.Namespace) -> int:
     from genesis_pipeline.services.documents import MediaAdded, added_media_doc
-    from genesis_pipeline.services.upload import add_media
+    from genesis_pipeline.services.upload import add_sources
 
     bar = _Bar(not args.quiet)
-    added = add_media(_store(args), args.project_id, args.files, progress=None)
+    added = add_sources(_store(args), args.project_id, args.files, progress=None)
     bar.close()
     doc = MediaAdded(args.project_id, [added_media_doc(a.media, a.duplicate) for a in added])
 
@@ -163,6 +164,39 @@ def cmd_add_media(args: argparse.Namespace) -> int:
         return "\n".join(lines)
 
     _emit(args, doc, human)
+    return EXIT_OK
+
+
+def cmd_upload_url(args: argparse.Namespace) -> int:
+    """Issue an upload ticket for a script: a presigned PUT (S3) or a path (local storage)."""
+    from genesis_pipeline.services.upload import create_upload, upload_target
+
+    store = _store(args)
+    ticket = create_upload(store, args.project_id, args.filename, size_bytes=args.size)
+    doc = upload_target(store, ticket)
+
+    def human() -> str:
+        lines = [
+            f"upload {doc.upload_id} for {doc.filename} (expires {doc.expires_at})",
+            *(f"  {c}" for c in doc.commands),
+            f"then: {doc.finalize}",
+        ]
+        return "\n".join(lines)
+
+    _emit(args, doc, human)
+    return EXIT_OK
+
+
+def cmd_finalize_upload(args: argparse.Namespace) -> int:
+    """Verify an uploaded file and add it to the ticket's project."""
+    from genesis_pipeline.services.documents import MediaAdded, added_media_doc
+    from genesis_pipeline.services.upload import finalize_upload
+
+    added = finalize_upload(_store(args), args.upload_id, args.token)
+    m = added.media
+    doc = MediaAdded(m.project_id, [added_media_doc(m, added.duplicate)])
+    dup = " (already in the project)" if added.duplicate else ""
+    _emit(args, doc, lambda: f"media {m.id}: {m.original_name}: {m.duration_s:.2f} s{dup}")
     return EXIT_OK
 
 
@@ -414,15 +448,20 @@ def cmd_app(args: argparse.Namespace) -> int:
 def cmd_config(args: argparse.Namespace) -> int:
     from genesis_pipeline.config import configuration_table
     from genesis_pipeline.runs.executor import make_executor
+    from genesis_pipeline.store import Store
 
     settings = _settings(args)
     rows = configuration_table()
     executor = make_executor(settings).describe()  # says where; connects to nothing
+    storage = Store(settings).storage.describe()  # describes; S3 is not contacted
 
     def human() -> str:
         table = "\n".join(f"{v:<30} {d or '(empty)':<40} {m}" for v, d, m in rows)
         where = ", ".join(f"{k} {v}" for k, v in executor.items() if k != "executor")
-        return f"{table}\n\nexecutor in effect: {executor['executor']} ({where})"
+        return (
+            f"{table}\n\nexecutor in effect: {executor['executor']} ({where})\n"
+            f"storage in effect: {storage}"
+        )
 
     _emit(
         args,
@@ -430,6 +469,7 @@ def cmd_config(args: argparse.Namespace) -> int:
             settings={k: str(v) for k, v in dataclasses.asdict(settings).items()},
             variables=[ConfigVariable(*r) for r in rows],
             executor=executor,
+            storage=storage,
         ),
         human,
     )
@@ -478,10 +518,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True)
     p.set_defaults(func=cmd_create_project)
 
-    p = sub.add_parser("add-media", parents=[common], help="add footage to a project")
+    p = sub.add_parser(
+        "add-media",
+        parents=[common],
+        help="add footage to a project (files are copied in; s3:// objects are registered in "
+        "place with S3 storage)",
+    )
     p.add_argument("--project-id", type=int, required=True)
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE|s3://URI")
     p.set_defaults(func=cmd_add_media)
+
+    p = sub.add_parser(
+        "upload-url",
+        parents=[common],
+        help="issue an upload ticket: a presigned PUT (multipart with --size over "
+        "GENESIS_S3_MULTIPART_MB) with S3 storage, a path with local storage",
+    )
+    p.add_argument("--project-id", type=int, required=True)
+    p.add_argument("--filename", required=True)
+    p.add_argument("--size", type=int, default=None, metavar="BYTES", help="the file's size")
+    p.set_defaults(func=cmd_upload_url)
+
+    p = sub.add_parser(
+        "finalize-upload",
+        parents=[common],
+        help="verify an uploaded file (size, sha256, probe) and add it to the ticket's project",
+    )
+    p.add_argument("--upload-id", required=True)
+    p.add_argument("--token", required=True)
+    p.set_defaults(func=cmd_finalize_upload)
 
     p = sub.add_parser("process-project", parents=[common], help="run the pipeline")
     p.add_argument("--project-id", type=int, required=True)

@@ -112,6 +112,41 @@ class Settings:
             "doc": "Path of an ffmpeg binary to use instead of PATH / imageio-ffmpeg.",
         },
     )
+    storage: str = field(
+        default="",
+        metadata={
+            "env": "GENESIS_STORAGE",
+            "doc": "Where footage and artifacts live: empty = the data dir; s3://bucket/prefix.",
+        },
+    )
+    s3_endpoint_url: str = field(
+        default="",
+        metadata={
+            "env": "GENESIS_S3_ENDPOINT_URL",
+            "doc": "S3 API endpoint for MinIO/Ceph/R2 (empty = AWS); credentials: AWS chain.",
+        },
+    )
+    storage_cache_mb: int = field(
+        default=20480,
+        metadata={
+            "env": "GENESIS_STORAGE_CACHE_MB",
+            "doc": "Size limit of the local read-through cache of S3 objects, in MB.",
+        },
+    )
+    s3_multipart_mb: int = field(
+        default=64,
+        metadata={
+            "env": "GENESIS_S3_MULTIPART_MB",
+            "doc": "Files over this many MB go to S3 in parts (also the part size).",
+        },
+    )
+    presign_ttl_s: int = field(
+        default=3600,
+        metadata={
+            "env": "GENESIS_PRESIGN_TTL_S",
+            "doc": "Lifetime of presigned S3 download URLs (players, probes), seconds.",
+        },
+    )
 
     executor: str = field(
         default="local",
@@ -182,10 +217,37 @@ class Settings:
             raise InvalidSettingError(_env("max_upload_mb"), "must be a positive number of MB")
         if self.upload_ttl_s <= 0:
             raise InvalidSettingError(_env("upload_ttl_s"), "must be a positive number of seconds")
+        if self.storage and not self.storage.startswith("s3://"):
+            raise InvalidSettingError(
+                _env("storage"),
+                f"{self.storage!r}: must be empty (the data dir, GENESIS_HOME) or s3://bucket/prefix",
+            )
+        if self.storage.startswith("s3://") and not self.storage[5:].split("/", 1)[0]:
+            raise InvalidSettingError(_env("storage"), f"{self.storage!r} names no bucket")
+        if self.s3_endpoint_url and not self.s3_endpoint_url.startswith(("http://", "https://")):
+            raise InvalidSettingError(
+                _env("s3_endpoint_url"), f"{self.s3_endpoint_url!r} is not an http(s) URL"
+            )
+        if self.storage_cache_mb <= 0:
+            raise InvalidSettingError(_env("storage_cache_mb"), "must be a positive number of MB")
+        # S3 parts are at least 5 MiB (the last one excepted); at most 10,000 of them.
+        if self.s3_multipart_mb < 5:
+            raise InvalidSettingError(
+                _env("s3_multipart_mb"), "must be at least 5 (S3's minimum part)"
+            )
+        if self.presign_ttl_s <= 0 or self.presign_ttl_s > 7 * 86400:
+            raise InvalidSettingError(
+                _env("presign_ttl_s"), "must be 1 to 604800 seconds (S3 allows at most 7 days)"
+            )
 
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def uses_s3(self) -> bool:
+        """Whether footage and artifacts live in S3 (``GENESIS_STORAGE=s3://…``)."""
+        return self.storage.startswith("s3://")
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the given fields replaced (``None`` values are ignored)."""

@@ -83,6 +83,19 @@ class UploadError(GenesisError):
     """An upload ticket is unknown, expired, already used, or its file is missing."""
 
 
+class StorageError(GenesisError):
+    """The storage (local data dir or S3) refused or failed an operation."""
+
+
+class ObjectMissingError(StorageError, NotFoundError):
+    """An object a row points at is gone from the storage (deleted behind Genesis's back)."""
+
+    def __init__(self, uri: str, reason: str = "is missing from the storage") -> None:
+        self.uri = uri
+        self.reason = reason
+        super().__init__(f"{uri}: {reason}")
+
+
 __all__ = [
     "ExecutorError",
     "GenesisError",
@@ -91,8 +104,10 @@ __all__ = [
     "MediaToolError",
     "ModelUnavailableError",
     "NotFoundError",
+    "ObjectMissingError",
     "RunInProgressError",
     "StageError",
+    "StorageError",
     "StoreBusyError",
     "ToolNotFoundError",
     "UploadError",

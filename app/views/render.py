@@ -42,6 +42,13 @@ def _player(entry: RenderEntry, key: str) -> None:
         st.warning(f"The file of render #{entry.id} is gone: `{entry.path}`")
         return
     st.video(entry.path)
+    if entry.path.startswith(("http://", "https://")):  # S3 storage: a presigned URL
+        st.link_button(
+            f"Download {entry.file_name} ({entry.size_mb:.1f} MB)",
+            entry.path,
+            icon=":material/download:",
+        )
+        return
     st.download_button(
         f"Download {entry.file_name} ({entry.size_mb:.1f} MB)",
         data=_reader(entry.path),

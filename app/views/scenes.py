@@ -208,7 +208,8 @@ def card(row: pd.Series) -> None:
     look = status if row.reviewed else "default"
     with st.container(border=True, key=f"scene-{look}-{sid}"):
         preview = row.preview_path
-        if preview and Path(preview).is_file():
+        # A local file, or with S3 storage a presigned URL.
+        if preview and (preview.startswith(("http://", "https://")) or Path(preview).is_file()):
             st.image(preview, width="stretch")
         else:
             st.caption("no preview frame")

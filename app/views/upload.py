@@ -1,14 +1,16 @@
 """Upload: add footage to the project through the upload service, or import it from a folder.
 
 Streamlit holds browser uploads in server memory, so each file is written to its upload ticket's
-location in chunks at once, finalized (probed, deduplicated, registered), and the uploader is
-cleared by rotating its key, which releases the bytes from the session.
+location in chunks at once, finalized (probed, deduplicated, registered; with S3 storage
+uploaded to the bucket), and the uploader is cleared by rotating its key, which releases the
+bytes from the session. With S3 storage, big footage goes straight to the bucket: the "direct
+upload" panel issues a presigned URL (and the one-line command that uses it), then finalizes;
+objects already in S3 are registered in place from a prefix.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -21,13 +23,17 @@ from genesis_pipeline.errors import GenesisError, InvalidMediaError
 from genesis_pipeline.services.documents import media_doc
 from genesis_pipeline.services.upload import (
     AddedMedia,
+    UploadTarget,
     create_upload,
     finalize_upload,
     import_from_folder,
+    import_from_s3,
     importable_files,
+    importable_objects,
+    upload_target,
+    write_upload,
 )
 
-CHUNK = 8 * 1024 * 1024
 FORMATS = "MP4, MOV, MKV, WebM, AVI, MXF, MTS; audio: WAV, MP3, M4A, AAC, FLAC, Ogg, Opus"
 
 st.title("Upload")
@@ -36,6 +42,8 @@ pid = state.require_project()
 st.session_state.setdefault("upload_nonce", 0)
 st.session_state.setdefault("import_nonce", 0)
 st.session_state.setdefault("upload_results", None)
+st.session_state.setdefault("direct_upload", None)
+st.session_state.setdefault("s3_candidates", None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +78,7 @@ def save_uploads(project_id: int, files: Iterable[Any]) -> list[Outcome]:
         try:
             ticket = create_upload(store, project_id, f.name)
             f.seek(0)
-            with open(ticket.target, "wb") as out:
-                shutil.copyfileobj(f, out, CHUNK)
+            write_upload(store, ticket, f)
             added = finalize_upload(store, ticket.upload_id, ticket.token)
         except GenesisError as exc:
             results.append(outcome(f.name, error=exc))
@@ -168,9 +175,104 @@ if files:
 if st.session_state["upload_results"]:
     show_results(st.session_state["upload_results"])
 
+# -- direct upload to S3 --------------------------------------------------------------------------
+store = reads.store()
+
+
+def direct_upload_panel(project_id: int) -> None:
+    """Big footage straight to the bucket: a presigned URL, the command, then Finalize."""
+    st.subheader("Direct upload to S3")
+    target: UploadTarget | None = st.session_state["direct_upload"]
+    if target is None:
+        st.caption(
+            "For footage too big for the browser: get a presigned upload URL, upload with the "
+            "command shown (from any machine), then finalize here. The URL expires with the "
+            f"ticket ({store.settings.upload_ttl_s // 60} minutes)."
+        )
+        cols = st.columns([3, 2, 1], vertical_alignment="bottom")
+        name = cols[0].text_input("File name", key="direct_name", placeholder="day1-cam-a.mp4")
+        size = cols[1].number_input(
+            f"Size in bytes (optional: multipart over {store.settings.s3_multipart_mb} MB)",
+            min_value=0,
+            value=0,
+            step=1,
+            key="direct_size",
+        )
+        if cols[2].button("Get upload URL", key="direct_create", disabled=not name):
+            try:
+                ticket = create_upload(store, project_id, name, size_bytes=int(size) or None)
+            except GenesisError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["direct_upload"] = upload_target(store, ticket)
+                st.rerun()
+        return
+    st.markdown(f"**{target.filename}** · ticket expires {target.expires_at.replace('T', ' ')}")
+    if target.url:
+        st.text_input("Presigned PUT URL", target.url, key="direct_url", disabled=True)
+    elif target.parts:
+        st.caption(f"{len(target.parts)} parts: PUT each byte range to its URL, in any order.")
+    st.code("\n".join(target.commands), language="bash", wrap_lines=True)
+    cols = st.columns([1, 1, 4])
+    if cols[0].button("Finalize", key="direct_finalize", type="primary"):
+        with st.spinner(f"Checking {target.filename}…"):
+            try:
+                added = finalize_upload(store, target.upload_id, target.token)
+            except GenesisError as exc:
+                results = [outcome(target.filename, error=exc)]
+            else:
+                results = [outcome(target.filename, added)]
+                reads.prepare_playback(project_id)
+        st.session_state["upload_results"] = results
+        st.session_state["direct_upload"] = None
+        st.rerun()
+    if cols[1].button("Cancel", key="direct_cancel"):
+        st.session_state["direct_upload"] = None
+        st.rerun()
+
+
+def s3_import_panel(project_id: int) -> None:
+    """Objects already in S3, registered in place (rows keep their s3:// URIs)."""
+    st.subheader("Import from an S3 prefix")
+    st.caption("Objects under the prefix are registered in place (not copied); keep them there.")
+    cols = st.columns([5, 1], vertical_alignment="bottom")
+    prefix = cols[0].text_input("Prefix", key="s3_prefix", placeholder="s3://bucket/footage/day1")
+    if cols[1].button("List", key="s3_list", disabled=not prefix):
+        try:
+            st.session_state["s3_candidates"] = importable_objects(store, prefix)
+        except GenesisError as exc:
+            st.warning(str(exc))
+            st.session_state["s3_candidates"] = None
+    candidates: list[str] | None = st.session_state["s3_candidates"]
+    if candidates is None:
+        return
+    if not candidates:
+        st.info("No media objects under that prefix.")
+        return
+    cols = st.columns([5, 1], vertical_alignment="bottom")
+    chosen = cols[0].multiselect(
+        "Objects to import", candidates, key="s3_chosen", placeholder="Pick one or more"
+    )
+    if cols[1].button("Import", key="s3_import", type="primary", disabled=not chosen):
+        with st.spinner(f"Checking {len(chosen)} object(s)…"):
+            try:
+                added = import_from_s3(store, project_id, chosen)
+            except GenesisError as exc:
+                results = [outcome(", ".join(chosen), error=exc)]
+            else:
+                results = [outcome(a.media.original_name, a) for a in added]
+                reads.prepare_playback(project_id)
+        st.session_state["upload_results"] = results
+        st.session_state["s3_candidates"] = None
+        st.rerun()
+
+
+if store.remote:
+    direct_upload_panel(pid)
+    s3_import_panel(pid)
+
 # -- import from folder ---------------------------------------------------------------------------
 st.subheader("Import from folder")
-store = reads.store()
 if store.settings.import_dir is None:
     st.info(
         "For footage too large for the browser, set **GENESIS_IMPORT_DIR** to a folder on this "

@@ -88,7 +88,49 @@ def probe(path: str | Path) -> MediaInfo:
         container.close()
 
 
-def _probe_open(container: Any, p: Path, size: int) -> MediaInfo:
+#: How long (microseconds) PyAV waits on a remote read before giving up: a probe over a
+#: presigned URL must fail in seconds when the storage stops answering.
+URL_TIMEOUT_US = 15_000_000
+
+
+def probe_url(url: str, name: str, size: int) -> MediaInfo:
+    """Probe and validate media behind an HTTP(S) URL (a presigned S3 GET): PyAV reads only the
+    byte ranges it needs (header, first frames, the end), never the whole file.
+
+    Args:
+        url: what to open.
+        name: what messages and the probe facts call the file (e.g. its ``s3://`` URI).
+        size: the object's size in bytes (from its HEAD).
+
+    Raises:
+        InvalidMediaError: empty, not media, no audio or video stream, or cannot be decoded at
+            its start or its end (names ``name``).
+    """
+    import av
+
+    if size == 0:
+        raise InvalidMediaError(name, "file is empty (0 bytes)")
+    try:
+        container = av.open(
+            url,
+            mode="r",
+            metadata_errors="ignore",
+            options={"rw_timeout": str(URL_TIMEOUT_US)},
+            timeout=URL_TIMEOUT_US / 1e6,
+        )
+    except av.error.InvalidDataError:
+        raise InvalidMediaError(
+            name, "not a media file (no audio or video container found)"
+        ) from None
+    except (av.error.FFmpegError, OSError) as exc:
+        raise InvalidMediaError(name, f"cannot be opened as media ({_short(exc)})") from None
+    try:
+        return _probe_open(container, name, size)
+    finally:
+        container.close()
+
+
+def _probe_open(container: Any, p: str | Path, size: int) -> MediaInfo:
     import av
 
     fmt = container.format.name if container.format else "unknown"
@@ -184,7 +226,7 @@ def _duration(container: Any, stream: Any) -> float:
     return 0.0
 
 
-def _decode_first(container: Any, stream: Any, p: Path) -> Any:
+def _decode_first(container: Any, stream: Any, p: str | Path) -> Any:
     import av
 
     with contextlib.suppress(av.error.FFmpegError):
@@ -197,7 +239,7 @@ def _decode_first(container: Any, stream: Any, p: Path) -> Any:
     raise InvalidMediaError(p, f"has a {stream.type} stream but no decodable frames")
 
 
-def _check_tail(container: Any, stream: Any, duration_s: float, p: Path) -> None:
+def _check_tail(container: Any, stream: Any, duration_s: float, p: str | Path) -> None:
     """Decode near the end: a file cut short opens fine but fails (or ends early) here."""
     import av
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,7 +88,9 @@ class RunContext:
         return self.options.force
 
     def media_path(self, m: MediaFile) -> Path:
-        return self.store.absolute(m.path)
+        """A local file with ``m``'s bytes (with S3 storage fetched into the read-through
+        cache: ask only when the bytes are needed)."""
+        return self.store.local_path(m.path)
 
     def params(self, cls: type[T], key: str, **defaults: Any) -> T:
         """Build a stage's ``Params`` from the project's saved overrides (unknown names are
@@ -110,5 +111,5 @@ class RunContext:
     ) -> Path:
         """Publish a computed result as cache entry ``key`` (replacing one made before)."""
         if self.force:
-            shutil.rmtree(self.store.cache.entry(stage, key), ignore_errors=True)
+            self.store.cache.delete(stage, key)
         return self.store.cache.store(stage, key, write)

@@ -194,7 +194,8 @@ class ProjectPipelineService:
         for i, (name, fn) in enumerate(STEPS):
             recorder.begin(name, i, len(STEPS))
             try:
-                outcome = fn(ctx)
+                with self.store.storage.hold():  # a step's local copies stay until it ends
+                    outcome = fn(ctx)
             except Exception as exc:
                 is_ours = isinstance(exc, GenesisError)
                 msg = str(exc) if is_ours else f"{type(exc).__name__}: {exc}"
@@ -215,7 +216,7 @@ class ProjectPipelineService:
             step_details=recorder.details,
             error=error,
             error_type=error_type,
-            render_path=str(self.store.absolute(rec.path)) if rec is not None else None,
+            render_path=self.store.location(rec.path) if rec is not None else None,
             device={**serde.to_json(ctx.plan), "models": ctx.models},
         )
 

@@ -143,8 +143,10 @@ def preview_chapter_mix(
 
     def write(tmp: Path) -> dict[str, Any]:
         narration = []
+        for source in {s.media_path for s in plan.segments}:
+            store.local_copy(source)  # S3: fetched into the read-through cache
         for i, (vo, at, skip, gain) in enumerate(plan.narration):
-            path = store.absolute(vo.path)
+            path = store.local_path(vo.path)
             if skip > 0:
                 path = _trim_wav(path, tmp / f"narration-{i}.wav", skip, vo.original_name)
             narration.append(NarrationClip(path, at, gain, vo.chapter_idx))

@@ -139,20 +139,21 @@ def add_voiceover(
     with store.db.read() as con:
         projects_sql.get(con, project_id)
     sha = sha256_file(src)
-    dest = store.project_dir("voiceovers", project_id) / (
-        f"{sha[:12]}-{Path(sanitize_filename(name, 'voiceover')).stem}.wav"
-    )
+    stem = Path(sanitize_filename(name, "voiceover")).stem
+    key = store.project_key("voiceovers", project_id, f"{sha[:12]}-{stem}.wav")
+    dest = store.output_path(key)
     try:
         info = import_voiceover(src, dest)
     except InvalidMediaError as exc:
         raise InvalidMediaError(name, exc.reason) from None
+    recorded = store.publish(dest, key)
     with store.db.write() as con:
         vo = voiceovers_sql.add_voiceover(
             con,
             project_id,
             chapter_idx=chapter_idx,
             original_name=name,
-            path=store.relative(dest),
+            path=recorded,
             sha256=sha,
             duration_s=info.duration_s,
             offset_s=offset_s,
@@ -225,9 +226,10 @@ def narration_clips(
     offsets: dict[int | None, float | None] = {}
     gains: dict[int | None, float] = {}
     for vo in voiceovers:
-        path = store.absolute(vo.path)
-        if not path.is_file():
-            raise InvalidMediaError(vo.original_name, f"voiceover file {path} is missing")
+        if not store.exists(vo.path):
+            where = store.location(vo.path)
+            raise InvalidMediaError(vo.original_name, f"voiceover file {where} is missing")
+        path = store.local_path(vo.path)
         if vo.chapter_idx is not None and vo.chapter_idx not in known:
             raise InvalidSettingError(
                 "voiceover chapter",

@@ -20,7 +20,6 @@ import dataclasses
 import json
 import logging
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,6 @@ from typing import Any
 
 from genesis_pipeline import serde
 from genesis_pipeline.errors import GenesisError, InvalidSettingError
-from genesis_pipeline.files import atomic_path
 from genesis_pipeline.media.playability import PlaybackFacts, Verdict, browser_verdict
 from genesis_pipeline.progress import Progress, no_progress
 from genesis_pipeline.stages.proxy import VERSION, Proxy, ProxyParams, make_proxy
@@ -170,20 +168,21 @@ def project_playback(store: Store, project_id: int) -> list[Playback]:
 def _playback(
     store: Store, project: Project, media: MediaFile, row: ProxyRecord | None
 ) -> Playback:
-    def state(name: str, path: Path | None = None, **more: Any) -> Playback:
-        where = str(path) if path is not None else None
+    def state(name: str, recorded: str | None = None, **more: Any) -> Playback:
+        # A local path, or with S3 storage a presigned URL the browser fetches itself.
+        where = store.display_url(recorded) if recorded is not None else None
         return Playback(media.id, media.project_id, media.original_name, name, where, **more)
 
     v = verdict(media)
     if v.playable:
-        return state("source", store.absolute(media.path))
+        return state("source", media.path)
     try:
         key = proxy_key(media, proxy_params(project))
     except InvalidSettingError as exc:
         return state("failed", reason=v.reason, error=str(exc))
     if row is not None and row.cache_key == key:
-        if row.status == "ready" and row.path and store.absolute(row.path).is_file():
-            return state("proxy", store.absolute(row.path), reason=v.reason)
+        if row.status == "ready" and row.path and store.exists(row.path):
+            return state("proxy", row.path, reason=v.reason)
         if row.status == "failed":
             return state("failed", reason=v.reason, error=row.error)
     lock = _CopyLock(store, key)
@@ -221,7 +220,7 @@ def ensure_proxy(
     with store.db.read() as con:
         row = proxies_sql.get(con, media.id)
     if row is not None and row.cache_key == key and not force:
-        if row.status == "ready" and row.path and store.absolute(row.path).is_file():
+        if row.status == "ready" and row.path and store.exists(row.path):
             return ProxyOutcome(media.id, name, "ready", v.reason, row.path)
         if row.status == "failed" and not retry_failed:
             return ProxyOutcome(media.id, name, "failed", v.reason, error=row.error)
@@ -232,8 +231,8 @@ def ensure_proxy(
         proxy = None if force else cache.lookup(STAGE, key, _load)
         status = "cached"
         if proxy is None:
-            shutil.rmtree(cache.entry(STAGE, key), ignore_errors=True)
-            source = store.absolute(media.path)
+            cache.delete(STAGE, key)
+            source = store.local_path(media.path)
 
             def report(done: int, total: int, note: str) -> None:
                 lock.report(done, total)
@@ -267,24 +266,22 @@ def ensure_proxy(
                     )
                 return ProxyOutcome(media.id, name, "failed", v.reason, error=str(exc))
             status = "made"
-        published = _publish(store, media, key, cache.entry(STAGE, key) / proxy.file)
+        published = _publish(store, media, key, proxy.file)
         with store.db.write() as con:
             proxies_sql.put_ready(
                 con,
                 media_id=media.id,
                 project_id=media.project_id,
                 cache_key=key,
-                path=store.relative(published),
+                path=published,
                 reason=v.reason,
                 size_bytes=proxy.size_bytes,
                 duration_s=proxy.duration_s,
                 encode_s=proxy.encode_s,
                 metadata=serde.to_json(proxy),
             )
-        _remove_older_copies(published, media.id)
-        return ProxyOutcome(
-            media.id, name, status, v.reason, store.relative(published), None, proxy
-        )
+        _remove_older_copies(store, published, media)
+        return ProxyOutcome(media.id, name, status, v.reason, published, None, proxy)
 
 
 # -- files and locks -------------------------------------------------------------------------------
@@ -295,27 +292,26 @@ def _load(d: Path) -> Proxy:
     return proxy
 
 
-def _publish(store: Store, media: MediaFile, key: str, made: Path) -> Path:
-    """Hard-link the cached copy to ``proxies/<project>/media-<id>-<key>.<ext>`` (a copy across
-    filesystems), so pruning the cache never takes a recorded file away."""
-    final = (
-        store.project_dir("proxies", media.project_id) / f"media-{media.id}-{key[:12]}{made.suffix}"
-    )
-    if final.is_file() and final.stat().st_size == made.stat().st_size:
-        return final
-    with atomic_path(final) as tmp:
-        try:
-            os.link(made, tmp)
-        except OSError:
-            shutil.copyfile(made, tmp)
+def _publish(store: Store, media: MediaFile, key: str, made: str) -> str:
+    """Hard-link (S3: copy) the cached copy to ``proxies/<project>/media-<id>-<key>.<ext>`` (a
+    copy across filesystems), so pruning the cache never takes a recorded file away; returns
+    its key."""
+    name = f"media-{media.id}-{key[:12]}{Path(made).suffix}"
+    final = store.project_key("proxies", media.project_id, name)
+    src = f"{store.cache.prefix}/{STAGE}/{key}/{made}"
+    have = store.object_size(final)
+    if have is None or have != store.object_size(src):
+        store.storage.copy(src, final)
     return final
 
 
-def _remove_older_copies(current: Path, media_id: int) -> None:
-    for old in current.parent.glob(f"media-{int(media_id)}-*"):
-        if old != current:
+def _remove_older_copies(store: Store, current: str, media: MediaFile) -> None:
+    folder = store.project_key("proxies", media.project_id)
+    for old in store.storage.list_prefix(folder):
+        name = old.key.rsplit("/", 1)[-1]
+        if old.key != current and name.startswith(f"media-{int(media.id)}-"):
             with contextlib.suppress(OSError):
-                old.unlink()
+                store.storage.delete(old.key)
 
 
 class _CopyLock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -69,14 +70,18 @@ def media_table(store: Store, project_id: int) -> pd.DataFrame:
     for m in media:
         row = dataclasses.asdict(media_doc(m))
         row["created_at"] = m.created_at.isoformat()
-        row["path"] = str(store.absolute(m.path))
+        row["path"] = store.location(m.path)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _absolute(home: str, recorded: str) -> str:
-    """``str(store.absolute(recorded))`` without building Path objects (thousands per table)."""
-    return os.path.join(home, recorded)
+def _shown(store: Store) -> Callable[[str], str]:
+    """What a page shows for a recorded file: ``str(store.absolute(recorded))`` without building
+    Path objects (thousands per table), or with S3 storage a presigned URL."""
+    if store.remote:
+        return store.display_url
+    home = str(store.home)
+    return lambda recorded: os.path.join(home, recorded)
 
 
 def scenes_table(store: Store, project_id: int) -> pd.DataFrame:
@@ -91,7 +96,7 @@ def scenes_table(store: Store, project_id: int) -> pd.DataFrame:
         chapters = chapters_sql.chapter_of_scenes(con, project_id)
     if not scenes:
         return pd.DataFrame(columns=SCENE_COLUMNS)
-    home = str(store.home)
+    shown = _shown(store)
     out = pd.DataFrame(
         {
             "id": [s.id for s in scenes],
@@ -113,10 +118,8 @@ def scenes_table(store: Store, project_id: int) -> pd.DataFrame:
     off = out.media_id.map(offsets).fillna(0.0)
     out["timeline_start_s"] = out.start_s + off
     out["timeline_end_s"] = out.end_s + off
-    out["preview_path"] = [
-        _absolute(home, s.preview_path) if s.preview_path else None for s in scenes
-    ]
-    out["preview_paths"] = [[_absolute(home, p) for p in s.metadata.previews] for s in scenes]
+    out["preview_path"] = [shown(s.preview_path) if s.preview_path else None for s in scenes]
+    out["preview_paths"] = [[shown(p) for p in s.metadata.previews] for s in scenes]
     out["caption"] = [s.metadata.caption for s in scenes]
     out["cut_score"] = [s.metadata.detection.cut_score for s in scenes]
     out["detection_confidence"] = [s.metadata.detection.confidence for s in scenes]
@@ -182,7 +185,7 @@ def transcript_summary(store: Store, project_id: int) -> pd.DataFrame:
     with store.db.read() as con:
         rows = transcripts_sql.transcript_summary(con, project_id)
     out = pd.DataFrame([dataclasses.astuple(r) for r in rows], columns=TRANSCRIPT_SUMMARY_COLUMNS)
-    out["path"] = [str(store.absolute(p)) for p in out.path]
+    out["path"] = [store.location(p) for p in out.path]
     for col in ("has_audio", "has_video", "transcribed"):
         out[col] = out[col].astype(bool)
     for col in ("segments", "words"):

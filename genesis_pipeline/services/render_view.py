@@ -60,7 +60,8 @@ class RenderEntry(ReadModel):
     """A past render, flattened for the Render page's table and player.
 
     Attributes:
-        path: absolute; ``exists`` says whether the file is still there.
+        path: absolute (with S3 storage a presigned URL, or the ``s3://`` URI when gone);
+            ``exists`` says whether the file is still there.
         scenes: how many scenes it kept (``scene_ids`` which).
         narration: the voiceovers in one line (``none`` without).
         size: ``W×H`` when scaled, else ``source``.
@@ -113,7 +114,7 @@ def render_overview(store: Store, project_id: int) -> RenderOverview:
         latest is not None
         and key is not None
         and latest.cache_key == key
-        and store.absolute(latest.path).is_file()
+        and store.exists(latest.path)
     )
     return RenderOverview(
         approved=len(cut.segments),
@@ -143,7 +144,9 @@ def render_history(store: Store, project_id: int) -> list[RenderEntry]:
     out = []
     for r in renders:
         settings = r.settings_json or {}
-        path = store.absolute(r.path)
+        exists = store.exists(r.path)
+        # A local path, or with S3 storage a presigned URL the browser fetches itself.
+        path = store.display_url(r.path) if exists else store.location(r.path)
         vos = []
         for v in settings.get("voiceover") or []:
             idx = v.get("chapter_idx")
@@ -168,9 +171,9 @@ def render_history(store: Store, project_id: int) -> list[RenderEntry]:
                 id=r.id,
                 run_id=r.run_id,
                 created_at=r.created_at.isoformat(timespec="seconds"),
-                path=str(path),
-                exists=path.is_file(),
-                file_name=path.name,
+                path=path,
+                exists=exists,
+                file_name=Path(r.path).name,
                 duration_s=float(r.duration_s),
                 size_mb=round(r.size_bytes / 1e6, 2),
                 scenes=int(settings.get("scene_count", len(settings.get("scenes") or []))),

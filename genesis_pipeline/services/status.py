@@ -148,7 +148,7 @@ def status_report(store: Store, project_id: int, *, include_words: bool = True) 
         voiceovers = voiceovers_sql.active_voiceovers(con, project_id)
 
     def abs_path(p: str | None) -> str | None:
-        return str(store.absolute(p)) if p else None
+        return store.location(p) if p else None
 
     def words_of(media_id: int) -> tuple[StatusWord, ...] | None:
         if words is None:
@@ -165,7 +165,7 @@ def status_report(store: Store, project_id: int, *, include_words: bool = True) 
                 id=m.id,
                 original_name=m.original_name,
                 stored_name=m.stored_name,
-                path=str(store.absolute(m.path)),
+                path=store.location(m.path),
                 sha256=m.sha256,
                 kind=m.kind,
                 duration_s=m.duration_s,

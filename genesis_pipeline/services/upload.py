@@ -1,9 +1,18 @@
 """The upload service: tokenised, expiring upload targets, then validation into ``media_files``.
 
-Local stub: ``create_upload`` issues a location under ``<home>/uploads/<id>/``; the client writes
-the bytes there and calls ``finalize_upload``. An S3 implementation would return a presigned URL
-behind the same two calls. Files too large for a browser upload are registered in place from the
-import root (``GENESIS_IMPORT_DIR``) with :func:`import_from_folder`.
+``create_upload`` issues a single-use ticket; the client puts the bytes and calls
+``finalize_upload``, which verifies them (size, sha256, a probe) before they become a media file.
+
+- Local storage: the ticket's ``target`` is a path under ``<home>/uploads/<id>/``.
+- S3 storage: the ticket also carries a presigned PUT URL (or, for a file announced over
+  ``GENESIS_S3_MULTIPART_MB``, a multipart upload with one presigned URL per part) that expires
+  with the ticket; the bytes land at ``uploads/<id>/<name>`` in the bucket and are verified there
+  (sha256 by a streamed read, the probe over range reads of a presigned GET). Bytes written to
+  ``target`` on this host (the app's small uploads, ``add-media``) are verified here and uploaded.
+
+Footage already in place is registered without a copy: from the import root
+(``GENESIS_IMPORT_DIR``, :func:`import_from_folder`) or from an S3 prefix
+(:func:`import_from_s3`; rows record the ``s3://`` URI).
 """
 
 from __future__ import annotations
@@ -15,16 +24,24 @@ import os
 import secrets
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
-from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError, UploadError
+from genesis_pipeline.errors import (
+    GenesisError,
+    InvalidMediaError,
+    InvalidSettingError,
+    StorageError,
+    UploadError,
+)
 from genesis_pipeline.files import atomic_path, fsync_dir
-from genesis_pipeline.media.probe import MediaInfo, probe
+from genesis_pipeline.media.probe import MediaInfo, probe, probe_url
 from genesis_pipeline.progress import Progress
 from genesis_pipeline.services.naming import sanitize_filename
+from genesis_pipeline.storage import UploadPart
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import media as media_sql
 from genesis_pipeline.store import projects as projects_sql
@@ -36,15 +53,49 @@ log = logging.getLogger(__name__)
 _CHUNK = 4 * 1024 * 1024
 
 
+#: Media-looking file names (for the import pickers).
+MEDIA_EXTENSIONS = frozenset(
+    {
+        ".mp4",
+        ".mov",
+        ".mkv",
+        ".webm",
+        ".m4v",
+        ".avi",
+        ".mxf",
+        ".mts",
+        ".wav",
+        ".mp3",
+        ".m4a",
+        ".aac",
+        ".flac",
+        ".ogg",
+        ".opus",
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class UploadTicket:
-    """Where and until when a client may put one file."""
+    """Where and until when a client may put one file.
+
+    Attributes:
+        target: a path on this host to write the bytes to (local storage; with S3 storage
+            bytes written there are uploaded by ``finalize_upload``).
+        url: S3 storage: a presigned PUT URL for the whole file (None for multipart).
+        parts: S3 storage, a file announced over the multipart threshold: PUT each part's
+            byte range to its URL (any order, in parallel), then finalize.
+        key: where the bytes land in the storage (``uploads/<id>/<name>``).
+    """
 
     upload_id: str
     token: str
-    target: Path  # local stub: the path to write; S3: a presigned URL
+    target: Path
     expires_at: datetime
     original_name: str
+    url: str | None = None
+    parts: tuple[UploadPart, ...] = ()
+    key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +123,10 @@ def sha256_file(path: Path) -> str:
 
 def check_size(store: Store, path: Path, name: str) -> int:
     """Raises: InvalidMediaError: the file is larger than ``GENESIS_MAX_UPLOAD_MB``."""
-    size = path.stat().st_size
+    return _check_limit(store, path.stat().st_size, name)
+
+
+def _check_limit(store: Store, size: int, name: str) -> int:
     limit = store.settings.max_upload_bytes
     if size > limit:
         raise InvalidMediaError(
@@ -83,32 +137,117 @@ def check_size(store: Store, path: Path, name: str) -> int:
     return size
 
 
-def create_upload(store: Store, project_id: int, filename: str) -> UploadTicket:
+def create_upload(
+    store: Store, project_id: int, filename: str, size_bytes: int | None = None
+) -> UploadTicket:
     """Issue a single-use upload target for ``filename`` in ``project_id``.
+
+    With S3 storage the ticket carries presigned URLs that expire with it: one PUT, or one per
+    part when ``size_bytes`` (the size the client will send) is over ``GENESIS_S3_MULTIPART_MB``.
 
     Raises:
         NotFoundError: no such project.
-        InvalidSettingError: the file name is empty.
+        InvalidSettingError: the file name is empty, or S3 cannot be reached (names the setting).
+        InvalidMediaError: ``size_bytes`` is over the upload limit.
     """
     if not filename or not filename.strip():
         raise InvalidSettingError("filename", "an upload needs a file name")
+    if size_bytes is not None:
+        if size_bytes < 0:
+            raise InvalidSettingError("size", f"{size_bytes} is not a size in bytes")
+        _check_limit(store, size_bytes, filename)
     upload_id = uuid.uuid4().hex
     token = secrets.token_urlsafe(24)
-    target = store.upload_path(upload_id, sanitize_filename(filename))
-    expires = _now() + timedelta(seconds=store.settings.upload_ttl_s)
-    with store.db.write() as con:
+    ttl = store.settings.upload_ttl_s
+    expires = _now() + timedelta(seconds=ttl)
+    with store.db.read() as con:
         projects_sql.get(con, project_id)
+    if store.remote:
+        key = f"uploads/{upload_id}/{sanitize_filename(filename)}"
+        target = store.output_path(key)
+        signed = store.storage.presign_upload(key, size_bytes, ttl)
+        recorded, url, parts = key, signed.url, signed.parts
+    else:
+        target = store.upload_path(upload_id, sanitize_filename(filename))
+        recorded, url, parts = store.relative(target), None, ()
+    with store.db.write() as con:
         uploads_sql.insert(
             con,
             upload_id=upload_id,
             project_id=project_id,
             token_sha256=_hash_token(token),
             original_name=filename,
-            target_path=store.relative(target),
+            target_path=recorded,
             expires_at=expires,
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    return UploadTicket(upload_id, token, target, expires, filename)
+    return UploadTicket(upload_id, token, target, expires, filename, url, parts, recorded)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadTarget:
+    """An upload ticket for a script or a person (``genesis upload-url --json``, the app's
+    direct-upload panel): where to PUT the bytes, and how to finalize.
+
+    Attributes:
+        url: a presigned PUT for the whole file (S3, single part), else None.
+        parts: S3 multipart: PUT bytes ``[offset, offset + size)`` to each part's URL.
+        path: local storage: the file on the app host to write the bytes to.
+        commands: one-line shell commands that upload the file (``FILE`` stands for it).
+        finalize: the command that verifies the upload and adds it to the project.
+    """
+
+    upload_id: str
+    token: str
+    expires_at: str
+    filename: str
+    key: str
+    url: str | None
+    parts: tuple[UploadPart, ...]
+    path: str | None
+    commands: tuple[str, ...]
+    finalize: str
+
+
+def upload_target(store: Store, ticket: UploadTicket) -> UploadTarget:
+    """The ticket as a document, with shell commands that upload a file to it."""
+    from shlex import quote
+
+    commands: list[str] = []
+    if ticket.url is not None:
+        commands.append(f"curl --fail -X PUT -T FILE {quote(ticket.url)}")
+    for part in ticket.parts:
+        commands.append(
+            f"tail -c +{part.offset + 1} FILE | head -c {part.size} | "
+            f"curl --fail -X PUT --data-binary @- {quote(part.url)}"
+        )
+    if store.remote:
+        endpoint = store.settings.s3_endpoint_url
+        where = quote(store.storage.uri(ticket.key))
+        extra = f" --endpoint-url {quote(endpoint)}" if endpoint else ""
+        # With the uploader's own AWS credentials instead of the presigned URL(s).
+        commands.append(f"aws s3 cp FILE {where}{extra}")
+    else:
+        commands.append(f"cp FILE {quote(str(ticket.target))}")
+    return UploadTarget(
+        upload_id=ticket.upload_id,
+        token=ticket.token,
+        expires_at=ticket.expires_at.isoformat(timespec="seconds"),
+        filename=ticket.original_name,
+        key=ticket.key,
+        url=ticket.url,
+        parts=ticket.parts,
+        path=None if store.remote else str(ticket.target),
+        commands=tuple(commands),
+        finalize=(f"genesis finalize-upload --upload-id {ticket.upload_id} --token {ticket.token}"),
+    )
+
+
+def write_upload(store: Store, ticket: UploadTicket, stream: BinaryIO) -> None:
+    """Write an upload's bytes from ``stream`` to its ticket's target on this host (the app's
+    browser uploads), complete or not at all; ``finalize_upload`` then verifies them."""
+    with atomic_path(ticket.target) as tmp, open(tmp, "wb") as out:
+        shutil.copyfileobj(stream, out, _CHUNK)
 
 
 def finalize_upload(store: Store, upload_id: str, token: str) -> AddedMedia:
@@ -138,13 +277,23 @@ def finalize_upload(store: Store, upload_id: str, token: str) -> AddedMedia:
         # Claim the ticket inside this transaction: a second finalize now sees it used.
         uploads_sql.close(con, upload_id, "finalizing")
     name = up.original_name
-    target = store.inside(up.target_path, "upload target")
+    # A tampered target outside the data dir is refused before anything touches it.
+    if store.remote and not up.target_path.startswith("uploads/"):
+        raise InvalidSettingError("upload target", f"{up.target_path} is not an upload key")
+    target = store.inside(
+        store.output_path(up.target_path) if store.remote else up.target_path, "upload target"
+    )
     try:
-        if not target.is_file():
-            raise UploadError(f"{name}: nothing was uploaded to the ticket's location")
-        check_size(store, target, name)
-        info = _probe_as(target, name)
-        added = _register(store, up.project_id, target, name, info, imported=False)
+        if store.remote and not target.is_file():
+            added = _finalize_object(store, up.project_id, up.target_path, name)
+        else:
+            if not target.is_file():
+                raise UploadError(f"{name}: nothing was uploaded to the ticket's location")
+            check_size(store, target, name)
+            info = _probe_as(target, name)
+            added = _register(
+                store, up.project_id, name, info, sha256_file(target), _moved(store, target)
+            )
     except BaseException as exc:
         with store.db.write() as con:
             uploads_sql.close(con, upload_id, "rejected", error=str(exc)[:500])
@@ -154,6 +303,33 @@ def finalize_upload(store: Store, upload_id: str, token: str) -> AddedMedia:
         uploads_sql.close(con, upload_id, "finalized", media_id=added.media.id)
     _discard(store, up.target_path)
     return added
+
+
+def _finalize_object(store: Store, project_id: int, key: str, name: str) -> AddedMedia:
+    """Verify an upload that went straight to S3 and register it (copied to ``media/``
+    inside S3)."""
+    storage = store.storage
+    try:
+        storage.complete_upload(key)  # a multipart upload's parts become the object
+    except StorageError as exc:
+        raise UploadError(f"{name}: the multipart upload is incomplete ({exc})") from None
+    head = storage.head(key)
+    if head is None:
+        raise UploadError(f"{name}: nothing was uploaded to the ticket's location")
+    _check_limit(store, head.size, name)
+    if head.announced_size is not None and head.size != head.announced_size:
+        raise UploadError(
+            f"{name}: {head.size} bytes arrived, {head.announced_size} were announced; "
+            "upload it again"
+        )
+    info = _probe_url_as(store, key, name, head.size)
+    sha = _sha256_stream(store, key)
+
+    def place(final_key: str) -> str:
+        storage.copy(key, final_key)  # inside S3: no bytes through this host
+        return final_key
+
+    return _register(store, project_id, name, info, sha, place)
 
 
 def add_media(
@@ -195,6 +371,28 @@ def add_media(
     return added
 
 
+def add_sources(
+    store: Store,
+    project_id: int,
+    sources: Sequence[str | Path],
+    progress: Progress | None = None,
+) -> list[AddedMedia]:
+    """``genesis add-media``: local files are added through the upload service
+    (:func:`add_media`); ``s3://`` URIs are registered in place (:func:`import_from_s3`).
+
+    Raises:
+        InvalidSettingError: no files given, or an s3:// URI without S3 storage.
+        InvalidMediaError: a file or object is missing, too large or not usable media.
+    """
+    remote = [str(s) for s in sources if str(s).startswith("s3://")]
+    local = [s for s in sources if not str(s).startswith("s3://")]
+    if not remote:
+        return add_media(store, project_id, local, progress)
+    checked = _check_s3_objects(store, project_id, remote)
+    added = add_media(store, project_id, local, progress) if local else []
+    return added + [_register_s3(store, project_id, c) for c in checked]
+
+
 def importable_files(store: Store) -> list[Path]:
     """Media-looking files under the import root (relative paths), for a picker.
 
@@ -202,27 +400,10 @@ def importable_files(store: Store) -> list[Path]:
         InvalidSettingError: no import root configured, or it is not a directory.
     """
     root = _import_root(store)
-    exts = {
-        ".mp4",
-        ".mov",
-        ".mkv",
-        ".webm",
-        ".m4v",
-        ".avi",
-        ".mxf",
-        ".mts",
-        ".wav",
-        ".mp3",
-        ".m4a",
-        ".aac",
-        ".flac",
-        ".ogg",
-        ".opus",
-    }
     out = [
         p.relative_to(root)
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.suffix.lower() in exts and not p.name.startswith(".")
+        if p.is_file() and p.suffix.lower() in MEDIA_EXTENSIONS and not p.name.startswith(".")
     ]
     return out
 
@@ -246,7 +427,73 @@ def import_from_folder(store: Store, project_id: int, relpaths: Sequence[str]) -
         resolved.append((p, _probe_as(p, rel)))
     with store.db.read() as con:
         projects_sql.get(con, project_id)
-    return [_register(store, project_id, p, p.name, info, imported=True) for p, info in resolved]
+    return [
+        _register(store, project_id, p.name, info, sha256_file(p), _in_place(str(p)))
+        for p, info in resolved
+    ]
+
+
+# -- import from an S3 prefix ----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _CheckedObject:
+    uri: str
+    name: str
+    info: MediaInfo
+    sha256: str
+
+
+def importable_objects(store: Store, prefix_uri: str) -> list[str]:
+    """Media-looking objects under an ``s3://bucket/prefix`` (their URIs), for a picker.
+
+    Raises:
+        InvalidSettingError: not an s3:// URI, the storage is not S3, or S3 cannot be reached.
+    """
+    storage, prefix = store.s3_object(prefix_uri.rstrip("/"))
+    bucket = prefix_uri[5:].split("/", 1)[0]
+    return [
+        f"s3://{bucket}/{o.key}"
+        for o in storage.list_prefix(prefix)
+        if Path(o.key).suffix.lower() in MEDIA_EXTENSIONS and not Path(o.key).name.startswith(".")
+    ]
+
+
+def import_from_s3(store: Store, project_id: int, uris: Sequence[str]) -> list[AddedMedia]:
+    """Register objects already in S3 in place (no copy; rows record their ``s3://`` URIs),
+    as :func:`import_from_folder` does for host folders. Every object is checked (size, probe
+    over range reads, sha256 by a streamed read) before any is registered.
+
+    Raises:
+        InvalidSettingError: the storage is not S3, or a URI is not an s3:// URI.
+        InvalidMediaError: an object is missing, too large or not usable media (names it).
+    """
+    if not uris:
+        raise InvalidSettingError("files", "no objects given")
+    checked = _check_s3_objects(store, project_id, [str(u) for u in uris])
+    return [_register_s3(store, project_id, c) for c in checked]
+
+
+def _check_s3_objects(store: Store, project_id: int, uris: list[str]) -> list[_CheckedObject]:
+    with store.db.read() as con:
+        projects_sql.get(con, project_id)
+    out = []
+    for uri in uris:
+        storage, key = store.s3_object(uri)
+        head = storage.head(key)
+        if head is None:
+            raise InvalidMediaError(uri, "object does not exist")
+        _check_limit(store, head.size, uri)
+        try:
+            info = probe_url(storage.read_url(key), uri, head.size)
+        except InvalidMediaError as exc:
+            raise InvalidMediaError(uri, exc.reason) from None
+        with storage.open_read(key) as body:
+            sha = _sha256_of(body)
+        out.append(_CheckedObject(uri, Path(key).name, info, sha))
+    return out
+
+
+def _register_s3(store: Store, project_id: int, c: _CheckedObject) -> AddedMedia:
+    return _register(store, project_id, c.name, c.info, c.sha256, _in_place(c.uri))
 
 
 def _import_root(store: Store) -> Path:
@@ -266,25 +513,76 @@ def _probe_as(path: Path, name: str) -> MediaInfo:
         raise InvalidMediaError(name, exc.reason) from None
 
 
-def _register(
-    store: Store, project_id: int, src: Path, name: str, info: MediaInfo, *, imported: bool
-) -> AddedMedia:
-    sha = sha256_file(src)
-    stored_name = sanitize_filename(name)
-    with store.db.read() as con:
-        existing = media_sql.find_by_sha(con, project_id, sha)
-    if existing is not None:
-        return AddedMedia(existing, duplicate=True)
-    if imported:
-        final = src
-    else:
-        final = store.project_dir("media", project_id) / f"{sha[:12]}-{stored_name}"
+def _probe_url_as(store: Store, key: str, name: str, size: int) -> MediaInfo:
+    try:
+        return probe_url(store.storage.read_url(key), store.storage.uri(key), size)
+    except InvalidMediaError as exc:
+        raise InvalidMediaError(name, exc.reason) from None
+
+
+def _sha256_of(stream: BinaryIO) -> str:
+    h = hashlib.sha256()
+    while chunk := stream.read(_CHUNK):
+        h.update(chunk)
+    return h.hexdigest()
+
+
+def _sha256_stream(store: Store, key: str) -> str:
+    with store.storage.open_read(key) as body:
+        return _sha256_of(body)
+
+
+#: Puts a new media file's bytes in place under the key it is given; returns what the row
+#: records (registered in place: the file's own path or URI, see :func:`_in_place`).
+Placer = Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class _InPlace:
+    """Registered where it is (host-folder and S3 imports): the row records ``recorded``."""
+
+    recorded: str
+
+    def __call__(self, final_key: str) -> str:
+        return self.recorded
+
+
+def _in_place(recorded: str) -> Placer:
+    return _InPlace(recorded)
+
+
+def _moved(store: Store, src: Path) -> Placer:
+    """Move an upload's bytes on this host to their media key (local storage: a rename inside
+    the data dir; S3: uploaded, then kept as the cached copy)."""
+
+    def place(final_key: str) -> str:
+        if store.remote:
+            if not store.exists(final_key):
+                store.publish(src, final_key)
+            return final_key
+        final = store.home / final_key
         final.parent.mkdir(parents=True, exist_ok=True)
         if not final.exists():
             # The upload target lies under the same data dir: a rename moves no bytes. The
             # file is in place before any row points at it.
             os.replace(src, final)
             fsync_dir(final.parent)
+        return store.relative(final)
+
+    return place
+
+
+def _register(
+    store: Store, project_id: int, name: str, info: MediaInfo, sha: str, place: Placer
+) -> AddedMedia:
+    stored_name = sanitize_filename(name)
+    with store.db.read() as con:
+        existing = media_sql.find_by_sha(con, project_id, sha)
+    if existing is not None:
+        return AddedMedia(existing, duplicate=True)
+    imported = isinstance(place, _InPlace)
+    # The bytes are in place before any row points at them.
+    recorded = place(store.project_key("media", project_id, f"{sha[:12]}-{stored_name}"))
     with store.db.write() as con:
         existing = media_sql.find_by_sha(con, project_id, sha)
         if existing is not None:  # another session added the same bytes meanwhile
@@ -295,7 +593,7 @@ def _register(
             info,
             original_name=name,
             stored_name=stored_name,
-            path=store.relative(final),
+            path=recorded,
             sha256=sha,
             imported=imported,
         )
@@ -305,6 +603,18 @@ def _register(
 
 
 def _discard(store: Store, recorded: str) -> None:
+    """Remove what an upload left: the bytes on this host, and with S3 the upload object and
+    any unfinished multipart upload (never a media file: uploads live under ``uploads/``)."""
+    if store.remote:
+        if recorded.startswith("uploads/"):
+            with contextlib.suppress(GenesisError):
+                store.storage.abort_uploads(recorded)
+                store.storage.delete(recorded)
+            local = store.output_path(recorded)
+            with contextlib.suppress(OSError):
+                local.unlink(missing_ok=True)
+                local.parent.rmdir()
+        return
     with contextlib.suppress(OSError):
         p = store.absolute(recorded)
         if p.exists():

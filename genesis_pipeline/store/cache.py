@@ -1,8 +1,9 @@
 """The stage cache: ``cache/<stage>/<key>/`` holding a stage's serialised result.
 
 ``key = stage_key(stage, VERSION, params, inputs)`` hashes everything that decides the output, so
-a hit can be trusted. An entry is complete only when its ``manifest.json`` exists (entries are built
-in a temporary directory and renamed into place); an entry that fails to read is deleted and
+a hit can be trusted. An entry is complete only when its ``manifest.json`` exists (locally:
+entries are built in a temporary directory and renamed into place; on S3: the manifest object
+is uploaded after every other file of the entry); an entry that fails to read is deleted and
 recomputed, never a crash.
 """
 
@@ -17,9 +18,12 @@ import time
 from collections.abc import Callable, Mapping
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from genesis_pipeline.files import atomic_dir
+
+if TYPE_CHECKING:
+    from genesis_pipeline.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -55,24 +59,36 @@ def stage_key(stage: str, version: int, params: Any, inputs: Mapping[str, Any]) 
 
 
 class StageCache:
-    """Filesystem cache of stage results."""
+    """Cache of stage results: folders under ``root`` (local storage), or objects under
+    ``cache/`` in a remote storage read through its local cache (``storage`` given)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    def __init__(self, root: Path, storage: Storage | None = None, prefix: str = "cache") -> None:
+        self.storage = storage
+        self.prefix = prefix
+        self.root = Path(root) if storage is None else storage.local_path(prefix)
 
     def entry(self, stage: str, key: str) -> Path:
+        """The entry's local folder (with remote storage: where its copies are cached)."""
         return self.root / stage / key
+
+    def _key(self, stage: str, key: str) -> str:
+        return f"{self.prefix}/{stage}/{key}"
 
     def lookup(self, stage: str, key: str, load: Callable[[Path], T]) -> T | None:
         """Load a complete entry with ``load(dir)``; ``None`` when absent or unreadable."""
-        path = self.entry(stage, key)
-        if not (path / MANIFEST).is_file():
-            return None
+        if self.storage is None:
+            path = self.entry(stage, key)
+            if not (path / MANIFEST).is_file():
+                return None
+        else:
+            if not self.storage.exists(f"{self._key(stage, key)}/{MANIFEST}"):
+                return None
+            path = self.storage.get_dir(self._key(stage, key))
         try:
             return load(path)
         except Exception as exc:  # a corrupt entry means "recompute"
             log.warning("cache entry %s/%s unreadable (%s); recomputing", stage, key[:12], exc)
-            shutil.rmtree(path, ignore_errors=True)
+            self.delete(stage, key)
             return None
 
     def store(
@@ -80,14 +96,28 @@ class StageCache:
     ) -> Path:
         """Build an entry with ``write(tmpdir)`` and publish it atomically; returns its path."""
         final = self.entry(stage, key)
-        with atomic_dir(final) as tmp:
+        writing = (
+            atomic_dir(final)
+            if self.storage is None
+            else self.storage.writing_dir(self._key(stage, key), MANIFEST)
+        )
+        with writing as tmp:
             extra = write(tmp) or {}
             manifest = {"stage": stage, "key": key, "created_at": time.time(), **extra}
             (tmp / MANIFEST).write_text(json.dumps(manifest, default=str))
         return final
 
+    def delete(self, stage: str, key: str) -> None:
+        """Remove an entry (``--force``, or unreadable)."""
+        if self.storage is None:
+            shutil.rmtree(self.entry(stage, key), ignore_errors=True)
+        else:
+            self.storage.delete_prefix(self._key(stage, key))
+
     def prune(self, max_age_days: float) -> int:
-        """Delete entries not used (read or written) for ``max_age_days``; returns the count."""
+        """Delete entries not used (read or written) for ``max_age_days``; returns the count.
+
+        Local entries only: in S3 a bucket lifecycle rule on ``cache/`` does this."""
         cutoff = time.time() - max_age_days * 86400
         removed = 0
         if not self.root.exists():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline.store.records import RenderRecord, all_rows, from_row
@@ -42,15 +42,15 @@ def list_for_project(con: Connection, project_id: int) -> list[RenderRecord]:
 
 
 def find_by_key(
-    con: Connection, project_id: int, cache_key: str, home: Path
+    con: Connection, project_id: int, cache_key: str, exists: Callable[[str], bool]
 ) -> RenderRecord | None:
-    """The newest render made with exactly these inputs whose file still exists."""
+    """The newest render made with exactly these inputs whose file still exists
+    (``exists(recorded path)``, e.g. ``Store.exists``)."""
     cur = con.execute(
         "SELECT * FROM renders WHERE project_id = ? AND cache_key = ? ORDER BY id DESC",
         [project_id, cache_key],
     )
     for rec in all_rows(RenderRecord, cur):
-        p = Path(rec.path)
-        if (p if p.is_absolute() else home / p).is_file():
+        if exists(rec.path):
             return rec
     return None

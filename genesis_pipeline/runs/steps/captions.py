@@ -79,7 +79,7 @@ def run(ctx: RunContext) -> StepOutcome:
         Call(
             tasks.caption_previews,
             (
-                [[str(ctx.store.absolute(p)) for p in s.metadata.previews] for s in groups[mid]],
+                [[str(ctx.store.local_path(p)) for p in s.metadata.previews] for s in groups[mid]],
                 params,
             ),
             f"media {mid}",

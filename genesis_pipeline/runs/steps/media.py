@@ -10,10 +10,11 @@ def run(ctx: RunContext) -> StepOutcome:
     """Raises: InvalidMediaError: a file is missing or changed since it was added."""
     total = 0.0
     for m in ctx.media:
-        p = ctx.media_path(m)
-        if not p.is_file():
+        p = ctx.store.location(m.path)
+        size = ctx.store.object_size(m.path)
+        if size is None:
             raise InvalidMediaError(m.original_name, f"media file is missing at {p}")
-        if p.stat().st_size != m.size_bytes:
+        if size != m.size_bytes:
             raise InvalidMediaError(
                 m.original_name, f"changed on disk since it was added ({p}); add it again"
             )

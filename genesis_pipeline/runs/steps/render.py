@@ -102,16 +102,19 @@ def run(ctx: RunContext) -> StepOutcome:
     )
     key = render_settings.render_cache_key(params, cut, clips, subtitles, models)
     with ctx.store.db.read() as con:
-        existing = renders_sql.find_by_key(con, ctx.project_id, key, ctx.store.home)
+        existing = renders_sql.find_by_key(con, ctx.project_id, key, ctx.store.exists)
     if existing is not None and not ctx.force:
         ctx.results.render = existing
         return StepOutcome(
             cache_hit=True,
             counts={"scenes": len(cut.segments), "duration_s": existing.duration_s},
-            details={"render_id": existing.id, "path": str(ctx.store.absolute(existing.path))},
+            details={"render_id": existing.id, "path": ctx.store.location(existing.path)},
         )
-    out = ctx.store.project_dir("renders", ctx.project_id) / f"cut-r{ctx.run_id}-{key[:10]}.mp4"
+    out_key = ctx.store.project_key("renders", ctx.project_id, f"cut-r{ctx.run_id}-{key[:10]}.mp4")
+    out = ctx.store.output_path(out_key)
     check_free_space(out.parent, estimate_render_bytes(cut))
+    for source in {s.media_path for s in cut.segments}:
+        ctx.store.local_copy(source)  # S3: fetched into the read-through cache
     extras = render_extras(ctx.store, ctx.project_id, cut, out, subtitles)
     call = Call(
         tasks.render_segments, (list(cut.segments), str(out), params, clips, extras), out.name
@@ -154,15 +157,17 @@ def run(ctx: RunContext) -> StepOutcome:
         narration_overrun=overrun,
         subtitles=subtitles,
     )
+    size_bytes = result.path.stat().st_size
+    recorded = ctx.store.publish(result.path, out_key)  # uploaded before a row points at it
     with ctx.store.db.write() as con:
         rec = renders_sql.insert(
             con,
             ctx.project_id,
             run_id=ctx.run_id,
-            path=ctx.store.relative(result.path),
+            path=recorded,
             cache_key=key,
             duration_s=result.duration_s,
-            size_bytes=result.path.stat().st_size,
+            size_bytes=size_bytes,
             settings=serde.to_json(settings),
         )
         projects_sql.bump_revision(con, ctx.project_id)
@@ -182,7 +187,7 @@ def run(ctx: RunContext) -> StepOutcome:
             subtitles,
             asked=render_settings.get_render_mode(ctx.store, ctx.project_id),
         ),
-        details={"render_id": rec.id, "path": str(result.path), **_worker(ctx)},
+        details={"render_id": rec.id, "path": ctx.store.location(recorded), **_worker(ctx)},
     )
 
 

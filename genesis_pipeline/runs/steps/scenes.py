@@ -5,17 +5,13 @@ Also keeps each scene's transcript confidence (mean word probability inside the 
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import shutil
 import time
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline import serde
-from genesis_pipeline.files import atomic_dir
 from genesis_pipeline.runs.context import RunContext, StepOutcome
 from genesis_pipeline.runs.executor import Call, StepProgress, tasks
 from genesis_pipeline.store import scenes as scenes_sql
@@ -88,7 +84,7 @@ def run(ctx: RunContext) -> StepOutcome:
             preview_dir = _publish_previews(ctx, m.id, key)
             rows = []
             for s in scenes.scenes:
-                previews = [ctx.store.relative(preview_dir / p) for p in s.previews]
+                previews = [f"{preview_dir}/{p}" for p in s.previews]
                 rows.append(
                     {
                         "idx": s.index,
@@ -150,26 +146,13 @@ def _write(d: Path, *, detected: tasks.DetectedScenes) -> None:
     (d / "scenes.json").write_text(json.dumps(serde.to_json(detected.scenes)))
 
 
-def _publish_previews(ctx: RunContext, media_id: int, key: str) -> Path:
-    """Hard-link a cache entry's previews to ``scene_previews/<project>/<media>/<key>/``."""
-    src = ctx.store.cache.entry(STAGE, key) / "previews"
-    final = ctx.store.project_dir("scene_previews", ctx.project_id) / str(media_id) / key[:16]
-    if final.is_dir() and not ctx.force:
-        return final
-    if final.exists():
-        shutil.rmtree(final)
-    with atomic_dir(final) as tmp:
-        for p in src.iterdir():
-            try:
-                os.link(p, tmp / p.name)
-            except OSError:  # another filesystem: copy
-                shutil.copyfile(p, tmp / p.name)
+def _publish_previews(ctx: RunContext, media_id: int, key: str) -> str:
+    """Hard-link (S3: copy) a cache entry's previews to
+    ``scene_previews/<project>/<media>/<key>/``; returns that key."""
+    src = f"cache/{STAGE}/{key}/previews"
+    final = ctx.store.project_key("scene_previews", ctx.project_id, media_id, key[:16])
     # Older preview sets of this media are no longer referenced by any row.
-    for old in final.parent.iterdir():
-        if old != final and not old.name.startswith("."):
-            with contextlib.suppress(OSError):
-                shutil.rmtree(old)
-    return final
+    return ctx.store.publish_tree(src, final, replace=ctx.force, only=True)
 
 
 def update_transcript_confidence(ctx: RunContext) -> int:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline import serde
-from genesis_pipeline.files import write_json
 from genesis_pipeline.runs.context import RunContext, StepOutcome
 from genesis_pipeline.runs.executor import Call, StepProgress, model_config, tasks
 from genesis_pipeline.store import transcripts as transcripts_sql
@@ -105,8 +104,8 @@ def run(ctx: RunContext) -> StepOutcome:
             stored = transcripts_sql.transcript_key(con, m.id)
         if stored != keys[m.id] or ctx.force:
             doc = serde.to_json(transcript)
-            artifact = ctx.store.project_dir("artifacts", ctx.project_id) / "transcripts"
-            artifact_path = write_json(artifact / f"media-{m.id}.json", doc)
+            artifact = ctx.store.project_key("artifacts", ctx.project_id, "transcripts")
+            artifact_path = ctx.store.put_json(f"{artifact}/media-{m.id}.json", doc)
             with ctx.store.db.write() as con:
                 transcripts_sql.replace_transcript(
                     con,
@@ -115,7 +114,7 @@ def run(ctx: RunContext) -> StepOutcome:
                     run_id=ctx.run_id,
                     cache_key=keys[m.id],
                     transcript=doc,
-                    artifact_path=ctx.store.relative(artifact_path),
+                    artifact_path=artifact_path,
                 )
         items.append(
             {

@@ -1,0 +1,41 @@
+"""One S3 API server (moto) for the whole test session, and S3 settings for a data dir."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.s3server import S3Server, start_s3_server
+
+from genesis_pipeline.config import Settings
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    server = start_s3_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def bucket(s3: S3Server) -> str:
+    return s3.bucket()
+
+
+@pytest.fixture()
+def s3_settings(s3: S3Server, bucket: str) -> Callable[..., Settings]:
+    """``s3_settings(home, **overrides)``: settings with S3 storage in a fresh bucket."""
+
+    def make(home: Path, **overrides: Any) -> Settings:
+        return Settings(
+            home=home,
+            storage=f"s3://{bucket}/genesis",
+            s3_endpoint_url=s3.endpoint,
+            **overrides,
+        )
+
+    return make

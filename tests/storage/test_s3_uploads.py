@@ -1,0 +1,196 @@
+"""Uploads with S3 storage: presigned PUT and multipart from a plain HTTP client, then finalize
+(size, sha256, probe over range reads); tickets single-use and expiring; imports in place."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import requests
+from support.db import scalar
+from support.s3server import S3Server, object_keys, write_noise_clip
+
+from genesis_pipeline.config import Settings
+from genesis_pipeline.errors import InvalidMediaError, UploadError
+from genesis_pipeline.services.projects import create_project
+from genesis_pipeline.services.upload import (
+    create_upload,
+    finalize_upload,
+    import_from_s3,
+    importable_objects,
+    upload_target,
+    write_upload,
+)
+from genesis_pipeline.store import Store
+
+MakeSettings = Callable[..., Settings]
+
+
+@pytest.fixture(scope="module")
+def big_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Over 5 MiB of valid H.264: several parts at S3's 5 MiB minimum part size."""
+    path = write_noise_clip(tmp_path_factory.mktemp("big") / "big clip.mp4", seconds=2.0)
+    assert path.stat().st_size > 6 * 1024 * 1024
+    return path
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _media_count(store: Store) -> int:
+    with store.db.read() as con:
+        return int(scalar(con, "SELECT count(*) FROM media_files"))
+
+
+def test_presigned_put_then_finalize(
+    home: Path, footage, s3_settings: MakeSettings, s3: S3Server, bucket: str
+) -> None:
+    store = Store(s3_settings(home))
+    pid = create_project(store, "p").id
+    ticket = create_upload(store, pid, "Harbour dawn.mp4")
+    assert ticket.url is not None and not ticket.parts
+    doc = upload_target(store, ticket)
+    assert doc.commands[0].startswith("curl --fail -X PUT -T FILE ")
+    assert any(c.startswith("aws s3 cp FILE s3://") for c in doc.commands)
+    r = requests.put(ticket.url, data=footage.path.read_bytes(), timeout=30)
+    assert r.status_code == 200, r.text
+    added = finalize_upload(store, ticket.upload_id, ticket.token)
+    m = added.media
+    assert not added.duplicate and m.original_name == "Harbour dawn.mp4"
+    assert (m.width, m.height, m.fps, m.has_audio) == (320, 180, 25.0, True)
+    assert abs(m.duration_s - footage.duration_s) < 0.05
+    assert m.sha256 == _sha(footage.path) and m.size_bytes == footage.path.stat().st_size
+    keys = object_keys(s3, bucket)
+    assert f"genesis/{m.path}" in keys and m.path.startswith(f"media/{pid}/")
+    assert not [k for k in keys if "/uploads/" in k]  # the upload object is gone
+    assert store.local_path(m.path).read_bytes() == footage.path.read_bytes()
+    with pytest.raises(UploadError, match="already used"):
+        finalize_upload(store, ticket.upload_id, ticket.token)
+
+
+def test_multipart_upload_from_a_plain_http_client(
+    home: Path, big_clip: Path, s3_settings: MakeSettings, s3: S3Server, bucket: str
+) -> None:
+    store = Store(s3_settings(home, s3_multipart_mb=5))
+    pid = create_project(store, "p").id
+    size = big_clip.stat().st_size
+    ticket = create_upload(store, pid, big_clip.name, size_bytes=size)
+    assert ticket.url is None and len(ticket.parts) == math.ceil(size / (5 * 1024 * 1024)) >= 2
+    assert sum(p.size for p in ticket.parts) == size
+    data = big_clip.read_bytes()
+    for part in reversed(ticket.parts):  # any order
+        r = requests.put(part.url, data=data[part.offset : part.offset + part.size], timeout=60)
+        assert r.status_code == 200, r.text
+    added = finalize_upload(store, ticket.upload_id, ticket.token)
+    assert added.media.sha256 == _sha(big_clip) and added.media.size_bytes == size
+    assert f"genesis/{added.media.path}" in object_keys(s3, bucket)
+
+
+def test_multipart_short_of_what_was_announced_is_refused(
+    home: Path, big_clip: Path, s3_settings: MakeSettings, s3: S3Server, bucket: str
+) -> None:
+    store = Store(s3_settings(home, s3_multipart_mb=5))
+    pid = create_project(store, "p").id
+    size = big_clip.stat().st_size
+    ticket = create_upload(store, pid, big_clip.name, size_bytes=size)
+    data = big_clip.read_bytes()
+    *whole, last = ticket.parts
+    for part in whole:
+        chunk = data[part.offset : part.offset + part.size]
+        requests.put(part.url, data=chunk, timeout=60).raise_for_status()
+    requests.put(last.url, data=data[last.offset : last.offset + 1000], timeout=60)
+    with pytest.raises(UploadError, match="were announced"):
+        finalize_upload(store, ticket.upload_id, ticket.token)
+    assert _media_count(store) == 0
+    assert object_keys(s3, bucket) == []
+
+
+def test_expired_ticket_is_refused_and_its_object_removed(
+    home: Path, footage, s3_settings: MakeSettings, s3: S3Server, bucket: str
+) -> None:
+    store = Store(s3_settings(home, upload_ttl_s=1))
+    pid = create_project(store, "p").id
+    ticket = create_upload(store, pid, "late.mp4")
+    assert ticket.url is not None
+    requests.put(ticket.url, data=footage.path.read_bytes(), timeout=30).raise_for_status()
+    time.sleep(1.3)
+    for _ in range(2):
+        with pytest.raises(UploadError, match="expired"):
+            finalize_upload(store, ticket.upload_id, ticket.token)
+    assert object_keys(s3, bucket) == [] and _media_count(store) == 0
+
+
+def test_wrong_token_and_nothing_uploaded_are_refused(
+    home: Path, s3_settings: MakeSettings
+) -> None:
+    store = Store(s3_settings(home))
+    pid = create_project(store, "p").id
+    ticket = create_upload(store, pid, "a.mp4")
+    with pytest.raises(UploadError, match="wrong token"):
+        finalize_upload(store, ticket.upload_id, "not-the-token")
+    with pytest.raises(UploadError, match="nothing was uploaded"):
+        finalize_upload(store, ticket.upload_id, ticket.token)
+
+
+def test_bytes_that_are_not_media_are_refused_naming_the_file(
+    home: Path, s3_settings: MakeSettings, s3: S3Server, bucket: str
+) -> None:
+    store = Store(s3_settings(home))
+    pid = create_project(store, "p").id
+    ticket = create_upload(store, pid, "notes.mp4")
+    assert ticket.url is not None
+    requests.put(ticket.url, data=b"just some text, not a video\n" * 100, timeout=30)
+    with pytest.raises(InvalidMediaError) as err:
+        finalize_upload(store, ticket.upload_id, ticket.token)
+    assert err.value.path == "notes.mp4" and "media" in err.value.reason
+    assert object_keys(s3, bucket) == [] and _media_count(store) == 0
+
+
+def test_bytes_written_on_the_app_host_are_uploaded_and_kept_cached(
+    home: Path, footage, s3_settings: MakeSettings, s3: S3Server, bucket: str
+) -> None:
+    store = Store(s3_settings(home))
+    pid = create_project(store, "p").id
+    ticket = create_upload(store, pid, "small.mp4")
+    with open(footage.path, "rb") as fh:
+        write_upload(store, ticket, fh)
+    added = finalize_upload(store, ticket.upload_id, ticket.token)
+    assert f"genesis/{added.media.path}" in object_keys(s3, bucket)
+    assert not ticket.target.exists()
+    # The bytes moved into the read-through cache: reading them downloads nothing.
+    cached = store.absolute(added.media.path)
+    assert cached.is_file() and cached.read_bytes() == footage.path.read_bytes()
+
+
+def test_import_from_an_s3_prefix_registers_in_place(
+    home: Path, footage, tone_footage, s3_settings: MakeSettings, s3: S3Server, bucket: str
+) -> None:
+    client = s3.client()
+    client.put_object(Bucket=bucket, Key="incoming/day1/a.mp4", Body=footage.path.read_bytes())
+    client.put_object(Bucket=bucket, Key="incoming/day1/b.mp4", Body=tone_footage.path.read_bytes())
+    client.put_object(Bucket=bucket, Key="incoming/day1/notes.txt", Body=b"not footage")
+    store = Store(s3_settings(home))
+    pid = create_project(store, "p").id
+    found = importable_objects(store, f"s3://{bucket}/incoming/day1")
+    assert found == [f"s3://{bucket}/incoming/day1/a.mp4", f"s3://{bucket}/incoming/day1/b.mp4"]
+    added = import_from_s3(store, pid, found)
+    assert [a.media.path for a in added] == found  # rows record the URIs
+    assert all(a.media.imported for a in added)
+    assert added[0].media.sha256 == _sha(footage.path)
+    assert not [k for k in object_keys(s3, bucket) if k.startswith("genesis/media/")]  # no copy
+    local = store.local_path(found[0])
+    assert local.read_bytes() == footage.path.read_bytes()
+    assert store.relative(local) == found[0]
+    # One bad object: nothing is registered.
+    pid2 = create_project(store, "q").id
+    with pytest.raises(InvalidMediaError, match=r"notes\.txt"):
+        import_from_s3(store, pid2, [found[0], f"s3://{bucket}/incoming/day1/notes.txt"])
+    with pytest.raises(InvalidMediaError, match="does not exist"):
+        import_from_s3(store, pid2, [f"s3://{bucket}/incoming/day1/gone.mp4"])
+    with store.db.read() as con:
+        assert int(scalar(con, f"SELECT count(*) FROM media_files WHERE project_id = {pid2}")) == 0
