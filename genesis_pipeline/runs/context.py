@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from genesis_pipeline.stages.narration import NarrationClip
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 
 @dataclass(slots=True)
@@ -105,6 +106,21 @@ class RunContext:
         if self.force:
             return None
         return self.store.cache.lookup(stage, key, load)
+
+    def lookup_each(
+        self, stage: str, keys: Mapping[K, str], load: Callable[[Path], T]
+    ) -> tuple[dict[K, T], list[K]]:
+        """Each of ``keys`` (id → cache key) looked up: the entries found, by id, and the ids
+        missed, in ``keys``' order (every id is missed with ``--force``)."""
+        found: dict[K, T] = {}
+        missed: list[K] = []
+        for ident, key in keys.items():
+            hit = self.lookup(stage, key, load)
+            if hit is None:
+                missed.append(ident)
+            else:
+                found[ident] = hit
+        return found, missed
 
     def store_entry(
         self, stage: str, key: str, write: Callable[[Path], Mapping[str, Any] | None]

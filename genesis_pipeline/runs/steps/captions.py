@@ -67,14 +67,7 @@ def run(ctx: RunContext) -> StepOutcome:
     def load(d: Path) -> CaptionResult:
         return serde.from_json(CaptionResult, json.loads((d / "captions.json").read_text()))
 
-    found: dict[int, CaptionResult] = {}
-    misses: list[int] = []
-    for mid in media_ids:
-        cached = ctx.lookup(STAGE, keys[mid], load)
-        if cached is None:
-            misses.append(mid)
-        else:
-            found[mid] = cached
+    found, misses = ctx.lookup_each(STAGE, keys, load)
     calls = [
         Call(
             tasks.caption_previews,

@@ -50,14 +50,8 @@ def run(ctx: RunContext) -> StepOutcome:
                     raise FileNotFoundError(name)
         return result
 
-    found: dict[int, SceneList] = {}
-    misses = []
-    for m in videos:
-        cached = ctx.lookup(STAGE, keys[m.id], load)
-        if cached is None:
-            misses.append(m)
-        else:
-            found[m.id] = cached
+    found, missed = ctx.lookup_each(STAGE, keys, load)
+    misses = [m for m in videos if m.id in missed]
     calls = [
         Call(tasks.detect_scenes_in, (str(ctx.media_path(m)), params), m.original_name)
         for m in misses

@@ -59,14 +59,8 @@ def run(ctx: RunContext) -> StepOutcome:
     def load(d: Path) -> Transcript:
         return serde.from_json(Transcript, json.loads((d / "transcript.json").read_text()))
 
-    found: dict[int, Transcript] = {}
-    misses: list[MediaFile] = []
-    for m in media:
-        cached = ctx.lookup(STAGE, keys[m.id], load)
-        if cached is None:
-            misses.append(m)
-        else:
-            found[m.id] = cached
+    found, missed = ctx.lookup_each(STAGE, keys, load)
+    misses = [m for m in media if m.id in missed]
     # Every miss goes out at once; media without sound never needs the model (a CPU call).
     calls = [
         Call(
