@@ -11,7 +11,7 @@ objects already in S3 are registered in place from a prefix.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -231,6 +231,24 @@ def direct_upload_panel(project_id: int) -> None:
         st.rerun()
 
 
+def keep_results(
+    project_id: int, chosen: list[str], register: Callable[[], list[AddedMedia]]
+) -> None:
+    """Register files or objects imported in place (``register``: the import service) and keep
+    one result per file for the page; playable copies are prepared for what was added.
+
+    The import services check every file before registering any: on an error nothing was added,
+    and the one result names the files chosen."""
+    try:
+        added = register()
+    except GenesisError as exc:
+        results = [outcome(", ".join(chosen), error=exc)]
+    else:
+        results = [outcome(a.media.original_name, a) for a in added]
+        reads.prepare_playback(project_id)
+    st.session_state["upload_results"] = results
+
+
 def s3_import_panel(project_id: int) -> None:
     """Objects already in S3, registered in place (rows keep their s3:// URIs)."""
     st.subheader("Import from an S3 prefix")
@@ -255,14 +273,7 @@ def s3_import_panel(project_id: int) -> None:
     )
     if cols[1].button("Import", key="s3_import", type="primary", disabled=not chosen):
         with st.spinner(f"Checking {len(chosen)} object(s)…"):
-            try:
-                added = import_from_s3(store, project_id, chosen)
-            except GenesisError as exc:
-                results = [outcome(", ".join(chosen), error=exc)]
-            else:
-                results = [outcome(a.media.original_name, a) for a in added]
-                reads.prepare_playback(project_id)
-        st.session_state["upload_results"] = results
+            keep_results(project_id, chosen, lambda: import_from_s3(store, project_id, chosen))
         st.session_state["s3_candidates"] = None
         st.rerun()
 
@@ -300,15 +311,7 @@ else:
         )
         if cols[1].button("Import", key="import_button", type="primary", disabled=not chosen):
             with st.spinner(f"Checking {len(chosen)} file(s)…"):
-                try:
-                    added = import_from_folder(store, pid, chosen)
-                except GenesisError as exc:
-                    # The service checks every file before registering any: nothing was added.
-                    results = [outcome(", ".join(chosen), error=exc)]
-                else:
-                    results = [outcome(a.media.original_name, a) for a in added]
-                    reads.prepare_playback(pid)
-            st.session_state["upload_results"] = results
+                keep_results(pid, chosen, lambda: import_from_folder(store, pid, chosen))
             st.session_state["import_nonce"] += 1
             st.rerun()
 
