@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support.apptest import APP, assert_no_exception, texts
+from support.apptest import assert_no_exception, open_page, texts
 from support.db import scalar
 from support.playback_media import make_clip
 
@@ -54,18 +54,6 @@ def env(home: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     monkeypatch.setenv("GENESIS_OFFLINE", "1")
     monkeypatch.delenv("GENESIS_IMPORT_DIR", raising=False)
     return Store(Settings.from_env())
-
-
-def open_page(pid: int, page: str):
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.session_state["project_id"] = pid
-    at.run()
-    at.switch_page(page)
-    at.run()
-    assert_no_exception(at)
-    return at
 
 
 def assert_browser_plays_what_it_gets(served: list[str]) -> None:

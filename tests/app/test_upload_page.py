@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.apptest import APP, assert_no_exception, texts
+from support.apptest import assert_no_exception, open_page, texts
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.media.synth import Footage, Shot, make_footage
@@ -26,7 +26,6 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Footage:
 
 def _open(home: Path, monkeypatch: pytest.MonkeyPatch, import_dir: Path | None = None):
     """A fresh data dir with one empty project and an AppTest on the Upload page."""
-    from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("GENESIS_HOME", str(home))
     monkeypatch.setenv("GENESIS_NO_DEMO", "1")
@@ -37,13 +36,7 @@ def _open(home: Path, monkeypatch: pytest.MonkeyPatch, import_dir: Path | None =
         monkeypatch.setenv("GENESIS_IMPORT_DIR", str(import_dir))
     store = Store(Settings.from_env())
     pid = create_project(store, "Upload test").id
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.session_state["project_id"] = pid
-    at.run()
-    at.switch_page("views/upload.py")
-    at.run()
-    assert_no_exception(at)
-    return at, store, pid
+    return open_page(pid, "views/upload.py"), store, pid
 
 
 def test_upload_good_and_bad_files(home: Path, monkeypatch, clip: Footage) -> None:

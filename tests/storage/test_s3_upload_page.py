@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from support.apptest import APP, assert_no_exception, texts
+from support.apptest import assert_no_exception, open_page, texts
 from support.s3server import S3Server, object_keys
 
 from genesis_pipeline.config import Settings
@@ -37,7 +37,6 @@ def test_upload_page_with_s3(
     silent_footage,
     s3: S3Server,
 ) -> None:
-    from streamlit.testing.v1 import AppTest
 
     bucket = s3.bucket()
     for k, v in {**s3.env(bucket), "GENESIS_HOME": str(home), "GENESIS_NO_DEMO": "1"}.items():
@@ -45,12 +44,7 @@ def test_upload_page_with_s3(
     monkeypatch.delenv("GENESIS_IMPORT_DIR", raising=False)
     store = Store(Settings.from_env())
     pid = create_project(store, "S3 upload").id
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.session_state["project_id"] = pid
-    at.run()
-    at.switch_page("views/upload.py")
-    at.run()
-    assert_no_exception(at)
+    at = open_page(pid, "views/upload.py")
     assert "Direct upload to S3" in texts(at) and "Import from an S3 prefix" in texts(at)
 
     # A small file through the browser: streamed to the bucket.

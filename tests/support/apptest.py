@@ -32,3 +32,17 @@ def texts(at: Any) -> str:
         for el in getattr(at, kind, []):
             parts.append(str(el.value))
     return "\n".join(parts)
+
+
+def open_page(pid: int, page: str) -> Any:
+    """A fresh AppTest of the app with project ``pid`` chosen, switched to ``page``
+    (``views/<name>.py``) and run without an exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["project_id"] = pid
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert_no_exception(at)
+    return at
