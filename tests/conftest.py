@@ -39,6 +39,34 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "allow_error_logs: the test expects ERROR log records")
 
 
+# Folders whose tests share an expensive session fixture (a processed project, a Ray cluster,
+# an S3 server, a Streamlit server): with two test processes (pytest-xdist, `-n 2` in
+# pyproject.toml) all of a folder's tests go to one process, so the fixture is built once and
+# tests that build on each other keep their order. Every other test file is a unit of its own.
+_SHARED_FIXTURE_DIRS = ("app", "browser", "executor", "storage")
+
+
+def _work_unit(nodeid: str) -> str:
+    """The unit of work a test belongs to: its shared-fixture folder, or its file."""
+    path = nodeid.split("::", 1)[0]
+    parts = path.split("/")
+    if len(parts) > 2 and parts[0] == "tests" and parts[1] in _SHARED_FIXTURE_DIRS:
+        return parts[1]
+    return path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Schedule by :func:`_work_unit` (xdist's own ``loadgroup`` marks do not reach pytest 9's
+    node ids, so the grouping is decided here from the ids)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _work_unit(nodeid)
+
+    return SharedFixtureScheduling(config, log)
+
+
 @pytest.fixture(autouse=True)
 def _no_error_logs(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture):
     """Fail any test that logs at ERROR unless it says it expects to."""

@@ -20,7 +20,7 @@ class SceneParams:
     """How scenes are detected and previewed.
 
     Attributes:
-        detector: ``"content"`` (PySceneDetect ``ContentDetector``: HSV difference between
+        detector: ``"adaptive"`` (the default; see ``gradual``), ``"content"`` (PySceneDetect ``ContentDetector``: HSV difference between
             adjacent frames against a fixed threshold) or ``"adaptive"`` (``AdaptiveDetector``:
             that difference relative to its neighbours, steadier under camera motion).
         threshold: the detector's threshold; None = its default (content 27.0, adaptive 3.0).
