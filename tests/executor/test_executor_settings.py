@@ -12,11 +12,14 @@ import pytest
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import ExecutorError, InvalidSettingError
 from genesis_pipeline.runs.executor import (
+    Call,
     LocalExecutor,
     StepProgress,
     make_executor,
     model_config,
+    tasks,
 )
+from genesis_pipeline.stages.transcribe import TranscribeParams
 
 
 @pytest.mark.parametrize(
@@ -82,7 +85,11 @@ def test_an_unreachable_cluster_fails_at_once_naming_the_setting() -> None:
         port = s.getsockname()[1]
     executor = make_executor(Settings(executor="ray", ray_address=f"127.0.0.1:{port}", offline="1"))
     t0 = time.monotonic()
+    # Deciding the model needs no cluster; running a call does.
+    config = model_config(Settings(offline="1"), "whisper")
+    assert executor.model_info(config).identity == LocalExecutor().model_info(config).identity
+    call = Call(tasks.transcribe_silent, ("missing.mp4", TranscribeParams(), "x"), "missing.mp4")
     with pytest.raises(ExecutorError, match=f"GENESIS_RAY_ADDRESS=127.0.0.1:{port}") as err:
-        executor.model_info(model_config(Settings(offline="1"), "whisper"))
+        list(executor.run([call], StepProgress(lambda d, t, n: None, 1)))
     assert "nothing answers" in str(err.value) and "\n" not in str(err.value)
     assert time.monotonic() - t0 < 10
