@@ -132,6 +132,7 @@ def test_a_worker_killed_mid_stage_is_retried_and_the_run_succeeds(
         "kill",
         executor="ray",
         ray_address=ray_cluster.address,
+        **ON_GPU_NODE,  # the settings of the tests around it: their model actors serve it
     )
     report = ProjectPipelineService(store).run(pid)
     assert report.status == "succeeded", report.error
@@ -160,6 +161,8 @@ def test_two_projects_at_once_keep_their_rows_apart(
         "GENESIS_RAY_ADDRESS": ray_cluster.address,
         "GENESIS_CAPTION_MODEL": str(tiny_blip_session),
         "GENESIS_OFFLINE": "1",
+        "GENESIS_DEVICE": "cpu",
+        "GENESIS_RAY_GPU_PER_MODEL": "0.5",
     }
     procs = [spawn(home, "process-project", "--project-id", str(p), "-q", env=env) for p in (a, b)]
     outs = [p.communicate(timeout=300) for p in procs]
@@ -254,19 +257,19 @@ def test_model_actors_are_kept_per_model_settings_and_stale_ones_retired(ray_clu
             time.sleep(0.1)  # a retired actor ends once its queued calls are done
         return whisper_actors()
 
-    first, int8 = serve(whisper_compute_type="int8")
-    assert settle([f"{int8}0"]) == [f"{int8}0"]
-    # Another run (another executor, as another process would have) finds the same actor.
-    again, same = serve(whisper_compute_type="int8")
-    assert (again, same) == (first, int8)
-    # Another compute type is another model: new actors, and the int8 one is retired.
-    other, f32 = serve(whisper_compute_type="float32")
-    assert f32 != int8 and other != first
+    first, f32 = serve(whisper_compute_type="float32")
     assert settle([f"{f32}0"]) == [f"{f32}0"]
-    # So is another resource request (the actors hold what they asked for).
-    gpu, shared = serve(whisper_compute_type="float32", device="cpu", ray_gpu_per_model=0.5)
-    assert shared not in (int8, f32) and gpu != other
+    # Another run (another executor, as another process would have) finds the same actor.
+    again, same = serve(whisper_compute_type="float32")
+    assert (again, same) == (first, f32)
+    # Another compute type is another model: new actors, and the float32 one is retired.
+    other, shared = serve(whisper_compute_type="int8", **ON_GPU_NODE)
+    assert shared != f32 and other != first
     assert settle([f"{shared}0"]) == [f"{shared}0"]
+    # So is another resource request (the actors hold what they asked for).
+    last, own = serve(whisper_compute_type="int8")
+    assert own not in (f32, shared) and last not in (first, other)
+    assert settle([f"{own}0"]) == [f"{own}0"]
 
 
 def test_the_spans_of_a_long_recording_fan_out_over_whisper_actors(
