@@ -24,10 +24,11 @@ MODEL_KINDS = ("whisper", "captions")
 
 @dataclass(frozen=True, slots=True)
 class ModelConfig:
-    """What a worker needs to plan its device and load a model, and nothing of the host's
-    (no data dir, no Settings): the model's name as configured and the device knobs. The worker
-    plans its own device from these (CUDA when it has one), so a GPU worker behind a CPU-only
-    app host runs the model on its GPU.
+    """What it takes to plan a device and load a model, and nothing of the host's (no data
+    dir, no Settings): the model's name as configured and the device knobs. The local executor
+    plans this machine's device from them; the Ray executor decides the device from the settings
+    (``device`` resolved, see ``RayExecutor.planned``) and its workers load the model with that
+    plan, so a GPU worker behind a CPU-only app host runs the model on its GPU.
 
     Attributes:
         kind: ``whisper`` or ``captions``.

@@ -2,8 +2,8 @@
 board. Imported only by :mod:`.ray_cluster` (this module imports Ray).
 
 * :class:`ModelWorker`: a long-lived (detached, named) actor that loads one model once and
-  serves the calls of many files, runs and projects; it plans its own device (CUDA when its
-  node has one).
+  serves the calls of many files, runs and projects, with the device plan the host decided
+  (it checks its node can follow it and that its model has the host's identity).
 * :func:`run_task`: one CPU stage call (scene detection, render) as a Ray task.
 * :class:`ProgressBoard`: workers post each call's latest ``(done, total, note)``; the host
   reads it while it waits, so the Run page moves as it does with the local executor.
