@@ -251,7 +251,7 @@ def test_model_actors_are_kept_per_model_settings_and_stale_ones_retired(ray_clu
     def whisper_actors() -> list[str]:
         return sorted(n for n in list_named_actors() if n.startswith("genesis-whisper-"))
 
-    def settle(expected: list[str], timeout_s: float = 30.0) -> list[str]:
+    def settle(expected: list[str], timeout_s: float = 60.0) -> list[str]:
         deadline = time.monotonic() + timeout_s
         while whisper_actors() != expected and time.monotonic() < deadline:
             time.sleep(0.1)  # a retired actor ends once its queued calls are done
