@@ -129,9 +129,12 @@ def test_deciding_the_models_for_ray_neither_imports_nor_reaches_ray() -> None:
     code = (
         "import sys\n"
         "from genesis_pipeline.config import Settings\n"
-        "from genesis_pipeline.runs.executor import make_executor, model_config\n"
+        "from genesis_pipeline.runs.executor import StepProgress, make_executor, model_config\n"
         "s = Settings(executor='ray', ray_address='127.0.0.1:9', offline='1')\n"
-        "info = make_executor(s).model_info(model_config(s, 'whisper'))\n"
+        "executor = make_executor(s)\n"
+        "info = executor.model_info(model_config(s, 'whisper'))\n"
+        "assert list(executor.run([], StepProgress(lambda d, t, n: None, 0))) == []\n"
+        "executor.close()\n"
         "print(bool(info.identity), 'ray' in sys.modules)\n"
     )
     out = subprocess.run(
