@@ -152,7 +152,15 @@ def main(argv: list[str] | None = None) -> int:
     cluster.add_node(num_cpus=2, num_gpus=1, object_store_memory=OBJECT_STORE)
     cluster.wait_for_nodes()
     doc["cluster_start_s"] = round(time.monotonic() - t_cluster, 2)
-    ray_env = {**base, "GENESIS_EXECUTOR": "ray", "GENESIS_RAY_ADDRESS": cluster.address}
+    # The model actors ask for a share of the GPU node's declared GPU (so they run there, as on
+    # a GPU host) and compute on its CPU (it has no CUDA), with the local executor's plan.
+    ray_env = {
+        **base,
+        "GENESIS_EXECUTOR": "ray",
+        "GENESIS_RAY_ADDRESS": cluster.address,
+        "GENESIS_RAY_GPU_PER_MODEL": "0.5",
+        "GENESIS_DEVICE": "cpu",
+    }
     try:
         log.info("one clip: local, cold")
         home = scratch / "local"

@@ -164,10 +164,10 @@ class Settings:
         },
     )
     ray_gpu_per_model: float = field(
-        default=0.5,
+        default=0.0,
         metadata={
             "env": "GENESIS_RAY_GPU_PER_MODEL",
-            "doc": "GPUs each model actor asks for when the cluster has any (0.5: two share one).",
+            "doc": "GPUs each model actor asks for (0: models on CPUs; 0.5: two share a GPU).",
         },
     )
     ray_cpus_per_model: float = field(

@@ -157,6 +157,18 @@ def captioner_identity(spec: str, plan: DevicePlan, offline: str = "auto") -> st
     return _resolve(spec, plan, offline)[0]
 
 
+def planned_captioner_identity(spec: str, dtype: str, offline: str = "auto") -> str:
+    """The ``identity`` a captioner loaded in ``dtype`` would have, decided without torch: for a
+    host that plans the model for a worker (the Ray executor), whose own device may differ.
+
+    Raises:
+        ModelUnavailableError: as :func:`captioner_identity`.
+        InvalidSettingError: ``offline`` is not ``auto``, ``1`` or ``0``.
+    """
+    folder, repo_id = _checkpoint(spec, offline)
+    return _identity(folder, repo_id, dtype)
+
+
 def load_captioner(spec: str, plan: DevicePlan, offline: str = "auto") -> Captioner:
     """Load the BLIP captioner named by ``spec``, once per process (later calls reuse it).
 
@@ -234,15 +246,28 @@ def _resolve(spec: str, plan: DevicePlan, offline: str) -> tuple[str, Path, str 
         ModelUnavailableError: empty spec, missing folder or files, not cached offline.
         InvalidSettingError: bad ``offline`` mode.
     """
+    if not spec.strip():
+        raise ModelUnavailableError(f"{SETTING} is empty: set it to a BLIP HF id or folder")
+    device, dtype = _placement(plan)
+    folder, repo_id = _checkpoint(spec, offline)
+    return _identity(folder, repo_id, dtype), folder, repo_id, device, dtype
+
+
+def _checkpoint(spec: str, offline: str) -> tuple[Path, str | None]:
+    """``(folder, repo_id)`` of the checkpoint ``spec`` names (repo_id None for a folder).
+
+    Raises:
+        ModelUnavailableError: empty spec, missing folder or files, not cached offline.
+        InvalidSettingError: bad ``offline`` mode.
+    """
     spec = spec.strip()
     if not spec:
         raise ModelUnavailableError(f"{SETTING} is empty: set it to a BLIP HF id or folder")
-    device, dtype = _placement(plan)
     folder, repo_id = _local_folder(spec), None
     if folder is None:
         folder, repo_id = _hub_snapshot(spec, offline), spec
     _check_folder(folder, repo_id or str(folder))
-    return _identity(folder, repo_id, dtype), folder, repo_id, device, dtype
+    return folder, repo_id
 
 
 def _identity(folder: Path, repo_id: str | None, dtype: str) -> str:

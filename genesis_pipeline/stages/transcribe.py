@@ -9,7 +9,9 @@ transcript.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -148,8 +150,6 @@ def transcribe(
         InvalidMediaError: ``media`` is missing or its audio cannot be decoded.
         StageError: the model failed while decoding.
     """
-    import numpy as np
-
     audio = _decode_audio(Path(media))
     duration = 0.0 if audio is None else len(audio) / SAMPLE_RATE
     total_ms = max(1, round(duration * 1000))
@@ -158,42 +158,107 @@ def transcribe(
         return _empty(duration, model_identity, params)
 
     progress(0, total_ms, "transcribing")
+    parts = [
+        transcribe_span(audio[first:stop], first, duration, model, params, progress, media)
+        for first, stop in spans(audio)
+    ]
+    progress(total_ms, total_ms, "transcribed")
+    return join_spans(parts, duration, params, model_identity=model_identity)
+
+
+@dataclass(frozen=True, slots=True)
+class SpanTranscript:
+    """What one span of a recording said (:func:`spans`), timed from the start of the media.
+    Segments are numbered from 0 within the span and words are kept in order within it only:
+    :func:`join_spans` numbers and orders them across spans."""
+
+    first: int
+    segments: tuple[Segment, ...]
+    words: tuple[Word, ...]
+    language: str
+    language_probability: float
+
+
+def transcribe_span(
+    samples: np.ndarray,
+    first: int,
+    duration: float,
+    model: WhisperModel,
+    params: TranscribeParams = TranscribeParams(),
+    progress: Progress = no_progress,
+    media: Path | str = "",
+) -> SpanTranscript:
+    """Transcribe one span of a recording: ``samples`` (16 kHz mono int16) start at sample
+    ``first`` of media ``duration`` seconds long. Spans of one recording can be transcribed
+    apart (on several workers) and joined with :func:`join_spans` into what
+    :func:`transcribe` gives.
+
+    Raises:
+        StageError: the model failed while decoding (``media`` names the file).
+    """
+    import numpy as np
+
+    offset = first / SAMPLE_RATE
+    total_ms = max(1, round(duration * 1000))
     segments: list[Segment] = []
     words: list[Word] = []
-    info = None
     try:
-        for first, stop in spans(audio):
-            offset = first / SAMPLE_RATE
-            samples = audio[first:stop].astype(np.float32) / 32768.0
-            raw_segments, span_info = _run_model(samples, model, params)
-            info = info or span_info
-            for raw in raw_segments:
-                index = len(segments)
-                start = _clamp(offset + raw.start, duration)
-                end = _clamp(offset + raw.end, duration)
-                segments.append(
-                    Segment(
-                        index=index,
-                        start=start,
-                        end=max(start, end),
-                        text=raw.text.strip(),
-                        avg_logprob=float(raw.avg_logprob),
-                        no_speech_prob=float(raw.no_speech_prob),
-                        compression_ratio=float(raw.compression_ratio),
-                    )
+        raw_segments, info = _run_model(samples.astype(np.float32) / 32768.0, model, params)
+        for raw in raw_segments:
+            index = len(segments)
+            start = _clamp(offset + raw.start, duration)
+            end = _clamp(offset + raw.end, duration)
+            segments.append(
+                Segment(
+                    index=index,
+                    start=start,
+                    end=max(start, end),
+                    text=raw.text.strip(),
+                    avg_logprob=float(raw.avg_logprob),
+                    no_speech_prob=float(raw.no_speech_prob),
+                    compression_ratio=float(raw.compression_ratio),
                 )
-                previous = words[-1] if words else None
-                words.extend(_words(raw.words or (), index, offset, duration, previous))
-                progress(min(total_ms, round(end * 1000)), total_ms, "transcribing")
+            )
+            previous = words[-1] if words else None
+            words.extend(_words(raw.words or (), index, offset, duration, previous))
+            progress(min(total_ms, round(end * 1000)), total_ms, "transcribing")
     except RuntimeError as exc:  # CTranslate2 reports decoding failures as RuntimeError
         raise StageError("transcribe", f"{media}: {exc}") from exc
+    return SpanTranscript(
+        first, tuple(segments), tuple(words), str(info.language), float(info.language_probability)
+    )
 
-    progress(total_ms, total_ms, "transcribed")
-    if not segments or info is None:
+
+def join_spans(
+    parts: Sequence[SpanTranscript],
+    duration: float,
+    params: TranscribeParams = TranscribeParams(),
+    *,
+    model_identity: str = "",
+) -> Transcript:
+    """The transcript of a recording from its spans' (in any order): segments numbered on,
+    words kept in order across the joins (a word never starts before the one before it), the
+    language of the first span."""
+    parts = sorted(parts, key=lambda p: p.first)
+    segments: list[Segment] = []
+    words: list[Word] = []
+    for part in parts:
+        shift = len(segments)
+        segments += [dataclasses.replace(s, index=s.index + shift) for s in part.segments]
+        floor = words[-1].start if words else 0.0
+        for w in part.words:
+            start = max(w.start, floor)
+            words.append(
+                dataclasses.replace(
+                    w, start=start, end=max(w.end, start), segment=w.segment + shift
+                )
+            )
+            floor = start
+    if not segments or not parts:
         return _empty(duration, model_identity, params)
     return Transcript(
-        language=str(info.language),
-        language_probability=float(info.language_probability),
+        language=parts[0].language,
+        language_probability=parts[0].language_probability,
         duration_s=duration,
         text=" ".join(s.text for s in segments if s.text),
         segments=tuple(segments),
@@ -201,6 +266,28 @@ def transcribe(
         model=model_identity,
         params=params,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingSpans:
+    """A recording's audio cut into spans (:func:`spans`) for transcribing apart."""
+
+    duration_s: float
+    spans: tuple[tuple[int, np.ndarray], ...]  # (first sample, 16 kHz mono int16 samples)
+
+
+def split_recording(media: Path) -> RecordingSpans:
+    """Decode ``media``'s audio once and cut it into the spans :func:`transcribe` would
+    transcribe one after another (none when it has no audio).
+
+    Raises:
+        InvalidMediaError: ``media`` is missing or its audio cannot be decoded.
+    """
+    audio = _decode_audio(Path(media))
+    if audio is None or len(audio) == 0:
+        return RecordingSpans(0.0, ())
+    cuts = spans(audio)
+    return RecordingSpans(len(audio) / SAMPLE_RATE, tuple((a, audio[a:b]) for a, b in cuts))
 
 
 def _run_model(audio: np.ndarray, model: WhisperModel, params: TranscribeParams) -> Any:

@@ -1,25 +1,53 @@
-"""One real Ray cluster for the executor tests: two nodes on this machine, one declaring a GPU.
+"""One real Ray cluster for the whole test session: two nodes on this machine, one declaring a
+GPU; and one local-executor reference result the Ray runs are compared with.
 
-The GPU is a declared resource only: torch and CTranslate2 find no CUDA there, so the models
-plan the CPU, but Ray must still place them on that node (they ask for a GPU share) and the CPU
-tasks elsewhere (the GPU node's CPUs are all taken by the two model actors).
+The GPU is a declared resource only: torch and CTranslate2 find no CUDA there, so the tests run
+the models on the CPU (``GENESIS_DEVICE=cpu``) in actors that ask for a GPU share: Ray must
+place them on that node, and the CPU tasks elsewhere.
+
+The test that stops the cluster's head (marked ``stops_ray_head``) is moved to the end of the
+session, so every test shares the one cluster.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.raycluster import start_cluster
 
 
-@dataclass(frozen=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "stops_ray_head: the test stops the session's Ray head (run last)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    last = [i for i in items if i.get_closest_marker("stops_ray_head")]
+    items[:] = [i for i in items if i not in last] + last
+
+
+@dataclass
 class RayTestCluster:
     address: str
     gpu_node: str
     cpu_node: str
+    cluster: Any
+    head_stopped: bool = False
+
+    def stop_head(self) -> None:
+        """Kill the head's processes (as a crash would); this process leaves Ray first, so its
+        own driver is not ended by Ray when the head goes."""
+        import ray
+
+        ray.shutdown()
+        self.head_stopped = True
+        self.cluster.head_node.kill_all_processes(check_alive=False, allow_graceful=False)
 
 
 @pytest.fixture(scope="session")
@@ -32,10 +60,11 @@ def ray_cluster() -> Iterator[RayTestCluster]:
         nodes = [n for n in ray.nodes() if n["Alive"]]
         gpu = next(n["NodeID"] for n in nodes if n["Resources"].get("GPU"))
         cpu = next(n["NodeID"] for n in nodes if not n["Resources"].get("GPU"))
-        yield RayTestCluster(cluster.address, gpu, cpu)
+        yield RayTestCluster(cluster.address, gpu, cpu, cluster)
     finally:
         ray.shutdown()
-        cluster.shutdown()
+        with contextlib.suppress(Exception):  # a stopped head leaves processes already gone
+            cluster.shutdown()
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +72,18 @@ def tiny_blip_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from support.tiny_blip import build_tiny_blip
 
     return build_tiny_blip(tmp_path_factory.mktemp("tiny-blip"))
+
+
+@pytest.fixture(scope="session")
+def local_reference(
+    tmp_path_factory: pytest.TempPathFactory, tiny_blip_session: Path, footage: Any
+) -> dict[str, Any]:
+    """The rows the local executor writes for ``footage``, computed once per session."""
+    from support.rayrows import project, rows
+
+    from genesis_pipeline.runs.pipeline import ProjectPipelineService
+
+    store, pid = project(tmp_path_factory.mktemp("local"), tiny_blip_session, footage.path, "l")
+    report = ProjectPipelineService(store).run(pid)
+    assert report.status == "succeeded", report.error
+    return rows(store, pid)

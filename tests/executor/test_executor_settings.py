@@ -12,11 +12,14 @@ import pytest
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import ExecutorError, InvalidSettingError
 from genesis_pipeline.runs.executor import (
+    Call,
     LocalExecutor,
     StepProgress,
     make_executor,
     model_config,
+    tasks,
 )
+from genesis_pipeline.stages.transcribe import TranscribeParams
 
 
 @pytest.mark.parametrize(
@@ -81,8 +84,60 @@ def test_an_unreachable_cluster_fails_at_once_naming_the_setting() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     executor = make_executor(Settings(executor="ray", ray_address=f"127.0.0.1:{port}", offline="1"))
+    # Deciding the model needs no cluster; running a call does.
+    config = model_config(Settings(offline="1"), "whisper")
+    assert executor.model_info(config).identity == LocalExecutor().model_info(config).identity
     t0 = time.monotonic()
+    call = Call(tasks.transcribe_silent, ("missing.mp4", TranscribeParams(), "x"), "missing.mp4")
     with pytest.raises(ExecutorError, match=f"GENESIS_RAY_ADDRESS=127.0.0.1:{port}") as err:
-        executor.model_info(model_config(Settings(offline="1"), "whisper"))
+        list(executor.run([call], StepProgress(lambda d, t, n: None, 1)))
     assert "nothing answers" in str(err.value) and "\n" not in str(err.value)
     assert time.monotonic() - t0 < 10
+
+
+@pytest.mark.parametrize(
+    ("device", "gpus", "planned", "compute"),
+    [
+        ("auto", 0.0, "cpu", "int8"),
+        ("auto", 0.5, "cuda", "int8_float16"),
+        ("cpu", 0.5, "cpu", "int8"),
+        ("cuda", 1.0, "cuda", "int8_float16"),
+    ],
+)
+def test_ray_plans_the_models_from_the_settings_alone(
+    device: str, gpus: float, planned: str, compute: str
+) -> None:
+    """No worker is asked: GENESIS_DEVICE, and for ``auto`` whether the actors ask for a GPU
+    share, decide the plan (and so the cache keys); the weights' identity is the local one."""
+    settings = Settings(executor="ray", device=device, ray_gpu_per_model=gpus, offline="1")
+    config = model_config(settings, "whisper")
+    info = make_executor(settings).model_info(config)
+    assert (info.plan.device, info.plan.whisper_compute_type) == (planned, compute)
+    assert info.plan.caption_dtype == ("float16" if planned == "cuda" else "float32")
+    here = model_config(Settings(offline="1"), "whisper")  # this machine has no CUDA
+    assert info.identity == LocalExecutor().model_info(here).identity
+    assert info.where == "ray"
+
+
+def test_cuda_models_on_ray_need_a_gpu_share() -> None:
+    settings = Settings(executor="ray", device="cuda", ray_gpu_per_model=0.0, offline="1")
+    with pytest.raises(InvalidSettingError, match=r"^GENESIS_RAY_GPU_PER_MODEL: is 0 but"):
+        make_executor(settings).model_info(model_config(settings, "whisper"))
+
+
+def test_deciding_the_models_for_ray_neither_imports_nor_reaches_ray() -> None:
+    code = (
+        "import sys\n"
+        "from genesis_pipeline.config import Settings\n"
+        "from genesis_pipeline.runs.executor import StepProgress, make_executor, model_config\n"
+        "s = Settings(executor='ray', ray_address='127.0.0.1:9', offline='1')\n"
+        "executor = make_executor(s)\n"
+        "info = executor.model_info(model_config(s, 'whisper'))\n"
+        "assert list(executor.run([], StepProgress(lambda d, t, n: None, 0))) == []\n"
+        "executor.close()\n"
+        "print(bool(info.identity), 'ray' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert out.split() == ["True", "False"], out

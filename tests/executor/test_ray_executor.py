@@ -1,90 +1,61 @@
-"""The Ray executor on a real two-node cluster (conftest): same rows as the local executor,
-model stages on the GPU node and the rest elsewhere, a killed worker retried, a stopped head
-failing the run in one line and the next run resuming, two projects at once kept apart."""
+"""The Ray executor on the session's two-node cluster (conftest): same rows as the local
+executor, model stages on the GPU node and the rest elsewhere, a cache-hit re-run that never
+connects, a killed worker retried, work no node can hold failing at once, model actors kept per
+model settings, a long recording's spans fanned out, two projects at once kept apart, and a
+stopped head failing the run in one line with the next run resuming (last: it ends the
+cluster)."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.procs import spawn, wait_for_step
-from support.raycluster import start_cluster
+from support.procs import spawn
+from support.raygate import wait_for
+from support.rayrows import project, rows
 
-from genesis_pipeline.config import Settings
 from genesis_pipeline.runs.executor import tasks
 from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.runs.pipeline import ProjectPipelineService, RunReport
 from genesis_pipeline.services.projects import create_project
-from genesis_pipeline.services.status import status_report
 from genesis_pipeline.services.upload import add_media
-from genesis_pipeline.store import Store
 
 pytestmark = pytest.mark.slow
 
-
-def _settings(home: Path, blip: Path, **kw: Any) -> Settings:
-    return Settings(home=home, caption_model=str(blip), offline="1", **kw)
-
-
-def _project(home: Path, blip: Path, footage: Path, name: str, **kw: Any) -> tuple[Store, int]:
-    store = Store(_settings(home, blip, **kw))
-    pid = create_project(store, name).id
-    add_media(store, pid, [footage])
-    return store, pid
-
-
-def rows(store: Store, pid: int) -> dict[str, Any]:
-    """What the pipeline wrote for a project, without ids, paths or timings."""
-    doc = status_report(store, pid)
-    media = {m.id: m.original_name for m in doc.media}
-    index = {s.id: (media[s.media_id], s.index) for s in doc.scenes}
-    return {
-        "words": [
-            (media[t.media_id], w.word, w.start, w.end)
-            for t in doc.transcripts
-            for w in t.words or ()
-        ],
-        "scenes": [
-            (media[s.media_id], s.index, s.start_frame, s.end_frame, s.caption) for s in doc.scenes
-        ],
-        "chapters": [
-            (c.index, c.title, c.start_s, c.end_s, [index[i] for i in c.scene_ids])
-            for c in doc.chapters
-        ],
-        "renders": [round(r.duration_s, 3) for r in doc.renders],
-    }
+# The models run on the CPU in actors asking for a share of the "GPU" node's declared GPU.
+ON_GPU_NODE = {"device": "cpu", "ray_gpu_per_model": 0.5}
 
 
 def steps(report: RunReport) -> dict[str, dict[str, Any]]:
     return {d["step"]: d for d in report.step_details}
 
 
-@pytest.fixture(scope="module")
-def local_reference(tmp_path_factory: pytest.TempPathFactory, tiny_blip_session: Path, footage):
-    store, pid = _project(
-        tmp_path_factory.mktemp("local"), tiny_blip_session, footage.path, "local"
-    )
-    report = ProjectPipelineService(store).run(pid)
-    assert report.status == "succeeded", report.error
-    return rows(store, pid)
+def dead_address() -> str:
+    """A ``host:port`` nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{s.getsockname()[1]}"
 
 
 def test_ray_gives_the_rows_local_gives_with_models_on_the_gpu_node(
     ray_cluster, tmp_path: Path, tiny_blip_session: Path, footage, local_reference
 ) -> None:
-    store, pid = _project(
+    store, pid = project(
         tmp_path / "home",
         tiny_blip_session,
         footage.path,
         "ray",
         executor="ray",
         ray_address=ray_cluster.address,
+        **ON_GPU_NODE,
     )
     notes: list[str] = []
     report = ProjectPipelineService(store).run(pid, progress=lambda d, t, n: notes.append(n))
@@ -97,20 +68,29 @@ def test_ray_gives_the_rows_local_gives_with_models_on_the_gpu_node(
     # Where each call ran, as the workers reported it.
     for step in ("transcribe", "captions"):
         assert [i["worker"]["node"] for i in s[step]["items"]] == [ray_cluster.gpu_node], step
-        assert report.device["models"]["whisper" if step == "transcribe" else "captions"][
-            "worker"
-        ] == (ray_cluster.gpu_node)
     assert [i["worker"]["node"] for i in s["scenes"]["items"]] == [ray_cluster.cpu_node]
     assert s["render"]["worker"]["node"] == ray_cluster.cpu_node
-    # torch/CTranslate2 see no CUDA on the "GPU" node: the worker planned its own device.
+    # The host planned the models from the settings (the CPU, as GENESIS_DEVICE says).
     assert report.device["models"]["whisper"]["device"] == "cpu"
+    assert report.device["models"]["whisper"]["worker"] == "ray"
 
-    # A re-run finds everything in the cache and submits nothing.
-    again = ProjectPipelineService(store).run(pid)
-    assert again.status == "succeeded"
+    # A re-run finds everything in the cache and never reaches for the cluster: pointed at an
+    # address where nothing answers, it still succeeds (a connection would fail at once).
+    elsewhere = project_store(store, executor="ray", ray_address=dead_address(), **ON_GPU_NODE)
+    again = ProjectPipelineService(elsewhere).run(pid)
+    assert again.status == "succeeded", again.error
     for step in ("transcribe", "scenes", "captions", "render"):
         assert steps(again)[step]["cache_hit"], step
         assert "worker" not in json.dumps(steps(again)[step].get("items", [])), step
+
+
+def project_store(store: Any, **kw: Any) -> Any:
+    """``store``'s data dir opened with other settings."""
+    import dataclasses
+
+    from genesis_pipeline.store import Store
+
+    return Store(dataclasses.replace(store.settings, **kw))
 
 
 def _dies_once(marker: Path, real: Any, kind: str) -> Any:
@@ -137,29 +117,32 @@ def test_a_worker_killed_mid_stage_is_retried_and_the_run_succeeds(
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     marks = tmp_path / "marks"
     marks.mkdir()
-    # A CPU task (scene detection) and a model actor (Whisper) each lose their process once.
+    # A CPU task (scene detection) and a model actor (Whisper) each lose their process once,
+    # at the stage's first progress report: mid-stage, whatever the machine's speed.
     monkeypatch.setattr(
         tasks, "detect_scenes_in", _dies_once(marks / "x", tasks.detect_scenes_in, "scenes")
     )
     monkeypatch.setattr(
         tasks, "transcribe_media", _dies_once(marks / "x", tasks.transcribe_media, "whisper")
     )
-    store, pid = _project(
+    store, pid = project(
         tmp_path / "home",
         tiny_blip_session,
         tone_footage.path,
         "kill",
         executor="ray",
         ray_address=ray_cluster.address,
+        **ON_GPU_NODE,  # the settings of the tests around it: their model actors serve it
     )
     report = ProjectPipelineService(store).run(pid)
     assert report.status == "succeeded", report.error
     for kind in ("scenes", "whisper"):
-        pids = [int(p.read_text()) for p in sorted(marks.glob(f"{kind}-attempt-*"))]
+        pids = pids_of(marks, kind)
         assert len(pids) == 2 and pids[0] != pids[1], (kind, pids)
     s = steps(report)
     assert len(rows(store, pid)["scenes"]) == 3 and s["scenes"]["counts"]["scenes"] == 3
     assert s["scenes"]["items"][0]["worker"]["pid"] == pids_of(marks, "scenes")[1]
+    assert s["transcribe"]["items"][0]["worker"]["pid"] == pids_of(marks, "whisper")[1]
 
 
 def pids_of(marks: Path, kind: str) -> list[int]:
@@ -170,7 +153,7 @@ def test_two_projects_at_once_keep_their_rows_apart(
     ray_cluster, tmp_path: Path, tiny_blip_session: Path, footage, tone_footage, local_reference
 ) -> None:
     home = tmp_path / "home"
-    store, a = _project(home, tiny_blip_session, footage.path, "a")
+    store, a = project(home, tiny_blip_session, footage.path, "a")
     b = create_project(store, "b").id
     add_media(store, b, [tone_footage.path])
     env = {
@@ -178,6 +161,8 @@ def test_two_projects_at_once_keep_their_rows_apart(
         "GENESIS_RAY_ADDRESS": ray_cluster.address,
         "GENESIS_CAPTION_MODEL": str(tiny_blip_session),
         "GENESIS_OFFLINE": "1",
+        "GENESIS_DEVICE": "cpu",
+        "GENESIS_RAY_GPU_PER_MODEL": "0.5",
     }
     procs = [spawn(home, "process-project", "--project-id", str(p), "-q", env=env) for p in (a, b)]
     outs = [p.communicate(timeout=300) for p in procs]
@@ -193,28 +178,173 @@ def test_two_projects_at_once_keep_their_rows_apart(
     assert {w[0] for w in got["words"]} <= {tone_footage.path.name}
 
 
+def test_a_model_actor_no_node_can_hold_fails_the_run_at_once_in_one_line(
+    ray_cluster, tmp_path: Path, tiny_blip_session: Path, tone_footage
+) -> None:
+    store, pid = project(
+        tmp_path / "home",
+        tiny_blip_session,
+        tone_footage.path,
+        "too-big",
+        executor="ray",
+        ray_address=ray_cluster.address,
+        device="cpu",
+        ray_gpu_per_model=2.0,  # the cluster's one GPU node declares 1
+    )
+    t0 = time.monotonic()
+    report = ProjectPipelineService(store).run(pid)
+    took = time.monotonic() - t0
+    assert report.status == "failed"
+    error = report.error or ""
+    assert error.startswith("transcribe: GENESIS_RAY_GPU_PER_MODEL=2: "), error
+    assert "asks for 2 GPU and 1 CPU" in error and "0 GPU" in error and "1 GPU" in error, error
+    assert "\n" not in error
+    assert took < 20, f"{took:.1f} s to fail"
+
+
+def test_a_cpu_task_no_node_can_hold_fails_at_once(ray_cluster) -> None:
+    from genesis_pipeline.config import Settings
+    from genesis_pipeline.errors import ExecutorError
+    from genesis_pipeline.runs.executor import Call, StepProgress, make_executor
+
+    executor = make_executor(
+        Settings(executor="ray", ray_address=ray_cluster.address, ray_cpus_per_task=3.0)
+    )
+    try:
+        with pytest.raises(ExecutorError, match=r"^GENESIS_RAY_CPUS_PER_TASK=3: a CPU task "):
+            list(executor.run([Call(echo, (1,), "one")], StepProgress(lambda d, t, n: None, 1)))
+    finally:
+        executor.close()
+
+
+def echo(*args: Any, progress: Any) -> Any:
+    return args
+
+
+def actor_pid(model: Any, *, progress: Any) -> int:
+    """The process of the model actor that runs the call."""
+    return os.getpid()
+
+
+def test_model_actors_are_kept_per_model_settings_and_stale_ones_retired(ray_cluster) -> None:
+    import ray
+    import ray.cloudpickle
+    from ray.util import list_named_actors
+
+    from genesis_pipeline.config import Settings
+    from genesis_pipeline.runs.executor import Call, StepProgress, make_executor, model_config
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    quiet = StepProgress(lambda d, t, n: None, 1)
+
+    def serve(**kw: Any) -> tuple[int, str]:
+        """(pid of the actor that ran a call, its actors' name prefix) under settings ``kw``."""
+        settings = Settings(executor="ray", ray_address=ray_cluster.address, offline="1", **kw)
+        config = model_config(settings, "whisper")
+        executor = make_executor(settings)
+        try:
+            [(_, pid)] = list(executor.run([Call(actor_pid, (), "probe", config)], quiet))
+            return pid, f"genesis-whisper-{executor.actor_tag(config)}-"  # type: ignore[attr-defined]
+        finally:
+            executor.close()
+
+    def whisper_actors() -> list[str]:
+        return sorted(n for n in list_named_actors() if n.startswith("genesis-whisper-"))
+
+    def settle(expected: list[str], timeout_s: float = 60.0) -> list[str]:
+        deadline = time.monotonic() + timeout_s
+        while whisper_actors() != expected and time.monotonic() < deadline:
+            time.sleep(0.1)  # a retired actor ends once its queued calls are done
+        return whisper_actors()
+
+    first, f32 = serve(whisper_compute_type="float32")
+    assert settle([f"{f32}0"]) == [f"{f32}0"]
+    # Another run (another executor, as another process would have) finds the same actor.
+    again, same = serve(whisper_compute_type="float32")
+    assert (again, same) == (first, f32)
+    # Another compute type is another model: new actors, and the float32 one is retired.
+    other, shared = serve(whisper_compute_type="int8", **ON_GPU_NODE)
+    assert shared != f32 and other != first
+    assert settle([f"{shared}0"]) == [f"{shared}0"]
+    # So is another resource request (the actors hold what they asked for).
+    last, own = serve(whisper_compute_type="int8")
+    assert own not in (f32, shared) and last not in (first, other)
+    assert settle([f"{own}0"]) == [f"{own}0"]
+
+
+def test_the_spans_of_a_long_recording_fan_out_over_whisper_actors(
+    ray_cluster, tmp_path: Path
+) -> None:
+    from support.speech import long_recording
+
+    from genesis_pipeline.config import Settings
+    from genesis_pipeline.progress import no_progress
+    from genesis_pipeline.runs.executor import LocalExecutor, make_executor, model_config
+    from genesis_pipeline.runs.steps.transcribe import Recording, transcribe_files
+    from genesis_pipeline.stages.transcribe import TranscribeParams, split_recording
+
+    path, duration = long_recording(tmp_path)
+    assert len(split_recording(path).spans) == 2
+    files = [Recording(path.name, str(path), True, duration)]
+    settings = Settings(
+        executor="ray", ray_address=ray_cluster.address, offline="1", ray_model_actors=2
+    )
+    config = model_config(settings, "whisper")
+    local = LocalExecutor()
+    info = local.model_info(config)
+    params = TranscribeParams(
+        batch_size=info.plan.whisper_batch_size, workers=info.plan.whisper_workers
+    )
+    [(_, expected, _)] = transcribe_files(local, files, params, info.identity, config, no_progress)
+    heard = [w.start for w in expected.words]
+    assert min(heard) < 10 and max(heard) > 300, heard  # both sentences, one in each span
+    executor = make_executor(settings)
+    try:
+        assert executor.model_info(config).identity == info.identity
+        [(_, got, where)] = transcribe_files(
+            executor, files, params, info.identity, config, no_progress
+        )
+    finally:
+        executor.close()
+    assert got == expected
+    assert len(where) == 2 and len({w["pid"] for w in where}) == 2, where
+
+
+@pytest.mark.stops_ray_head
 def test_a_stopped_head_fails_the_run_in_one_line_and_the_next_run_resumes(
     ray_cluster, tmp_path: Path, tiny_blip_session: Path, tone_footage
 ) -> None:
     home = tmp_path / "home"
-    store, pid = _project(home, tiny_blip_session, tone_footage.path, "head")
-    # A cluster of its own (this test stops it), driven by a `genesis` worker process.
-    doomed = start_cluster(gpu_node=False)
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    store, pid = project(home, tiny_blip_session, tone_footage.path, "head")
+    env = {
+        "GENESIS_EXECUTOR": "ray",
+        "GENESIS_RAY_ADDRESS": ray_cluster.address,
+        "GENESIS_CAPTION_MODEL": str(tiny_blip_session),
+        "GENESIS_OFFLINE": "1",
+    }
+    # `genesis process-project` with scene detection held on its worker until the head is gone.
+    script = Path(__file__).resolve().parents[1] / "support" / "raygate.py"
+    cmd = [sys.executable, str(script), str(gate), "process-project", "--project-id", str(pid)]
+    proc = subprocess.Popen(
+        [*cmd, "-q", "--data-dir", str(home)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env},
+        start_new_session=True,
+    )
     try:
-        env = {
-            "GENESIS_EXECUTOR": "ray",
-            "GENESIS_RAY_ADDRESS": doomed.address,
-            "GENESIS_CAPTION_MODEL": str(tiny_blip_session),
-            "GENESIS_OFFLINE": "1",
-        }
-        proc = spawn(home, "process-project", "--project-id", str(pid), "-q", env=env)
-        assert wait_for_step(store, pid, "scenes", proc), proc.communicate()
-        doomed.head_node.kill_all_processes(check_alive=False, allow_graceful=False)
+        assert wait_for(gate / "started", proc), proc.communicate()
+        ray_cluster.stop_head()
         stopped = time.monotonic()
         _out, err = proc.communicate(timeout=90)
         took = time.monotonic() - stopped
     finally:
-        doomed.shutdown()
+        (gate / "release").write_text("")
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode != 0
     with store.db.read() as con:
         row = con.execute("SELECT status, error FROM runs WHERE project_id = ?", [pid]).fetchone()

@@ -24,10 +24,11 @@ MODEL_KINDS = ("whisper", "captions")
 
 @dataclass(frozen=True, slots=True)
 class ModelConfig:
-    """What a worker needs to plan its device and load a model, and nothing of the host's
-    (no data dir, no Settings): the model's name as configured and the device knobs. The worker
-    plans its own device from these (CUDA when it has one), so a GPU worker behind a CPU-only
-    app host runs the model on its GPU.
+    """What it takes to plan a device and load a model, and nothing of the host's (no data
+    dir, no Settings): the model's name as configured and the device knobs. The local executor
+    plans this machine's device from them; the Ray executor decides the device from the settings
+    (``device`` resolved, see ``RayExecutor.planned``) and its workers load the model with that
+    plan, so a GPU worker behind a CPU-only app host runs the model on its GPU.
 
     Attributes:
         kind: ``whisper`` or ``captions``.
@@ -42,8 +43,9 @@ class ModelConfig:
     whisper_batch_size: int = 0
     caption_batch_size: int = 0
 
-    def plan(self) -> DevicePlan:
-        """The device plan on the machine this runs on.
+    def plan(self, cuda_count: int | None = None) -> DevicePlan:
+        """The device plan on the machine this runs on, or, given ``cuda_count``, for a machine
+        with that many CUDA devices (a host planning for its workers).
 
         Raises:
             InvalidSettingError: the device or compute type cannot be used here.
@@ -55,18 +57,20 @@ class ModelConfig:
             whisper_compute_type=self.whisper_compute_type,
             whisper_batch_size=self.whisper_batch_size,
             caption_batch_size=self.caption_batch_size,
+            cuda_count=cuda_count,
         )
 
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
-    """A model as the worker that runs it resolved it: the identity that goes into cache keys,
-    the worker's device plan, and where it runs.
+    """A model as the executor resolved it from the settings, without loading it: the identity
+    that goes into cache keys and the device plan the model runs with (the Ray executor decides
+    it for its workers, which load the model with it and check the identity).
 
     Attributes:
         identity: the model's cache-key identity (weights and, for BLIP, dtype).
         note: why this model was chosen (a fallback), for the run's step_details.
-        where: ``local`` or the Ray node id of the actor that serves it.
+        where: ``local``, or ``ray`` (the calls' items say which node served each).
         error: why the model cannot be used (captions are then skipped), None when it can.
     """
 
@@ -125,13 +129,18 @@ class Executor(Protocol):
         ...
 
     def model_info(self, config: ModelConfig) -> ModelInfo:
-        """The model as the workers that run it resolve it (identity, device plan).
+        """The model's identity (for cache keys) and the device plan it runs with, decided
+        without loading it (and, for a cluster, without reaching it).
 
         Raises:
             InvalidSettingError: the model's name or device settings are unusable.
             ModelUnavailableError: a Whisper model cannot be found.
             ExecutorError: the cluster cannot be reached.
         """
+        ...
+
+    def model_slots(self, config: ModelConfig) -> int:
+        """How many calls with ``config``'s model run at once (the work worth splitting)."""
         ...
 
     def run(self, calls: Sequence[Call[R]], progress: StepProgress) -> Iterator[tuple[int, R]]:

@@ -28,6 +28,9 @@ class LocalExecutor:
             self._info[config] = model_info(config)
         return self._info[config]
 
+    def model_slots(self, config: ModelConfig) -> int:
+        return 1
+
     def run(self, calls: Sequence[Call[R]], progress: StepProgress) -> Iterator[tuple[int, R]]:
         for i, call in enumerate(calls):
 

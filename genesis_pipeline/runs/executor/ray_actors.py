@@ -2,8 +2,8 @@
 board. Imported only by :mod:`.ray_cluster` (this module imports Ray).
 
 * :class:`ModelWorker`: a long-lived (detached, named) actor that loads one model once and
-  serves the calls of many files, runs and projects; it plans its own device (CUDA when its
-  node has one).
+  serves the calls of many files, runs and projects, with the device plan the host decided
+  (it checks its node can follow it and that its model has the host's identity).
 * :func:`run_task`: one CPU stage call (scene detection, render) as a Ray task.
 * :class:`ProgressBoard`: workers post each call's latest ``(done, total, note)``; the host
   reads it while it waits, so the Run page moves as it does with the local executor.
@@ -19,9 +19,10 @@ from typing import Any
 
 import ray
 
+from genesis_pipeline.ml.device import DevicePlan
 from genesis_pipeline.progress import Progress
-from genesis_pipeline.runs.executor.base import ModelConfig, ModelInfo
-from genesis_pipeline.runs.executor.tasks import load_model, model_info
+from genesis_pipeline.runs.executor.base import ModelConfig
+from genesis_pipeline.runs.executor.tasks import load_planned
 
 # A worker posts progress at most this often (each post is one small actor message).
 POST_INTERVAL_S = 0.5
@@ -73,9 +74,11 @@ def _here() -> str:
 
 
 class ModelWorker:
-    """One model, loaded on first use and kept for the life of the actor."""
+    """One model, loaded on first use with the plan the host decided and kept for the life of
+    the actor. Named after that plan and the model's identity: other settings get other actors.
+    """
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, plan: DevicePlan, identity: str) -> None:
         # Ray starts the worker with OMP_NUM_THREADS set to the actor's CPU claim (1), so numpy's
         # BLAS is already down to one thread. The models compute with the threads of their
         # device plan (this node's cores), as in the local executor: the BLAS pool's size even
@@ -86,11 +89,9 @@ class ModelWorker:
         os.environ["OMP_NUM_THREADS"] = str(cores)  # libraries loaded from now on
         threadpool_limits(cores)  # those loaded already
         self.config = config
+        self.plan = plan
+        self.identity = identity
         self.model: Any = None
-
-    def info(self) -> ModelInfo:
-        """The model as this worker resolves it (identity, this node's device plan)."""
-        return model_info(self.config, where=_here())
 
     def where(self) -> tuple[str, int]:
         """This actor's node id and process id."""
@@ -99,7 +100,7 @@ class ModelWorker:
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], board: Any, key: str) -> Done:
         t0 = time.monotonic()
         if self.model is None:
-            self.model = load_model(self.config)
+            self.model = load_planned(self.config, self.plan, self.identity, _here())
         value = fn(self.model, *args, progress=_poster(board, key))
         return Done(value, _here(), os.getpid(), round(time.monotonic() - t0, 3))
 

@@ -4,13 +4,17 @@ Connecting: ``GENESIS_RAY_ADDRESS`` = ``auto`` (the cluster this machine belongs
 ``host:port`` (its GCS), ``ray://host:10001`` (Ray Client), or empty (start a Ray on this
 machine for this process). Ray's dashboard and usage statistics stay off.
 
-Placement: Whisper and BLIP calls go to long-lived detached actors
-(:class:`.ray_actors.ModelWorker`, ``GENESIS_RAY_MODEL_ACTORS`` per model, named after the
-model's settings so a second run, of any project, finds them with the model loaded); each asks
-for ``GENESIS_RAY_GPU_PER_MODEL`` GPUs when the cluster has any, and
-``GENESIS_RAY_CPUS_PER_MODEL`` CPUs. Scene detection and renders are Ray tasks asking for
-``GENESIS_RAY_CPUS_PER_TASK`` CPUs. A worker that dies is retried by
-Ray (tasks: ``max_retries``; actors: ``max_restarts`` and ``max_task_retries``).
+Models: the host decides each model's identity (the cache keys) and device plan from the
+settings alone (:meth:`RayExecutor.planned`), so a run whose steps all hit the cache never
+connects. Whisper and BLIP calls go to long-lived detached actors
+(:class:`.ray_actors.ModelWorker`, ``GENESIS_RAY_MODEL_ACTORS`` per model) named after that
+identity, plan and resource request, so a second run, of any project, finds them with the model
+loaded; a run with other model settings starts its own and retires the stale ones. Each asks
+for ``GENESIS_RAY_GPU_PER_MODEL`` GPUs and ``GENESIS_RAY_CPUS_PER_MODEL`` CPUs; scene detection
+and renders are Ray tasks asking for ``GENESIS_RAY_CPUS_PER_TASK`` CPUs. A request no node of
+the cluster can hold fails at once, naming the setting and what the nodes have. A worker that
+dies is retried by Ray (tasks: ``max_retries``; actors: ``max_restarts`` and
+``max_task_retries``).
 
 A cluster that stops answering (its head gone) is noticed within seconds by probing the GCS
 port while waiting, and fails the step with one line naming ``GENESIS_RAY_ADDRESS``; the stage
@@ -19,6 +23,7 @@ cache keeps what finished, so the next run resumes there.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import os
@@ -31,7 +36,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from genesis_pipeline.config import Settings
-from genesis_pipeline.errors import ExecutorError, GenesisError
+from genesis_pipeline.errors import ExecutorError, GenesisError, InvalidSettingError
+from genesis_pipeline.ml.device import DevicePlan
 from genesis_pipeline.runs.executor.base import Call, ModelConfig, ModelInfo, R, StepProgress
 from genesis_pipeline.store.cache import fingerprint
 
@@ -83,10 +89,10 @@ class RayExecutor:
         self._on_lost: Callable[[str], None] | None = None
         self._started_here = False
         self._gcs: tuple[str, int] | None = None
-        self._gpus = 0.0
         self._board: Any = None
         self._actors: dict[ModelConfig, list[Any]] = {}
         self._info: dict[ModelConfig, ModelInfo] = {}
+        self._fitting: set[tuple[tuple[str, float], ...]] = set()
         self._turn = itertools.count()
         self._token = uuid.uuid4().hex[:12]
         self.placements: dict[int, dict[str, Any]] = {}
@@ -138,9 +144,6 @@ class RayExecutor:
         else:
             gcs = getattr(context, "gcs_address", None)
             self._gcs = _split(gcs) if gcs else None
-        # Ray leaves cluster_resources unannotated.
-        resources = ray.cluster_resources()  # type: ignore[no-untyped-call]
-        self._gpus = float(resources.get("GPU", 0.0))
         from genesis_pipeline.runs.executor.ray_actors import RemoteProgressBoard
 
         self._board = RemoteProgressBoard.options(
@@ -209,43 +212,134 @@ class RayExecutor:
         )
 
     # -- models ----------------------------------------------------------------------------------
+    def planned(self, config: ModelConfig) -> tuple[ModelConfig, DevicePlan]:
+        """``config`` with its device decided from the settings alone (``GENESIS_DEVICE``;
+        ``auto`` means CUDA when the model actors ask for GPUs, ``GENESIS_RAY_GPU_PER_MODEL`` >
+        0, else the CPU), and the plan the workers load the model with.
+
+        Raises:
+            InvalidSettingError: ``GENESIS_DEVICE=cuda`` with actors that ask for no GPU, or an
+                unusable compute type.
+        """
+        device = config.device
+        if device == "auto":
+            device = "cuda" if self.gpu_per_model > 0 else "cpu"
+        elif device == "cuda" and self.gpu_per_model == 0:
+            raise InvalidSettingError(
+                "GENESIS_RAY_GPU_PER_MODEL",
+                "is 0 but GENESIS_DEVICE=cuda: the model actors must ask for a GPU share",
+            )
+        config = dataclasses.replace(config, device=device)
+        return config, config.plan(cuda_count=1 if device == "cuda" else 0)
+
+    def model_info(self, config: ModelConfig) -> ModelInfo:
+        """The model's identity and plan, decided here from the settings: no cluster needed."""
+        if config not in self._info:
+            from genesis_pipeline.runs.executor.tasks import planned_model_info
+
+            planned, plan = self.planned(config)
+            self._info[config] = planned_model_info(planned, plan)
+        return self._info[config]
+
+    def actor_tag(self, config: ModelConfig) -> str:
+        """What the model actors for ``config`` are named after: the model's identity, the plan
+        it is loaded with and the resources the actors hold. Another value of any of them gets
+        other actors (and retires these)."""
+        info = self.model_info(config)
+        plan = self.planned(config)[1]
+        return fingerprint(
+            {
+                "kind": config.kind,
+                "name": config.name,
+                "offline": config.offline,
+                "identity": info.identity,
+                "device": plan.device,
+                "compute_type": plan.whisper_compute_type,
+                "whisper_batch_size": plan.whisper_batch_size,
+                "whisper_workers": plan.whisper_workers,
+                "caption_dtype": plan.caption_dtype,
+                "caption_batch_size": plan.caption_batch_size,
+                "gpus": self.gpu_per_model,
+                "cpus": self.cpus_per_model,
+            }
+        )[:12]
+
     def _pool(self, config: ModelConfig) -> list[Any]:
         from genesis_pipeline.runs.executor.ray_actors import RemoteModelWorker
 
         if config not in self._actors:
-            tag = fingerprint(config)[:10]
-            gpus = self.gpu_per_model if self._gpus > 0 else 0.0
+            info = self.model_info(config)
+            planned, plan = self.planned(config)
+            self._fits(
+                {"GPU": self.gpu_per_model, "CPU": self.cpus_per_model},
+                f"a {config.kind} model actor",
+                {"GPU": "GENESIS_RAY_GPU_PER_MODEL", "CPU": "GENESIS_RAY_CPUS_PER_MODEL"},
+            )
+            prefix = f"genesis-{config.kind}-{self.actor_tag(config)}-"
+            names = [f"{prefix}{i}" for i in range(self.model_actors)]
+            self._retire(f"genesis-{config.kind}-", keep=set(names))
             self._actors[config] = [
                 RemoteModelWorker.options(
-                    name=f"genesis-{config.kind}-{tag}-{i}",
+                    name=name,
                     namespace=NAMESPACE,
                     lifetime="detached",
                     get_if_exists=True,
                     num_cpus=self.cpus_per_model,
-                    num_gpus=gpus,
+                    num_gpus=self.gpu_per_model,
                     max_restarts=ACTOR_RESTARTS,
                     max_task_retries=TASK_RETRIES,
-                ).remote(config)
-                for i in range(self.model_actors)
+                ).remote(planned, plan, info.identity)
+                for name in names
             ]
         return self._actors[config]
 
-    def model_info(self, config: ModelConfig) -> ModelInfo:
-        if config not in self._info:
-            self.connect()
-            self._check(f"loading {config.kind}")
-            pool = self._pool(config)
-            self._info[config] = self._gather_one(pool[0].info.remote(), f"{config.kind} model")
-        return self._info[config]
+    def _retire(self, kind_prefix: str, keep: set[str]) -> None:
+        """Retire the model actors of this kind that other settings started (another model,
+        device, compute type or resource request), or that a smaller pool no longer uses: each
+        ends once the calls already sent to it are done (a run using it finishes its file)."""
+        import ray
+        from ray.util import list_named_actors
 
-    def _gather_one(self, ref: Any, doing: str) -> Any:
+        for name in list_named_actors():
+            if not name.startswith(kind_prefix) or name in keep:
+                continue
+            try:
+                stale = ray.get_actor(name, namespace=NAMESPACE)
+            except ValueError:
+                continue  # gone meanwhile
+            log.info("retiring model actor %s (other settings)", name)
+            stale.__ray_terminate__.remote()
+
+    def _fits(self, need: dict[str, float], what: str, settings: dict[str, str]) -> None:
+        """Fail at once, in one line, when no node of the cluster can ever hold ``need`` (Ray
+        would keep the work pending for good).
+
+        Raises:
+            ExecutorError: naming the settings that ask for too much and what the nodes have.
+        """
         import ray
 
-        while True:
-            done, _ = ray.wait([ref], timeout=POLL_S * 4)
-            if done:
-                return self._value(done[0])
-            self._check(doing)
+        shape = tuple(sorted(need.items()))
+        if shape in self._fitting:
+            return
+        # Ray leaves nodes() unannotated.
+        nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
+
+        def holds(node: dict[str, float], kinds: Sequence[str]) -> bool:
+            return all(node.get(k, 0.0) >= need[k] for k in kinds if need[k] > 0)
+
+        if any(holds(n, list(need)) for n in nodes):
+            self._fitting.add(shape)
+            return
+        alone = [k for k in need if need[k] > 0 and not any(holds(n, [k]) for n in nodes)]
+        named = alone or [k for k in need if need[k] > 0]
+        asked = " and ".join(f"{need[k]:g} {k}" for k in need if need[k] > 0)
+        has = "; ".join(f"{n.get('CPU', 0.0):g} CPU, {n.get('GPU', 0.0):g} GPU" for n in nodes)
+        raise ExecutorError(
+            ", ".join(f"{settings[k]}={need[k]:g}" for k in named),
+            f"{what} asks for {asked} but no node of the cluster has that "
+            f"({len(nodes)} node{'s' if len(nodes) != 1 else ''}: {has})",
+        )
 
     def _value(self, ref: Any) -> Any:
         """A finished call's value; its own error (a GenesisError) is raised unchanged."""
@@ -275,6 +369,9 @@ class RayExecutor:
             "model_actors": self.model_actors,
         }
 
+    def model_slots(self, config: ModelConfig) -> int:
+        return self.model_actors
+
     def _submit(self, call: Call[Any], key: str) -> Any:
         from genesis_pipeline.runs.executor.ray_actors import RemoteTask
 
@@ -282,15 +379,16 @@ class RayExecutor:
             pool = self._pool(call.model)
             actor = pool[next(self._turn) % len(pool)]
             return actor.call.remote(call.fn, call.args, self._board, key)
+        self._fits({"CPU": self.cpus_per_task}, "a CPU task", {"CPU": "GENESIS_RAY_CPUS_PER_TASK"})
         return RemoteTask.options(
             num_cpus=self.cpus_per_task, max_retries=TASK_RETRIES, retry_exceptions=False
         ).remote(call.fn, call.args, self._board, key)
 
     def run(self, calls: Sequence[Call[R]], progress: StepProgress) -> Iterator[tuple[int, R]]:
+        if not calls:
+            return  # a step whose calls all hit the cache: Ray is not even imported
         import ray
 
-        if not calls:
-            return
         self.connect()
         self._check(calls[0].label)
         token = f"{self._token}/{next(self._turn)}/"

@@ -10,24 +10,33 @@ writes the MP4 to the path it is given.
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genesis_pipeline.errors import ModelUnavailableError
+from genesis_pipeline.errors import InvalidSettingError, ModelUnavailableError
 from genesis_pipeline.progress import Progress, no_progress
 from genesis_pipeline.runs.executor.base import ModelConfig, ModelInfo
 from genesis_pipeline.runs.executor.inputs import local_input
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from genesis_pipeline.ml.device import DevicePlan
     from genesis_pipeline.stages.captions import CaptionParams, CaptionResult
     from genesis_pipeline.stages.narration import NarrationClip
     from genesis_pipeline.stages.render import AssemblyParams, RenderExtras, RenderResult
     from genesis_pipeline.stages.scenes import SceneList, SceneParams
     from genesis_pipeline.stages.timeline import CutSegment
-    from genesis_pipeline.stages.transcribe import TranscribeParams, Transcript
+    from genesis_pipeline.stages.transcribe import (
+        RecordingSpans,
+        SpanTranscript,
+        TranscribeParams,
+        Transcript,
+    )
 
 
 # -- models --------------------------------------------------------------------------------------
@@ -53,6 +62,71 @@ def model_info(config: ModelConfig, where: str = "local") -> ModelInfo:
     except ModelUnavailableError as exc:
         return ModelInfo("", plan, where=where, error=str(exc))
     return ModelInfo(identity, plan, where=where)
+
+
+def planned_model_info(config: ModelConfig, plan: DevicePlan) -> ModelInfo:
+    """Resolve ``config`` for workers elsewhere, from the settings alone: the identity the model
+    has when loaded with ``plan`` (decided by the host, not by a live worker), so a run whose
+    steps all hit the cache never needs the cluster. The weights are fingerprinted where this
+    runs: the model must sit at the same path (or hub cache) on the workers, which check it
+    when they load it (:func:`load_planned`).
+
+    Raises:
+        InvalidSettingError: a name setting is unusable.
+        ModelUnavailableError: the Whisper model cannot be found.
+    """
+    if config.kind == "whisper":
+        from genesis_pipeline.ml.whisper import resolve_whisper_model
+
+        spec = resolve_whisper_model(config.name, config.offline)
+        return ModelInfo(spec.identity, plan, spec.note, spec.fallback, "ray")
+    from genesis_pipeline.ml.blip import planned_captioner_identity
+
+    try:
+        identity = planned_captioner_identity(config.name, plan.caption_dtype, config.offline)
+    except ModelUnavailableError as exc:
+        return ModelInfo("", plan, where="ray", error=str(exc))
+    return ModelInfo(identity, plan, where="ray")
+
+
+def load_planned(config: ModelConfig, plan: DevicePlan, identity: str, node: str) -> Any:
+    """Load ``config``'s model on a worker with the host's ``plan`` (this machine's CPU threads)
+    and check it is the model the host keyed the cache with (``identity``).
+
+    Raises:
+        InvalidSettingError: the plan's device is not usable on this worker, or the worker's
+            model is not the host's (another folder, other weights).
+        ModelUnavailableError: the model cannot be loaded.
+    """
+    from genesis_pipeline.ml.device import cuda_device_count
+
+    setting = "GENESIS_WHISPER_MODEL" if config.kind == "whisper" else "GENESIS_CAPTION_MODEL"
+    if plan.device == "cuda" and cuda_device_count() == 0:
+        raise InvalidSettingError(
+            "GENESIS_DEVICE",
+            f"the {config.kind} model is planned on CUDA (GENESIS_DEVICE=cuda, or auto with "
+            f"GENESIS_RAY_GPU_PER_MODEL > 0) but node {node} has no CUDA device",
+        )
+    here = dataclasses.replace(plan, cpu_threads=os.cpu_count() or 1)
+    if config.kind == "whisper":
+        from genesis_pipeline.ml.whisper import load_whisper, resolve_whisper_model
+
+        spec = resolve_whisper_model(config.name, config.offline)
+        found, model = spec.identity, None
+        if found == identity:
+            model = load_whisper(spec, here)
+    else:
+        from genesis_pipeline.ml.blip import load_captioner
+
+        model = load_captioner(config.name, here, config.offline)
+        found = str(model.identity)
+    if found != identity:
+        raise InvalidSettingError(
+            setting,
+            f"node {node} has another model than the app host ({found} there, {identity} on "
+            "the host): the model must be the same folder or hub snapshot on both",
+        )
+    return model
 
 
 def load_model(config: ModelConfig) -> Any:
@@ -100,6 +174,48 @@ def transcribe_silent(
         InvalidMediaError: the file is missing.
     """
     return transcribe_media(None, locator, params, identity, progress=progress)
+
+
+def split_audio(locator: str, *, progress: Progress = no_progress) -> RecordingSpans:
+    """Decode a long recording's audio once and cut it into spans, for transcribing them on
+    several workers at once.
+
+    Raises:
+        InvalidMediaError: the file is missing or its audio cannot be decoded.
+    """
+    from genesis_pipeline.stages.transcribe import split_recording
+
+    progress(0, 1, "cutting into spans")
+    recording = split_recording(local_input(locator))
+    progress(1, 1, f"{len(recording.spans)} spans")
+    return recording
+
+
+def transcribe_part(
+    model: Any,
+    samples: np.ndarray,
+    first: int,
+    duration: float,
+    params: TranscribeParams,
+    label: str,
+    *,
+    progress: Progress = no_progress,
+) -> SpanTranscript:
+    """Transcribe one span of a recording (``samples`` from sample ``first``) with a loaded
+    Whisper model; progress counts within the span.
+
+    Raises:
+        StageError: the model failed while decoding.
+    """
+    from genesis_pipeline.stages.transcribe import SAMPLE_RATE, transcribe_span
+
+    first_ms = round(1000 * first / SAMPLE_RATE)
+    span_ms = max(1, round(1000 * len(samples) / SAMPLE_RATE))
+
+    def within(done: int, total: int, note: str) -> None:
+        progress(min(span_ms, max(0, done - first_ms)), span_ms, note)
+
+    return transcribe_span(samples, first, duration, model, params, within, label)
 
 
 @dataclass(frozen=True, slots=True)
