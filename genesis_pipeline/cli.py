@@ -508,6 +508,19 @@ def cmd_token(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_api(args: argparse.Namespace) -> int:
+    """Serve the HTTP API (FastAPI under uvicorn) on this data dir."""
+    from genesis_pipeline.api import serve
+
+    return serve(
+        _settings(args),
+        host=args.host,
+        port=args.port,
+        cors_origins=tuple(args.cors_origin or ()),
+        log_level="debug" if args.debug else "info",
+    )
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     from genesis_pipeline.config import configuration_table
     from genesis_pipeline.runs.executor import make_executor
@@ -715,6 +728,17 @@ def build_parser() -> argparse.ArgumentParser:
     t = tsub.add_parser("revoke", parents=[common], help="refuse a token from now on")
     t.add_argument("--name", required=True)
     p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("api", parents=[common], help="serve the HTTP API (bearer tokens)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost)")
+    p.add_argument("--port", type=int, default=8600)
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="allow browser pages from this origin (repeatable; default: CORS off)",
+    )
+    p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("config", parents=[common], help="show settings and GENESIS_* variables")
     p.set_defaults(func=cmd_config)

@@ -1,0 +1,53 @@
+"""What routes depend on: the store, the caller (a bearer token) and its right, the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from genesis_pipeline.services import access
+from genesis_pipeline.services.access import Actor, Right
+from genesis_pipeline.store import Store
+
+_bearer = HTTPBearer(auto_error=False, description="a token from `genesis token create`")
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def current_actor(
+    store: StoreDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> Actor:
+    """Raises: AuthenticationError: no bearer token, or an unknown or revoked one."""
+    return access.authenticate(store, credentials.credentials if credentials else None)
+
+
+def allowed(right: Right, action: str) -> Callable[..., Actor]:
+    """A dependency: the caller, when its role holds ``right`` (checked in services.access)."""
+
+    def check(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+        access.require(actor, right, action)
+        return actor
+
+    return check
+
+
+Reader = Annotated[Actor, Depends(allowed("read", "read"))]
+Reviewer = Annotated[Actor, Depends(allowed("review", "review, tune or run"))]
+Admin = Annotated[Actor, Depends(allowed("manage", "manage projects, media and tokens"))]
+
+
+def audit(
+    store: Store, actor: Actor, action: str, project_id: int | None = None, **details: Any
+) -> None:
+    """Record a write the caller made (after it succeeded)."""
+    access.record(store, actor, action, project_id, details)
