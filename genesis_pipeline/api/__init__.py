@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from genesis_pipeline import __version__
 from genesis_pipeline.api import problems
+from genesis_pipeline.api.responses import TimesJSONResponse
 from genesis_pipeline.api.routes import (
     access,
     chapters,
@@ -71,6 +72,7 @@ def create_app(settings: Settings, *, cors_origins: Sequence[str] = ()) -> FastA
         version=__version__,
         description=DESCRIPTION,
         responses=problems.responses(401, 422),
+        default_response_class=TimesJSONResponse,
     )
     app.state.store = Store(settings)
     problems.install(app)

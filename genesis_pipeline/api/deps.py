@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Path, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import Field
 
 from genesis_pipeline.services import access
 from genesis_pipeline.services.access import Actor, Right
@@ -51,3 +52,10 @@ def audit(
 ) -> None:
     """Record a write the caller made (after it succeeded)."""
     access.record(store, actor, action, project_id, details)
+
+
+#: The largest id a path or query takes (JavaScript's safe integers; the store's are BIGINT).
+MAX_ID = 2**53
+PathId = Annotated[int, Path(ge=0, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=0, le=MAX_ID)]
+BodyId = Annotated[int, Field(ge=0, le=MAX_ID)]

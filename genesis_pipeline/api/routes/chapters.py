@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from genesis_pipeline.api.deps import Reader, Reviewer, StoreDep, audit
+from genesis_pipeline.api.deps import PathId, Reader, Reviewer, StoreDep, audit
 from genesis_pipeline.api.problems import responses
 from genesis_pipeline.services.chapters import (
     SavedChapter,
@@ -78,7 +78,7 @@ class TitleBody(BaseModel):
     response_model=list[SavedChapter],
     summary="The chapters of the last run (with edited titles)",
 )
-def chapters(project_id: int, store: StoreDep, _: Reader) -> list[SavedChapter]:
+def chapters(project_id: PathId, store: StoreDep, _: Reader) -> list[SavedChapter]:
     return saved_chapters(store, project_id)
 
 
@@ -87,7 +87,7 @@ def chapters(project_id: int, store: StoreDep, _: Reader) -> list[SavedChapter]:
     response_model=CurrentRules,
     summary="The rules in effect and every saved version",
 )
-def rules(project_id: int, store: StoreDep, _: Reader) -> CurrentRules:
+def rules(project_id: PathId, store: StoreDep, _: Reader) -> CurrentRules:
     version, now = current_rules(store, project_id)
     return CurrentRules(
         version=version,
@@ -107,7 +107,7 @@ def rules(project_id: int, store: StoreDep, _: Reader) -> CurrentRules:
     response_model=RulesSaved,
     summary="Save a rules version (the next run re-chapters with it)",
 )
-def save(project_id: int, body: RulesSave, store: StoreDep, actor: Reviewer) -> RulesSaved:
+def save(project_id: PathId, body: RulesSave, store: StoreDep, actor: Reviewer) -> RulesSaved:
     version = save_rules(store, project_id, body.rules(), body.note)
     audit(store, actor, "chapters.rules", project_id, version=version, **body.model_dump())
     return RulesSaved(version=version)
@@ -118,7 +118,9 @@ def save(project_id: int, body: RulesSave, store: StoreDep, actor: Reviewer) -> 
     response_model=list[PreviewChapter],
     summary="The chapters these rules would make, without saving anything",
 )
-def preview(project_id: int, body: RulesBody, store: StoreDep, _: Reader) -> list[PreviewChapter]:
+def preview(
+    project_id: PathId, body: RulesBody, store: StoreDep, _: Reader
+) -> list[PreviewChapter]:
     get_project(store, project_id)
     made = preview_chapters(load_chapter_inputs(store, project_id), body.rules())
     return [
@@ -140,7 +142,7 @@ def preview(project_id: int, body: RulesBody, store: StoreDep, _: Reader) -> lis
     summary="Rename a chapter",
 )
 def title(
-    project_id: int, chapter_id: int, body: TitleBody, store: StoreDep, actor: Reviewer
+    project_id: PathId, chapter_id: PathId, body: TitleBody, store: StoreDep, actor: Reviewer
 ) -> list[SavedChapter]:
     set_chapter_title(store, project_id, chapter_id, body.title)
     audit(store, actor, "chapters.title", project_id, chapter_id=chapter_id, title=body.title)

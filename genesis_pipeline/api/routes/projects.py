@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
-from genesis_pipeline.api.deps import Admin, Reader, Reviewer, StoreDep, audit
+from genesis_pipeline.api.deps import Admin, PathId, Reader, Reviewer, StoreDep, audit
 from genesis_pipeline.api.problems import responses
 from genesis_pipeline.services import access, render_settings
 from genesis_pipeline.services.documents import ProjectDoc, project_doc
@@ -67,7 +67,7 @@ def create(body: ProjectCreate, store: StoreDep, actor: Admin) -> ProjectDoc:
     summary="Everything about a project (the `genesis status --json` document)",
 )
 def project_status(
-    project_id: int,
+    project_id: PathId,
     store: StoreDep,
     _: Reader,
     words: bool = Query(False, description="include every word's timing"),
@@ -89,7 +89,7 @@ def _settings(store: StoreDep, project_id: int) -> ProjectSettings:
 @router.get(
     "/projects/{project_id}/settings", response_model=ProjectSettings, summary="Render settings"
 )
-def settings(project_id: int, store: StoreDep, _: Reader) -> ProjectSettings:
+def settings(project_id: PathId, store: StoreDep, _: Reader) -> ProjectSettings:
     return _settings(store, project_id)
 
 
@@ -97,7 +97,7 @@ def settings(project_id: int, store: StoreDep, _: Reader) -> ProjectSettings:
     "/projects/{project_id}/settings", response_model=ProjectSettings, summary="Change settings"
 )
 def change_settings(
-    project_id: int, body: ProjectSettingsChange, store: StoreDep, actor: Reviewer
+    project_id: PathId, body: ProjectSettingsChange, store: StoreDep, actor: Reviewer
 ) -> ProjectSettings:
     get_project(store, project_id)
     if body.render_mode is not None:
@@ -116,7 +116,7 @@ def change_settings(
     summary="Who changed what in the project, newest first",
 )
 def project_audit(
-    project_id: int,
+    project_id: PathId,
     store: StoreDep,
     _: Admin,
     limit: int = Query(100, ge=1, le=1000),

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from genesis_pipeline.api.deps import Reader, Reviewer, StoreDep, audit
+from genesis_pipeline.api.deps import PathId, Reader, Reviewer, StoreDep, audit
 from genesis_pipeline.api.problems import responses
 from genesis_pipeline.errors import NotFoundError
 from genesis_pipeline.runs.exports import export_project
@@ -51,7 +51,7 @@ class VoiceoverChange(BaseModel):
     response_model=list[RenderEntry],
     summary="Every render, newest first",
 )
-def renders(project_id: int, store: StoreDep, _: Reader) -> list[RenderEntry]:
+def renders(project_id: PathId, store: StoreDep, _: Reader) -> list[RenderEntry]:
     return render_history(store, project_id)
 
 
@@ -63,7 +63,7 @@ def renders(project_id: int, store: StoreDep, _: Reader) -> list[RenderEntry]:
     responses={200: {"content": {"video/mp4": {}}}, 206: {"description": "the range asked for"}},
 )
 def render_file(
-    project_id: int, render_id: int, store: StoreDep, _: Reader
+    project_id: PathId, render_id: PathId, store: StoreDep, _: Reader
 ) -> FileResponse | RedirectResponse:
     entry = next((r for r in render_history(store, project_id) if r.id == render_id), None)
     if entry is None:
@@ -81,7 +81,7 @@ def render_file(
     summary="An export of the approved cut: otio, fcpxml, fcp7, edl, srt, vtt, chapters-…",
     responses={200: {"content": {f.mime: {} for f in EXPORT_FORMATS.values()}}},
 )
-def export(project_id: int, format: str, store: StoreDep, _: Reader) -> Response:
+def export(project_id: PathId, format: str, store: StoreDep, _: Reader) -> Response:
     fmt = check_format(format)
     get_project(store, project_id)
     result = export_project(store, project_id, fmt.name)
@@ -93,7 +93,7 @@ def export(project_id: int, format: str, store: StoreDep, _: Reader) -> Response
 
 
 @router.get("/projects/{project_id}/narration", response_model=Narration, summary="Narration")
-def narration(project_id: int, store: StoreDep, _: Reader) -> Narration:
+def narration(project_id: PathId, store: StoreDep, _: Reader) -> Narration:
     get_project(store, project_id)
     return Narration(mix=get_mix(store, project_id), voiceovers=list_voiceovers(store, project_id))
 
@@ -101,7 +101,7 @@ def narration(project_id: int, store: StoreDep, _: Reader) -> Narration:
 @router.put(
     "/projects/{project_id}/narration/mix", response_model=MixSettings, summary="Set the gains"
 )
-def mix(project_id: int, body: MixChange, store: StoreDep, actor: Reviewer) -> MixSettings:
+def mix(project_id: PathId, body: MixChange, store: StoreDep, actor: Reviewer) -> MixSettings:
     get_project(store, project_id)
     new = set_mix(store, project_id, voiceover_gain=body.voiceover_gain, bed_gain=body.bed_gain)
     audit(store, actor, "narration.mix", project_id, **body.model_dump(exclude_none=True))
@@ -114,8 +114,8 @@ def mix(project_id: int, body: MixChange, store: StoreDep, actor: Reviewer) -> M
     summary="Override a voiceover's offset (or back to automatic) and gain",
 )
 def voiceover(
-    project_id: int,
-    voiceover_id: int,
+    project_id: PathId,
+    voiceover_id: PathId,
     body: VoiceoverChange,
     store: StoreDep,
     actor: Reviewer,
@@ -144,7 +144,7 @@ def voiceover(
     summary="Remove a voiceover from the narration",
 )
 def drop_voiceover(
-    project_id: int, voiceover_id: int, store: StoreDep, actor: Reviewer
+    project_id: PathId, voiceover_id: PathId, store: StoreDep, actor: Reviewer
 ) -> Narration:
     get_project(store, project_id)
     remove_voiceover(store, project_id, voiceover_id)

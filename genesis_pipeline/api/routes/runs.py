@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
-from genesis_pipeline.api.deps import Reader, Reviewer, StoreDep, audit
+from genesis_pipeline.api.deps import PathId, Reader, Reviewer, StoreDep, audit
 from genesis_pipeline.api.problems import responses
 from genesis_pipeline.errors import InvalidSettingError
 from genesis_pipeline.runs.cancel import cancel_run, get_run
@@ -88,7 +88,7 @@ def _status(store: Store, project_id: int) -> RunStatus:
     summary="Start a run in the background",
     responses=responses(409),
 )
-def start(project_id: int, body: RunStart, store: StoreDep, actor: Reviewer) -> RunStarted:
+def start(project_id: PathId, body: RunStart, store: StoreDep, actor: Reviewer) -> RunStarted:
     if body.narration_overrun is not None:
         check_overrun_choice(body.narration_overrun, "narration_overrun")
     if body.subtitles is not None:
@@ -122,7 +122,7 @@ def start(project_id: int, body: RunStart, store: StoreDep, actor: Reviewer) -> 
     response_model=RunStatus,
     summary="The latest run: steps, progress, whether one is going",
 )
-def current(project_id: int, store: StoreDep, _: Reader) -> RunStatus:
+def current(project_id: PathId, store: StoreDep, _: Reader) -> RunStatus:
     return _status(store, project_id)
 
 
@@ -132,7 +132,7 @@ def current(project_id: int, store: StoreDep, _: Reader) -> RunStatus:
     summary="Follow the run's progress (Server-Sent Events: `progress` events, then `end`)",
 )
 async def events(
-    project_id: int,
+    project_id: PathId,
     store: StoreDep,
     _: Reader,
     wait_s: float = Query(30.0, ge=0, le=600, description="how long to wait for a run to start"),
@@ -162,7 +162,7 @@ async def events(
     summary="Stop the run in progress (what finished stays cached)",
     responses=responses(409),
 )
-def cancel(project_id: int, store: StoreDep, actor: Reviewer) -> RunDoc | None:
+def cancel(project_id: PathId, store: StoreDep, actor: Reviewer) -> RunDoc | None:
     run = cancel_run(store, project_id, f"cancelled by {actor.label}")
     audit(store, actor, "runs.cancel", project_id, run_id=run.id if run else None)
     return run_doc(run) if run else None
@@ -172,12 +172,12 @@ def cancel(project_id: int, store: StoreDep, actor: Reviewer) -> RunDoc | None:
     "/projects/{project_id}/runs", response_model=list[RunDoc], summary="Run history, newest first"
 )
 def history(
-    project_id: int, store: StoreDep, _: Reader, limit: int = Query(20, ge=1, le=500)
+    project_id: PathId, store: StoreDep, _: Reader, limit: int = Query(20, ge=1, le=500)
 ) -> list[RunDoc]:
     get_project(store, project_id)
     return [run_doc(r) for r in list_runs(store, project_id, limit)]
 
 
 @router.get("/projects/{project_id}/runs/{run_id}", response_model=RunDoc, summary="One run")
-def one_run(project_id: int, run_id: int, store: StoreDep, _: Reader) -> RunDoc:
+def one_run(project_id: PathId, run_id: PathId, store: StoreDep, _: Reader) -> RunDoc:
     return run_doc(get_run(store, project_id, run_id))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
-from genesis_pipeline.api.deps import Reader, Reviewer, StoreDep, audit
+from genesis_pipeline.api.deps import BodyId, PathId, QueryId, Reader, Reviewer, StoreDep, audit
 from genesis_pipeline.api.problems import responses
 from genesis_pipeline.errors import NotFoundError
 from genesis_pipeline.services.projects import get_project
@@ -63,7 +63,7 @@ class ScenePage(BaseModel):
 
 
 class Review(BaseModel):
-    scene_ids: list[int] = Field(min_length=1, max_length=10000, examples=[[3, 4, 5]])
+    scene_ids: list[BodyId] = Field(min_length=1, max_length=10000, examples=[[3, 4, 5]])
     status: Literal["approved", "rejected"]
     note: str | None = Field(None, max_length=2000)
 
@@ -114,7 +114,7 @@ def _scene(row: dict[str, Any]) -> Scene:
     "/projects/{project_id}/scenes", response_model=ScenePage, summary="Scenes, filtered and paged"
 )
 def scenes(
-    project_id: int,
+    project_id: PathId,
     store: StoreDep,
     _: Reader,
     status: Literal["all", "approved", "rejected", "unreviewed"] = "all",
@@ -122,7 +122,7 @@ def scenes(
         None, ge=0, le=1, description="only scenes whose weakest confidence is at most this"
     ),
     caption_contains: str = Query("", max_length=200),
-    media_id: int | None = None,
+    media_id: QueryId = None,
     sort: Sort = "timeline",
     page: int = Query(0, ge=0, le=1_000_000),
     page_size: int = Query(24, ge=1, le=500),
@@ -151,7 +151,7 @@ def scenes(
     response_model=Reviewed,
     summary="Approve or reject many scenes",
 )
-def review(project_id: int, body: Review, store: StoreDep, actor: Reviewer) -> Reviewed:
+def review(project_id: PathId, body: Review, store: StoreDep, actor: Reviewer) -> Reviewed:
     n = set_scene_status(
         store, project_id, body.scene_ids, body.status, reviewer=actor.label, note=body.note
     )
@@ -165,8 +165,8 @@ def review(project_id: int, body: Review, store: StoreDep, actor: Reviewer) -> R
     summary="Approve or reject one scene",
 )
 def review_one(
-    project_id: int,
-    scene_id: int,
+    project_id: PathId,
+    scene_id: PathId,
     verdict: Literal["approve", "reject"],
     store: StoreDep,
     actor: Reviewer,
@@ -185,8 +185,8 @@ def review_one(
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 def preview(
-    project_id: int,
-    scene_id: int,
+    project_id: PathId,
+    scene_id: PathId,
     store: StoreDep,
     _: Reader,
     n: int = Query(0, ge=0, le=100, description="which preview of the scene"),

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
-from genesis_pipeline.api.deps import Reader, StoreDep
+from genesis_pipeline.api.deps import PathId, QueryId, Reader, StoreDep
 from genesis_pipeline.api.problems import responses
 from genesis_pipeline.errors import NotFoundError
 from genesis_pipeline.services.media_facts import media_facts
@@ -49,10 +49,10 @@ class Segment(BaseModel):
     summary="Words with timings and probabilities, paged",
 )
 def words(
-    project_id: int,
+    project_id: PathId,
     store: StoreDep,
     _: Reader,
-    media_id: int | None = None,
+    media_id: QueryId = None,
     offset: int = Query(0, ge=0),
     limit: int = Query(500, ge=1, le=5000),
 ) -> WordPage:
@@ -85,7 +85,7 @@ def words(
     summary="Segments whose text contains the query (case-insensitive)",
 )
 def search(
-    project_id: int,
+    project_id: PathId,
     store: StoreDep,
     _: Reader,
     q: str = Query(min_length=1, max_length=200),
@@ -115,8 +115,8 @@ def search(
     responses={200: {"content": {"application/x-subrip": {}, "text/vtt": {}}}},
 )
 def subtitles(
-    project_id: int,
-    media_id: int,
+    project_id: PathId,
+    media_id: PathId,
     store: StoreDep,
     _: Reader,
     format: Literal["srt", "vtt"] = "srt",

@@ -11,7 +11,7 @@ import anyio
 from fastapi import APIRouter, Header, Request, status
 from pydantic import BaseModel, Field
 
-from genesis_pipeline.api.deps import Admin, Reader, StoreDep, audit
+from genesis_pipeline.api.deps import Admin, PathId, Reader, StoreDep, audit
 from genesis_pipeline.api.problems import responses
 from genesis_pipeline.services.documents import AddedMediaDoc, MediaDoc, added_media_doc
 from genesis_pipeline.services.media_facts import MediaFacts, list_media, media_facts
@@ -70,7 +70,7 @@ class FinalizeBody(BaseModel):
     responses=responses(413),
 )
 def start_upload(
-    project_id: int, body: UploadCreate, request: Request, store: StoreDep, actor: Admin
+    project_id: PathId, body: UploadCreate, request: Request, store: StoreDep, actor: Admin
 ) -> UploadCreated:
     ticket = create_upload(store, project_id, body.filename, size_bytes=body.size_bytes)
     own = str(request.url_for("upload_content", upload_id=ticket.upload_id))
@@ -167,12 +167,12 @@ def finish(upload_id: str, body: FinalizeBody, store: StoreDep, actor: Admin) ->
     response_model=list[RejectedUpload],
     summary="Uploads the project refused, with the reasons",
 )
-def rejected(project_id: int, store: StoreDep, _: Reader) -> list[RejectedUpload]:
+def rejected(project_id: PathId, store: StoreDep, _: Reader) -> list[RejectedUpload]:
     return rejected_uploads(store, project_id)
 
 
 @router.get("/projects/{project_id}/media", response_model=list[MediaDoc], summary="Media files")
-def media(project_id: int, store: StoreDep, _: Reader) -> list[MediaDoc]:
+def media(project_id: PathId, store: StoreDep, _: Reader) -> list[MediaDoc]:
     return list_media(store, project_id)
 
 
@@ -181,5 +181,5 @@ def media(project_id: int, store: StoreDep, _: Reader) -> list[MediaDoc]:
     response_model=MediaFacts,
     summary="A media file with its probe facts",
 )
-def one_media(project_id: int, media_id: int, store: StoreDep, _: Reader) -> MediaFacts:
+def one_media(project_id: PathId, media_id: PathId, store: StoreDep, _: Reader) -> MediaFacts:
     return media_facts(store, project_id, media_id)
