@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 
+from genesis_pipeline.api.cache import reads_for, tokens_for
 from genesis_pipeline.services import access
 from genesis_pipeline.services.access import Actor, Right
 from genesis_pipeline.store import Store
@@ -29,7 +30,12 @@ def current_actor(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Actor:
     """Raises: AuthenticationError: no bearer token, or an unknown or revoked one."""
-    return access.authenticate(store, credentials.credentials if credentials else None)
+    secret = credentials.credentials if credentials else None
+    if not secret:
+        return access.authenticate(store, secret)
+    return tokens_for(store.home).get(
+        access.token_sha256(secret), lambda: access.authenticate(store, secret)
+    )
 
 
 def allowed(right: Right, action: str) -> Callable[..., Actor]:
@@ -50,7 +56,8 @@ Admin = Annotated[Actor, Depends(allowed("manage", "manage projects, media and t
 def audit(
     store: Store, actor: Actor, action: str, project_id: int | None = None, **details: Any
 ) -> None:
-    """Record a write the caller made (after it succeeded)."""
+    """Record a write the caller made (after it succeeded); the project's cached reads go."""
+    reads_for(store.home).forget(lambda key: isinstance(key, tuple) and key[1] == project_id)
     access.record(store, actor, action, project_id, details)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
+from genesis_pipeline.api.cache import tokens_for
 from genesis_pipeline.api.deps import Admin, StoreDep
 from genesis_pipeline.api.problems import responses
 from genesis_pipeline.services import access
@@ -41,7 +42,9 @@ def create(body: TokenCreate, store: StoreDep, actor: Admin) -> TokenCreated:
 
 @router.delete("/tokens/{name}", response_model=TokenRecord, summary="Revoke a token")
 def revoke(name: str, store: StoreDep, actor: Admin) -> TokenRecord:
-    return access.revoke_token(store, name, actor=actor)
+    revoked = access.revoke_token(store, name, actor=actor)
+    tokens_for(store.home).forget()  # refused from the next request on
+    return revoked
 
 
 @router.get("/audit", response_model=list[AuditEntry], summary="The audit log, newest first")

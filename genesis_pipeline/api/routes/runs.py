@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
+from genesis_pipeline.api.cache import reads_for
 from genesis_pipeline.api.deps import PathId, Reader, Reviewer, StoreDep, audit
 from genesis_pipeline.api.problems import responses
 from genesis_pipeline.errors import InvalidSettingError
@@ -70,6 +71,12 @@ class RunStatus(BaseModel):
 
 
 def _status(store: Store, project_id: int) -> RunStatus:
+    return reads_for(store.home).get(
+        ("status", project_id), lambda: _load_status(store, project_id)
+    )
+
+
+def _load_status(store: Store, project_id: int) -> RunStatus:
     get_project(store, project_id)
     state = run_state(store, project_id)
     return RunStatus(

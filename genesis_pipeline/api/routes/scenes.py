@@ -6,10 +6,12 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
+from genesis_pipeline.api.cache import reads_for
 from genesis_pipeline.api.deps import BodyId, PathId, QueryId, Reader, Reviewer, StoreDep, audit
 from genesis_pipeline.api.problems import responses
 from genesis_pipeline.errors import NotFoundError
@@ -17,6 +19,7 @@ from genesis_pipeline.services.projects import get_project
 from genesis_pipeline.services.queries import scenes_table
 from genesis_pipeline.services.review import set_scene_status
 from genesis_pipeline.services.scene_browser import browse
+from genesis_pipeline.store import Store
 
 router = APIRouter(tags=["scenes"], responses=responses(401, 403, 404, 422))
 
@@ -110,6 +113,16 @@ def _scene(row: dict[str, Any]) -> Scene:
     )
 
 
+def _table(store: Store, project_id: int) -> pd.DataFrame:
+    """The project's scenes table (cached briefly: clients poll it)."""
+
+    def load() -> pd.DataFrame:
+        get_project(store, project_id)
+        return scenes_table(store, project_id)
+
+    return reads_for(store.home).get(("scenes", project_id), load)
+
+
 @router.get(
     "/projects/{project_id}/scenes", response_model=ScenePage, summary="Scenes, filtered and paged"
 )
@@ -127,9 +140,8 @@ def scenes(
     page: int = Query(0, ge=0, le=1_000_000),
     page_size: int = Query(24, ge=1, le=500),
 ) -> ScenePage:
-    get_project(store, project_id)
     found = browse(
-        scenes_table(store, project_id),
+        _table(store, project_id),
         status=status,
         text=caption_contains,
         media_id=media_id,
@@ -191,8 +203,7 @@ def preview(
     _: Reader,
     n: int = Query(0, ge=0, le=100, description="which preview of the scene"),
 ) -> FileResponse | RedirectResponse:
-    get_project(store, project_id)
-    table = scenes_table(store, project_id)
+    table = _table(store, project_id)
     rows = table[table.id == scene_id]
     if rows.empty:
         raise NotFoundError(f"scene {scene_id}: not in project {project_id}")
