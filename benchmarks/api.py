@@ -303,8 +303,10 @@ def write(res: ApiResults, out: Path, load: tuple[float, ...]) -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.api", description=__doc__)
     ap.add_argument("--clients", type=int, default=50)
-    ap.add_argument("--upload-mb", type=int, default=2048, help="MiB streamed in the upload")
-    ap.add_argument("--quick", action="store_true", help="the 8 s clip, a 64 MiB upload")
+    ap.add_argument(
+        "--upload-mb", type=int, help="MiB streamed in the upload (default 2048; --quick: 64)"
+    )
+    ap.add_argument("--quick", action="store_true", help="the 8 s clip (and a 64 MiB upload)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--keep", type=Path, help="scratch folder to keep (default: a temp dir)")
     args = ap.parse_args(argv)
@@ -314,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     scratch = scratch_dir(args.keep)
     try:
-        res = measure(clip, scratch, args.clients, 64 if args.quick else args.upload_mb)
+        upload_mb = args.upload_mb or (64 if args.quick else 2048)
+        res = measure(clip, scratch, args.clients, upload_mb)
     finally:
         if args.keep is None:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -22,6 +22,8 @@ READ_TTL_S = 0.5
 #: How long a token stays accepted without a look at the store (revocation through this API
 #: takes effect at once; from the command line within this time).
 TOKEN_TTL_S = 2.0
+#: Past this many entries, stale ones are dropped on the next store.
+MAX_ENTRIES = 256
 
 
 class ReadCache:
@@ -32,6 +34,10 @@ class ReadCache:
         self._lock = threading.Lock()
         self._entries: dict[Hashable, tuple[float, float, Any]] = {}  # started, ended, value
         self._loading: dict[Hashable, threading.Lock] = {}
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
 
     def _fresh(self, key: Hashable, asked: float) -> tuple[bool, Any]:
         """The entry, if its read started at most ``ttl_s`` before ``asked`` or was still going
@@ -59,7 +65,17 @@ class ReadCache:
             loaded = load()
             with self._lock:
                 self._entries[key] = (started, time.monotonic(), loaded)
+                if len(self._entries) > MAX_ENTRIES:
+                    self._prune()
             return loaded
+
+    def _prune(self) -> None:
+        """Drop stale entries and idle load gates (many distinct queries must not pile up)."""
+        old = time.monotonic() - self.ttl_s
+        for k in [k for k, e in self._entries.items() if e[1] < old]:
+            del self._entries[k]
+        for k in [k for k, g in self._loading.items() if k not in self._entries and not g.locked()]:
+            del self._loading[k]
 
     def forget(self, match: Callable[[Hashable], bool] | None = None) -> None:
         """Drop the entries whose key ``match`` accepts (all without ``match``)."""

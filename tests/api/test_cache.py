@@ -38,3 +38,10 @@ def test_forget_drops_matching_entries() -> None:
     cache.forget(lambda k: k == ("a", 1))
     assert cache.get(("a", 1), lambda: "new") == "new"
     assert cache.get(("a", 2), lambda: "new") == "two"
+
+
+def test_stale_entries_do_not_pile_up() -> None:
+    cache = ReadCache(ttl_s=0.0)
+    for i in range(2000):
+        cache.get(("q", i), lambda: "x")
+    assert len(cache) <= 257

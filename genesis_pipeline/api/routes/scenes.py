@@ -140,22 +140,27 @@ def scenes(
     page: int = Query(0, ge=0, le=1_000_000),
     page_size: int = Query(24, ge=1, le=500),
 ) -> ScenePage:
-    found = browse(
-        _table(store, project_id),
-        status=status,
-        text=caption_contains,
-        media_id=media_id,
-        max_confidence=confidence_below,
-        sort=SORTS[sort],
-        page=page,
-        page_size=page_size,
-    )
-    return ScenePage(
-        scenes=[_scene(r) for r in found.rows.to_dict("records")],
-        page=found.page,
-        pages=found.pages,
-        matching=found.matching,
-    )
+    def load() -> ScenePage:
+        found = browse(
+            _table(store, project_id),
+            status=status,
+            text=caption_contains,
+            media_id=media_id,
+            max_confidence=confidence_below,
+            sort=SORTS[sort],
+            page=page,
+            page_size=page_size,
+        )
+        return ScenePage(
+            scenes=[_scene(r) for r in found.rows.to_dict("records")],
+            page=found.page,
+            pages=found.pages,
+            matching=found.matching,
+        )
+
+    # The same page asked by many clients at once is built once.
+    asked = (status, confidence_below, caption_contains, media_id, sort, page, page_size)
+    return reads_for(store.home).get(("scene-page", project_id, asked), load)
 
 
 @router.post(
