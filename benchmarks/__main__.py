@@ -1,6 +1,7 @@
 """``python -m benchmarks``: the pipeline against the physical limit and against doing it by hand.
 
-    .venv/bin/python -m benchmarks [--runs 3] [--long] [--quick] [--ray] [--storage] [--out DIR]
+    .venv/bin/python -m benchmarks [--runs 3] [--long] [--quick] [--ray] [--storage] [--api]
+        [--out DIR]
         [--no-png]
 
 Generates (once, cached in ``benchmarks/media/``) a 5-minute 1280x720 30 fps clip with about
@@ -10,7 +11,9 @@ by-hand baseline and the render of a cut dropping 30% of the scenes, and writes
 ``<out>/<date>-<machine>.json``, ``<out>/latest.md``, ``<out>/latest.html`` and
 ``<out>/latest.png``. ``--long`` adds the 20-minute variant (for scaling); ``--quick`` runs the
 same code on an 8 s clip once (the smoke test). ``--storage`` adds S3 storage against local
-disk on the same clip (:mod:`benchmarks.storage`, ``<out>/storage-latest.md``).
+disk on the same clip (:mod:`benchmarks.storage`, ``<out>/storage-latest.md``). ``--api``
+adds the HTTP API under 50 clients while a run writes, and a 2 GB streamed upload's memory
+(:mod:`benchmarks.api`, ``<out>/api-latest.md``).
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         "--storage", action="store_true", help="also S3 storage vs local disk (cold pipeline)"
     )
     ap.add_argument(
+        "--api", action="store_true", help="also the HTTP API under load (benchmarks.api)"
+    )
+    ap.add_argument(
         "--from-json", type=Path, help="re-draw the report from a results JSON, measuring nothing"
     )
     args = ap.parse_args(argv)
@@ -83,6 +89,13 @@ def main(argv: list[str] | None = None) -> int:
 
             compared = storage.compare(std.clip, runs, scratch / "storage", say=log.info)
             storage.write(compared, args.out, load_before)
+        if args.api:
+            from benchmarks import api
+
+            measured = api.measure(
+                std.clip, scratch / "api", clients=50, upload_mb=64 if args.quick else 2048
+            )
+            api.write(measured, args.out, load_before)
     finally:
         if args.keep is None:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -68,6 +68,21 @@ class ExportWritten:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenShown:
+    name: str
+    role: str
+    prefix: str  # the secret's first characters
+    created_at: str
+    revoked_at: str | None
+    token: str | None  # the secret: only when it was just created
+
+
+@dataclass(frozen=True, slots=True)
+class TokenList:
+    tokens: list[TokenShown]
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorShown:
     error: str
     type: str  # the GenesisError subclass
@@ -445,6 +460,67 @@ def cmd_app(args: argparse.Namespace) -> int:
     return subprocess.call(cmd, cwd=entry.parent.parent, env=env)
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    """Create, list or revoke API tokens (a new token's secret is printed this once)."""
+    from genesis_pipeline.services.access import create_token, list_tokens, revoke_token
+
+    store = _store(args)
+    if args.token_command == "create":
+        created = create_token(store, args.name, args.role)
+        t = created.token
+        doc = TokenShown(t.name, t.role, t.prefix, t.created_at.isoformat(), None, created.secret)
+        _emit(
+            args,
+            doc,
+            lambda: f"token {t.name} ({t.role}); shown once, keep it now:\n{created.secret}",
+        )
+    elif args.token_command == "revoke":
+        t = revoke_token(store, args.name)
+        _emit(
+            args,
+            TokenShown(t.name, t.role, t.prefix, t.created_at.isoformat(), "now", None),
+            lambda: f"token {t.name} revoked",
+        )
+    else:
+        tokens = [
+            TokenShown(
+                t.name,
+                t.role,
+                t.prefix,
+                t.created_at.isoformat(timespec="seconds"),
+                t.revoked_at.isoformat(timespec="seconds") if t.revoked_at else None,
+                None,
+            )
+            for t in list_tokens(store)
+        ]
+        _emit(
+            args,
+            TokenList(tokens),
+            lambda: (
+                "\n".join(
+                    f"{t.name:<20} {t.role:<9} {t.prefix}…  created {t.created_at}"
+                    + (f"  revoked {t.revoked_at}" if t.revoked_at else "")
+                    for t in tokens
+                )
+                or "no tokens"
+            ),
+        )
+    return EXIT_OK
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    """Serve the HTTP API (FastAPI under uvicorn) on this data dir."""
+    from genesis_pipeline.api import serve
+
+    return serve(
+        _settings(args),
+        host=args.host,
+        port=args.port,
+        cors_origins=tuple(args.cors_origin or ()),
+        log_level="debug" if args.debug else "info",
+    )
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     from genesis_pipeline.config import configuration_table
     from genesis_pipeline.runs.executor import make_executor
@@ -641,6 +717,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--address", default="localhost")
     p.set_defaults(func=cmd_app)
+
+    p = sub.add_parser("token", parents=[common], help="create, list or revoke API tokens")
+    tsub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    t = tsub.add_parser("create", parents=[common], help="issue a token (printed once)")
+    t.add_argument("--name", required=True, help="who or what uses it (shown in the audit log)")
+    # No argparse choices: a bad role is one line naming the flag, like every setting.
+    t.add_argument("--role", required=True, help="viewer, reviewer or admin")
+    tsub.add_parser("list", parents=[common], help="every token, revoked ones marked")
+    t = tsub.add_parser("revoke", parents=[common], help="refuse a token from now on")
+    t.add_argument("--name", required=True)
+    p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("api", parents=[common], help="serve the HTTP API (bearer tokens)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost)")
+    p.add_argument("--port", type=int, default=8600)
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="allow browser pages from this origin (repeatable; default: CORS off)",
+    )
+    p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("config", parents=[common], help="show settings and GENESIS_* variables")
     p.set_defaults(func=cmd_config)

@@ -87,6 +87,30 @@ class StorageError(GenesisError):
     """The storage (local data dir or S3) refused or failed an operation."""
 
 
+class AuthenticationError(GenesisError):
+    """No credentials, or credentials Genesis does not know (unknown or revoked token)."""
+
+
+class PermissionDeniedError(GenesisError):
+    """The caller is known but its role does not allow the action."""
+
+    def __init__(self, actor: str, role: str, needs: str, action: str) -> None:
+        self.actor = actor
+        self.role = role
+        self.needs = needs
+        self.action = action
+        super().__init__(f"{actor}: role {role} may not {action} (needs {needs})")
+
+
+class PayloadTooLargeError(GenesisError):
+    """A request body is larger than a limit allows (the message names the setting)."""
+
+    def __init__(self, setting: str, reason: str) -> None:
+        self.setting = setting
+        self.reason = reason
+        super().__init__(f"{setting}: {reason}")
+
+
 class ObjectMissingError(StorageError, NotFoundError):
     """An object a row points at is gone from the storage (deleted behind Genesis's back)."""
 
@@ -97,6 +121,7 @@ class ObjectMissingError(StorageError, NotFoundError):
 
 
 __all__ = [
+    "AuthenticationError",
     "ExecutorError",
     "GenesisError",
     "InvalidMediaError",
@@ -105,6 +130,8 @@ __all__ = [
     "ModelUnavailableError",
     "NotFoundError",
     "ObjectMissingError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
     "RunInProgressError",
     "StageError",
     "StorageError",

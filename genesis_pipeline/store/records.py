@@ -111,6 +111,31 @@ class UploadRecord:
     error: str | None
 
 
+# -- access: API tokens and the audit log ---------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class TokenRecord(ReadModel):
+    """An API token (never its secret: only the secret's hash is stored)."""
+
+    id: int
+    name: str
+    role: str  # viewer | reviewer | admin
+    prefix: str  # the secret's first characters, to tell tokens apart in a list
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry(ReadModel):
+    """One write through a front end: who (``token:<name>``, ``cli:<user>``…), when, what."""
+
+    id: int
+    happened_at: datetime
+    actor: str
+    action: str
+    project_id: int | None
+    details_json: dict[str, Any]
+
+
 # -- runs ----------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class RunRecord:

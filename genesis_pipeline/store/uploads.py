@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from genesis_pipeline.store.records import UploadRecord, from_row
+from genesis_pipeline.store.records import UploadRecord, all_rows, from_row
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
@@ -45,3 +45,13 @@ def close(
         " WHERE id = ?",
         [status, media_id, error, upload_id],
     )
+
+
+def rejected_for_project(con: Connection, project_id: int) -> list[UploadRecord]:
+    """Uploads whose finalize refused the file (``error`` says why), newest first."""
+    cur = con.execute(
+        "SELECT * FROM uploads WHERE project_id = ? AND status = 'rejected'"
+        " ORDER BY used_at DESC NULLS LAST, created_at DESC",
+        [int(project_id)],
+    )
+    return all_rows(UploadRecord, cur)

@@ -1,0 +1,109 @@
+"""The HTTP API: FastAPI routers over the same services and run control the app and CLI call.
+
+Route handlers only parse, check the caller's right (``deps``, through ``services.access``),
+call a service, record the write in the audit log and present; every error is a problem
+document (``problems``). ``genesis api`` serves :func:`create_app` with uvicorn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from genesis_pipeline import __version__
+from genesis_pipeline.api import problems
+from genesis_pipeline.api.responses import TimesJSONResponse
+from genesis_pipeline.api.routes import (
+    access,
+    chapters,
+    projects,
+    renders,
+    runs,
+    scenes,
+    transcripts,
+    uploads,
+)
+from genesis_pipeline.config import Settings
+from genesis_pipeline.store import Store
+
+#: The largest JSON body a route reads (uploads have their own limit, GENESIS_MAX_UPLOAD_MB).
+MAX_JSON_BYTES = 1_000_000
+
+DESCRIPTION = """Raw footage in, a reviewed rough cut out, over HTTP.
+
+Every call needs `Authorization: Bearer <token>` (`genesis token create --name N --role R`).
+Viewers read; reviewers also approve scenes, tune chapter rules and narration, start runs;
+admins also create projects, upload media and manage tokens. Every error is an
+`application/problem+json` document whose `detail` names the field or file at fault.
+"""
+
+
+class BodyLimit:
+    """Refuse a request whose announced body is too large with 413, before reading it."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].endswith("/content"):
+            for name, value in scope["headers"]:
+                if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                    from starlette.requests import Request
+
+                    response = problems.problem(
+                        413,
+                        "too-large",
+                        "Request body too large",
+                        f"body of {int(value)} bytes is over the {self.limit} bytes a call takes",
+                        Request(scope),
+                    )
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings, *, cors_origins: Sequence[str] = ()) -> FastAPI:
+    """The API over the data dir ``settings.home``."""
+    app = FastAPI(
+        title="Genesis API",
+        version=__version__,
+        description=DESCRIPTION,
+        responses=problems.responses(401, 422),
+        default_response_class=TimesJSONResponse,
+    )
+    app.state.store = Store(settings)
+    problems.install(app)
+    for module in (projects, uploads, runs, scenes, chapters, transcripts, renders, access):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, limit=MAX_JSON_BYTES)
+    if cors_origins:  # off unless origins are configured
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors_origins),
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type", "X-Upload-Token"],
+        )
+    return app
+
+
+def serve(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8600,
+    cors_origins: Sequence[str] = (),
+    log_level: str = "info",
+) -> int:
+    """Serve the API until interrupted (binds to localhost unless told otherwise)."""
+    import uvicorn
+
+    app = create_app(settings, cors_origins=cors_origins)
+    app.state.store.db.ensure_schema()
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    return 0
+
+
+__all__ = ["create_app", "serve"]

@@ -1,0 +1,68 @@
+"""What routes depend on: the store, the caller (a bearer token) and its right, the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Query, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import Field
+
+from genesis_pipeline.api.cache import reads_for, tokens_for
+from genesis_pipeline.services import access
+from genesis_pipeline.services.access import Actor, Right
+from genesis_pipeline.store import Store
+
+_bearer = HTTPBearer(auto_error=False, description="a token from `genesis token create`")
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def current_actor(
+    store: StoreDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> Actor:
+    """Raises: AuthenticationError: no bearer token, or an unknown or revoked one."""
+    secret = credentials.credentials if credentials else None
+    if not secret:
+        return access.authenticate(store, secret)
+    return tokens_for(store.home).get(
+        access.token_sha256(secret), lambda: access.authenticate(store, secret)
+    )
+
+
+def allowed(right: Right, action: str) -> Callable[..., Actor]:
+    """A dependency: the caller, when its role holds ``right`` (checked in services.access)."""
+
+    def check(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+        access.require(actor, right, action)
+        return actor
+
+    return check
+
+
+Reader = Annotated[Actor, Depends(allowed("read", "read"))]
+Reviewer = Annotated[Actor, Depends(allowed("review", "review, tune or run"))]
+Admin = Annotated[Actor, Depends(allowed("manage", "manage projects, media and tokens"))]
+
+
+def audit(
+    store: Store, actor: Actor, action: str, project_id: int | None = None, **details: Any
+) -> None:
+    """Record a write the caller made (after it succeeded); the project's cached reads go."""
+    reads_for(store.home).forget(lambda key: isinstance(key, tuple) and key[1] == project_id)
+    access.record(store, actor, action, project_id, details)
+
+
+#: The largest id a path or query takes (JavaScript's safe integers; the store's are BIGINT).
+MAX_ID = 2**53
+PathId = Annotated[int, Path(ge=0, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=0, le=MAX_ID)]
+BodyId = Annotated[int, Field(ge=0, le=MAX_ID)]

@@ -1,0 +1,126 @@
+"""Projects: list, create, the status document, per-project settings, the audit log."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, Field
+
+from genesis_pipeline.api.deps import Admin, PathId, Reader, Reviewer, StoreDep, audit
+from genesis_pipeline.api.problems import responses
+from genesis_pipeline.services import access, render_settings
+from genesis_pipeline.services.documents import ProjectDoc, project_doc
+from genesis_pipeline.services.narration import MixSettings, get_mix
+from genesis_pipeline.services.projects import (
+    ProjectSummary,
+    create_project,
+    get_project,
+    list_projects,
+)
+from genesis_pipeline.services.status import ProjectStatus, status_report
+from genesis_pipeline.store.records import AuditEntry
+
+router = APIRouter(tags=["projects"], responses=responses(401, 403, 404, 422))
+
+
+class ProjectCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200, examples=["Harbour interviews"])
+
+
+class ProjectSettings(BaseModel):
+    """What renders of the project do (saved for the project; the CLI's flags set the same)."""
+
+    render_mode: str = Field(examples=["smart"], description="smart | reencode")
+    subtitles: str = Field(examples=["off"], description="off | soft | burned")
+    narration_overrun: str = Field(examples=["trim"], description="trim | extend | freeze")
+    voiceover_gain: float
+    bed_gain: float
+
+
+class ProjectSettingsChange(BaseModel):
+    render_mode: Literal["smart", "reencode"] | None = None
+    subtitles: Literal["off", "soft", "burned"] | None = None
+    narration_overrun: Literal["trim", "extend", "freeze"] | None = None
+
+
+@router.get("/projects", response_model=list[ProjectSummary], summary="List projects")
+def projects(store: StoreDep, _: Reader) -> list[ProjectSummary]:
+    return list_projects(store)
+
+
+@router.post(
+    "/projects",
+    response_model=ProjectDoc,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a project",
+)
+def create(body: ProjectCreate, store: StoreDep, actor: Admin) -> ProjectDoc:
+    project = create_project(store, body.name)
+    audit(store, actor, "projects.create", project.id, name=project.name)
+    return project_doc(project)
+
+
+@router.get(
+    "/projects/{project_id}",
+    response_model=ProjectStatus,
+    summary="Everything about a project (the `genesis status --json` document)",
+)
+def project_status(
+    project_id: PathId,
+    store: StoreDep,
+    _: Reader,
+    words: bool = Query(False, description="include every word's timing"),
+) -> ProjectStatus:
+    return status_report(store, project_id, include_words=words)
+
+
+def _settings(store: StoreDep, project_id: int) -> ProjectSettings:
+    mix: MixSettings = get_mix(store, project_id)
+    return ProjectSettings(
+        render_mode=render_settings.get_render_mode(store, project_id),
+        subtitles=render_settings.get_render_subtitles(store, project_id),
+        narration_overrun=render_settings.get_narration_overrun(store, project_id),
+        voiceover_gain=mix.voiceover_gain,
+        bed_gain=mix.bed_gain,
+    )
+
+
+@router.get(
+    "/projects/{project_id}/settings", response_model=ProjectSettings, summary="Render settings"
+)
+def settings(project_id: PathId, store: StoreDep, _: Reader) -> ProjectSettings:
+    return _settings(store, project_id)
+
+
+@router.patch(
+    "/projects/{project_id}/settings", response_model=ProjectSettings, summary="Change settings"
+)
+def change_settings(
+    project_id: PathId, body: ProjectSettingsChange, store: StoreDep, actor: Reviewer
+) -> ProjectSettings:
+    get_project(store, project_id)
+    if body.render_mode is not None:
+        render_settings.set_render_mode(store, project_id, body.render_mode)
+    if body.subtitles is not None:
+        render_settings.set_render_subtitles(store, project_id, body.subtitles, "subtitles")
+    if body.narration_overrun is not None:
+        render_settings.set_narration_overrun(store, project_id, body.narration_overrun)
+    audit(store, actor, "projects.settings", project_id, **body.model_dump(exclude_none=True))
+    return _settings(store, project_id)
+
+
+@router.get(
+    "/projects/{project_id}/audit",
+    response_model=list[AuditEntry],
+    summary="Who changed what in the project, newest first",
+)
+def project_audit(
+    project_id: PathId,
+    store: StoreDep,
+    _: Admin,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> list[AuditEntry]:
+    get_project(store, project_id)
+    return access.audit_log(store, project_id, limit, offset)

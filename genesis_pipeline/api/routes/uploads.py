@@ -1,0 +1,185 @@
+"""Uploads: a ticket (the API's own URL, or presigned S3 targets), the streamed body, finalize,
+and the uploads a project refused; media files and their probe facts."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Header, Request, status
+from pydantic import BaseModel, Field
+
+from genesis_pipeline.api.deps import Admin, PathId, Reader, StoreDep, audit
+from genesis_pipeline.api.problems import responses
+from genesis_pipeline.services.documents import AddedMediaDoc, MediaDoc, added_media_doc
+from genesis_pipeline.services.media_facts import MediaFacts, list_media, media_facts
+from genesis_pipeline.services.upload import create_upload, finalize_upload
+from genesis_pipeline.services.upload_receive import (
+    RejectedUpload,
+    receive_upload,
+    rejected_uploads,
+)
+
+router = APIRouter(tags=["uploads and media"], responses=responses(401, 403, 404, 422))
+
+
+class UploadCreate(BaseModel):
+    filename: str = Field(min_length=1, max_length=255, examples=["interview-a.mp4"])
+    size_bytes: int | None = Field(
+        default=None, ge=0, description="the file's size (over the limit: 413 now)"
+    )
+
+
+class UploadPartTarget(BaseModel):
+    number: int
+    offset: int
+    size: int
+    url: str
+
+
+class UploadCreated(BaseModel):
+    """Where to send the bytes: ``PUT`` them to ``put_url`` (with the ``X-Upload-Token``
+    header for the API's own URL) or to each part's URL, then ``POST`` ``finalize_url``."""
+
+    upload_id: str
+    token: str = Field(description="the ticket's secret: X-Upload-Token and finalize's token")
+    expires_at: str
+    filename: str
+    put_url: str | None = Field(description="one PUT of the whole file (None: multipart)")
+    presigned: bool = Field(description="put_url is a presigned S3 URL (no headers needed)")
+    parts: list[UploadPartTarget]
+    finalize_url: str
+
+
+class UploadReceived(BaseModel):
+    upload_id: str
+    received_bytes: int
+
+
+class FinalizeBody(BaseModel):
+    token: str = Field(min_length=1, description="the ticket's token from the create call")
+
+
+@router.post(
+    "/projects/{project_id}/uploads",
+    response_model=UploadCreated,
+    status_code=status.HTTP_201_CREATED,
+    summary="Start an upload",
+    responses=responses(413),
+)
+def start_upload(
+    project_id: PathId, body: UploadCreate, request: Request, store: StoreDep, actor: Admin
+) -> UploadCreated:
+    ticket = create_upload(store, project_id, body.filename, size_bytes=body.size_bytes)
+    own = str(request.url_for("upload_content", upload_id=ticket.upload_id))
+    audit(
+        store, actor, "uploads.create", project_id, upload_id=ticket.upload_id, file=body.filename
+    )
+    return UploadCreated(
+        upload_id=ticket.upload_id,
+        token=ticket.token,
+        expires_at=ticket.expires_at.isoformat(timespec="seconds"),
+        filename=ticket.original_name,
+        put_url=ticket.url if store.remote else own,
+        presigned=store.remote,
+        parts=[
+            UploadPartTarget(number=p.number, offset=p.offset, size=p.size, url=p.url)
+            for p in ticket.parts
+        ],
+        finalize_url=str(request.url_for("finish_upload", upload_id=ticket.upload_id)),
+    )
+
+
+@router.put(
+    "/uploads/{upload_id}/content",
+    name="upload_content",
+    response_model=UploadReceived,
+    summary="Send an upload's bytes (streamed to disk; the limit checked before reading)",
+    responses=responses(409, 413),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
+async def upload_content(
+    upload_id: str,
+    request: Request,
+    store: StoreDep,
+    actor: Admin,
+    x_upload_token: Annotated[str, Header(description="the ticket's token")],
+    content_length: Annotated[int | None, Header()] = None,
+) -> UploadReceived:
+    # Everything below runs before the first byte of the body is read.
+    stack = contextlib.ExitStack()
+    sink = await anyio.to_thread.run_sync(
+        stack.enter_context, receive_upload(store, upload_id, x_upload_token, content_length)
+    )
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                sink.write(chunk)
+    except BaseException:
+        await anyio.to_thread.run_sync(lambda: stack.__exit__(*sys.exc_info()))
+        raise
+    await anyio.to_thread.run_sync(stack.close)
+    await anyio.to_thread.run_sync(
+        lambda: audit(
+            store,
+            actor,
+            "uploads.content",
+            sink.up.project_id,
+            upload_id=upload_id,
+            bytes=sink.received,
+        )
+    )
+    return UploadReceived(upload_id=upload_id, received_bytes=sink.received)
+
+
+@router.post(
+    "/uploads/{upload_id}/finalize",
+    name="finish_upload",
+    response_model=AddedMediaDoc,
+    summary="Verify an upload (size, sha256, probe) and add it to its project",
+    responses=responses(409),
+)
+def finish(upload_id: str, body: FinalizeBody, store: StoreDep, actor: Admin) -> AddedMediaDoc:
+    added = finalize_upload(store, upload_id, body.token)
+    audit(
+        store,
+        actor,
+        "uploads.finalize",
+        added.media.project_id,
+        upload_id=upload_id,
+        media_id=added.media.id,
+        duplicate=added.duplicate,
+    )
+    return added_media_doc(added.media, added.duplicate)
+
+
+@router.get(
+    "/projects/{project_id}/uploads/rejected",
+    response_model=list[RejectedUpload],
+    summary="Uploads the project refused, with the reasons",
+)
+def rejected(project_id: PathId, store: StoreDep, _: Reader) -> list[RejectedUpload]:
+    return rejected_uploads(store, project_id)
+
+
+@router.get("/projects/{project_id}/media", response_model=list[MediaDoc], summary="Media files")
+def media(project_id: PathId, store: StoreDep, _: Reader) -> list[MediaDoc]:
+    return list_media(store, project_id)
+
+
+@router.get(
+    "/projects/{project_id}/media/{media_id}",
+    response_model=MediaFacts,
+    summary="A media file with its probe facts",
+)
+def one_media(project_id: PathId, media_id: PathId, store: StoreDep, _: Reader) -> MediaFacts:
+    return media_facts(store, project_id, media_id)

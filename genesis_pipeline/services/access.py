@@ -1,0 +1,178 @@
+"""Who may do what: API tokens, roles and their rights, and the audit log of writes.
+
+Rights are checked here, in one place, so every front end (the HTTP API now, the app's sign-in
+later) enforces the same ones:
+
+========  ==================================================================================
+viewer    read everything
+reviewer  + review: approve and reject scenes, tune chapter rules, titles and narration, start
+          and cancel runs and renders, write exports
+admin     + manage: create projects, upload and remove media, manage tokens
+========  ==================================================================================
+
+A token's secret is printed once by :func:`create_token`; the store keeps only its sha256.
+Every write a front end makes is recorded by :func:`record` (who, when, what, which project).
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from genesis_pipeline.errors import (
+    AuthenticationError,
+    InvalidSettingError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from genesis_pipeline.store import Store
+from genesis_pipeline.store import audit as audit_sql
+from genesis_pipeline.store import tokens as tokens_sql
+from genesis_pipeline.store.records import AuditEntry, TokenRecord
+
+Role = Literal["viewer", "reviewer", "admin"]
+Right = Literal["read", "review", "manage"]
+
+#: Roles from least to most: each has the rights of those before it.
+ROLES: tuple[Role, ...] = ("viewer", "reviewer", "admin")
+#: The least role that holds each right.
+NEEDS: dict[Right, Role] = {"read": "viewer", "review": "reviewer", "manage": "admin"}
+
+TOKEN_PREFIX = "gen_"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting: ``kind`` ``token`` (HTTP API), ``cli`` or ``user`` (the app, later)."""
+
+    kind: str
+    name: str
+    role: Role
+
+    @property
+    def label(self) -> str:
+        """What the audit log records: ``token:ci-bot``."""
+        return f"{self.kind}:{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedToken:
+    """A new token: ``secret`` is shown this once and stored nowhere."""
+
+    token: TokenRecord
+    secret: str
+
+
+def cli_actor() -> Actor:
+    """The person at the command line: the data dir's owner, with every right."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        user = "unknown"
+    return Actor("cli", user, "admin")
+
+
+def token_sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def check_role(role: str, setting: str = "role") -> Role:
+    """Raises: InvalidSettingError: ``role`` is not viewer, reviewer or admin."""
+    for r in ROLES:
+        if role == r:
+            return r
+    raise InvalidSettingError(setting, f"{role!r} is not one of {', '.join(ROLES)}")
+
+
+def allows(role: Role, right: Right) -> bool:
+    return ROLES.index(role) >= ROLES.index(NEEDS[right])
+
+
+def require(actor: Actor, right: Right, action: str) -> None:
+    """Raises: PermissionDeniedError: ``actor``'s role does not hold ``right``."""
+    if not allows(actor.role, right):
+        raise PermissionDeniedError(actor.label, actor.role, NEEDS[right], action)
+
+
+def create_token(store: Store, name: str, role: str, *, actor: Actor | None = None) -> CreatedToken:
+    """Issue a token named ``name`` with ``role``; its secret is returned once.
+
+    Raises:
+        InvalidSettingError: a bad name or role, or an active token already has the name.
+    """
+    name = (name or "").strip()
+    if not _NAME.match(name):
+        raise InvalidSettingError(
+            "--name", f"{name!r}: 1-64 letters, digits, '.', '_', '@' or '-', starting alnum"
+        )
+    checked = check_role(role, "--role")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with store.db.write() as con:
+        if tokens_sql.active_by_name(con, name) is not None:
+            raise InvalidSettingError("--name", f"a token named {name!r} exists; revoke it first")
+        token = tokens_sql.insert(con, name, checked, token_sha256(secret), secret[:8])
+        who = actor or cli_actor()
+        audit_sql.append(con, who.label, "tokens.create", None, {"name": name, "role": checked})
+    return CreatedToken(token, secret)
+
+
+def list_tokens(store: Store) -> list[TokenRecord]:
+    """Every token ever issued (revoked ones with ``revoked_at``), oldest first."""
+    with store.db.read() as con:
+        return tokens_sql.list_all(con)
+
+
+def revoke_token(store: Store, name: str, *, actor: Actor | None = None) -> TokenRecord:
+    """Revoke the active token named ``name``; it is refused from then on.
+
+    Raises:
+        NotFoundError: no active token has that name.
+    """
+    with store.db.write() as con:
+        token = tokens_sql.active_by_name(con, name)
+        if token is None:
+            raise NotFoundError(f"token {name!r}: no active token has this name")
+        tokens_sql.revoke(con, token.id)
+        who = actor or cli_actor()
+        audit_sql.append(con, who.label, "tokens.revoke", None, {"name": name})
+    return token
+
+
+def authenticate(store: Store, secret: str | None) -> Actor:
+    """The actor a bearer token's secret stands for.
+
+    Raises:
+        AuthenticationError: no secret, or one that is unknown or revoked.
+    """
+    if not secret:
+        raise AuthenticationError("no token: send 'Authorization: Bearer <token>'")
+    with store.db.read() as con:
+        token = tokens_sql.active_by_hash(con, token_sha256(secret))
+    if token is None:
+        raise AuthenticationError("the token is unknown or was revoked")
+    return Actor("token", token.name, check_role(token.role))
+
+
+def record(
+    store: Store,
+    actor: Actor,
+    action: str,
+    project_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append one write to the audit log."""
+    with store.db.write() as con:
+        audit_sql.append(con, actor.label, action, project_id, details or {})
+
+
+def audit_log(
+    store: Store, project_id: int | None = None, limit: int = 100, offset: int = 0
+) -> list[AuditEntry]:
+    """The audit log, newest first (one project's entries when given)."""
+    with store.db.read() as con:
+        return audit_sql.entries(con, project_id, limit, offset)

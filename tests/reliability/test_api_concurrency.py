@@ -1,0 +1,109 @@
+"""The HTTP API, the app's services and a CLI run on one data dir at once: no lock error, no
+lost write, every API write in the audit log."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+from support.apiserver import api_server
+from support.procs import spawn, store_for
+
+from genesis_pipeline.services import access
+from genesis_pipeline.services.chapters import rules_history
+from genesis_pipeline.services.projects import create_project
+from genesis_pipeline.services.upload import add_media
+
+pytestmark = pytest.mark.slow
+
+# What the app does on a reviewer's clicks, in a process of its own, until told to stop.
+APP_REVIEWER = r"""
+import json, sys
+from pathlib import Path
+from genesis_pipeline.config import Settings
+from genesis_pipeline.store import Store
+from genesis_pipeline.services.review import set_scene_status
+from genesis_pipeline.services.chapters import save_rules
+from genesis_pipeline.services.status import project_status
+from genesis_pipeline.stages.chapters import Rules
+store = Store(Settings(home=Path(sys.argv[1])))
+pid, stop_file = int(sys.argv[2]), Path(sys.argv[3])
+done, errors, i = [], [], 0
+while not stop_file.exists():
+    i += 1
+    try:
+        ids = [s["id"] for s in project_status(store, pid, include_words=False)["scenes"]]
+        if ids:
+            set_scene_status(store, pid, [ids[i % len(ids)]], "approved")
+        save_rules(store, pid, Rules(min_chapter_s=2.0 + (i % 500) * 0.01), note=f"app{i}")
+        done.append(i)
+    except Exception as exc:
+        errors.append(f"{type(exc).__name__}: {exc}")
+print(json.dumps({"done": done, "errors": errors}))
+"""
+
+
+def test_api_app_and_cli_run_at_once(tmp_path: Path, footage) -> None:
+    home = tmp_path / "home"
+    env = {"GENESIS_CAPTION_MODEL": str(tmp_path / "none"), "GENESIS_OFFLINE": "1"}
+    store = store_for(home, caption_model=str(tmp_path / "none"), offline="1")
+    pid = create_project(store, "three at once").id
+    add_media(store, pid, [footage.path])
+    token = access.create_token(store, "busy-reviewer", "reviewer").secret
+    stop = tmp_path / "stop"
+    api_done: list[int] = []
+    api_errors: list[str] = []
+    with api_server(home, env) as url:
+        app = subprocess.Popen(
+            [sys.executable, "-c", APP_REVIEWER, str(home), str(pid), str(stop)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        run = spawn(home, "process-project", "--project-id", str(pid), "--force", "--json",
+                    "-q", env=env)  # fmt: skip
+
+        def api_client() -> None:
+            c = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+            i = 0
+            while not stop.exists():
+                i += 1
+                calls = [c.get(f"/projects/{pid}/runs/current"), c.get(f"/projects/{pid}/scenes")]
+                ids = [s["id"] for s in calls[-1].json().get("scenes", [])]
+                if ids:
+                    calls.append(c.post(f"/projects/{pid}/scenes/{ids[i % len(ids)]}/approve"))
+                calls.append(
+                    c.post(
+                        f"/projects/{pid}/chapters/rules",
+                        json={"min_chapter_s": 3.0 + (i % 500) * 0.01, "note": f"api{i}"},
+                    )
+                )
+                bad = [f"{r.request.url.path}: {r.status_code} {r.text[:200]}" for r in calls
+                       if not r.is_success]  # fmt: skip
+                api_errors.extend(bad)
+                if not bad:
+                    api_done.append(i)
+
+        client = threading.Thread(target=api_client)
+        client.start()
+        out, err = run.communicate(timeout=600)
+        stop.touch()
+        client.join(120)
+        a_out, _a_err = app.communicate(timeout=120)
+    assert run.returncode == 0, err
+    assert json.loads(out)["status"] == "succeeded"
+    assert "lock" not in err.lower()
+    app_doc = json.loads(a_out)
+    assert app_doc["errors"] == [] and api_errors == [], (app_doc["errors"][:3], api_errors[:3])
+    assert len(app_doc["done"]) >= 5 and len(api_done) >= 3
+    notes = {h.note for h in rules_history(store, pid)}
+    assert {f"app{i}" for i in app_doc["done"]} <= notes
+    assert {f"api{i}" for i in api_done} <= notes
+    audited = [e for e in access.audit_log(store, pid, limit=100_000)
+               if e.action == "chapters.rules"]  # fmt: skip
+    assert {e.details_json["note"] for e in audited} >= {f"api{i}" for i in api_done}
