@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 from genesis_pipeline.errors import InvalidSettingError
 
-DETECTORS = ("content", "adaptive")
-DEFAULT_THRESHOLDS = {"content": 27.0, "adaptive": 3.0}
-# Both scores are capped at 255 (content_val is a mean pixel difference; adaptive_ratio is capped).
+DETECTORS = ("content", "adaptive", "transnetv2")
+DEFAULT_THRESHOLDS = {"content": 27.0, "adaptive": 3.0, "transnetv2": 0.5}
+# The classical scores are capped at 255 (content_val is a mean pixel difference; adaptive_ratio
+# is capped); TransNet V2's is a probability.
 MAX_THRESHOLD = 255.0
+MAX_PROBABILITY = 1.0
 MAX_MIN_SCENE_LEN_S = 3600.0
 MAX_PREVIEWS_PER_SCENE = 16
 
@@ -22,9 +24,11 @@ class SceneParams:
     Attributes:
         detector: ``"content"`` (PySceneDetect ``ContentDetector``: HSV difference between
             adjacent frames against a fixed threshold) or ``"adaptive"`` (``AdaptiveDetector``:
-            that difference relative to its neighbours, steadier under camera motion).
-        threshold: the detector's threshold; None = its default (content 27.0, adaptive 3.0).
-            Must lie in (0, 255].
+            that difference relative to its neighbours, steadier under camera motion) or
+            ``"transnetv2"`` (TransNet V2, a neural network that also finds dissolves, fades
+            and wipes, with each one's extent: ``docs/scenes.md``).
+        threshold: the detector's threshold; None = its default (content 27.0, adaptive 3.0,
+            transnetv2 0.5). Must lie in (0, 255], for transnetv2 in (0, 1).
         min_scene_len_s: no scene shorter than this, in seconds (0 to 3600).
         downscale_width: frames are scaled to this width (never up) before detection. 256 is
             PySceneDetect's own default working width (it finds the cuts a wider frame finds,
@@ -49,7 +53,12 @@ class SceneParams:
                 "scenes.detector", f"must be one of {', '.join(DETECTORS)} (got {self.detector!r})"
             )
         t = self.threshold
-        if t is not None and not (math.isfinite(t) and 0.0 < t <= MAX_THRESHOLD):
+        if self.detector == "transnetv2":
+            if t is not None and not (math.isfinite(t) and 0.0 < t < MAX_PROBABILITY):
+                raise InvalidSettingError(
+                    "scenes.threshold", f"must be a probability in (0, 1) or None (got {t})"
+                )
+        elif t is not None and not (math.isfinite(t) and 0.0 < t <= MAX_THRESHOLD):
             raise InvalidSettingError(
                 "scenes.threshold", f"must be in (0, {MAX_THRESHOLD:g}] or None (got {t})"
             )
