@@ -17,6 +17,7 @@ stage's wall time over decoding alone (PyAV, every frame, nothing else). Writes
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import random
@@ -44,7 +45,7 @@ MEDIA_DIR = Path(__file__).resolve().parent / "media"
 RESULTS = Path(__file__).resolve().parent / "results"
 RECIPE_VERSION = 1
 TOLERANCE_FRAMES = 2
-DETECTORS = ("content", "adaptive", "transnetv2")
+DETECTORS = ("content", "adaptive", "content+gradual", "adaptive+gradual", "transnetv2")
 GRADUAL_KINDS = tuple(XFADES)
 
 
@@ -86,7 +87,8 @@ def build(plan: ClipPlan, media_dir: Path = MEDIA_DIR) -> EditedFootage:
     sources; gradual joins of 0.4 to 1.5 s drawn from the kind's xfade transitions; the trap
     clip's shots carry a pan, a zoom, a flash or darkness and are joined by hard cuts."""
     rng = random.Random(plan.seed)
-    shots, joins = [], []
+    shots: list[EditShot] = []
+    joins: list[Join] = []
     effects = ("pan", "zoom", "flash", "dark")
     for i in range(plan.shots):
         source = SOURCES[(i + plan.seed) % len(SOURCES)]
@@ -100,7 +102,9 @@ def build(plan: ClipPlan, media_dir: Path = MEDIA_DIR) -> EditedFootage:
             joins.append(Join(plan.kind, round(rng.uniform(0.4, 1.5), 2), name))
         else:
             joins.append(Join("cut"))
-    stem = f"edits-v{RECIPE_VERSION}-{plan.name}-{plan.kind}-{plan.fps}fps-{plan.shots}-{plan.seed}"
+    joins = _separate(shots, joins)
+    digest = hashlib.sha256(repr((shots, joins)).encode()).hexdigest()[:8]
+    stem = f"edits-v{RECIPE_VERSION}-{plan.name}-{plan.fps}fps-{digest}"
     out = media_dir / f"{stem}.mp4"
     truth = out.with_suffix(".truth.json")
     if out.exists() and truth.exists():
@@ -108,6 +112,28 @@ def build(plan: ClipPlan, media_dir: Path = MEDIA_DIR) -> EditedFootage:
     footage = make_edited_footage(out, shots, joins, fps=plan.fps)
     footage.write_ground_truth()
     return footage
+
+
+# Every shot shows at least this long with no transition on it, as in real edits (two
+# transitions that overlap would make one boundary of three shots).
+CLEAN_S = 1.0
+
+
+def _separate(shots: list[EditShot], joins: list[Join]) -> list[Join]:
+    """Shorten transitions so that every shot keeps :data:`CLEAN_S` to itself."""
+    out = list(joins)
+    for i, shot in enumerate(shots):
+        before = out[i - 1] if i > 0 else None
+        after = out[i] if i < len(out) else None
+        spare = shot.duration_s - CLEAN_S
+        used = (before.duration_s if before else 0.0) + (after.duration_s if after else 0.0)
+        if used > spare and used > 0:
+            k = spare / used
+            if before and before.duration_s:
+                out[i - 1] = Join(before.kind, round(before.duration_s * k, 2), before.transition)
+            if after and after.duration_s:
+                out[i] = Join(after.kind, round(after.duration_s * k, 2), after.transition)
+    return out
 
 
 def load(truth_path: Path) -> EditedFootage:
@@ -124,6 +150,12 @@ def load(truth_path: Path) -> EditedFootage:
         shots=tuple(EditShot(**s) for s in d["shots"]),
         traps=tuple(tuple(t) for t in d["traps"]),
     )
+
+
+def detector_params(name: str) -> SceneParams:
+    """``content``, ``adaptive``, ``transnetv2``, or a classical one with ``+gradual``."""
+    base, _, extra = name.partition("+")
+    return SceneParams(detector=base, gradual=extra == "gradual")
 
 
 def found_spans(result: SceneList) -> list[Span]:
@@ -215,7 +247,7 @@ def run(
     decode = {p.name: min(decode_only_s(f.path) for _ in range(2)) for p, f in footage}
     rows: dict[tuple[str, str], Row] = {}
     for det in detectors:
-        params = SceneParams(detector=det)
+        params = detector_params(det)
         for plan, clip in footage:
             t0 = time.perf_counter()
             result = detect_scenes(clip.path, scratch / det / plan.name, params, device=device)
@@ -272,13 +304,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="one small clip per kind")
     ap.add_argument("--detectors", default=",".join(DETECTORS), help="comma-separated")
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda (transnetv2)")
+    ap.add_argument("--clips", default="", help="comma-separated clip names (default: all)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="where results are written")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)
     log.setLevel(logging.INFO)
     detectors = [d.strip() for d in args.detectors.split(",") if d.strip()]
     with tempfile.TemporaryDirectory(prefix="genesis-detectors-") as tmp:
-        rows = run(detectors, clips(args.quick), Path(tmp), args.device)
+        chosen = [c for c in clips(args.quick) if not args.clips or c.name in args.clips.split(",")]
+        rows = run(detectors, chosen, Path(tmp), args.device)
     md = table(rows)
     print(md)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -131,6 +131,12 @@ def _shot_filter(shot: EditShot, frames: int, size: tuple[int, int], fps: int) -
     return f"{shot.source}=size={w}x{h}:rate={fps},{tail}"
 
 
+def offset_overlaps(previous: Boundary, start: int) -> bool:
+    """Whether a transition starting at frame ``start`` overlaps ``previous`` (no clean frame
+    of the shot between them)."""
+    return start <= previous.end
+
+
 def make_edited_footage(
     out: Path,
     shots: Sequence[EditShot],
@@ -175,6 +181,8 @@ def make_edited_footage(
             d = max(2, round(join.duration_s * fps))
             if d >= min(frames[j], frames[j + 1]):
                 raise ValueError(f"join {j}: a {d}-frame transition is as long as a shot")
+            if boundaries and offset_overlaps(boundaries[-1], length - d):
+                raise ValueError(f"join {j}: its transition overlaps the one before")
             name = join.transition or XFADES[join.kind][0]
             offset = length - d
             graph.append(

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from scenedetect import FrameTimecode
 
     from genesis_pipeline.stages.scenes.detector import Detector
+    from genesis_pipeline.stages.scenes.gradual import ClassicDetector
     from genesis_pipeline.stages.scenes.neural import NeuralDetector
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,19 @@ def detect_scenes(
         out_dir.mkdir(parents=True, exist_ok=True)  # exists even when no preview is asked for
         detector = _make_detector(params, float(rate), device)
         run = _Pass(video, out_dir, params, rate, float(sar) if sar else 1.0, detector)
+        if params.gradual and params.detector != "transnetv2":
+            from genesis_pipeline.stages.scenes.detector import Detector
+            from genesis_pipeline.stages.scenes.gradual import ClassicDetector
+
+            assert isinstance(detector, Detector)
+            run.use_classic(
+                ClassicDetector(
+                    detector,
+                    float(rate),
+                    round(params.min_scene_len_s * float(rate)),
+                    run.clock.lookup,
+                )
+            )
         note = f"scenes {video.name}"
         # Closed inside `with container`: the decoding thread must stop before the file closes.
         with contextlib.closing(
@@ -185,6 +199,7 @@ class _Pass:
         look_back = self.classic.look_back if self.classic is not None else 0
         self.clock = FrameClock(rate, keep=look_back + 2)
         self.times: OrderedDict[int, float] = OrderedDict()
+        self.with_gradual: ClassicDetector | None = None
         # Made on the first frame, when its size and rotation are known.
         self.sampler: PreviewSampler | None = None
         self.writer: PreviewWriter | None = None
@@ -207,10 +222,18 @@ class _Pass:
         if self.neural is not None:
             for found in self.neural.process(small):
                 self._found(found)
+        elif self.with_gradual is not None:
+            for found in self.with_gradual.process(timecode, small):
+                self._found(found)
         else:
             assert self.classic is not None
             for cut in self.classic.process(timecode, small):
                 self._cut(cut)
+
+    def use_classic(self, detector: ClassicDetector) -> None:
+        """Report boundaries through the gradual and flash pass around the cut detector."""
+        self.with_gradual = detector
+        self.clock.keep = max(self.clock.keep, detector.look_back + 2)
 
     def time_of(self, index: int) -> float:
         """Presentation time of a recent frame (nominal, from the frame rate, if too old)."""
@@ -298,6 +321,9 @@ class _Pass:
     def finish(self) -> SceneList:
         if self.neural is not None:
             for found in self.neural.finish():
+                self._found(found)
+        elif self.with_gradual is not None:
+            for found in self.with_gradual.finish(self.clock.last_timecode):
                 self._found(found)
         else:
             assert self.classic is not None

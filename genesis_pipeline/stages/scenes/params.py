@@ -33,6 +33,9 @@ class SceneParams:
         downscale_width: frames are scaled to this width (never up) before detection. 256 is
             PySceneDetect's own default working width (it finds the cuts a wider frame finds,
             for less CPU: ``docs/scenes.md``).
+        gradual: with ``content`` or ``adaptive``, also find dissolves, fades and wipes and drop
+            flash frames (:mod:`~genesis_pipeline.stages.scenes.gradual`); transnetv2 finds
+            them itself.
         previews_per_scene: JPEG previews per scene, evenly spaced inside it, away from the cuts
             (0 to 16; 0 writes none).
         preview_width: width of an upright preview (never upscaled).
@@ -43,6 +46,7 @@ class SceneParams:
     threshold: float | None = None
     min_scene_len_s: float = 0.6
     downscale_width: int = 256
+    gradual: bool = False
     previews_per_scene: int = 1
     preview_width: int = 480
     preview_quality: int = 85
