@@ -46,6 +46,12 @@ MIN_FRAMES = 4
 MAX_TRANSITION_S = 2.0
 # Mean absolute thumbnail difference (0-255) between the pictures either side of a transition.
 MIN_CHANGE = 18.0
+# A run whose pictures travel more than 1/MIN_DIRECTNESS times the change it makes is camera
+# motion, unless it passes through a plain frame (standard deviation under PLAIN_STD): a fade.
+# Measured on benchmarks.detectors: dissolves and wipes 0.79 to 1.1, fades through black 0.32 to
+# 1.0, a whip pan 0.31.
+MIN_DIRECTNESS = 0.5
+PLAIN_STD = 12.0
 # Quiet frames that end a run (one quiet frame inside a slow dissolve does not).
 QUIET_FRAMES = 2
 # A flash is over within this many frames; the picture after it is the one before it.
@@ -96,6 +102,9 @@ class ClassicDetector:
             self.run_start, self.quiet = None, 0  # the run was the cut itself and what follows
         if index > self.baseline_from:
             self.baseline_from = index
+
+    def _step(self, index: int) -> float:
+        return self.steps[index - (self.count - len(self.steps))]
 
     def _thumb(self, index: int) -> np.ndarray[Any, Any]:
         return self.thumbs[index - (self.count - len(self.thumbs))]
@@ -154,6 +163,14 @@ class ClassicDetector:
             return []
         change = distance(self._thumb(start - 1), self._thumb(end))
         if change < MIN_CHANGE:
+            return []
+        # A dissolve or wipe goes straight from one picture to the other (its steps add up to
+        # about the change); a fade goes through a plain black or white frame. A pan or zoom
+        # wanders: its steps add up to much more than where it ends, and no frame is plain.
+        travelled = sum(self._step(k) for k in range(start, end))
+        if change < MIN_DIRECTNESS * travelled and not any(
+            float(self._thumb(k).std()) < PLAIN_STD for k in range(start, end)
+        ):
             return []
         # The transition's frames: the run's steps mix both pictures; its first moving step
         # goes into frame `start`, its last into frame `end - 1`.
