@@ -1,7 +1,7 @@
 """``python -m benchmarks``: the pipeline against the physical limit and against doing it by hand.
 
-    .venv/bin/python -m benchmarks [--runs 3] [--long] [--quick] [--ray] [--storage] [--out DIR]
-        [--no-png]
+    .venv/bin/python -m benchmarks [--runs 3] [--long] [--quick] [--ray] [--storage] [--detectors]
+        [--out DIR] [--no-png]
 
 Generates (once, cached in ``benchmarks/media/``) a 5-minute 1280x720 30 fps clip with about
 30 hard cuts and continuous espeak-ng speech, measures the decode-only limit, the scenes and
@@ -10,7 +10,9 @@ by-hand baseline and the render of a cut dropping 30% of the scenes, and writes
 ``<out>/<date>-<machine>.json``, ``<out>/latest.md``, ``<out>/latest.html`` and
 ``<out>/latest.png``. ``--long`` adds the 20-minute variant (for scaling); ``--quick`` runs the
 same code on an 8 s clip once (the smoke test). ``--storage`` adds S3 storage against local
-disk on the same clip (:mod:`benchmarks.storage`, ``<out>/storage-latest.md``).
+disk on the same clip (:mod:`benchmarks.storage`, ``<out>/storage-latest.md``). ``--detectors``
+adds every scene detector on edits with exact ground truth (:mod:`benchmarks.detectors`,
+``<out>/detectors-latest.md``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--storage", action="store_true", help="also S3 storage vs local disk (cold pipeline)"
+    )
+    ap.add_argument(
+        "--detectors",
+        action="store_true",
+        help="also every scene detector on edits with ground truth (benchmarks.detectors)",
     )
     ap.add_argument(
         "--from-json", type=Path, help="re-draw the report from a results JSON, measuring nothing"
@@ -102,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         log.info("wrote %s: %s", kind, path)
     misses = [t.id for t in rows if t.status == "miss"]
     log.info("targets missed: %s", ", ".join(misses) or "none")
+    if args.detectors:
+        from benchmarks import detectors
+
+        detectors.main(["--out", str(args.out), *(["--quick"] if args.quick else [])])
     if args.ray:
         from benchmarks import ray_executor
 
