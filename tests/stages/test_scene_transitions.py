@@ -223,5 +223,6 @@ def test_gradual_pass_finds_every_transition_and_ignores_the_flash(
             f = round(when * edits_clip.fps)
             assert not any(a <= f < z for a, z in spans)
     # Without the pass the classical detectors miss the wipe at least.
-    plain = detect_scenes(edits_clip.path, tmp_path / "plain", SceneParams(detector=detector))
+    plain_params = SceneParams(detector=detector, gradual=False)
+    plain = detect_scenes(edits_clip.path, tmp_path / "plain", plain_params)
     assert match_spans(truth, found_spans(plain), TOLERANCE_FRAMES).matched < 4
