@@ -1,8 +1,7 @@
 """``python -m benchmarks``: the pipeline against the physical limit and against doing it by hand.
 
     .venv/bin/python -m benchmarks [--runs 3] [--long] [--quick] [--ray] [--storage] [--api]
-        [--out DIR]
-        [--no-png]
+        [--detectors] [--out DIR] [--no-png]
 
 Generates (once, cached in ``benchmarks/media/``) a 5-minute 1280x720 30 fps clip with about
 30 hard cuts and continuous espeak-ng speech, measures the decode-only limit, the scenes and
@@ -13,7 +12,8 @@ by-hand baseline and the render of a cut dropping 30% of the scenes, and writes
 same code on an 8 s clip once (the smoke test). ``--storage`` adds S3 storage against local
 disk on the same clip (:mod:`benchmarks.storage`, ``<out>/storage-latest.md``). ``--api``
 adds the HTTP API under 50 clients while a run writes, and a 2 GB streamed upload's memory
-(:mod:`benchmarks.api`, ``<out>/api-latest.md``).
+(:mod:`benchmarks.api`, ``<out>/api-latest.md``). ``--detectors`` adds every scene detector on
+edits with exact ground truth (:mod:`benchmarks.detectors`, ``<out>/detectors-latest.md``).
 """
 
 from __future__ import annotations
@@ -53,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--api", action="store_true", help="also the HTTP API under load (benchmarks.api)"
+    )
+    ap.add_argument(
+        "--detectors",
+        action="store_true",
+        help="also every scene detector on edits with ground truth (benchmarks.detectors)",
     )
     ap.add_argument(
         "--from-json", type=Path, help="re-draw the report from a results JSON, measuring nothing"
@@ -115,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         log.info("wrote %s: %s", kind, path)
     misses = [t.id for t in rows if t.status == "miss"]
     log.info("targets missed: %s", ", ".join(misses) or "none")
+    if args.detectors:
+        from benchmarks import detectors
+
+        detectors.main(["--out", str(args.out), *(["--quick"] if args.quick else [])])
     if args.ray:
         from benchmarks import ray_executor
 

@@ -42,3 +42,41 @@ def match_times(truth: Sequence[float], found: Sequence[float], tolerance: float
         else:
             missed.append(t)
     return TimeMatch(len(truth), len(found), matched, tuple(missed), tuple(remaining))
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A boundary as frames ``[start, end)``: a cut has ``start == end``, a gradual transition
+    covers the frames that mix both shots."""
+
+    start: int
+    end: int
+
+
+def span_gap(a: Span, b: Span) -> int:
+    """Frames between two boundaries: 0 when their spans overlap, else the distance from the
+    end of the earlier one to the start of the later one (a cut is a span of no frames)."""
+    first, second = (a, b) if a.start <= b.start else (b, a)
+    return max(0, second.start - max(first.end, first.start))
+
+
+def match_spans(truth: Sequence[Span], found: Sequence[Span], tolerance: int) -> TimeMatch:
+    """Match boundaries one-to-one the way PySceneDetect's and TransNet V2's benchmarks do.
+
+    A found boundary matches a true one when their spans overlap once both are widened by
+    ``tolerance`` frames (a cut within ``tolerance`` frames of a cut; any found boundary inside
+    a dissolve, or within ``tolerance`` of it). Each true boundary takes the nearest unused
+    found one; the times in ``missed`` and ``extra`` are frame indices (starts).
+    """
+    remaining = sorted(found, key=lambda s: (s.start, s.end))
+    matched, missed = 0, []
+    for t in sorted(truth, key=lambda s: (s.start, s.end)):
+        best = min(remaining, key=lambda f: (span_gap(t, f), abs(f.start - t.start)), default=None)
+        if best is not None and span_gap(t, best) <= tolerance:
+            remaining.remove(best)
+            matched += 1
+        else:
+            missed.append(float(t.start))
+    return TimeMatch(
+        len(truth), len(found), matched, tuple(missed), tuple(float(f.start) for f in remaining)
+    )

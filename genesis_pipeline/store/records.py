@@ -210,6 +210,11 @@ class Detection:
     confidence: float | None = None
     detector: str | None = None
     threshold: float | None = None
+    # The boundary the scene starts with: "cut" or "gradual" (a dissolve, fade or wipe over
+    # [transition_start_s, transition_end_s)); None for a file's first scene or older runs.
+    transition: str | None = None
+    transition_start_s: float | None = None
+    transition_end_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-    from genesis_pipeline.stages.scenes import SceneParams
+    from genesis_pipeline.stages.scenes import SceneParams, Transition
 
 STAGE = "scenes"
 
@@ -33,6 +33,17 @@ def params_for(ctx: RunContext) -> SceneParams:
     from genesis_pipeline.stages.scenes import SceneParams
 
     return ctx.params(SceneParams, "scene_params")
+
+
+def _transition(t: Transition | None) -> dict[str, object]:
+    """A scene's opening boundary for its ``detection`` metadata (nothing for a first scene)."""
+    if t is None:
+        return {}
+    return {
+        "transition": t.kind,
+        "transition_start_s": round(t.start_s, 4),
+        "transition_end_s": round(t.end_s, 4),
+    }
 
 
 def run(ctx: RunContext) -> StepOutcome:
@@ -94,6 +105,7 @@ def run(ctx: RunContext) -> StepOutcome:
                                 "confidence": s.confidence,
                                 "detector": params.detector,
                                 "threshold": params.effective_threshold,
+                                **_transition(s.transition),
                             },
                         },
                     }

@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from genesis_pipeline.stages.scenes.detect import VERSION, detect_scenes
 from genesis_pipeline.stages.scenes.params import SceneParams
-from genesis_pipeline.stages.scenes.result import Scene, SceneList, confidence
+from genesis_pipeline.stages.scenes.result import Scene, SceneList, Transition, confidence
 
-__all__ = ["VERSION", "Scene", "SceneList", "SceneParams", "confidence", "detect_scenes"]
+__all__ = [
+    "VERSION",
+    "Scene",
+    "SceneList",
+    "SceneParams",
+    "Transition",
+    "confidence",
+    "detect_scenes",
+]

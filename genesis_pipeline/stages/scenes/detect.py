@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+from collections import OrderedDict
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ from genesis_pipeline.stages.scenes.previews import (
     preview_name,
     preview_size,
 )
-from genesis_pipeline.stages.scenes.result import Scene, SceneList, confidence
+from genesis_pipeline.stages.scenes.result import Found, Scene, SceneList, Transition, confidence
 
 if TYPE_CHECKING:
     import av.container
@@ -41,10 +42,14 @@ if TYPE_CHECKING:
     from scenedetect import FrameTimecode
 
     from genesis_pipeline.stages.scenes.detector import Detector
+    from genesis_pipeline.stages.scenes.gradual import ClassicDetector
+    from genesis_pipeline.stages.scenes.neural import NeuralDetector
 
 log = logging.getLogger(__name__)
 
-VERSION = 1
+VERSION = 2
+# Frame times kept for placing a transition's start and end (a neural batch reports late).
+_TIMES_KEPT = 4096
 
 
 def detect_scenes(
@@ -52,6 +57,7 @@ def detect_scenes(
     out_dir: Path,
     params: SceneParams = SceneParams(),  # noqa: B008 (frozen: never mutated)
     progress: Progress = no_progress,
+    device: str = "auto",
 ) -> SceneList:
     """Detect the scenes of ``video`` and write their previews into ``out_dir``.
 
@@ -60,6 +66,8 @@ def detect_scenes(
         out_dir: folder for the preview JPEGs (created, even when no preview is asked for).
         params: detection and preview settings.
         progress: ``(frames_done, frames_expected, note)`` callback.
+        device: where the neural detector runs (``auto``, ``cpu``, ``cuda``); the classical
+            detectors run on the CPU.
 
     Returns:
         The scenes, covering every decoded frame, in order.
@@ -67,11 +75,9 @@ def detect_scenes(
     Raises:
         InvalidMediaError: the file is missing, not media, has no video stream (audio-only), or
             no frame of it can be decoded.
+        InvalidSettingError: ``cuda`` asked for with no CUDA device visible (transnetv2).
     """
     import av
-
-    # Imported here: it pulls in OpenCV and PySceneDetect, which the CLI and app need not load.
-    from genesis_pipeline.stages.scenes.detector import Detector
 
     video = Path(video)
     if not video.exists():
@@ -89,8 +95,21 @@ def detect_scenes(
         sar = stream.sample_aspect_ratio
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)  # exists even when no preview is asked for
-        detector = Detector(params, float(rate))
+        detector = _make_detector(params, float(rate), device)
         run = _Pass(video, out_dir, params, rate, float(sar) if sar else 1.0, detector)
+        if params.gradual and params.detector != "transnetv2":
+            from genesis_pipeline.stages.scenes.detector import Detector
+            from genesis_pipeline.stages.scenes.gradual import ClassicDetector
+
+            assert isinstance(detector, Detector)
+            run.use_classic(
+                ClassicDetector(
+                    detector,
+                    float(rate),
+                    round(params.min_scene_len_s * float(rate)),
+                    run.clock.lookup,
+                )
+            )
         note = f"scenes {video.name}"
         # Closed inside `with container`: the decoding thread must stop before the file closes.
         with contextlib.closing(
@@ -110,6 +129,21 @@ def detect_scenes(
         params.detector,
     )
     return result
+
+
+def _make_detector(params: SceneParams, fps: float, device: str) -> Detector | NeuralDetector:
+    # Imported here: they pull in OpenCV, PySceneDetect or torch, which the CLI and app need not
+    # load.
+    if params.detector == "transnetv2":
+        from genesis_pipeline.ml.transnet import load_transnet, plan_transnet
+        from genesis_pipeline.stages.scenes.neural import NeuralDetector
+
+        net = load_transnet(plan_transnet(device))
+        min_frames = round(params.min_scene_len_s * fps)
+        return NeuralDetector(net, params.effective_threshold, min_frames)
+    from genesis_pipeline.stages.scenes.detector import Detector
+
+    return Detector(params, fps)
 
 
 def _video_stream(
@@ -149,9 +183,10 @@ class _Pass:
         params: SceneParams,
         rate: Fraction,
         sar: float,
-        detector: Detector,
+        detector: Detector | NeuralDetector,
     ) -> None:
         from genesis_pipeline.stages.scenes.detector import FrameClock
+        from genesis_pipeline.stages.scenes.neural import NeuralDetector
 
         self.video = video
         self.out_dir = out_dir
@@ -159,7 +194,12 @@ class _Pass:
         self.fps = float(rate)
         self.sar = sar
         self.detector = detector
-        self.clock = FrameClock(rate, keep=detector.look_back + 2)
+        self.neural = detector if isinstance(detector, NeuralDetector) else None
+        self.classic = None if isinstance(detector, NeuralDetector) else detector
+        look_back = self.classic.look_back if self.classic is not None else 0
+        self.clock = FrameClock(rate, keep=look_back + 2)
+        self.times: OrderedDict[int, float] = OrderedDict()
+        self.with_gradual: ClassicDetector | None = None
         # Made on the first frame, when its size and rotation are known.
         self.sampler: PreviewSampler | None = None
         self.writer: PreviewWriter | None = None
@@ -167,16 +207,40 @@ class _Pass:
         self.scene_start = 0
         self.scene_start_s = 0.0
         self.scene_score: float | None = None
+        self.scene_transition: Transition | None = None
         self.last_frame_duration_s = 1.0 / self.fps
 
     def frame(self, frame: av.video.frame.VideoFrame, small: np.ndarray[Any, Any]) -> None:
         index, timecode, time_s = self.clock.tick(frame)
+        self.times[index] = time_s
+        while len(self.times) > _TIMES_KEPT:
+            self.times.popitem(last=False)
         sampler = self.sampler or self._start(frame)
         sampler.offer(index, time_s, frame)
         if frame.duration and frame.time_base:
             self.last_frame_duration_s = float(frame.duration * frame.time_base)
-        for cut in self.detector.process(timecode, small):
-            self._cut(cut)
+        if self.neural is not None:
+            for found in self.neural.process(small):
+                self._found(found)
+        elif self.with_gradual is not None:
+            for found in self.with_gradual.process(timecode, small):
+                self._found(found)
+        else:
+            assert self.classic is not None
+            for cut in self.classic.process(timecode, small):
+                self._cut(cut)
+
+    def use_classic(self, detector: ClassicDetector) -> None:
+        """Report boundaries through the gradual and flash pass around the cut detector."""
+        self.with_gradual = detector
+        self.clock.keep = max(self.clock.keep, detector.look_back + 2)
+
+    def time_of(self, index: int) -> float:
+        """Presentation time of a recent frame (nominal, from the frame rate, if too old)."""
+        if index >= self.clock.count:
+            return self.clock.last_time_s + (index - self.clock.count + 1) / self.fps
+        found = self.times.get(index)
+        return found if found is not None else index / self.fps
 
     def _start(self, frame: av.video.frame.VideoFrame) -> PreviewSampler:
         rotation = int(frame.rotation or 0) % 360
@@ -195,15 +259,37 @@ class _Pass:
         if found[0] <= self.scene_start:
             return  # the start of the file or of the open scene: not a new cut
         index, time_s = found
-        self._close(index, time_s, self.detector.score_at(cut))
+        assert self.classic is not None
+        score = self.classic.score_at(cut)
+        cut_here = Transition("cut", index, index, time_s, time_s)
+        self._close(index, time_s, score, cut_here)
 
-    def _close(self, end: int, end_s: float, next_score: float | None) -> None:
+    def _found(self, found: Found) -> None:
+        if found.split <= self.scene_start:
+            return
+        transition = Transition(
+            found.kind,
+            found.start,
+            found.end,
+            self.time_of(found.start),
+            self.time_of(found.end),
+            found.probability,
+        )
+        self._close(found.split, self.time_of(found.split), found.score, transition)
+
+    def _close(
+        self, end: int, end_s: float, next_score: float | None, closing: Transition | None
+    ) -> None:
         assert self.sampler is not None and self.writer is not None
         i = len(self.scenes)
         n = self.params.previews_per_scene
         candidates = self.sampler.split(end)
+        # Previews come from the frames no transition touches, where there are any.
+        lo = self.scene_transition.end_frame if self.scene_transition else self.scene_start
+        hi = closing.start_frame if closing else end
+        clean = [c for c in candidates if lo <= c.index < hi]
         # A very short scene may have no candidate of its own: the nearest one will do.
-        chosen = pick(candidates or self.sampler.pool, self.scene_start, end, n)
+        chosen = pick(clean or candidates or self.sampler.pool, lo, max(hi, lo + 1), n)
         names = []
         for k, cand in enumerate(chosen, start=1):
             name = preview_name(i, k)
@@ -217,18 +303,34 @@ class _Pass:
                 start_s=self.scene_start_s,
                 end_s=end_s,
                 cut_score=self.scene_score,
-                confidence=confidence(self.scene_score, self.params.effective_threshold),
+                confidence=self._confidence(),
                 previews=tuple(names),
                 preview_times_s=tuple(c.time_s for c in chosen),
+                transition=self.scene_transition,
             )
         )
         self.scene_start, self.scene_start_s, self.scene_score = end, end_s, next_score
+        self.scene_transition = closing
+
+    def _confidence(self) -> float:
+        t = self.scene_transition
+        if t is not None and t.probability is not None:
+            return t.probability
+        return confidence(self.scene_score, self.params.effective_threshold)
 
     def finish(self) -> SceneList:
-        for cut in self.detector.finish(self.clock.last_timecode):
-            self._cut(cut)
+        if self.neural is not None:
+            for found in self.neural.finish():
+                self._found(found)
+        elif self.with_gradual is not None:
+            for found in self.with_gradual.finish(self.clock.last_timecode):
+                self._found(found)
+        else:
+            assert self.classic is not None
+            for cut in self.classic.finish(self.clock.last_timecode):
+                self._cut(cut)
         end_s = self.clock.last_time_s + self.last_frame_duration_s
-        self._close(self.clock.count, end_s, None)
+        self._close(self.clock.count, end_s, None, None)
         return SceneList(
             scenes=tuple(self.scenes),
             fps=self.fps,

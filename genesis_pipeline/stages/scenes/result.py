@@ -8,6 +8,41 @@ from dataclasses import dataclass, field
 
 from genesis_pipeline.stages.scenes.params import SceneParams
 
+TRANSITION_KINDS = ("cut", "gradual")
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """The boundary a scene starts with: a ``cut``, or a ``gradual`` transition (dissolve,
+    fade, wipe) whose frames ``[start_frame, end_frame)`` mix both shots.
+
+    A scene that starts with a gradual transition starts at its middle frame; ``probability``
+    is the neural detector's (None for the classical detectors).
+    """
+
+    kind: str
+    start_frame: int
+    end_frame: int
+    start_s: float
+    end_s: float
+    probability: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A boundary as a detector reports it: the new scene starts at frame ``split``; the
+    transition covers frames ``[start, end)`` (``start == end == split`` for a cut)."""
+
+    split: int
+    start: int
+    end: int
+    score: float | None
+    probability: float | None = None
+
+    @property
+    def kind(self) -> str:
+        return "gradual" if self.end > self.start else "cut"
+
 
 @dataclass(frozen=True, slots=True)
 class Scene:
@@ -16,7 +51,8 @@ class Scene:
     Times are presentation times relative to the first frame. ``cut_score`` is the detector's
     metric at the cut that starts the scene (None for scene 0); ``confidence`` is derived from it
     (see :func:`confidence`). ``previews`` are JPEG names relative to the output folder, taken
-    at ``preview_times_s``.
+    at ``preview_times_s``, never inside a transition. ``transition`` is the boundary the
+    scene starts with (None for scene 0).
     """
 
     index: int
@@ -28,6 +64,7 @@ class Scene:
     confidence: float
     previews: tuple[str, ...] = ()
     preview_times_s: tuple[float, ...] = ()
+    transition: Transition | None = None
 
     @property
     def duration_s(self) -> float:
