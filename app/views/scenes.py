@@ -15,8 +15,14 @@ import streamlit as st
 
 from genesis_app import reads, state
 from genesis_pipeline.errors import GenesisError
-from genesis_pipeline.services.review import set_scene_status
+from genesis_pipeline.services.review import (
+    UNREVIEWED,
+    VERBS,
+    set_scene_status,
+    undo_review,
+)
 from genesis_pipeline.services.scene_browser import SORTS, STATUS_FILTERS, browse
+from genesis_pipeline.services.wording import plural
 
 PAGE_SIZES = (12, 24, 48)
 COLUMNS = 4
@@ -63,15 +69,29 @@ def reset_page() -> None:
 
 def review(ids: list[int], status: str) -> None:
     """Button callback: store the decision before the rerun (the revision-keyed cache refreshes)."""
+    st.session_state["scene_confirm_bulk"] = None
     try:
         n = set_scene_status(reads.store(), pid, ids, status)
     except GenesisError as exc:
         state.flash("error", f"Could not save the review: {exc}")
     else:
         if len(ids) > 1:
-            state.flash(
-                "success", f"{'Approved' if status == 'approved' else 'Rejected'} {n} scenes."
-            )
+            state.flash("success", f"{VERBS[status]} {plural(n, 'scene')}. Undo takes it back.")
+
+
+def ask_bulk(status: str | None, ids: list[int] | None = None) -> None:
+    """Open (or with ``None`` close) the confirmation of a bulk decision on the shown scenes."""
+    st.session_state["scene_confirm_bulk"] = None if status is None else (status, ids or [])
+
+
+def undo(action_id: int | None) -> None:
+    """Button callback: undo one action (``None``: the last one still standing)."""
+    try:
+        result = undo_review(reads.store(), pid, action_id)
+    except GenesisError as exc:
+        state.flash("warning", f"Nothing undone: {exc}")
+    else:
+        state.flash("success", result.message)
 
 
 def clear_focus() -> None:
@@ -188,18 +208,70 @@ bar[4].button(
     "Approve all shown",
     key="scene_bulk_approve",
     disabled=not shown,
-    on_click=review,
-    args=(shown, "approved"),
+    on_click=ask_bulk,
+    args=("approved", shown),
     width="stretch",
 )
 bar[5].button(
     "Reject all shown",
     key="scene_bulk_reject",
     disabled=not shown,
-    on_click=review,
-    args=(shown, "rejected"),
+    on_click=ask_bulk,
+    args=("rejected", shown),
     width="stretch",
 )
+
+pending = st.session_state.get("scene_confirm_bulk")
+if pending:
+    bulk_status, bulk_ids = pending
+    verb = "Approve" if bulk_status == "approved" else "Reject"
+    with st.container(border=True, key="scene_confirm_box"):
+        c = st.columns([4, 1.2, 1], vertical_alignment="center")
+        c[0].markdown(
+            f"**{verb} {plural(len(bulk_ids), 'scene')} shown?** You can take it back with Undo."
+        )
+        c[1].button(
+            f"{verb} {plural(len(bulk_ids), 'scene')}",
+            key="scene_bulk_confirm",
+            type="primary",
+            on_click=review,
+            args=(list(bulk_ids), bulk_status),
+            width="stretch",
+        )
+        c[2].button("Cancel", key="scene_bulk_cancel", on_click=ask_bulk, args=(None,))
+
+history = reads.recent_reviews(pid)
+standing = [a for a in history if not a.undone]
+u = st.columns([1.3, 5], vertical_alignment="center")
+u[0].button(
+    "Undo last",
+    key="scene_undo_last",
+    icon=":material/undo:",
+    disabled=not standing,
+    help=f"Undo “{standing[0].label}”" if standing else "No decision to undo",
+    on_click=undo,
+    args=(None,),
+    width="stretch",
+)
+with u[1].expander(f"Recent decisions ({len(standing)} can be undone)"):
+    if not history:
+        st.caption("No decisions yet: approve or reject a scene on its card.")
+    for action in history:
+        row_cols = st.columns([4, 1.2], vertical_alignment="center")
+        when = action.created_at.strftime("%H:%M:%S")
+        row_cols[0].markdown(
+            f":gray[{when}] ~~{action.label}~~ · undone"
+            if action.undone
+            else f":gray[{when}] {action.label}"
+        )
+        row_cols[1].button(
+            "Undo",
+            key=f"scene_undo_{action.id}",
+            disabled=action.undone,
+            on_click=undo,
+            args=(action.id,),
+            width="stretch",
+        )
 
 
 def card(row: pd.Series) -> None:
@@ -230,7 +302,7 @@ def card(row: pd.Series) -> None:
                 )
             )
         )
-        b = st.columns([1.6, 1, 1], vertical_alignment="center")
+        b = st.columns([1.6, 1, 1, 1], vertical_alignment="center")
         if status == "rejected":
             label = ":red[:material/cancel: **rejected**]"
         elif row.reviewed:
@@ -256,6 +328,16 @@ def card(row: pd.Series) -> None:
             disabled=status == "rejected",
             on_click=review,
             args=([sid], "rejected"),
+            width="stretch",
+        )
+        b[3].button(
+            "",
+            icon=":material/undo:",
+            key=f"unreview_{sid}",
+            help="Back to unreviewed",
+            disabled=not row.reviewed,
+            on_click=review,
+            args=([sid], UNREVIEWED),
             width="stretch",
         )
 

@@ -89,12 +89,18 @@ def test_review_is_stored_and_survives_a_new_session(make_app, reviews_undone) -
     assert fresh.button(key=f"approve_{second}").disabled
     assert "rejected" in texts(fresh)
 
-    # Bulk: reject everything shown, then approve everything shown.
+    # Bulk: reject everything shown (after a confirmation naming the count), then approve.
     fresh.button(key="scene_bulk_reject").click()
+    fresh.run()
+    assert f"Reject {len(scenes)} scenes shown?" in texts(fresh)
+    assert (scenes_table(store, pid).review_status != "rejected").sum() == len(scenes) - 1
+    fresh.button(key="scene_bulk_confirm").click()
     fresh.run()
     assert (scenes_table(store, pid).review_status == "rejected").all()
     assert {look for look, _ in _cards(fresh)} == {"rejected"}
     fresh.button(key="scene_bulk_approve").click()
+    fresh.run()
+    fresh.button(key="scene_bulk_confirm").click()
     fresh.run()
     final = scenes_table(store, pid)
     assert (final.review_status == "approved").all() and final.reviewed.all()
@@ -203,8 +209,17 @@ def test_pagination(big_project, monkeypatch) -> None:
     at.run()
     assert _ids(at) == ordered[36:48]
 
-    # Bulk actions touch only the page shown.
+    # Bulk actions touch only the page shown; Cancel leaves everything as it was.
     at.button(key="scene_bulk_reject").click()
+    at.run()
+    assert "Reject 12 scenes shown?" in texts(at)
+    at.button(key="scene_bulk_cancel").click()
+    at.run()
+    assert not scenes_table(store, pid).reviewed.any()
+    assert at.button(key="scene_undo_last").disabled  # nothing was decided
+    at.button(key="scene_bulk_reject").click()
+    at.run()
+    at.button(key="scene_bulk_confirm").click()
     at.run()
     table = scenes_table(store, pid).set_index("id")
     assert set(table.index[table.review_status == "rejected"]) == set(ordered[36:48])
@@ -257,3 +272,70 @@ def test_media_filter_always_shows_a_choice(two_projects, monkeypatch) -> None:
     assert len(_ids(at)) == 9  # every scene of the second project
     at.selectbox(key="scene_status").set_value("approved").run()  # another dropdown
     assert _shown_choice(at.selectbox(key="scene_media")) == "All files"
+
+
+def test_undo_per_action_and_last_and_back_to_unreviewed(make_app, reviews_undone) -> None:
+    from genesis_pipeline.services.review import review_history
+
+    store, pid = reviews_undone
+    scenes = scenes_table(store, pid)
+    first, second, third = (int(i) for i in scenes.id[:3])
+    name = str(scenes.media_name[0])
+    at = make_app("views/scenes.py")
+    assert at.button(key="scene_undo_last").disabled
+    assert "No decisions yet" in texts(at)
+
+    at.button(key=f"reject_{first}").click().run()
+    at.button(key=f"approve_{second}").click().run()
+    at.button(key=f"reject_{third}").click().run()
+    assert_no_exception(at)
+    status = scenes_table(store, pid).set_index("id").review_status
+    assert (status[first], status[second], status[third]) == ("rejected", "approved", "rejected")
+    labels = [a.label for a in review_history(store, pid)]
+    assert labels == [
+        f"Rejected scene 3 of {name}",
+        f"Approved scene 2 of {name}",
+        f"Rejected scene 1 of {name}",
+    ]
+
+    # Undo last takes back the newest decision only.
+    at.button(key="scene_undo_last").click().run()
+    table = scenes_table(store, pid).set_index("id")
+    assert not table.reviewed[third] and table.review_status[third] == "approved"
+    assert table.review_status[first] == "rejected"
+    assert f"Undid “Rejected scene 3 of {name}”." in texts(at)
+
+    # Undo one action further down the list: the first rejection, the approval stays.
+    oldest = review_history(store, pid)[-1]
+    assert oldest.label == f"Rejected scene 1 of {name}"
+    at.button(key=f"scene_undo_{oldest.id}").click().run()
+    table = scenes_table(store, pid).set_index("id")
+    assert not table.reviewed[first]
+    assert table.reviewed[second] and table.review_status[second] == "approved"
+    assert at.button(key=f"scene_undo_{oldest.id}").disabled  # undone once only
+
+    # Back to unreviewed from the card, itself undoable.
+    assert at.button(key=f"unreview_{first}").disabled  # already unreviewed
+    at.button(key=f"unreview_{second}").click().run()
+    assert not scenes_table(store, pid).set_index("id").reviewed[second]
+    at.button(key="scene_undo_last").click().run()
+    table = scenes_table(store, pid).set_index("id")
+    assert table.reviewed[second] and table.review_status[second] == "approved"
+
+
+def test_undo_of_a_bulk_action_keeps_later_decisions(app_project, reviews_undone) -> None:
+    from genesis_pipeline.services.review import review_history, set_scene_status, undo_review
+
+    store, pid = reviews_undone
+    ids = [int(i) for i in scenes_table(store, pid).id]
+    set_scene_status(store, pid, [ids[0]], "rejected")
+    set_scene_status(store, pid, ids, "approved")  # the bulk action
+    set_scene_status(store, pid, [ids[1]], "rejected")  # a later decision on one scene
+    bulk = next(a for a in review_history(store, pid) if a.scene_count == len(ids))
+    assert bulk.label == f"Approved {len(ids)} scenes"
+    result = undo_review(store, pid, bulk.id)
+    assert (result.restored, result.skipped) == (len(ids) - 1, 1)
+    table = scenes_table(store, pid).set_index("id")
+    assert table.review_status[ids[0]] == "rejected"  # back to what it had before the bulk
+    assert table.review_status[ids[1]] == "rejected"  # the later decision wins
+    assert not table.reviewed.drop([ids[0], ids[1]]).any()  # the rest unreviewed again
