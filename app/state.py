@@ -24,11 +24,14 @@ DEFAULTS: dict[str, Any] = {
     "import_nonce": 0,  # Upload: rotates the import picker's key
     "upload_results": None,  # Upload: what the last batch accepted and rejected
     "run_confirm_force": False,  # Run: the force re-run confirmation is open
+    "scene_confirm_bulk": None,  # Scenes: (status, ids) of a bulk decision awaiting its OK
+    "proj_confirm": None,  # Projects: ("delete" | "remove", project, media id) awaiting its OK
     "timeline_nonce": 0,  # Render: rotates the timeline import's uploader key after an apply
 }
 # Pages also keep page-local keys with these prefixes (widget state, cache-sync markers):
-# ch_* (Chapters), conf_* (Confidence), narr_* (Narration), render_* (Render), scene_* (Scenes),
-# transcript_* (Transcript), vo_* (Narration, one per voiceover), _saved_* (see show_saved).
+# ch_* (Chapters), conf_* (Confidence), narr_* (Narration), proj_* (Projects, one per project),
+# render_* (Render), scene_* (Scenes), transcript_* (Transcript), vo_* (Narration, one per
+# voiceover), _saved_* (see show_saved).
 
 # Streamlit forgets a widget's value in the first run that does not draw it, that is as soon as
 # the reviewer opens another page, while plain keys (markers such as _saved_*) stay: the page
@@ -45,6 +48,7 @@ PROJECT_WIDGETS = (
     "transcript_search",
     "transcript_page_pick",
     "ch_note",
+    "ch_restore_pick",
     "narr_target",
     "narr_new_offset",
     "narr_preview_chapter",
@@ -91,6 +95,7 @@ def set_project(pid: int | None) -> None:
         st.session_state["project_id"] = pid
         st.session_state["scene_page"] = 0
         st.session_state["scene_focus_ids"] = None
+        st.session_state["scene_confirm_bulk"] = None
         st.session_state["transcript_media"] = None
         for key in PROJECT_WIDGETS:
             st.session_state.pop(key, None)
