@@ -144,10 +144,42 @@ def project_picker() -> None:
         st.caption(f"Data dir: `{reads.store().home}`")
 
 
-def require_project() -> int:
-    """The selected project, or stop the page with a hint."""
+def require_project(*, follow: bool = True) -> int:
+    """The selected project, or stop the page with a hint. The page then follows changes made
+    elsewhere (:func:`follow_changes`) unless ``follow`` is False (pages that poll on their
+    own while a run goes)."""
     pid = project_id()
     if pid is None:
-        st.info("Create or pick a project first (Projects page).")
+        st.info("No project yet: create one on the **Projects** page, or pick one in the sidebar.")
         st.stop()
+    if follow:
+        follow_changes(int(pid))
     return int(pid)
+
+
+# How often a page asks whether its project changed elsewhere: one short read of the revision.
+FOLLOW_EVERY_S = 4.0
+
+
+def follow_changes(pid: int) -> None:
+    """Keep the page current when another reviewer (another tab, the CLI, a run) changes the
+    project: a fragment polls the project's revision and, when it moved past what the page
+    was drawn from, reruns the page and says why. This session's own changes rerun the page
+    themselves, so they never show the notice."""
+    seen = reads.revision(pid)
+    if st.session_state.pop("_changed_elsewhere", False):
+        st.info(
+            "Updated: someone else changed this project since the page was drawn (another "
+            "reviewer, another tab or a run). It now shows the latest.",
+            icon=":material/sync:",
+        )
+    st.session_state["_drawn_revision"] = (pid, seen)
+
+    @st.fragment(run_every=FOLLOW_EVERY_S)
+    def poll() -> None:
+        drawn = st.session_state.get("_drawn_revision")
+        if drawn and drawn[0] == pid and reads.revision(pid) != drawn[1]:
+            st.session_state["_changed_elsewhere"] = True
+            st.rerun(scope="app")
+
+    poll()

@@ -42,7 +42,7 @@ RUN_ICONS = {
 
 st.title("Run")
 state.show_flash()
-pid = state.require_project()
+pid = state.require_project(follow=False)  # polls on its own while a run goes
 st.session_state.setdefault("run_confirm_force", False)
 
 

@@ -339,3 +339,33 @@ def test_undo_of_a_bulk_action_keeps_later_decisions(app_project, reviews_undone
     assert table.review_status[ids[0]] == "rejected"  # back to what it had before the bulk
     assert table.review_status[ids[1]] == "rejected"  # the later decision wins
     assert not table.reviewed.drop([ids[0], ids[1]]).any()  # the rest unreviewed again
+
+
+def test_a_change_by_another_reviewer_shows_and_refreshes(make_app, reviews_undone) -> None:
+    from genesis_pipeline.services.review import set_scene_status
+
+    store, pid = reviews_undone
+    first = int(scenes_table(store, pid).id[0])
+    at = make_app("views/scenes.py")
+    drawn = at.session_state["_drawn_revision"]
+    assert drawn[0] == pid
+    assert dict((sid, look) for look, sid in _cards(at))[first] == "default"
+    assert "someone else changed" not in texts(at)
+
+    set_scene_status(store, pid, [first], "rejected")  # another reviewer, another browser
+    # What the page's polling fragment does when the revision moved past the drawn one.
+    from genesis_pipeline.services.projects import project_revision
+
+    assert project_revision(store, pid) != drawn[1]
+    at.session_state["_changed_elsewhere"] = True
+    at.run()
+    assert_no_exception(at)
+    assert "someone else changed this project" in texts(at)
+    assert dict((sid, look) for look, sid in _cards(at))[first] == "rejected"
+    assert at.session_state["_drawn_revision"] == (pid, project_revision(store, pid))
+    at.run()  # shown once
+    assert "someone else changed" not in texts(at)
+
+    # This session's own decision redraws the page without the notice.
+    at.button(key="scene_undo_last").click().run()
+    assert "someone else changed" not in texts(at)

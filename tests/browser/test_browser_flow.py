@@ -204,6 +204,14 @@ def nav(pg, title: str) -> None:
     settle(pg)
 
 
+def _review(store, pid: int, scene_id: int) -> tuple[bool, str]:
+    """(reviewed, status) of one scene as the store has it."""
+    from genesis_pipeline.services.queries import scenes_table
+
+    row = scenes_table(store, pid).set_index("id").loc[scene_id]
+    return bool(row.reviewed), str(row.review_status)
+
+
 def round_trip(pg, title: str, via: str = "Projects") -> dict[str, object]:
     """Look at another page and come back: every widget reads as before. Returns the values."""
     before = widgets(pg)
@@ -260,6 +268,11 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
 
     # Run: start the pipeline in a worker, watch it finish.
     goto(pg, url, "run")
+    # Nobody has reviewed the scenes: a run renders only when asked, and then says so.
+    assert "nobody has reviewed the scenes" in pg.inner_text("body")
+    pg.locator(".st-key-run_render label").click()  # "Render the cut" on
+    settle(pg)
+    assert "Renders every scene" in pg.inner_text("body")
     pg.get_by_role("button", name="Run", exact=True).click()
     settle(pg)
     run = wait_for_run(store, pid, timeout_s=300)
@@ -318,6 +331,17 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
         f".filter(i => i.complete && i.naturalWidth > 0).length >= {n_scenes}",
         timeout=30_000,
     )
+    # Undo: reject the first scene on its card, then take it back with "Undo last".
+    first = project_status(store, pid, include_words=False)["scenes"][0]["id"]
+    pg.locator(f".st-key-reject_{first} button").click()
+    settle(pg)
+    pg.wait_for_selector(f".st-key-scene-rejected-{first}")
+    assert _review(store, pid, first) == (True, "rejected")
+    pg.locator(".st-key-scene_undo_last button").click()
+    settle(pg)
+    pg.wait_for_selector(f".st-key-scene-default-{first}")
+    assert _review(store, pid, first) == (False, "approved")
+    assert "Undid “Rejected scene 1 of main.mp4”" in pg.inner_text("body")
     snap(pg, shots, "scenes")
     pick(pg, "scene_sort", "lowest confidence first")
     pick(pg, "scene_page_size", "12")
