@@ -38,6 +38,32 @@ RULE_KEYS = {
 }
 
 
+# What the page calls each rule (the controls' labels), never the Rules field names.
+RULE_LABELS = {
+    "min_chapter_s": "Shortest chapter",
+    "max_chapter_s": "Longest chapter",
+    "pause_split_s": "Split at speech pauses of",
+    "caption_similarity": "Caption similarity below",
+    "keep_sentences": "Keep spoken sentences together",
+}
+
+
+def _rule_value(name: str, value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return f"{value:g} s" if name.endswith("_s") else f"{value:g}"
+    return str(value)
+
+
+def _plain(text: str) -> str:
+    """A rules error in the page's words: the controls' labels for the rule names."""
+    text = text.replace("chapter rules: ", "")
+    for name, label in RULE_LABELS.items():
+        text = text.replace(name, f"“{label}”")
+    return text
+
+
 def _rule_values(rules: Rules) -> dict[str, float | bool]:
     """The controls' values for ``rules``, by widget key."""
     return {
@@ -167,7 +193,10 @@ speech = speech_intervals(inputs.words)
 
 with right:
     if problem is not None or preview is None:
-        st.error(f"These rules cannot be used: {problem}. Showing the saved rules' chapters.")
+        st.error(
+            f"These rules cannot be used: {_plain(problem or '')}. Showing the saved rules' "
+            "chapters."
+        )
         st.plotly_chart(
             viz.chapter_timeline(scenes, saved_preview, speech),
             key="ch_timeline_saved",
@@ -238,7 +267,20 @@ with right:
 st.subheader("Save")
 changes = rules_diff(saved_rules, rules)
 if changes:
-    st.dataframe(pd.DataFrame(changes), hide_index=True, key="ch_rules_diff")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "rule": RULE_LABELS.get(c["rule"], c["rule"]),
+                    "saved": _rule_value(c["rule"], c["saved"]),
+                    "preview": _rule_value(c["rule"], c["preview"]),
+                }
+                for c in changes
+            ]
+        ),
+        hide_index=True,
+        key="ch_rules_diff",
+    )
 elif version:
     st.caption(f"The rules are those of saved version {version}.")
 save_cols = st.columns([4, 1.6], vertical_alignment="bottom")
@@ -273,11 +315,15 @@ with st.expander(f"Rules history ({len(saved_state.history)} versions)"):
             pd.DataFrame(
                 [
                     {
-                        "version": h.version,
-                        "saved": h.created_at.isoformat()[:19],
-                        "note": h.note,
+                        "version": f"v{h.version}",
+                        "saved": h.created_at.strftime("%Y-%m-%d %H:%M"),
+                        "note": h.note or "",
                     }
-                    | h.rules
+                    | {
+                        RULE_LABELS.get(k, k): _rule_value(k, v)
+                        for k, v in h.rules.items()
+                        if k in RULE_LABELS
+                    }
                     for h in reversed(saved_state.history)
                 ]
             ),

@@ -22,6 +22,7 @@ from genesis_pipeline.services.review import (
     undo_review,
 )
 from genesis_pipeline.services.scene_browser import SORTS, STATUS_FILTERS, browse
+from genesis_pipeline.services.wording import duration as timecode
 from genesis_pipeline.services.wording import plural
 
 PAGE_SIZES = (12, 24, 48)
@@ -46,14 +47,6 @@ st.html(
 </style>
 """
 )
-
-
-def timecode(seconds: float) -> str:
-    """``m:ss.s`` (``h:mm:ss.s`` past an hour)."""
-    seconds = round(max(0.0, float(seconds)), 1)  # 59.96 s is 1:00.0, not 0:60.0
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{int(h)}:{int(m):02d}:{s:04.1f}" if h else f"{int(m)}:{s:04.1f}"
 
 
 def badge(label: str, value: float | None) -> str:
@@ -195,10 +188,18 @@ if result.matching:
     )
 else:
     bar[0].markdown("No scene matches these filters.")
-bar[1].button("◀ Prev", key="scene_prev", disabled=result.page == 0, on_click=turn_page, args=(-1,))
+bar[1].button(
+    "Prev",
+    icon=":material/chevron_left:",
+    key="scene_prev",
+    disabled=result.page == 0,
+    on_click=turn_page,
+    args=(-1,),
+)
 bar[2].markdown(f"Page **{result.page + 1}** of {result.pages}")
 bar[3].button(
-    "Next ▶",
+    "Next",
+    icon=":material/chevron_right:",
     key="scene_next",
     disabled=result.page >= result.pages - 1,
     on_click=turn_page,
@@ -291,7 +292,7 @@ def card(row: pd.Series) -> None:
         st.markdown(f"**{caption}**" if caption else ":gray[*no caption*]")
         st.caption(
             f"{row.media_name} · scene {int(row.idx) + 1} · {timecode(row.start_s)}–"
-            f"{timecode(row.end_s)} · {row.duration_s:.1f} s"
+            f"{timecode(row.end_s)} · {timecode(row.duration_s)} long"
         )
         st.markdown(
             " ".join(
@@ -302,15 +303,16 @@ def card(row: pd.Series) -> None:
                 )
             )
         )
-        b = st.columns([1.6, 1, 1, 1], vertical_alignment="center")
+        # The status word on a line of its own: beside three buttons it broke ("unreviewe/d").
         if status == "rejected":
-            label = ":red[:material/cancel: **rejected**]"
+            label = ":red[:material/cancel: **Rejected**]"
         elif row.reviewed:
-            label = ":green[:material/check_circle: **approved**]"
+            label = ":green[:material/check_circle: **Approved**]"
         else:
-            label = ":gray[unreviewed]"
-        b[0].markdown(label)
-        b[1].button(
+            label = ":gray[:material/radio_button_unchecked: Unreviewed]"
+        st.markdown(label)
+        b = st.columns(3, vertical_alignment="center")
+        b[0].button(
             "",
             icon=":material/check:",
             key=f"approve_{sid}",
@@ -320,7 +322,7 @@ def card(row: pd.Series) -> None:
             args=([sid], "approved"),
             width="stretch",
         )
-        b[2].button(
+        b[1].button(
             "",
             icon=":material/close:",
             key=f"reject_{sid}",
@@ -330,7 +332,7 @@ def card(row: pd.Series) -> None:
             args=([sid], "rejected"),
             width="stretch",
         )
-        b[3].button(
+        b[2].button(
             "",
             icon=":material/undo:",
             key=f"unreview_{sid}",

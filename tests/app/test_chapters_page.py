@@ -63,7 +63,8 @@ def test_min_above_max_shows_an_error(make_app) -> None:
     at.run()
     assert_no_exception(at)
     errors = " ".join(e.value for e in at.error)
-    assert "min_chapter_s" in errors and "max_chapter_s" in errors
+    assert "“Shortest chapter”" in errors and "“Longest chapter”" in errors
+    assert "min_chapter_s" not in texts(at)  # no internal names on screen
     assert at.button(key="ch_save").disabled
     at.button(key="ch_reset").click().run()
     assert not at.error
@@ -81,7 +82,7 @@ def test_save_rules_makes_a_new_version(make_app, app_project) -> None:
         at.run()
         diff = _table(at, "rule")
         assert diff.to_dict("records") == [
-            {"rule": "min_chapter_s", "saved": rules.min_chapter_s, "preview": 3.0}
+            {"rule": "Shortest chapter", "saved": f"{rules.min_chapter_s:g} s", "preview": "3 s"}
         ]
         at.button(key="ch_save").click().run()
         assert_no_exception(at)

@@ -87,7 +87,7 @@ def test_review_is_stored_and_survives_a_new_session(make_app, reviews_undone) -
     assert fresh.button(key=f"reject_{first}").disabled
     assert not fresh.button(key=f"approve_{first}").disabled
     assert fresh.button(key=f"approve_{second}").disabled
-    assert "rejected" in texts(fresh)
+    assert "Rejected" in texts(fresh)
 
     # Bulk: reject everything shown (after a confirmation naming the count), then approve.
     fresh.button(key="scene_bulk_reject").click()

@@ -7,6 +7,7 @@ GENESIS_SCREENSHOTS)."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import shutil
@@ -281,9 +282,10 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     no_exception(pg)
     assert re.search(r"run #?\d+.*(succeeded|finished)", pg.inner_text("body"), re.I | re.S)
     snap(pg, shots, "run")
-    pg.locator(".st-key-run_render label").click()  # "Render the cut" off, not run yet
+    # A new page load: still nobody reviewed, so "Render the cut" is off again until asked.
+    pg.locator(".st-key-run_render label").click()  # on, not run yet
     settle(pg)
-    assert round_trip(pg, "Run")["run_render"] is False
+    assert round_trip(pg, "Run")["run_render"] is True
 
     # Transcript: ▶ on a line plays the clip from that line's first word.
     nav(pg, "Transcript")
@@ -489,7 +491,9 @@ def check_exports(downloads: dict[str, tuple[str, bytes]], cut) -> None:
 
     n = len(cut.scene_ids)
     names = {fmt: name for fmt, (name, _) in downloads.items()}
-    assert names["otio"] == "browser-test-cut.otio" and names["edl"] == "browser-test-cut.edl"
+    today = datetime.date.today().isoformat()  # download names: the project and the date
+    assert names["otio"] == f"browser-test-cut-{today}.otio"
+    assert names["edl"] == f"browser-test-cut-{today}.edl"
     text = {fmt: data.decode("utf-8") for fmt, (_, data) in downloads.items()}
     timeline = otio.adapters.read_from_string(text["otio"], "otio_json")
     assert len(list(timeline.video_tracks()[0].find_clips())) == n
