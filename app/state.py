@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "import_nonce": 0,  # Upload: rotates the import picker's key
     "upload_results": None,  # Upload: what the last batch accepted and rejected
     "run_confirm_force": False,  # Run: the force re-run confirmation is open
+    "scene_playing": None,  # Scenes: (scene id, press) playing in the player above the cards
     "scene_confirm_bulk": None,  # Scenes: (status, ids) of a bulk decision awaiting its OK
     "proj_confirm": None,  # Projects: ("delete" | "remove", project, media id) awaiting its OK
     "timeline_nonce": 0,  # Render: rotates the timeline import's uploader key after an apply
@@ -96,6 +97,7 @@ def set_project(pid: int | None) -> None:
         st.session_state["scene_page"] = 0
         st.session_state["scene_focus_ids"] = None
         st.session_state["scene_confirm_bulk"] = None
+        st.session_state["scene_playing"] = None
         st.session_state["transcript_media"] = None
         for key in PROJECT_WIDGETS:
             st.session_state.pop(key, None)

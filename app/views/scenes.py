@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from genesis_app import reads, state
+from genesis_app import player, reads, state
 from genesis_pipeline.errors import GenesisError
 from genesis_pipeline.services.review import (
     UNREVIEWED,
@@ -85,6 +85,43 @@ def undo(action_id: int | None) -> None:
         state.flash("warning", f"Nothing undone: {exc}")
     else:
         state.flash("success", result.message)
+
+
+# st.video starts on whole seconds; a scene starts anywhere. So ▶ on a card seeks the player to
+# the scene's first frame from the page and pauses it at the scene's end (once per press). A
+# browser that refuses sound before the reviewer touched the page plays muted instead.
+PLAY_RANGE = """<script>
+(() => {{
+  const start = {start:.3f}, end = {end:.3f};
+  const player = () => document.querySelector(".st-key-scene_player video");
+  const play = (m) => {{
+    m.currentTime = start;
+    const stop = () => {{
+      if (m.currentTime >= end - 0.02) {{ m.pause(); m.removeEventListener("timeupdate", stop); }}
+    }};
+    m.addEventListener("timeupdate", stop);
+    m.play().catch(() => {{ m.muted = true; m.play().catch(() => {{}}); }});
+  }};
+  const go = (tries) => {{
+    const m = player();
+    if (!m) {{ if (tries < 50) setTimeout(() => go(tries + 1), 100); return; }}
+    if (m.readyState >= 1) setTimeout(() => play(m), 0);
+    else m.addEventListener("loadedmetadata", () => setTimeout(() => play(m), 0), {{once: true}});
+  }};
+  go(0);
+}})();
+</script>"""
+
+
+def play(sid: int) -> None:
+    """Card button: play this scene in the player above the cards (each press plays once)."""
+    press = int(st.session_state.get("scene_play_press") or 0) + 1
+    st.session_state["scene_playing"] = (sid, press)
+    st.session_state["scene_play_press"] = press
+
+
+def stop_playing() -> None:
+    st.session_state["scene_playing"] = None
 
 
 def clear_focus() -> None:
@@ -275,6 +312,43 @@ with u[1].expander(f"Recent decisions ({len(standing)} can be undone)"):
         )
 
 
+def scene_player(row: pd.Series, press: int) -> None:
+    """The scene playing: its range of the footage (first frame to last, then it stops) and a
+    filmstrip of its previews."""
+    sid = int(row.id)
+    with st.container(border=True, key="scene_player"):
+        head = st.columns([5, 1], vertical_alignment="center")
+        head[0].markdown(
+            f":material/play_circle: **{row.media_name} · scene {int(row.idx) + 1}** · "
+            f"{timecode(row.start_s)}–{timecode(row.end_s)} · {timecode(row.duration_s)} long"
+        )
+        head[1].button(
+            "Close", key="scene_player_close", icon=":material/close:", on_click=stop_playing
+        )
+        cols = st.columns([3, 2], gap="medium")
+        with cols[0]:
+            path = player.playable_path(int(row.media_id))
+            if path is not None:
+                st.video(path, start_time=int(row.start_s))
+                if press != st.session_state.get("scene_played"):
+                    st.session_state["scene_played"] = press
+                    st.html(
+                        PLAY_RANGE.format(start=float(row.start_s), end=float(row.end_s)),
+                        unsafe_allow_javascript=True,
+                    )
+        with cols[1]:
+            frames = [
+                p
+                for p in (row.preview_paths if isinstance(row.preview_paths, list) else [])
+                if p and (str(p).startswith(("http://", "https://")) or Path(p).is_file())
+            ]
+            if frames:
+                st.caption(f"Filmstrip: {plural(len(frames), 'frame')} across the scene")
+                st.image(frames, width=120)
+            else:
+                st.caption("No filmstrip: this scene has no preview frames yet.")
+
+
 def card(row: pd.Series) -> None:
     sid = int(row.id)
     status = str(row.review_status)
@@ -311,7 +385,7 @@ def card(row: pd.Series) -> None:
         else:
             label = ":gray[:material/radio_button_unchecked: Unreviewed]"
         st.markdown(label)
-        b = st.columns(3, vertical_alignment="center")
+        b = st.columns(4, vertical_alignment="center")
         b[0].button(
             "",
             icon=":material/check:",
@@ -332,6 +406,15 @@ def card(row: pd.Series) -> None:
             args=([sid], "rejected"),
             width="stretch",
         )
+        b[3].button(
+            "",
+            icon=":material/play_arrow:",
+            key=f"play_{sid}",
+            help="Play this scene (from its first frame to its last)",
+            on_click=play,
+            args=(sid,),
+            width="stretch",
+        )
         b[2].button(
             "",
             icon=":material/undo:",
@@ -343,6 +426,14 @@ def card(row: pd.Series) -> None:
             width="stretch",
         )
 
+
+playing = st.session_state.get("scene_playing")
+if playing:
+    match = scenes[scenes.id == int(playing[0])]
+    if match.empty:
+        st.session_state["scene_playing"] = None
+    else:
+        scene_player(match.iloc[0], int(playing[1]))
 
 rows = list(result.rows.iterrows())
 for start in range(0, len(rows), COLUMNS):

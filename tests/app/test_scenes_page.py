@@ -369,3 +369,25 @@ def test_a_change_by_another_reviewer_shows_and_refreshes(make_app, reviews_undo
     # This session's own decision redraws the page without the notice.
     at.button(key="scene_undo_last").click().run()
     assert "someone else changed" not in texts(at)
+
+
+def test_play_a_scene_with_its_filmstrip(make_app, app_project) -> None:
+    store, pid = app_project
+    scenes = scenes_table(store, pid)
+    row = scenes.iloc[1]
+    sid = int(row.id)
+    at = make_app("views/scenes.py")
+    assert not at.get("video")
+    at.button(key=f"play_{sid}").click().run()
+    assert_no_exception(at)
+    [video] = at.get("video")
+    assert video.proto.start_time == int(row.start_s)
+    page = texts(at)
+    assert f"{row.media_name} · scene 2" in page
+    # The range is played from the page: seek to the first frame, pause at the last.
+    script = next(h.proto.body for h in at.get("html") if "scene_player" in h.proto.body)
+    assert f"start = {row.start_s:.3f}, end = {row.end_s:.3f}" in script
+    frames = [p for p in row.preview_paths if p]
+    assert f"Filmstrip: {len(frames)} frame" in page
+    at.button(key="scene_player_close").click().run()
+    assert not at.get("video")

@@ -344,6 +344,29 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     pg.wait_for_selector(f".st-key-scene-default-{first}")
     assert _review(store, pid, first) == (False, "approved")
     assert "Undid “Rejected scene 1 of main.mp4”" in pg.inner_text("body")
+
+    # Play a scene: the player starts at the scene's first frame (not the whole second before
+    # it) and stops at its end.
+    second = project_status(store, pid, include_words=False)["scenes"][1]
+    start, end = float(second["start_s"]), float(second["end_s"])
+    pg.locator(f".st-key-play_{second['id']} button").click()
+    pg.wait_for_selector(".st-key-scene_player video")
+    pg.wait_for_function(
+        "([s]) => { const v = document.querySelector('.st-key-scene_player video');"
+        " return v && v.readyState >= 1 && !v.paused && Math.abs(v.currentTime - s) < 0.1; }",
+        arg=[start],
+        timeout=20_000,
+    )
+    pg.wait_for_function(
+        "([e]) => { const v = document.querySelector('.st-key-scene_player video');"
+        " return v.paused && v.currentTime > 0 && Math.abs(v.currentTime - e) < 0.3; }",
+        arg=[end],
+        timeout=int((end - start) * 1000) + 20_000,
+    )
+    settle(pg)
+    snap(pg, shots, "scene-player")
+    pg.locator(".st-key-scene_player_close button").click()
+    settle(pg)
     snap(pg, shots, "scenes")
     pick(pg, "scene_sort", "lowest confidence first")
     pick(pg, "scene_page_size", "12")
