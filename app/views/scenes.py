@@ -315,7 +315,6 @@ with u[1].expander(f"Recent decisions ({len(standing)} can be undone)"):
 def scene_player(row: pd.Series, press: int) -> None:
     """The scene playing: its range of the footage (first frame to last, then it stops) and a
     filmstrip of its previews."""
-    sid = int(row.id)
     with st.container(border=True, key="scene_player"):
         head = st.columns([5, 1], vertical_alignment="center")
         head[0].markdown(

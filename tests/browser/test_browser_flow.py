@@ -335,11 +335,12 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     )
     # Undo: reject the first scene on its card, then take it back with "Undo last".
     first = project_status(store, pid, include_words=False)["scenes"][0]["id"]
-    pg.locator(f".st-key-reject_{first} button").click()
+    settle(pg)
+    pg.locator(f".st-key-reject_{first} button").first.click()
     settle(pg)
     pg.wait_for_selector(f".st-key-scene-rejected-{first}")
     assert _review(store, pid, first) == (True, "rejected")
-    pg.locator(".st-key-scene_undo_last button").click()
+    pg.locator(".st-key-scene_undo_last button").first.click()
     settle(pg)
     pg.wait_for_selector(f".st-key-scene-default-{first}")
     assert _review(store, pid, first) == (False, "approved")
@@ -349,7 +350,7 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     # it) and stops at its end.
     second = project_status(store, pid, include_words=False)["scenes"][1]
     start, end = float(second["start_s"]), float(second["end_s"])
-    pg.locator(f".st-key-play_{second['id']} button").click()
+    pg.locator(f".st-key-play_{second['id']} button").first.click()
     pg.wait_for_selector(".st-key-scene_player video")
     pg.wait_for_function(
         "([s]) => { const v = document.querySelector('.st-key-scene_player video');"
@@ -365,7 +366,7 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     )
     settle(pg)
     snap(pg, shots, "scene-player")
-    pg.locator(".st-key-scene_player_close button").click()
+    pg.locator(".st-key-scene_player_close button").first.click()
     settle(pg)
     snap(pg, shots, "scenes")
     pick(pg, "scene_sort", "lowest confidence first")
