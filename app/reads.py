@@ -53,7 +53,7 @@ from genesis_pipeline.services.render_view import (
     render_history,
     render_overview,
 )
-from genesis_pipeline.services.review import ReviewAction, review_history
+from genesis_pipeline.services.review import ReviewAction, Trim, review_history, scene_trims
 from genesis_pipeline.services.subtitles import split_lines, to_srt, to_vtt
 from genesis_pipeline.stages.chapters import Rules
 from genesis_pipeline.store import Store
@@ -151,6 +151,16 @@ def _scenes(home: str, project_id: int, rev: int) -> pd.DataFrame:
 
 def scenes(project_id: int) -> pd.DataFrame:
     return _scenes(str(store().home), project_id, revision(project_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _trims(home: str, project_id: int, rev: int) -> dict[int, Trim]:
+    return scene_trims(_store(home), project_id)
+
+
+def trims(project_id: int) -> dict[int, Trim]:
+    """Scenes page: the reviewers' in/out points by scene id."""
+    return _trims(str(store().home), project_id, revision(project_id))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

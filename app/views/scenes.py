@@ -19,6 +19,7 @@ from genesis_pipeline.services.review import (
     UNREVIEWED,
     VERBS,
     set_scene_status,
+    set_trim,
     undo_review,
 )
 from genesis_pipeline.services.scene_browser import SORTS, STATUS_FILTERS, browse
@@ -312,6 +313,66 @@ with u[1].expander(f"Recent decisions ({len(standing)} can be undone)"):
         )
 
 
+def save_trim(sid: int, in_key: str, out_key: str) -> None:
+    try:
+        trim = set_trim(
+            reads.store(),
+            pid,
+            sid,
+            int(st.session_state[in_key]),
+            int(st.session_state[out_key]),
+        )
+    except GenesisError as exc:
+        state.flash("error", f"Trim not saved: {exc}")
+    else:
+        state.flash(
+            "success",
+            f"Trimmed to frames {trim.in_frame}–{trim.out_frame}. The render, the chapters of "
+            "the cut and the exports follow.",
+        )
+
+
+def trim_controls(row: pd.Series) -> None:
+    """In and out points of the scene in whole frames of its source, within the scene."""
+    sid, first, last = int(row.id), int(row.start_frame), int(row.end_frame)
+    fps = (last - first) / max(float(row.duration_s), 1e-6)
+    trim = reads.trims(pid).get(sid)
+    now = (trim.in_frame, trim.out_frame) if trim else (first, last)
+    in_key, out_key = f"scene_in_{sid}", f"scene_out_{sid}"
+    state.show_saved({in_key: now[0], out_key: now[1]}, saved_as=(sid, now))
+    t = st.columns([1, 1, 1.2], vertical_alignment="bottom")
+    t[0].number_input(
+        "In (frame)", min_value=first, max_value=last - 1, step=1, **state.kept(in_key)
+    )
+    t[1].number_input(
+        "Out (frame)", min_value=first + 1, max_value=last, step=1, **state.kept(out_key)
+    )
+    t[2].button(
+        "Save trim",
+        key=f"scene_trim_{sid}",
+        icon=":material/content_cut:",
+        on_click=save_trim,
+        args=(sid, in_key, out_key),
+        width="stretch",
+    )
+    a, b = int(st.session_state[in_key]), int(st.session_state[out_key])
+    st.caption(
+        f"Keeps frames {a}–{b} of {first}–{last} ({timecode((b - a) / fps)} of "
+        f"{timecode(row.duration_s)})" + (" · trimmed" if trim else "")
+    )
+
+
+def played_range(row: pd.Series) -> tuple[float, float]:
+    """Where the scene starts and ends in its source, in seconds, trimmed when it is."""
+    trim = reads.trims(pid).get(int(row.id))
+    if trim is None:
+        return float(row.start_s), float(row.end_s)
+    first, last = int(row.start_frame), int(row.end_frame)
+    fps = (last - first) / max(float(row.duration_s), 1e-6)
+    start = float(row.start_s) + (trim.in_frame - first) / fps
+    return start, min(float(row.end_s), float(row.start_s) + (trim.out_frame - first) / fps)
+
+
 def scene_player(row: pd.Series, press: int) -> None:
     """The scene playing: its range of the footage (first frame to last, then it stops) and a
     filmstrip of its previews."""
@@ -331,10 +392,9 @@ def scene_player(row: pd.Series, press: int) -> None:
                 st.video(path, start_time=int(row.start_s))
                 if press != st.session_state.get("scene_played"):
                     st.session_state["scene_played"] = press
-                    st.html(
-                        PLAY_RANGE.format(start=float(row.start_s), end=float(row.end_s)),
-                        unsafe_allow_javascript=True,
-                    )
+                    start, end = played_range(row)
+                    st.html(PLAY_RANGE.format(start=start, end=end), unsafe_allow_javascript=True)
+            trim_controls(row)
         with cols[1]:
             frames = [
                 p

@@ -16,6 +16,7 @@ from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import review as review_sql
 from genesis_pipeline.store import review_log as log_sql
+from genesis_pipeline.store import scenes as scenes_sql
 from genesis_pipeline.store.records import ReadModel, ReviewActionRecord
 
 UNREVIEWED = log_sql.UNREVIEWED
@@ -133,3 +134,58 @@ def undo_review(store: Store, project_id: int, action_id: int | None = None) -> 
         restored, skipped = log_sql.undo_action(con, project_id, action_id)
         projects_sql.bump_revision(con, project_id)
     return UndoResult(_action(records[action_id]), restored, skipped)
+
+
+# -- trims --------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Trim(ReadModel):
+    """A scene's in and out points in its source, frames ``[in_frame, out_frame)``."""
+
+    scene_id: int
+    in_frame: int
+    out_frame: int
+
+
+def set_trim(store: Store, project_id: int, scene_id: int, in_frame: int, out_frame: int) -> Trim:
+    """Trim a scene to frames ``[in_frame, out_frame)`` of its source (whole frames, within
+    the scene's own range); the whole range clears the trim. The render, the chapters on the
+    cut and the exports play the trimmed range; a re-run that keeps the scene keeps the trim.
+
+    Raises:
+        InvalidSettingError: the points are outside the scene or out is not after in.
+        NotFoundError: the scene is not in the project.
+    """
+    in_frame, out_frame = int(in_frame), int(out_frame)
+    with store.db.write() as con:
+        scene = next(
+            (s for s in scenes_sql.scenes_for_project(con, project_id) if s.id == int(scene_id)),
+            None,
+        )
+        if scene is None:
+            raise NotFoundError(f"scene {scene_id}: not a scene of project {project_id}")
+        if not scene.start_frame <= in_frame < out_frame <= scene.end_frame:
+            raise InvalidSettingError(
+                "trim",
+                f"in {in_frame} and out {out_frame} must keep at least one frame within the "
+                f"scene's frames {scene.start_frame}–{scene.end_frame}",
+            )
+        key = (scene.media_id, scene.start_frame)
+        if (in_frame, out_frame) == (scene.start_frame, scene.end_frame):
+            review_sql.clear_trim(con, project_id, key)
+        else:
+            review_sql.set_trim(con, project_id, key, in_frame, out_frame)
+        projects_sql.bump_revision(con, project_id)
+    return Trim(int(scene_id), in_frame, out_frame)
+
+
+def scene_trims(store: Store, project_id: int) -> dict[int, Trim]:
+    """The trimmed scenes of the project by scene id."""
+    with store.db.read() as con:
+        stored = review_sql.trims(con, project_id)
+        scenes = scenes_sql.scenes_for_project(con, project_id)
+    out = {}
+    for s in scenes:
+        t = stored.get((s.media_id, s.start_frame))
+        if t is not None:
+            out[s.id] = Trim(s.id, t[0], t[1])
+    return out

@@ -119,3 +119,35 @@ def edited_titles(con: Connection, project_id: int) -> dict[tuple[int, int], str
         [project_id],
     ).fetchall()
     return {(int(m), int(f)): str(t) for m, f, t in rows}
+
+
+# -- trims --------------------------------------------------------------------------------------
+def set_trim(
+    con: Connection, project_id: int, key: tuple[int, int], in_frame: int, out_frame: int
+) -> None:
+    """Store a scene's in/out frames (``key``: its media id and first frame)."""
+    con.execute(
+        """
+        INSERT INTO scene_trims (project_id, media_id, start_frame, in_frame, out_frame)
+        VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (media_id, start_frame) DO UPDATE SET in_frame = excluded.in_frame,
+            out_frame = excluded.out_frame, updated_at = now()
+        """,
+        [project_id, key[0], key[1], int(in_frame), int(out_frame)],
+    )
+
+
+def clear_trim(con: Connection, project_id: int, key: tuple[int, int]) -> None:
+    con.execute(
+        "DELETE FROM scene_trims WHERE project_id = ? AND media_id = ? AND start_frame = ?",
+        [project_id, key[0], key[1]],
+    )
+
+
+def trims(con: Connection, project_id: int) -> dict[tuple[int, int], tuple[int, int]]:
+    """Reviewers' trims by scene ``(media id, start frame)``: ``(in frame, out frame)``."""
+    rows = con.execute(
+        "SELECT media_id, start_frame, in_frame, out_frame FROM scene_trims WHERE project_id = ?",
+        [project_id],
+    ).fetchall()
+    return {(int(m), int(f)): (int(a), int(b)) for m, f, a, b in rows}

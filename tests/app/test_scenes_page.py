@@ -391,3 +391,36 @@ def test_play_a_scene_with_its_filmstrip(make_app, app_project) -> None:
     assert f"Filmstrip: {len(frames)} frame" in page
     at.button(key="scene_player_close").click().run()
     assert not at.get("video")
+
+
+def test_trim_a_scene_and_the_cut_follows(make_app, app_project) -> None:
+    from genesis_pipeline.services.cut import load_cut
+    from genesis_pipeline.services.review import scene_trims, set_trim
+
+    store, pid = app_project
+    scenes = scenes_table(store, pid)
+    row = scenes.iloc[0]
+    sid, first, last = int(row.id), int(row.start_frame), int(row.end_frame)
+    assert last - first > 10
+    before = load_cut(store, pid)
+    at = make_app("views/scenes.py")
+    at.button(key=f"play_{sid}").click().run()
+    assert at.number_input(key=f"scene_in_{sid}").value == first
+    try:
+        at.number_input(key=f"scene_in_{sid}").set_value(first + 5)
+        at.number_input(key=f"scene_out_{sid}").set_value(last - 3)
+        at.button(key=f"scene_trim_{sid}").click().run()
+        assert_no_exception(at)
+        assert scene_trims(store, pid)[sid].in_frame == first + 5
+        cut = load_cut(store, pid)
+        seg = cut.segments[list(cut.scene_ids).index(sid)]
+        assert (seg.start_frame, seg.end_frame) == (first + 5, last - 3)
+        assert seg.start_s == pytest.approx(row.start_s + 5 / seg.fps)
+        assert cut.duration_s == pytest.approx(before.duration_s - 8 / seg.fps)
+        assert f"Keeps frames {first + 5}–{last - 3}" in texts(at)
+        # Out of the scene's range: refused with a message.
+        with pytest.raises(Exception, match="within the scene"):
+            set_trim(store, pid, sid, first - 1, last)
+    finally:
+        set_trim(store, pid, sid, first, last)  # the whole range clears the trim
+    assert sid not in scene_trims(store, pid)
