@@ -226,9 +226,11 @@ if result.matching:
     )
 else:
     bar[0].markdown("No scene matches these filters.")
+# Icons only: the words did not fit beside the page count ("P…", "N…").
 bar[1].button(
-    "Prev",
+    "",
     icon=":material/chevron_left:",
+    help="Previous page",
     key="scene_prev",
     disabled=result.page == 0,
     on_click=turn_page,
@@ -236,8 +238,9 @@ bar[1].button(
 )
 bar[2].markdown(f"Page **{result.page + 1}** of {result.pages}")
 bar[3].button(
-    "Next",
+    "",
     icon=":material/chevron_right:",
+    help="Next page",
     key="scene_next",
     disabled=result.page >= result.pages - 1,
     on_click=turn_page,
