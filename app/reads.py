@@ -41,6 +41,7 @@ from genesis_pipeline.services.narration import (
 from genesis_pipeline.services.overrun import OverrunReport, overrun_report
 from genesis_pipeline.services.playback import Playback
 from genesis_pipeline.services.projects import (
+    DiskUsage,
     ProjectSummary,
     list_projects,
     project_revision,
@@ -52,6 +53,7 @@ from genesis_pipeline.services.render_view import (
     render_history,
     render_overview,
 )
+from genesis_pipeline.services.review import ReviewAction, Trim, review_history, scene_trims
 from genesis_pipeline.services.subtitles import split_lines, to_srt, to_vtt
 from genesis_pipeline.stages.chapters import Rules
 from genesis_pipeline.store import Store
@@ -130,6 +132,18 @@ def projects() -> list[ProjectSummary]:
     return _projects(str(s.home), projects_revision(s))
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _disk_usage(home: str, project_id: int, rev: int) -> DiskUsage:
+    from genesis_pipeline.services.projects import disk_usage as project_disk_usage
+
+    return project_disk_usage(_store(home), project_id)
+
+
+def disk_usage(project_id: int) -> DiskUsage:
+    """Projects page: how much storage a project takes (listed once per revision)."""
+    return _disk_usage(str(store().home), project_id, revision(project_id))
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _scenes(home: str, project_id: int, rev: int) -> pd.DataFrame:
     return queries.scenes_table(_store(home), project_id)
@@ -137,6 +151,26 @@ def _scenes(home: str, project_id: int, rev: int) -> pd.DataFrame:
 
 def scenes(project_id: int) -> pd.DataFrame:
     return _scenes(str(store().home), project_id, revision(project_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _trims(home: str, project_id: int, rev: int) -> dict[int, Trim]:
+    return scene_trims(_store(home), project_id)
+
+
+def trims(project_id: int) -> dict[int, Trim]:
+    """Scenes page: the reviewers' in/out points by scene id."""
+    return _trims(str(store().home), project_id, revision(project_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _review_history(home: str, project_id: int, rev: int) -> list[ReviewAction]:
+    return review_history(_store(home), project_id, limit=10)
+
+
+def recent_reviews(project_id: int) -> list[ReviewAction]:
+    """Scenes page: the latest review decisions, newest first (what Undo can take back)."""
+    return _review_history(str(store().home), project_id, revision(project_id))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

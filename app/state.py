@@ -24,11 +24,15 @@ DEFAULTS: dict[str, Any] = {
     "import_nonce": 0,  # Upload: rotates the import picker's key
     "upload_results": None,  # Upload: what the last batch accepted and rejected
     "run_confirm_force": False,  # Run: the force re-run confirmation is open
+    "scene_playing": None,  # Scenes: (scene id, press) playing in the player above the cards
+    "scene_confirm_bulk": None,  # Scenes: (status, ids) of a bulk decision awaiting its OK
+    "proj_confirm": None,  # Projects: ("delete" | "remove", project, media id) awaiting its OK
     "timeline_nonce": 0,  # Render: rotates the timeline import's uploader key after an apply
 }
 # Pages also keep page-local keys with these prefixes (widget state, cache-sync markers):
-# ch_* (Chapters), conf_* (Confidence), narr_* (Narration), render_* (Render), scene_* (Scenes),
-# transcript_* (Transcript), vo_* (Narration, one per voiceover), _saved_* (see show_saved).
+# ch_* (Chapters), conf_* (Confidence), narr_* (Narration), proj_* (Projects, one per project),
+# render_* (Render), scene_* (Scenes), transcript_* (Transcript), vo_* (Narration, one per
+# voiceover), _saved_* (see show_saved).
 
 # Streamlit forgets a widget's value in the first run that does not draw it, that is as soon as
 # the reviewer opens another page, while plain keys (markers such as _saved_*) stay: the page
@@ -45,6 +49,7 @@ PROJECT_WIDGETS = (
     "transcript_search",
     "transcript_page_pick",
     "ch_note",
+    "ch_restore_pick",
     "narr_target",
     "narr_new_offset",
     "narr_preview_chapter",
@@ -91,6 +96,8 @@ def set_project(pid: int | None) -> None:
         st.session_state["project_id"] = pid
         st.session_state["scene_page"] = 0
         st.session_state["scene_focus_ids"] = None
+        st.session_state["scene_confirm_bulk"] = None
+        st.session_state["scene_playing"] = None
         st.session_state["transcript_media"] = None
         for key in PROJECT_WIDGETS:
             st.session_state.pop(key, None)
@@ -139,10 +146,42 @@ def project_picker() -> None:
         st.caption(f"Data dir: `{reads.store().home}`")
 
 
-def require_project() -> int:
-    """The selected project, or stop the page with a hint."""
+def require_project(*, follow: bool = True) -> int:
+    """The selected project, or stop the page with a hint. The page then follows changes made
+    elsewhere (:func:`follow_changes`) unless ``follow`` is False (pages that poll on their
+    own while a run goes)."""
     pid = project_id()
     if pid is None:
-        st.info("Create or pick a project first (Projects page).")
+        st.info("No project yet: create one on the **Projects** page, or pick one in the sidebar.")
         st.stop()
+    if follow:
+        follow_changes(int(pid))
     return int(pid)
+
+
+# How often a page asks whether its project changed elsewhere: one short read of the revision.
+FOLLOW_EVERY_S = 4.0
+
+
+def follow_changes(pid: int) -> None:
+    """Keep the page current when another reviewer (another tab, the CLI, a run) changes the
+    project: a fragment polls the project's revision and, when it moved past what the page
+    was drawn from, reruns the page and says why. This session's own changes rerun the page
+    themselves, so they never show the notice."""
+    seen = reads.revision(pid)
+    if st.session_state.pop("_changed_elsewhere", False):
+        st.info(
+            "Updated: someone else changed this project since the page was drawn (another "
+            "reviewer, another tab or a run). It now shows the latest.",
+            icon=":material/sync:",
+        )
+    st.session_state["_drawn_revision"] = (pid, seen)
+
+    @st.fragment(run_every=FOLLOW_EVERY_S)
+    def poll() -> None:
+        drawn = st.session_state.get("_drawn_revision")
+        if drawn and drawn[0] == pid and reads.revision(pid) != drawn[1]:
+            st.session_state["_changed_elsewhere"] = True
+            st.rerun(scope="app")
+
+    poll()

@@ -11,7 +11,7 @@ import streamlit as st
 
 from genesis_app import reads, state
 
-st.set_page_config(page_title="Genesis", page_icon="🎬", layout="wide")
+st.set_page_config(page_title="Genesis", page_icon=":material/movie:", layout="wide")
 
 PAGES = [
     st.Page("views/projects.py", title="Projects", icon=":material/folder_open:", default=True),

@@ -13,14 +13,19 @@ from genesis_app import reads, state
 from genesis_pipeline import viz
 from genesis_pipeline.errors import GenesisError
 from genesis_pipeline.services.chapters import (
+    ChapterOnCut,
+    CutChapters,
+    chapters_on_cut,
     compare_chapters,
     preview_chapters,
+    restore_rules,
     rules_diff,
     save_rules,
     set_chapter_title,
     speech_intervals,
     with_edited_titles,
 )
+from genesis_pipeline.services.wording import duration, plural
 from genesis_pipeline.stages.chapters import Chapter, Rules
 
 # Widget keys of the rule controls, with the Rules field each one sets.
@@ -31,6 +36,32 @@ RULE_KEYS = {
     "ch_sim": "caption_similarity",
     "ch_keep": "keep_sentences",
 }
+
+
+# What the page calls each rule (the controls' labels), never the Rules field names.
+RULE_LABELS = {
+    "min_chapter_s": "Shortest chapter",
+    "max_chapter_s": "Longest chapter",
+    "pause_split_s": "Split at speech pauses of",
+    "caption_similarity": "Caption similarity below",
+    "keep_sentences": "Keep spoken sentences together",
+}
+
+
+def _rule_value(name: str, value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return f"{value:g} s" if name.endswith("_s") else f"{value:g}"
+    return str(value)
+
+
+def _plain(text: str) -> str:
+    """A rules error in the page's words: the controls' labels for the rule names."""
+    text = text.replace("chapter rules: ", "")
+    for name, label in RULE_LABELS.items():
+        text = text.replace(name, f"“{label}”")
+    return text
 
 
 def _rule_values(rules: Rules) -> dict[str, float | bool]:
@@ -57,19 +88,25 @@ def _rules_from_widgets() -> Rules:
     )
 
 
-def _chapter_rows(chapters: Sequence[Chapter]) -> pd.DataFrame:
+def _kept(on_cut: ChapterOnCut) -> str:
+    if on_cut.dropped:
+        return f"none of {on_cut.scenes} (not in the cut)"
+    return f"{on_cut.kept} of {on_cut.scenes}"
+
+
+def _chapter_rows(chapters: Sequence[Chapter], on_cut: CutChapters) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
                 "#": c.index + 1,
-                "start (s)": round(c.start_s, 2),
-                "end (s)": round(c.end_s, 2),
-                "length (s)": round(c.end_s - c.start_s, 2),
-                "scenes": len(c.scene_keys),
+                "starts at": duration(c.start_s),
+                "length in the cut": duration(o.cut_s),
+                "length in the footage": duration(o.footage_s),
+                "scenes kept": _kept(o),
                 "title": c.title,
                 "starts because": ", ".join(c.reasons),
             }
-            for c in chapters
+            for c, o in zip(chapters, on_cut.chapters, strict=True)
         ]
     )
 
@@ -87,6 +124,8 @@ saved_rules = saved_state.rules
 stored = saved_state.saved
 scenes = reads.scenes(pid)
 total_s = max(s.end_s for s in inputs.scenes)
+# Chapters of the cut: rejected scenes leave the cut, so lengths on the cut count kept scenes.
+rejected = {int(i) for i in scenes.id[scenes.review_status == "rejected"]}
 
 # The controls show the saved rules when the project or the saved version changes (a save here,
 # in another tab or from a notebook); in between they keep the reviewer's unsaved moves.
@@ -154,7 +193,10 @@ speech = speech_intervals(inputs.words)
 
 with right:
     if problem is not None or preview is None:
-        st.error(f"These rules cannot be used: {problem}. Showing the saved rules' chapters.")
+        st.error(
+            f"These rules cannot be used: {_plain(problem or '')}. Showing the saved rules' "
+            "chapters."
+        )
         st.plotly_chart(
             viz.chapter_timeline(scenes, saved_preview, speech),
             key="ch_timeline_saved",
@@ -162,7 +204,9 @@ with right:
         )
     else:
         diff = compare_chapters(saved_preview, preview)
-        m = st.columns(4)
+        on_cut = chapters_on_cut(preview, inputs, rejected)
+        dropped = len(on_cut.chapters) - len(on_cut.in_cut)
+        m = st.columns(5)
         m[0].metric(
             "Preview chapters",
             len(preview),
@@ -172,7 +216,21 @@ with right:
         )
         m[1].metric("Boundaries added", len(diff.added))
         m[2].metric("Boundaries removed", len(diff.removed))
-        m[3].metric("Average length", f"{total_s / max(1, len(preview)):.1f} s")
+        m[3].metric(
+            "Longest chapter in the cut",
+            duration(on_cut.longest_s),
+            help="Rejected scenes are left out of a chapter's length, as the render plays it.",
+        )
+        m[4].metric(
+            "Chapters in the cut",
+            len(on_cut.in_cut),
+            help=(
+                f"{plural(dropped, 'chapter')} had every scene rejected and "
+                f"{'is' if dropped == 1 else 'are'} not in the cut."
+                if dropped
+                else "Every chapter keeps at least one scene."
+            ),
+        )
         compare = st.toggle(
             f"Compare with saved rules v{version}" if version else "Compare with the defaults",
             value=True,
@@ -196,13 +254,33 @@ with right:
                 + " · removed (✕ on the saved row): "
                 + (", ".join(f"{b:.1f} s" for b in diff.removed) or "none")
             )
-        st.dataframe(_chapter_rows(preview), hide_index=True, width="stretch", key="ch_preview")
+        if rejected:
+            st.caption(
+                f"{plural(len(rejected), 'rejected scene')} left out of the lengths in the cut; "
+                "the timeline shows the footage with every scene."
+            )
+        st.dataframe(
+            _chapter_rows(preview, on_cut), hide_index=True, width="stretch", key="ch_preview"
+        )
 
 # -- save ---------------------------------------------------------------------------------------
 st.subheader("Save")
 changes = rules_diff(saved_rules, rules)
 if changes:
-    st.dataframe(pd.DataFrame(changes), hide_index=True, key="ch_rules_diff")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "rule": RULE_LABELS.get(c["rule"], c["rule"]),
+                    "saved": _rule_value(c["rule"], c["saved"]),
+                    "preview": _rule_value(c["rule"], c["preview"]),
+                }
+                for c in changes
+            ]
+        ),
+        hide_index=True,
+        key="ch_rules_diff",
+    )
 elif version:
     st.caption(f"The rules are those of saved version {version}.")
 save_cols = st.columns([4, 1.6], vertical_alignment="bottom")
@@ -237,11 +315,15 @@ with st.expander(f"Rules history ({len(saved_state.history)} versions)"):
             pd.DataFrame(
                 [
                     {
-                        "version": h.version,
-                        "saved": h.created_at.isoformat()[:19],
-                        "note": h.note,
+                        "version": f"v{h.version}",
+                        "saved": h.created_at.strftime("%Y-%m-%d %H:%M"),
+                        "note": h.note or "",
                     }
-                    | h.rules
+                    | {
+                        RULE_LABELS.get(k, k): _rule_value(k, v)
+                        for k, v in h.rules.items()
+                        if k in RULE_LABELS
+                    }
                     for h in reversed(saved_state.history)
                 ]
             ),
@@ -249,6 +331,33 @@ with st.expander(f"Rules history ({len(saved_state.history)} versions)"):
             width="stretch",
             key="ch_history",
         )
+        older = [h.version for h in reversed(saved_state.history) if h.version != version]
+        if older:
+            r = st.columns([2, 2, 3], vertical_alignment="bottom")
+            pick = r[0].selectbox(
+                "Earlier version",
+                older,
+                format_func=lambda v: f"v{v}",
+                **state.kept("ch_restore_pick"),
+            )
+            if r[1].button(
+                "Restore as new version",
+                key="ch_restore",
+                icon=":material/history:",
+                help="Saves that version's rules as a new version; the history stays.",
+                width="stretch",
+            ):
+                try:
+                    restored = restore_rules(reads.store(), pid, int(pick))
+                except GenesisError as exc:
+                    st.error(str(exc))
+                else:
+                    state.flash(
+                        "success",
+                        f"Restored the rules of v{pick} as v{restored}. They apply on the next "
+                        "run.",
+                    )
+                    st.rerun()
     else:
         st.caption("No rules saved yet: the defaults apply.")
 
@@ -264,18 +373,20 @@ if version and made_with != {version}:
         f"saved rules v{version} apply on the next run (Run or Render page)."
     )
 st.caption("Edit a title in the table, then save. A title stays with its chapter's first scene.")
+stored_on_cut = chapters_on_cut(stored, inputs, rejected)
 original = pd.DataFrame(
     [
         {
             "id": c.id,
             "#": c.index + 1,
-            "start (s)": round(c.start_s, 2),
-            "length (s)": round(c.duration_s, 2),
-            "scenes": len(c.scene_ids),
+            "starts at": duration(c.start_s),
+            "length in the cut": duration(o.cut_s),
+            "length in the footage": duration(c.duration_s),
+            "scenes kept": _kept(o),
             "title": c.title,
             "edited": c.title_edited,
         }
-        for c in stored
+        for c, o in zip(stored, stored_on_cut.chapters, strict=True)
     ]
 )
 edited = st.data_editor(
@@ -283,7 +394,15 @@ edited = st.data_editor(
     key="ch_titles",
     hide_index=True,
     width="stretch",
-    disabled=["id", "#", "start (s)", "length (s)", "scenes", "edited"],
+    disabled=[
+        "id",
+        "#",
+        "starts at",
+        "length in the cut",
+        "length in the footage",
+        "scenes kept",
+        "edited",
+    ],
     column_config={
         "id": None,
         "title": st.column_config.TextColumn("title", width="large", max_chars=200),
@@ -296,7 +415,7 @@ renamed = [
     if str(new) != str(old)
 ]
 if st.button(
-    f"Save {len(renamed)} title(s)" if renamed else "Save titles",
+    f"Save {plural(len(renamed), 'title')}" if renamed else "Save titles",
     key="ch_save_titles",
     disabled=not renamed,
 ):
@@ -310,5 +429,5 @@ if st.button(
         st.error("; ".join(errors))
     else:
         del st.session_state["ch_titles"]
-        state.flash("success", f"Saved {len(renamed)} title(s).")
+        state.flash("success", f"Saved {plural(len(renamed), 'title')}.")
         st.rerun()

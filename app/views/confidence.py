@@ -9,6 +9,7 @@ import streamlit as st
 from genesis_app import reads, state
 from genesis_pipeline import viz
 from genesis_pipeline.services.scene_browser import min_confidence
+from genesis_pipeline.services.wording import duration, plural
 
 CONFIDENCE_COLUMNS = ("detection_confidence", "caption_confidence", "transcript_confidence")
 
@@ -32,6 +33,11 @@ if scenes.empty:
     st.stop()
 
 weakest = min_confidence(scenes)
+# One scene numbering everywhere: "clip.mp4 · scene 3", counted within its file from 1.
+names = {
+    int(i): f"{f} · scene {int(x) + 1}"
+    for i, f, x in zip(scenes.id, scenes.media_name, scenes.idx, strict=True)
+}
 m = st.columns(5)
 m[0].metric("Scenes", len(scenes))
 m[1].metric("Detection (median)", _median(scenes, "detection_confidence"))
@@ -41,11 +47,21 @@ m[4].metric("Below 0.5", int((weakest < 0.5).sum()), help="Scenes whose weakest 
 
 skipped = reads.captions_skipped(pid)
 if scenes.caption_confidence.isna().all():
-    reason = f": {skipped}" if skipped else ""
-    st.info(
-        f"No caption confidence for this project (captions were not made{reason}). "
-        "The caption series and histogram stay empty; detection and transcript are shown."
-    )
+    if skipped and skipped.startswith("captions skipped"):
+        # The step's reason names settings and paths: for an administrator, behind a toggle.
+        st.info(
+            "Captions are off: no captioning model is installed on this server. Detection and "
+            "transcript confidence are shown; the caption series stay empty.",
+            icon=":material/info:",
+        )
+        if st.toggle("Show the details", key="conf_caption_details"):
+            st.caption(skipped)
+    else:
+        st.info(
+            "No caption confidence yet: captions are made by the next run (Run page). "
+            "Detection and transcript confidence are shown.",
+            icon=":material/info:",
+        )
 if scenes.transcript_confidence.isna().all():
     st.caption("No transcript confidence: no scene has transcribed speech.")
 
@@ -73,12 +89,12 @@ with st.container(border=True):
     cols = st.columns([5, 1.4, 1.2], vertical_alignment="center")
     if picked:
         cols[0].markdown(
-            f"**{len(picked)} scene(s) picked:** "
-            + ", ".join(f"#{i}" for i in picked[:20])
+            f"**{plural(len(picked), 'scene')} picked:** "
+            + ", ".join(names[i] for i in picked[:20] if i in names)
             + (" …" if len(picked) > 20 else "")
         )
     elif focus:
-        cols[0].markdown(f"**{len(focus)} scene(s) in focus** for the Scenes page.")
+        cols[0].markdown(f"**{plural(len(focus), 'scene')} in focus** for the Scenes page.")
     else:
         cols[0].markdown("No scenes picked yet: select points on the chart above.")
     if cols[1].button(
@@ -116,7 +132,6 @@ if head[1].button(
 st.dataframe(
     lowest[
         [
-            "id",
             "media_name",
             "idx",
             "timeline_start_s",
@@ -127,15 +142,22 @@ st.dataframe(
             "review_status",
             "caption",
         ]
-    ].assign(idx=lowest.idx + 1),
+    ].assign(
+        idx=[f"scene {int(i) + 1}" for i in lowest.idx],
+        timeline_start_s=[duration(v) for v in lowest.timeline_start_s],
+        duration_s=[duration(v) for v in lowest.duration_s],
+        review_status=[
+            status if reviewed else "unreviewed"
+            for status, reviewed in zip(lowest.review_status, lowest.reviewed, strict=True)
+        ],
+    ),
     hide_index=True,
     width="stretch",
     column_config={
-        "id": st.column_config.NumberColumn("scene", format="#%d", width="small"),
         "media_name": "file",
-        "idx": st.column_config.NumberColumn("#", width="small"),
-        "timeline_start_s": st.column_config.NumberColumn("at (s)", format="%.1f"),
-        "duration_s": st.column_config.NumberColumn("length (s)", format="%.1f"),
+        "idx": st.column_config.TextColumn("scene", width="small"),
+        "timeline_start_s": st.column_config.TextColumn("at"),
+        "duration_s": st.column_config.TextColumn("length"),
         "weakest": st.column_config.ProgressColumn("weakest", min_value=0.0, max_value=1.0),
         "detection_confidence": st.column_config.NumberColumn("detection", format="%.2f"),
         "caption_confidence": st.column_config.NumberColumn("caption", format="%.2f"),

@@ -100,7 +100,7 @@ def _save_mode(pid: int) -> None:
 
 st.title("Render")
 state.show_flash()
-pid = state.require_project()
+pid = state.require_project(follow=False)  # polls on its own while a render goes
 store = reads.store()
 rs = reads.render_state(pid)
 overview, history = rs.overview, rs.history

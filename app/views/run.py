@@ -42,7 +42,7 @@ RUN_ICONS = {
 
 st.title("Run")
 state.show_flash()
-pid = state.require_project()
+pid = state.require_project(follow=False)  # polls on its own while a run goes
 st.session_state.setdefault("run_confirm_force", False)
 
 
@@ -53,7 +53,7 @@ def current() -> RunState:
 def start(force: bool) -> None:
     """Launch a worker; a run already going shows as a message, not a traceback."""
     st.session_state["run_confirm_force"] = False
-    options = RunOptions(force=force, render=bool(st.session_state.get("run_render", True)))
+    options = RunOptions(force=force, render=bool(st.session_state.get("run_render", False)))
     try:
         worker = start_background_run(reads.store(), pid, options)
     except RunInProgressError as exc:
@@ -101,9 +101,27 @@ def controls(active: bool) -> None:
         width="stretch",
         help="Recompute every step, ignoring the cache.",
     )
-    cols[2].toggle("Render the cut", value=True, disabled=active, **state.kept("run_render"))
+    cols[2].toggle(
+        "Render the cut",
+        disabled=active,
+        help="Make the MP4 of the cut at the end of the run (a cut already rendered from the "
+        "same scenes, narration and settings is reused).",
+        **state.kept("run_render"),
+    )
     if active:
         cols[3].markdown(":orange[**A run is going.**] It keeps going if you close this tab.")
+    elif not reviewed:
+        if st.session_state.get("run_render"):
+            cols[3].markdown(
+                ":orange[:material/info: **Renders every scene:**] nobody has reviewed the "
+                "scenes yet."
+            )
+        else:
+            cols[3].caption(
+                "No render yet: nobody has reviewed the scenes. Review them on the Scenes page, "
+                "then render here or on the Render page (or turn on Render the cut to render "
+                "every scene now)."
+            )
     if st.session_state["run_confirm_force"] and not active:
         with st.container(border=True):
             st.warning(
@@ -224,6 +242,12 @@ def device_panel(s: RunState) -> None:
 
 
 initial = current()
+# Render only when asked: before any reviewer decided anything, a run does not render (the cut
+# would be every scene) unless the reviewer turns the toggle on. The default follows the project
+# and whether it has reviews; a reviewer's own choice stands until either changes.
+scenes = reads.scenes(pid)
+reviewed = bool(not scenes.empty and scenes.reviewed.any())
+state.show_saved({"run_render": reviewed}, saved_as=(pid, reviewed))
 
 
 @st.fragment(run_every=1.0 if initial.active else None)

@@ -13,10 +13,18 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from genesis_app import reads, state
+from genesis_app import player, reads, state
 from genesis_pipeline.errors import GenesisError
-from genesis_pipeline.services.review import set_scene_status
+from genesis_pipeline.services.review import (
+    UNREVIEWED,
+    VERBS,
+    set_scene_status,
+    set_trim,
+    undo_review,
+)
 from genesis_pipeline.services.scene_browser import SORTS, STATUS_FILTERS, browse
+from genesis_pipeline.services.wording import duration as timecode
+from genesis_pipeline.services.wording import plural
 
 PAGE_SIZES = (12, 24, 48)
 COLUMNS = 4
@@ -42,14 +50,6 @@ st.html(
 )
 
 
-def timecode(seconds: float) -> str:
-    """``m:ss.s`` (``h:mm:ss.s`` past an hour)."""
-    seconds = round(max(0.0, float(seconds)), 1)  # 59.96 s is 1:00.0, not 0:60.0
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{int(h)}:{int(m):02d}:{s:04.1f}" if h else f"{int(m)}:{s:04.1f}"
-
-
 def badge(label: str, value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return f":gray-badge[{label} —]"
@@ -63,15 +63,66 @@ def reset_page() -> None:
 
 def review(ids: list[int], status: str) -> None:
     """Button callback: store the decision before the rerun (the revision-keyed cache refreshes)."""
+    st.session_state["scene_confirm_bulk"] = None
     try:
         n = set_scene_status(reads.store(), pid, ids, status)
     except GenesisError as exc:
         state.flash("error", f"Could not save the review: {exc}")
     else:
         if len(ids) > 1:
-            state.flash(
-                "success", f"{'Approved' if status == 'approved' else 'Rejected'} {n} scenes."
-            )
+            state.flash("success", f"{VERBS[status]} {plural(n, 'scene')}. Undo takes it back.")
+
+
+def ask_bulk(status: str | None, ids: list[int] | None = None) -> None:
+    """Open (or with ``None`` close) the confirmation of a bulk decision on the shown scenes."""
+    st.session_state["scene_confirm_bulk"] = None if status is None else (status, ids or [])
+
+
+def undo(action_id: int | None) -> None:
+    """Button callback: undo one action (``None``: the last one still standing)."""
+    try:
+        result = undo_review(reads.store(), pid, action_id)
+    except GenesisError as exc:
+        state.flash("warning", f"Nothing undone: {exc}")
+    else:
+        state.flash("success", result.message)
+
+
+# st.video starts on whole seconds; a scene starts anywhere. So ▶ on a card seeks the player to
+# the scene's first frame from the page and pauses it at the scene's end (once per press). A
+# browser that refuses sound before the reviewer touched the page plays muted instead.
+PLAY_RANGE = """<script>
+(() => {{
+  const start = {start:.3f}, end = {end:.3f};
+  const player = () => document.querySelector(".st-key-scene_player video");
+  const play = (m) => {{
+    m.currentTime = start;
+    const stop = () => {{
+      if (m.currentTime >= end - 0.02) {{ m.pause(); m.removeEventListener("timeupdate", stop); }}
+    }};
+    m.addEventListener("timeupdate", stop);
+    m.play().catch(() => {{ m.muted = true; m.play().catch(() => {{}}); }});
+  }};
+  const go = (tries) => {{
+    const m = player();
+    if (!m) {{ if (tries < 50) setTimeout(() => go(tries + 1), 100); return; }}
+    if (m.readyState >= 1) setTimeout(() => play(m), 0);
+    else m.addEventListener("loadedmetadata", () => setTimeout(() => play(m), 0), {{once: true}});
+  }};
+  go(0);
+}})();
+</script>"""
+
+
+def play(sid: int) -> None:
+    """Card button: play this scene in the player above the cards (each press plays once)."""
+    press = int(st.session_state.get("scene_play_press") or 0) + 1
+    st.session_state["scene_playing"] = (sid, press)
+    st.session_state["scene_play_press"] = press
+
+
+def stop_playing() -> None:
+    st.session_state["scene_playing"] = None
 
 
 def clear_focus() -> None:
@@ -175,10 +226,21 @@ if result.matching:
     )
 else:
     bar[0].markdown("No scene matches these filters.")
-bar[1].button("◀ Prev", key="scene_prev", disabled=result.page == 0, on_click=turn_page, args=(-1,))
+# Icons only: the words did not fit beside the page count ("P…", "N…").
+bar[1].button(
+    "",
+    icon=":material/chevron_left:",
+    help="Previous page",
+    key="scene_prev",
+    disabled=result.page == 0,
+    on_click=turn_page,
+    args=(-1,),
+)
 bar[2].markdown(f"Page **{result.page + 1}** of {result.pages}")
 bar[3].button(
-    "Next ▶",
+    "",
+    icon=":material/chevron_right:",
+    help="Next page",
     key="scene_next",
     disabled=result.page >= result.pages - 1,
     on_click=turn_page,
@@ -188,18 +250,165 @@ bar[4].button(
     "Approve all shown",
     key="scene_bulk_approve",
     disabled=not shown,
-    on_click=review,
-    args=(shown, "approved"),
+    on_click=ask_bulk,
+    args=("approved", shown),
     width="stretch",
 )
 bar[5].button(
     "Reject all shown",
     key="scene_bulk_reject",
     disabled=not shown,
-    on_click=review,
-    args=(shown, "rejected"),
+    on_click=ask_bulk,
+    args=("rejected", shown),
     width="stretch",
 )
+
+pending = st.session_state.get("scene_confirm_bulk")
+if pending:
+    bulk_status, bulk_ids = pending
+    verb = "Approve" if bulk_status == "approved" else "Reject"
+    with st.container(border=True, key="scene_confirm_box"):
+        c = st.columns([4, 1.2, 1], vertical_alignment="center")
+        c[0].markdown(
+            f"**{verb} {plural(len(bulk_ids), 'scene')} shown?** You can take it back with Undo."
+        )
+        c[1].button(
+            f"{verb} {plural(len(bulk_ids), 'scene')}",
+            key="scene_bulk_confirm",
+            type="primary",
+            on_click=review,
+            args=(list(bulk_ids), bulk_status),
+            width="stretch",
+        )
+        c[2].button("Cancel", key="scene_bulk_cancel", on_click=ask_bulk, args=(None,))
+
+history = reads.recent_reviews(pid)
+standing = [a for a in history if not a.undone]
+u = st.columns([1.3, 5], vertical_alignment="center")
+u[0].button(
+    "Undo last",
+    key="scene_undo_last",
+    icon=":material/undo:",
+    disabled=not standing,
+    help=f"Undo “{standing[0].label}”" if standing else "No decision to undo",
+    on_click=undo,
+    args=(None,),
+    width="stretch",
+)
+with u[1].expander(f"Recent decisions ({len(standing)} can be undone)"):
+    if not history:
+        st.caption("No decisions yet: approve or reject a scene on its card.")
+    for action in history:
+        row_cols = st.columns([4, 1.2], vertical_alignment="center")
+        when = action.created_at.strftime("%H:%M:%S")
+        row_cols[0].markdown(
+            f":gray[{when}] ~~{action.label}~~ · undone"
+            if action.undone
+            else f":gray[{when}] {action.label}"
+        )
+        row_cols[1].button(
+            "Undo",
+            key=f"scene_undo_{action.id}",
+            disabled=action.undone,
+            on_click=undo,
+            args=(action.id,),
+            width="stretch",
+        )
+
+
+def save_trim(sid: int, in_key: str, out_key: str) -> None:
+    try:
+        trim = set_trim(
+            reads.store(),
+            pid,
+            sid,
+            int(st.session_state[in_key]),
+            int(st.session_state[out_key]),
+        )
+    except GenesisError as exc:
+        state.flash("error", f"Trim not saved: {exc}")
+    else:
+        state.flash(
+            "success",
+            f"Trimmed to frames {trim.in_frame}–{trim.out_frame}. The render, the chapters of "
+            "the cut and the exports follow.",
+        )
+
+
+def trim_controls(row: pd.Series) -> None:
+    """In and out points of the scene in whole frames of its source, within the scene."""
+    sid, first, last = int(row.id), int(row.start_frame), int(row.end_frame)
+    fps = (last - first) / max(float(row.duration_s), 1e-6)
+    trim = reads.trims(pid).get(sid)
+    now = (trim.in_frame, trim.out_frame) if trim else (first, last)
+    in_key, out_key = f"scene_in_{sid}", f"scene_out_{sid}"
+    state.show_saved({in_key: now[0], out_key: now[1]}, saved_as=(sid, now))
+    t = st.columns([1, 1, 1.2], vertical_alignment="bottom")
+    t[0].number_input(
+        "In (frame)", min_value=first, max_value=last - 1, step=1, **state.kept(in_key)
+    )
+    t[1].number_input(
+        "Out (frame)", min_value=first + 1, max_value=last, step=1, **state.kept(out_key)
+    )
+    t[2].button(
+        "Save trim",
+        key=f"scene_trim_{sid}",
+        icon=":material/content_cut:",
+        on_click=save_trim,
+        args=(sid, in_key, out_key),
+        width="stretch",
+    )
+    a, b = int(st.session_state[in_key]), int(st.session_state[out_key])
+    st.caption(
+        f"Keeps frames {a}–{b} of {first}–{last} ({timecode((b - a) / fps)} of "
+        f"{timecode(row.duration_s)})" + (" · trimmed" if trim else "")
+    )
+
+
+def played_range(row: pd.Series) -> tuple[float, float]:
+    """Where the scene starts and ends in its source, in seconds, trimmed when it is."""
+    trim = reads.trims(pid).get(int(row.id))
+    if trim is None:
+        return float(row.start_s), float(row.end_s)
+    first, last = int(row.start_frame), int(row.end_frame)
+    fps = (last - first) / max(float(row.duration_s), 1e-6)
+    start = float(row.start_s) + (trim.in_frame - first) / fps
+    return start, min(float(row.end_s), float(row.start_s) + (trim.out_frame - first) / fps)
+
+
+def scene_player(row: pd.Series, press: int) -> None:
+    """The scene playing: its range of the footage (first frame to last, then it stops) and a
+    filmstrip of its previews."""
+    with st.container(border=True, key="scene_player"):
+        head = st.columns([5, 1], vertical_alignment="center")
+        head[0].markdown(
+            f":material/play_circle: **{row.media_name} · scene {int(row.idx) + 1}** · "
+            f"{timecode(row.start_s)}–{timecode(row.end_s)} · {timecode(row.duration_s)} long"
+        )
+        head[1].button(
+            "Close", key="scene_player_close", icon=":material/close:", on_click=stop_playing
+        )
+        cols = st.columns([3, 2], gap="medium")
+        with cols[0]:
+            path = player.playable_path(int(row.media_id))
+            if path is not None:
+                st.video(path, start_time=int(row.start_s))
+                if press != st.session_state.get("scene_played"):
+                    st.session_state["scene_played"] = press
+                    start, end = played_range(row)
+                    st.html(PLAY_RANGE.format(start=start, end=end), unsafe_allow_javascript=True)
+            trim_controls(row)
+        with cols[1]:
+            frames = [
+                p
+                for p in (row.preview_paths if isinstance(row.preview_paths, list) else [])
+                if p and (str(p).startswith(("http://", "https://")) or Path(p).is_file())
+            ]
+            if frames:
+                st.caption(f"Filmstrip: {plural(len(frames), 'frame')} across the scene")
+                st.image(frames, width=120)
+            else:
+                st.caption("No filmstrip: this scene has no preview frames yet.")
 
 
 def card(row: pd.Series) -> None:
@@ -219,7 +428,7 @@ def card(row: pd.Series) -> None:
         st.markdown(f"**{caption}**" if caption else ":gray[*no caption*]")
         st.caption(
             f"{row.media_name} · scene {int(row.idx) + 1} · {timecode(row.start_s)}–"
-            f"{timecode(row.end_s)} · {row.duration_s:.1f} s"
+            f"{timecode(row.end_s)} · {timecode(row.duration_s)} long"
         )
         st.markdown(
             " ".join(
@@ -230,15 +439,16 @@ def card(row: pd.Series) -> None:
                 )
             )
         )
-        b = st.columns([1.6, 1, 1], vertical_alignment="center")
+        # The status word on a line of its own: beside three buttons it broke ("unreviewe/d").
         if status == "rejected":
-            label = ":red[:material/cancel: **rejected**]"
+            label = ":red[:material/cancel: **Rejected**]"
         elif row.reviewed:
-            label = ":green[:material/check_circle: **approved**]"
+            label = ":green[:material/check_circle: **Approved**]"
         else:
-            label = ":gray[unreviewed]"
-        b[0].markdown(label)
-        b[1].button(
+            label = ":gray[:material/radio_button_unchecked: Unreviewed]"
+        st.markdown(label)
+        b = st.columns(4, vertical_alignment="center")
+        b[0].button(
             "",
             icon=":material/check:",
             key=f"approve_{sid}",
@@ -248,7 +458,7 @@ def card(row: pd.Series) -> None:
             args=([sid], "approved"),
             width="stretch",
         )
-        b[2].button(
+        b[1].button(
             "",
             icon=":material/close:",
             key=f"reject_{sid}",
@@ -258,7 +468,34 @@ def card(row: pd.Series) -> None:
             args=([sid], "rejected"),
             width="stretch",
         )
+        b[3].button(
+            "",
+            icon=":material/play_arrow:",
+            key=f"play_{sid}",
+            help="Play this scene (from its first frame to its last)",
+            on_click=play,
+            args=(sid,),
+            width="stretch",
+        )
+        b[2].button(
+            "",
+            icon=":material/undo:",
+            key=f"unreview_{sid}",
+            help="Back to unreviewed",
+            disabled=not row.reviewed,
+            on_click=review,
+            args=([sid], UNREVIEWED),
+            width="stretch",
+        )
 
+
+playing = st.session_state.get("scene_playing")
+if playing:
+    match = scenes[scenes.id == int(playing[0])]
+    if match.empty:
+        st.session_state["scene_playing"] = None
+    else:
+        scene_player(match.iloc[0], int(playing[1]))
 
 rows = list(result.rows.iterrows())
 for start in range(0, len(rows), COLUMNS):

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from genesis_app import player, reads, state
+from genesis_pipeline.services.wording import download_name
 
 # (lower bound, background, label): a word at or above the first bound is left unshaded.
 LEVELS = (
@@ -182,12 +183,16 @@ with right, st.container(key="transcript_player"):
         if press and path is not None:
             st.html(PLAY_FROM.format(start=start, press=press), unsafe_allow_javascript=True)
     st.caption(f"From **{timecode(start)}**. Press ▶ on a line to play from there.")
-    stem = info["media_name"].rsplit(".", 1)[0] or "transcript"
+    project_name = next(
+        (p.project.name for p in reads.projects() if p.project.id == pid), "genesis"
+    )
+    stem = info["media_name"].rsplit(".", 1)[0] or "media"
     d = st.columns(2)
     d[0].download_button(
-        "⬇ SRT",
+        "SRT",
+        icon=":material/download:",
         data=reads.subtitles(pid, media_id, "srt") if len(lines) else "",
-        file_name=f"{stem}.srt",
+        file_name=download_name(project_name, f"{stem} transcript", "srt"),
         mime="application/x-subrip",
         key=f"srt_{media_id}",
         disabled=not len(lines),
@@ -195,9 +200,10 @@ with right, st.container(key="transcript_player"):
         width="stretch",
     )
     d[1].download_button(
-        "⬇ WebVTT",
+        "WebVTT",
+        icon=":material/download:",
         data=vtt or "",
-        file_name=f"{stem}.vtt",
+        file_name=download_name(project_name, f"{stem} transcript", "vtt"),
         mime="text/vtt",
         key=f"vtt_{media_id}",
         disabled=not len(lines),

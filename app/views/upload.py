@@ -38,7 +38,7 @@ FORMATS = "MP4, MOV, MKV, WebM, AVI, MXF, MTS; audio: WAV, MP3, M4A, AAC, FLAC, 
 
 st.title("Upload")
 state.show_flash()
-pid = state.require_project()
+pid = state.require_project(follow=False)  # polls on its own while a run goes
 st.session_state.setdefault("upload_nonce", 0)
 st.session_state.setdefault("import_nonce", 0)
 st.session_state.setdefault("upload_results", None)

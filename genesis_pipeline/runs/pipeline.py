@@ -117,7 +117,7 @@ class ProjectPipelineService:
         return is_held(self._lock_path(project_id))
 
     def _lock_path(self, project_id: int) -> Path:
-        return self.store.lock_path(f"project-{int(project_id)}.lock")
+        return self.store.run_lock_path(project_id)
 
     def run(
         self,

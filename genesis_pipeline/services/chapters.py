@@ -6,12 +6,12 @@ project timeline; ``group_chapters`` (pure, fast) can then be called on every sl
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from genesis_pipeline import serde
-from genesis_pipeline.errors import InvalidSettingError
+from genesis_pipeline.errors import InvalidSettingError, NotFoundError
 from genesis_pipeline.stages.chapters import Chapter, ChapterScene, Rules, TimedWord, group_chapters
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import chapters as chapters_sql
@@ -138,6 +138,23 @@ def save_rules(store: Store, project_id: int, rules: Rules, note: str | None = N
     return version
 
 
+def restore_rules(store: Store, project_id: int, version: int) -> int:
+    """Save the rules of an earlier ``version`` as a new version (the history is kept); returns
+    the version now in effect (the latest's number when it already holds those rules).
+
+    Raises:
+        NotFoundError: no such project or no such version.
+    """
+    with store.db.write() as con:
+        projects_sql.get(con, project_id)
+        rules = rules_sql.rules_version(con, project_id, version)
+        if rules is None:
+            raise NotFoundError(f"chapter rules v{version}: no such version in this project")
+        new = rules_sql.save_rules(con, project_id, rules, f"restored from v{version}")
+        projects_sql.bump_revision(con, project_id)
+    return new
+
+
 def set_chapter_title(store: Store, project_id: int, chapter_id: int, title: str) -> None:
     """Rename a chapter; the title survives re-chaptering while its first scene stays first.
 
@@ -255,3 +272,68 @@ def with_edited_titles(
         title = titles.get(first) if first is not None else None
         out.append(replace(ch, title=title) if title else ch)
     return out
+
+
+# -- chapters of the cut ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ChapterOnCut(ReadModel):
+    """A chapter as the cut has it: rejected scenes leave the cut, so they no longer count in
+    the chapter's length (``cut_s``) or its scenes (``kept`` of ``scenes``)."""
+
+    index: int
+    scenes: int
+    kept: int
+    footage_s: float  # from its first scene's start to its last's end, rejected ones included
+    cut_s: float  # its kept scenes back to back, as the render plays them
+
+    @property
+    def dropped(self) -> bool:
+        """Every scene of the chapter was rejected: it is not in the cut at all."""
+        return self.kept == 0
+
+
+@dataclass(frozen=True, slots=True)
+class CutChapters(ReadModel):
+    """Chapters over what is kept: each chapter on the cut, and the figures the page shows."""
+
+    chapters: tuple[ChapterOnCut, ...]
+
+    @property
+    def in_cut(self) -> tuple[ChapterOnCut, ...]:
+        return tuple(c for c in self.chapters if not c.dropped)
+
+    @property
+    def longest_s(self) -> float:
+        return max((c.cut_s for c in self.in_cut), default=0.0)
+
+    @property
+    def shortest_s(self) -> float:
+        return min((c.cut_s for c in self.in_cut), default=0.0)
+
+    @property
+    def cut_s(self) -> float:
+        return sum(c.cut_s for c in self.chapters)
+
+
+def chapters_on_cut(
+    chapters: Sequence[Chapter | SavedChapter],
+    inputs: ChapterInputs,
+    rejected: Collection[int],
+) -> CutChapters:
+    """Each chapter's kept scenes and length in the cut (rejected scenes left out), for the
+    live preview's chapters as for the saved ones."""
+    length = {int(s.key): s.end_s - s.start_s for s in inputs.scenes}
+    out = []
+    for ch in chapters:
+        ids = [int(k) for k in (ch.scene_ids if isinstance(ch, SavedChapter) else ch.scene_keys)]
+        kept = [i for i in ids if i not in rejected]
+        out.append(
+            ChapterOnCut(
+                index=ch.index,
+                scenes=len(ids),
+                kept=len(kept),
+                footage_s=ch.end_s - ch.start_s,
+                cut_s=sum(length.get(i, 0.0) for i in kept),
+            )
+        )
+    return CutChapters(tuple(out))

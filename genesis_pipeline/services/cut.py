@@ -9,6 +9,7 @@ from genesis_pipeline.stages.timeline import CutSegment, cut_starts, map_interva
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import chapters as chapters_sql
 from genesis_pipeline.store import media as media_sql
+from genesis_pipeline.store import review as review_sql
 from genesis_pipeline.store import scenes as scenes_sql
 from genesis_pipeline.store import transcripts as transcripts_sql
 from genesis_pipeline.store.records import ReadModel
@@ -49,21 +50,30 @@ def load_cut(store: Store, project_id: int) -> CutPlan:
         media = {m.id: m for m in media_sql.list_for_project(con, project_id)}
         chapters = chapters_sql.chapters_for_project(con, project_id)
         words = transcripts_sql.words_for_project(con, project_id)
+        trims = review_sql.trims(con, project_id)
     segments: list[CutSegment] = []
     ids: list[int] = []
     for scene in scenes:
         if scene.review_status != "approved":
             continue
         m = media[scene.media_id]
+        fps = float(m.fps)  # type: ignore[arg-type]  # scenes exist for video only
+        start_frame, end_frame = scene.start_frame, scene.end_frame
+        start_s, end_s = scene.start_s, scene.end_s
+        trim = trims.get((scene.media_id, scene.start_frame))
+        if trim is not None:  # a reviewer's in/out points, whole frames within the scene
+            start_frame, end_frame = trim
+            start_s = scene.start_s + (start_frame - scene.start_frame) / fps
+            end_s = min(scene.end_s, scene.start_s + (end_frame - scene.start_frame) / fps)
         segments.append(
             CutSegment(
                 media_key=scene.media_id,
                 media_path=store.absolute(m.path),
-                start_frame=scene.start_frame,
-                end_frame=scene.end_frame,
-                fps=float(m.fps),  # type: ignore[arg-type]  # scenes exist for video only
-                start_s=scene.start_s,
-                end_s=scene.end_s,
+                start_frame=start_frame,
+                end_frame=end_frame,
+                fps=fps,
+                start_s=start_s,
+                end_s=end_s,
                 has_audio=m.has_audio,
                 width=m.width,
                 height=m.height,

@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from genesis_pipeline import serde
 from genesis_pipeline.errors import InvalidSettingError
 from genesis_pipeline.files import write_bytes
 from genesis_pipeline.services.cut import CutPlan, load_cut
+from genesis_pipeline.services.wording import download_name
 from genesis_pipeline.stages.exports import VERSION
 from genesis_pipeline.stages.exports.chapters import (
     ChapterMark,
@@ -523,18 +525,14 @@ def _build(
     )
 
 
-def export_file_name(project_name: str, fmt: str) -> str:
-    """The file name an export of ``fmt`` is offered under (``harbour-day-cut.otio``).
+def export_file_name(project_name: str, fmt: str, day: date | None = None) -> str:
+    """The file name an export of ``fmt`` is offered under: the project and the date
+    (``harbour-day-cut-2026-12-01.otio``).
 
     Raises:
         InvalidSettingError: ``fmt`` is not an export format.
     """
-    return f"{_slug(project_name)}-cut{check_format(fmt).ending}"
-
-
-def _slug(name: str) -> str:
-    keep = "".join(ch if ch.isalnum() else "-" for ch in name.strip().lower())
-    return "-".join(p for p in keep.split("-") if p) or "project"
+    return download_name(project_name, "cut", check_format(fmt).ending, day)
 
 
 # -- timeline import ------------------------------------------------------------------------------

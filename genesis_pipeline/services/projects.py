@@ -1,10 +1,15 @@
-"""Projects: create, list with an at-a-glance summary, read one, and the stamps UI caches key on."""
+"""Projects: create, rename, delete, list with an at-a-glance summary, read one, remove a media
+file, disk used, and the stamps UI caches key on. Front ends (the app, an HTTP API) call these;
+deleting goes through the storage, so S3 works as the data dir does."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
-from genesis_pipeline.errors import InvalidSettingError
+from genesis_pipeline.errors import InvalidSettingError, NotFoundError, RunInProgressError
 from genesis_pipeline.services.documents import (
     MediaDoc,
     ProjectDoc,
@@ -15,11 +20,13 @@ from genesis_pipeline.services.documents import (
     render_doc,
     run_doc,
 )
-from genesis_pipeline.store import Store
+from genesis_pipeline.store import ProjectFolder, Store
 from genesis_pipeline.store import media as media_sql
 from genesis_pipeline.store import projects as projects_sql
+from genesis_pipeline.store import removal as removal_sql
 from genesis_pipeline.store import renders as renders_sql
 from genesis_pipeline.store import runs as runs_sql
+from genesis_pipeline.store.locks import exclusive_or_none
 from genesis_pipeline.store.records import Project, ReadModel
 
 
@@ -41,15 +48,162 @@ class ProjectList:
     projects: list[ProjectSummary]
 
 
-def create_project(store: Store, name: str) -> Project:
-    """Raises: InvalidSettingError: the name is empty or longer than 200 characters."""
+def _checked_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
         raise InvalidSettingError("project name", "must not be empty")
     if len(name) > 200:
         raise InvalidSettingError("project name", "must be at most 200 characters")
+    return name
+
+
+def create_project(store: Store, name: str) -> Project:
+    """Raises: InvalidSettingError: the name is empty or longer than 200 characters."""
+    name = _checked_name(name)
     with store.db.write() as con:
         return projects_sql.create(con, name)
+
+
+def rename_project(store: Store, project_id: int, name: str) -> Project:
+    """Give a project a new name; returns it renamed.
+
+    Raises:
+        InvalidSettingError: the name is empty or longer than 200 characters.
+        NotFoundError: no such project.
+    """
+    name = _checked_name(name)
+    with store.db.write() as con:
+        projects_sql.rename(con, project_id, name)
+        return projects_sql.get(con, project_id)
+
+
+@contextlib.contextmanager
+def _no_run(store: Store, project_id: int, what: str) -> Iterator[None]:
+    """Hold the project's run lock while ``what`` happens, so no run starts meanwhile.
+
+    Raises:
+        RunInProgressError: a run of the project is going.
+    """
+    with exclusive_or_none(store.run_lock_path(project_id)) as fd:
+        if fd is None:
+            raise RunInProgressError(
+                f"project {project_id}: a run is using it; {what} when the run has finished"
+            )
+        yield
+
+
+# Where a project's files live, by folder (keys ``<folder>/<project id>/…``).
+PROJECT_FOLDERS: tuple[ProjectFolder, ...] = (
+    "media",
+    "proxies",
+    "scene_previews",
+    "artifacts",
+    "voiceovers",
+    "renders",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRemoved(ReadModel):
+    """What deleting a project removed."""
+
+    name: str
+    files: int
+
+
+def delete_project(store: Store, project_id: int) -> ProjectRemoved:
+    """Delete a project: its rows, then its files in the storage (footage, playable copies,
+    previews, transcripts, voiceovers, renders, unfinished uploads). Footage registered in
+    place (a host folder or an S3 import) belongs to its owner and stays; the stage cache is
+    shared by content and keeps its entries.
+
+    Raises:
+        NotFoundError: no such project.
+        RunInProgressError: a run of the project is going.
+    """
+    with _no_run(store, project_id, "delete it"):
+        with store.db.write() as con:
+            project = projects_sql.get(con, project_id)
+            uploads = removal_sql.upload_ids(con, project_id)
+            removal_sql.delete_project_rows(con, project_id)
+        files = 0
+        for folder in PROJECT_FOLDERS:
+            files += store.storage.delete_prefix(store.project_key(folder, project_id))
+        for upload_id in uploads:
+            files += store.storage.delete_prefix(f"uploads/{upload_id}")
+    return ProjectRemoved(project.name, files)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRemoved(ReadModel):
+    """What removing a media file removed."""
+
+    name: str
+    files: int
+    kept_in_place: bool  # footage registered in place stays where its owner keeps it
+
+
+def remove_media(store: Store, project_id: int, media_id: int) -> MediaRemoved:
+    """Remove one media file from a project, with what was made from it (transcript, scenes
+    and their reviews, previews, playable copy); the project's chapters are made again by the
+    next run. Renders already made stay.
+
+    Raises:
+        NotFoundError: no such media file in the project.
+        RunInProgressError: a run of the project is going (it may be reading the file).
+    """
+    with _no_run(store, project_id, "remove the file"):
+        with store.db.write() as con:
+            media = media_sql.get(con, media_id)
+            if media.project_id != project_id:
+                raise NotFoundError(f"media {media_id}: not a file of project {project_id}")
+            keys = removal_sql.media_file_keys(con, media_id)
+            removal_sql.delete_media_rows(con, project_id, media_id)
+            projects_sql.bump_revision(con, project_id)
+        files = 0
+        for key in [media.path, *keys]:
+            files += int(store.delete_file(key))
+        files += store.storage.delete_prefix(
+            store.project_key("scene_previews", project_id, media_id)
+        )
+    return MediaRemoved(media.original_name, files, kept_in_place=not _ours(media.path))
+
+
+def _ours(recorded: str) -> bool:
+    """Whether Genesis keeps the file under a key (not registered in place)."""
+    return not (recorded.startswith("s3://") or Path(recorded).is_absolute())
+
+
+@dataclass(frozen=True, slots=True)
+class DiskUsage(ReadModel):
+    """How much storage a project takes, by folder, and the footage it uses where its owner
+    keeps it (registered in place, not counted in ``total_bytes``)."""
+
+    by_folder: dict[str, int]
+    in_place_bytes: int
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(self.by_folder.values())
+
+
+def disk_usage(store: Store, project_id: int) -> DiskUsage:
+    """The bytes of a project's files in the storage (a listing per folder).
+
+    Raises:
+        NotFoundError: no such project.
+    """
+    with store.db.read() as con:
+        projects_sql.get(con, project_id)
+        media = media_sql.list_for_project(con, project_id)
+    by_folder: dict[str, int] = {
+        str(folder): sum(
+            o.size for o in store.storage.list_prefix(store.project_key(folder, project_id))
+        )
+        for folder in PROJECT_FOLDERS
+    }
+    in_place = sum(m.size_bytes for m in media if not _ours(m.path))
+    return DiskUsage(by_folder, in_place)
 
 
 def get_project(store: Store, project_id: int) -> Project:

@@ -16,6 +16,7 @@ from genesis_pipeline.services.render_settings import (
     get_render_subtitles,
     render_key,
 )
+from genesis_pipeline.services.wording import download_name
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import renders as renders_sql
@@ -139,7 +140,7 @@ def render_history(store: Store, project_id: int) -> list[RenderEntry]:
         NotFoundError: no such project.
     """
     with store.db.read() as con:
-        projects_sql.get(con, project_id)
+        project = projects_sql.get(con, project_id)
         renders = renders_sql.list_for_project(con, project_id)
     out = []
     for r in renders:
@@ -173,7 +174,7 @@ def render_history(store: Store, project_id: int) -> list[RenderEntry]:
                 created_at=r.created_at.isoformat(timespec="seconds"),
                 path=path,
                 exists=exists,
-                file_name=Path(r.path).name,
+                file_name=download_name(project.name, "cut", "mp4", r.created_at.date()),
                 duration_s=float(r.duration_s),
                 size_mb=round(r.size_bytes / 1e6, 2),
                 scenes=int(settings.get("scene_count", len(settings.get("scenes") or []))),

@@ -71,6 +71,11 @@ class Store:
     def lock_path(self, name: str) -> Path:
         return self.locks_dir / name
 
+    def run_lock_path(self, project_id: int) -> Path:
+        """The per-project run lock: held by the process running the project's pipeline, and
+        by whatever must not happen during a run (removing the project or its media)."""
+        return self.lock_path(f"project-{int(project_id)}.lock")
+
     @property
     def logs_dir(self) -> Path:
         """Output of background runs and workers started from the app."""
@@ -236,6 +241,15 @@ class Store:
                     with contextlib.suppress(OSError):
                         shutil.rmtree(old)
         return dst_prefix
+
+    def delete_file(self, recorded: str) -> bool:
+        """Remove a file Genesis made or took in (a key in the storage); returns whether it
+        was one. Footage registered in place (a host folder, an ``s3://`` import) belongs to
+        its owner and is left alone."""
+        if recorded.startswith("s3://") or Path(recorded).is_absolute():
+            return False
+        self.storage.delete(recorded)
+        return True
 
     def display_url(self, recorded: str) -> str:
         """What a browser page shows for a recorded file: a local path (Streamlit serves it) or a

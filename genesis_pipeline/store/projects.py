@@ -19,6 +19,15 @@ def create(con: Connection, name: str) -> Project:
     return project
 
 
+def rename(con: Connection, project_id: int, name: str) -> None:
+    """Raises: NotFoundError: no such project."""
+    get(con, project_id)
+    con.execute(
+        "UPDATE projects SET name = ?, revision = revision + 1 WHERE id = ?",
+        [name, int(project_id)],
+    )
+
+
 def get(con: Connection, project_id: int) -> Project:
     """Raises: NotFoundError: no such project."""
     cur = con.execute("SELECT * FROM projects WHERE id = ?", [int(project_id)])

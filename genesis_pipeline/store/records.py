@@ -304,6 +304,20 @@ class ChapterRecord:
 
 # -- review --------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
+class ReviewActionRecord:
+    """One logged review action: what it set on how many scenes, whether it was undone, and its
+    first scene (``None`` when that scene is gone)."""
+
+    id: int
+    status: str  # approved | rejected | unreviewed
+    scene_count: int
+    created_at: datetime
+    undone: bool
+    first_media_name: str | None
+    first_scene_idx: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class RulesVersion(ReadModel):
     """A saved version of a project's chapter rules (``rules`` as stored)."""
 

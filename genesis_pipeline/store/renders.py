@@ -54,3 +54,13 @@ def find_by_key(
         if exists(rec.path):
             return rec
     return None
+
+
+def delete_same_key(con: Connection, project_id: int, cache_key: str, keep_id: int) -> list[str]:
+    """Remove the rows of renders made with ``cache_key`` other than ``keep_id`` (a forced
+    re-render replaces its identical predecessors); returns their recorded paths."""
+    rows = con.execute(
+        "DELETE FROM renders WHERE project_id = ? AND cache_key = ? AND id <> ? RETURNING path",
+        [project_id, cache_key, int(keep_id)],
+    ).fetchall()
+    return [str(r[0]) for r in rows]

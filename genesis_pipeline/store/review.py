@@ -12,15 +12,8 @@ if TYPE_CHECKING:
 
 
 # -- scene reviews ------------------------------------------------------------------------------
-def set_scene_status(
-    con: Connection,
-    project_id: int,
-    scene_ids: list[int],
-    status: str,
-    reviewer: str | None = None,
-    note: str | None = None,
-) -> int:
-    """Set approved/rejected on scenes (by id); returns how many scenes were found.
+def scene_keys(con: Connection, project_id: int, scene_ids: list[int]) -> list[tuple[int, int]]:
+    """The ``(media id, start frame)`` reviews key on, for scenes given by id.
 
     Raises:
         NotFoundError: a scene is not in the project.
@@ -34,7 +27,24 @@ def set_scene_status(
     missing = [s for s in scene_ids if int(s) not in found]
     if missing:
         raise NotFoundError(f"scene {missing[0]}: not a scene of project {project_id}")
-    if rows:
+    return [(int(r[1]), int(r[2])) for r in rows]
+
+
+def set_scene_status(
+    con: Connection,
+    project_id: int,
+    scene_ids: list[int],
+    status: str,
+    reviewer: str | None = None,
+    note: str | None = None,
+) -> int:
+    """Set approved/rejected on scenes (by id); returns how many scenes were found.
+
+    Raises:
+        NotFoundError: a scene is not in the project.
+    """
+    keys = scene_keys(con, project_id, scene_ids)
+    if keys:
         # One statement for the whole batch ("approve all 48 shown" was 48 round trips).
         con.execute(
             """
@@ -43,16 +53,26 @@ def set_scene_status(
             ON CONFLICT (media_id, start_frame) DO UPDATE SET status = excluded.status,
                 reviewer = excluded.reviewer, note = excluded.note, updated_at = now()
             """,
-            [
-                project_id,
-                [int(r[1]) for r in rows],
-                [int(r[2]) for r in rows],
-                status,
-                reviewer,
-                note,
-            ],
+            [project_id, [k[0] for k in keys], [k[1] for k in keys], status, reviewer, note],
         )
-    return len(rows)
+    return len(keys)
+
+
+def clear_scene_status(con: Connection, project_id: int, scene_ids: list[int]) -> int:
+    """Make scenes (by id) unreviewed again; returns how many scenes were found.
+
+    Raises:
+        NotFoundError: a scene is not in the project.
+    """
+    keys = scene_keys(con, project_id, scene_ids)
+    if keys:
+        con.execute(
+            "DELETE FROM scene_reviews USING (SELECT unnest(?::BIGINT[]) AS m,"
+            " unnest(?::BIGINT[]) AS f) k"
+            " WHERE project_id = ? AND media_id = k.m AND start_frame = k.f",
+            [[k[0] for k in keys], [k[1] for k in keys], project_id],
+        )
+    return len(keys)
 
 
 def clear_reviews(con: Connection, project_id: int) -> None:
@@ -99,3 +119,35 @@ def edited_titles(con: Connection, project_id: int) -> dict[tuple[int, int], str
         [project_id],
     ).fetchall()
     return {(int(m), int(f)): str(t) for m, f, t in rows}
+
+
+# -- trims --------------------------------------------------------------------------------------
+def set_trim(
+    con: Connection, project_id: int, key: tuple[int, int], in_frame: int, out_frame: int
+) -> None:
+    """Store a scene's in/out frames (``key``: its media id and first frame)."""
+    con.execute(
+        """
+        INSERT INTO scene_trims (project_id, media_id, start_frame, in_frame, out_frame)
+        VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (media_id, start_frame) DO UPDATE SET in_frame = excluded.in_frame,
+            out_frame = excluded.out_frame, updated_at = now()
+        """,
+        [project_id, key[0], key[1], int(in_frame), int(out_frame)],
+    )
+
+
+def clear_trim(con: Connection, project_id: int, key: tuple[int, int]) -> None:
+    con.execute(
+        "DELETE FROM scene_trims WHERE project_id = ? AND media_id = ? AND start_frame = ?",
+        [project_id, key[0], key[1]],
+    )
+
+
+def trims(con: Connection, project_id: int) -> dict[tuple[int, int], tuple[int, int]]:
+    """Reviewers' trims by scene ``(media id, start frame)``: ``(in frame, out frame)``."""
+    rows = con.execute(
+        "SELECT media_id, start_frame, in_frame, out_frame FROM scene_trims WHERE project_id = ?",
+        [project_id],
+    ).fetchall()
+    return {(int(m), int(f)): (int(a), int(b)) for m, f, a, b in rows}

@@ -44,3 +44,12 @@ def save_rules(con: Connection, project_id: int, rules: dict[str, Any], note: st
         [project_id, version, json.dumps(rules), note],
     )
     return version
+
+
+def rules_version(con: Connection, project_id: int, version: int) -> dict[str, Any] | None:
+    """The rules saved as ``version``, None when there is no such version."""
+    row = con.execute(
+        "SELECT rules_json FROM chapter_rules WHERE project_id = ? AND version = ?",
+        [project_id, int(version)],
+    ).fetchone()
+    return None if row is None else dict(json.loads(row[0]))

@@ -38,7 +38,11 @@ def test_charts_show_every_scene_in_timeline_order(make_app, app_project) -> Non
     # The lowest-confidence table starts with the weakest scene.
     weakest = scenes.assign(w=min_confidence(scenes)).sort_values(["w", "timeline_start_s"])
     table = at.dataframe[0].value
-    assert table["id"].tolist() == weakest.id.head(10).tolist()
+    head = weakest.head(10)
+    # One scene numbering: the file and the scene's number in it, as the Scenes page says.
+    assert list(zip(table["media_name"], table["idx"], strict=True)) == [
+        (f, f"scene {int(i) + 1}") for f, i in zip(head.media_name, head.idx, strict=True)
+    ]
 
 
 def test_selection_sets_focus_and_opens_scenes(make_app, app_project) -> None:
@@ -62,7 +66,9 @@ def test_selection_sets_focus_and_opens_scenes(make_app, app_project) -> None:
     at.run()
     assert_no_exception(at)
     assert at.session_state["scene_focus_ids"] == ids
-    assert f"#{ids[0]}, #{ids[1]}" in texts(at)
+    scenes = scenes_table(store, pid).set_index("id")
+    named = [f"{scenes.media_name[i]} · scene {int(scenes.idx[i]) + 1}" for i in ids]
+    assert f"2 scenes picked:** {named[0]}, {named[1]}" in texts(at)
     at.button(key="conf_open_scenes").click().run()
     assert_no_exception(at)
     assert at.title[0].value == "Scenes"
@@ -105,7 +111,10 @@ def test_missing_captions_are_explained(captionless) -> None:
     at.run()
     assert_no_exception(at)
     note = " ".join(i.value for i in at.info)
-    assert "No caption confidence" in note and "no-such-model" in note
+    assert "Captions are off: no captioning model is installed on this server" in note
+    assert "no-such-model" not in texts(at)  # the detail waits behind a toggle
+    at.toggle(key="conf_caption_details").set_value(True).run()
+    assert "no-such-model" in texts(at)
     timeline, histograms = _charts(at)
     caption = next(t for t in timeline["data"] if t["name"] == "caption")
     assert all(v is None for v in caption["y"])

@@ -155,3 +155,22 @@ def test_render_mode_is_saved_and_used(render_project, open_page) -> None:
         assert at.radio(key=f"render_mode_{pid}").value == "smart"
     finally:
         set_render_mode(store, pid, "smart")
+
+
+def test_forced_rerun_with_nothing_changed_adds_no_identical_render(render_project) -> None:
+    store, pid, _ = render_project
+    before = render_history(store, pid)
+    assert before, "the tests above render first"
+    # The project renders in smart mode again (the test above switched back): a render of
+    # these very inputs is in the history already.
+    same = next(h for h in before if h["mode"] == "smart")
+    report = ProjectPipelineService(store).run(pid, RunOptions(force=True))
+    assert report.status == "succeeded", report.error
+    after = render_history(store, pid)
+    # Re-rendered (force), but the identical render it made replaced the old one.
+    new = after[0]
+    assert new["id"] not in {h["id"] for h in before} and new["mode"] == "smart"
+    assert len(after) == len(before)
+    assert {h["id"] for h in after[1:]} == {h["id"] for h in before} - {same["id"]}
+    assert not Path(same["path"]).exists(), "the replaced render's file was left behind"
+    assert Path(new["path"]).is_file()

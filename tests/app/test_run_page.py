@@ -28,6 +28,11 @@ def test_run_starts_a_worker_and_shows_progress_then_steps(small_project) -> Non
     assert "not been processed yet" in texts(at)
     assert not at.button(key="run_start").disabled
 
+    # Nobody has reviewed anything: the run does not render unless asked to.
+    assert at.toggle(key="run_render").value is False
+    assert "nobody has reviewed the scenes" in texts(at)
+    at.toggle(key="run_render").set_value(True).run()
+    assert "Renders every scene" in texts(at)
     at.toggle(key="run_render").set_value(False)  # the cut is not needed here: a faster run
     at.button(key="run_start").click()
     at.run()

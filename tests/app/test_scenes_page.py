@@ -87,14 +87,20 @@ def test_review_is_stored_and_survives_a_new_session(make_app, reviews_undone) -
     assert fresh.button(key=f"reject_{first}").disabled
     assert not fresh.button(key=f"approve_{first}").disabled
     assert fresh.button(key=f"approve_{second}").disabled
-    assert "rejected" in texts(fresh)
+    assert "Rejected" in texts(fresh)
 
-    # Bulk: reject everything shown, then approve everything shown.
+    # Bulk: reject everything shown (after a confirmation naming the count), then approve.
     fresh.button(key="scene_bulk_reject").click()
+    fresh.run()
+    assert f"Reject {len(scenes)} scenes shown?" in texts(fresh)
+    assert (scenes_table(store, pid).review_status != "rejected").sum() == len(scenes) - 1
+    fresh.button(key="scene_bulk_confirm").click()
     fresh.run()
     assert (scenes_table(store, pid).review_status == "rejected").all()
     assert {look for look, _ in _cards(fresh)} == {"rejected"}
     fresh.button(key="scene_bulk_approve").click()
+    fresh.run()
+    fresh.button(key="scene_bulk_confirm").click()
     fresh.run()
     final = scenes_table(store, pid)
     assert (final.review_status == "approved").all() and final.reviewed.all()
@@ -203,8 +209,17 @@ def test_pagination(big_project, monkeypatch) -> None:
     at.run()
     assert _ids(at) == ordered[36:48]
 
-    # Bulk actions touch only the page shown.
+    # Bulk actions touch only the page shown; Cancel leaves everything as it was.
     at.button(key="scene_bulk_reject").click()
+    at.run()
+    assert "Reject 12 scenes shown?" in texts(at)
+    at.button(key="scene_bulk_cancel").click()
+    at.run()
+    assert not scenes_table(store, pid).reviewed.any()
+    assert at.button(key="scene_undo_last").disabled  # nothing was decided
+    at.button(key="scene_bulk_reject").click()
+    at.run()
+    at.button(key="scene_bulk_confirm").click()
     at.run()
     table = scenes_table(store, pid).set_index("id")
     assert set(table.index[table.review_status == "rejected"]) == set(ordered[36:48])
@@ -257,3 +272,155 @@ def test_media_filter_always_shows_a_choice(two_projects, monkeypatch) -> None:
     assert len(_ids(at)) == 9  # every scene of the second project
     at.selectbox(key="scene_status").set_value("approved").run()  # another dropdown
     assert _shown_choice(at.selectbox(key="scene_media")) == "All files"
+
+
+def test_undo_per_action_and_last_and_back_to_unreviewed(make_app, reviews_undone) -> None:
+    from genesis_pipeline.services.review import review_history
+
+    store, pid = reviews_undone
+    scenes = scenes_table(store, pid)
+    first, second, third = (int(i) for i in scenes.id[:3])
+    name = str(scenes.media_name[0])
+    at = make_app("views/scenes.py")
+    assert at.button(key="scene_undo_last").disabled
+    assert "No decisions yet" in texts(at)
+
+    at.button(key=f"reject_{first}").click().run()
+    at.button(key=f"approve_{second}").click().run()
+    at.button(key=f"reject_{third}").click().run()
+    assert_no_exception(at)
+    status = scenes_table(store, pid).set_index("id").review_status
+    assert (status[first], status[second], status[third]) == ("rejected", "approved", "rejected")
+    labels = [a.label for a in review_history(store, pid)]
+    assert labels == [
+        f"Rejected scene 3 of {name}",
+        f"Approved scene 2 of {name}",
+        f"Rejected scene 1 of {name}",
+    ]
+
+    # Undo last takes back the newest decision only.
+    at.button(key="scene_undo_last").click().run()
+    table = scenes_table(store, pid).set_index("id")
+    assert not table.reviewed[third] and table.review_status[third] == "approved"
+    assert table.review_status[first] == "rejected"
+    assert f"Undid “Rejected scene 3 of {name}”." in texts(at)
+
+    # Undo one action further down the list: the first rejection, the approval stays.
+    oldest = review_history(store, pid)[-1]
+    assert oldest.label == f"Rejected scene 1 of {name}"
+    at.button(key=f"scene_undo_{oldest.id}").click().run()
+    table = scenes_table(store, pid).set_index("id")
+    assert not table.reviewed[first]
+    assert table.reviewed[second] and table.review_status[second] == "approved"
+    assert at.button(key=f"scene_undo_{oldest.id}").disabled  # undone once only
+
+    # Back to unreviewed from the card, itself undoable.
+    assert at.button(key=f"unreview_{first}").disabled  # already unreviewed
+    at.button(key=f"unreview_{second}").click().run()
+    assert not scenes_table(store, pid).set_index("id").reviewed[second]
+    at.button(key="scene_undo_last").click().run()
+    table = scenes_table(store, pid).set_index("id")
+    assert table.reviewed[second] and table.review_status[second] == "approved"
+
+
+def test_undo_of_a_bulk_action_keeps_later_decisions(app_project, reviews_undone) -> None:
+    from genesis_pipeline.services.review import review_history, set_scene_status, undo_review
+
+    store, pid = reviews_undone
+    ids = [int(i) for i in scenes_table(store, pid).id]
+    set_scene_status(store, pid, [ids[0]], "rejected")
+    set_scene_status(store, pid, ids, "approved")  # the bulk action
+    set_scene_status(store, pid, [ids[1]], "rejected")  # a later decision on one scene
+    bulk = next(a for a in review_history(store, pid) if a.scene_count == len(ids))
+    assert bulk.label == f"Approved {len(ids)} scenes"
+    result = undo_review(store, pid, bulk.id)
+    assert (result.restored, result.skipped) == (len(ids) - 1, 1)
+    table = scenes_table(store, pid).set_index("id")
+    assert table.review_status[ids[0]] == "rejected"  # back to what it had before the bulk
+    assert table.review_status[ids[1]] == "rejected"  # the later decision wins
+    assert not table.reviewed.drop([ids[0], ids[1]]).any()  # the rest unreviewed again
+
+
+def test_a_change_by_another_reviewer_shows_and_refreshes(make_app, reviews_undone) -> None:
+    from genesis_pipeline.services.review import set_scene_status
+
+    store, pid = reviews_undone
+    first = int(scenes_table(store, pid).id[0])
+    at = make_app("views/scenes.py")
+    drawn = at.session_state["_drawn_revision"]
+    assert drawn[0] == pid
+    assert dict((sid, look) for look, sid in _cards(at))[first] == "default"
+    assert "someone else changed" not in texts(at)
+
+    set_scene_status(store, pid, [first], "rejected")  # another reviewer, another browser
+    # What the page's polling fragment does when the revision moved past the drawn one.
+    from genesis_pipeline.services.projects import project_revision
+
+    assert project_revision(store, pid) != drawn[1]
+    at.session_state["_changed_elsewhere"] = True
+    at.run()
+    assert_no_exception(at)
+    assert "someone else changed this project" in texts(at)
+    assert dict((sid, look) for look, sid in _cards(at))[first] == "rejected"
+    assert at.session_state["_drawn_revision"] == (pid, project_revision(store, pid))
+    at.run()  # shown once
+    assert "someone else changed" not in texts(at)
+
+    # This session's own decision redraws the page without the notice.
+    at.button(key="scene_undo_last").click().run()
+    assert "someone else changed" not in texts(at)
+
+
+def test_play_a_scene_with_its_filmstrip(make_app, app_project) -> None:
+    store, pid = app_project
+    scenes = scenes_table(store, pid)
+    row = scenes.iloc[1]
+    sid = int(row.id)
+    at = make_app("views/scenes.py")
+    assert not at.get("video")
+    at.button(key=f"play_{sid}").click().run()
+    assert_no_exception(at)
+    [video] = at.get("video")
+    assert video.proto.start_time == int(row.start_s)
+    page = texts(at)
+    assert f"{row.media_name} · scene 2" in page
+    # The range is played from the page: seek to the first frame, pause at the last.
+    script = next(h.proto.body for h in at.get("html") if "scene_player" in h.proto.body)
+    assert f"start = {row.start_s:.3f}, end = {row.end_s:.3f}" in script
+    frames = [p for p in row.preview_paths if p]
+    assert f"Filmstrip: {len(frames)} frame" in page
+    at.button(key="scene_player_close").click().run()
+    assert not at.get("video")
+
+
+def test_trim_a_scene_and_the_cut_follows(make_app, app_project) -> None:
+    from genesis_pipeline.services.cut import load_cut
+    from genesis_pipeline.services.review import scene_trims, set_trim
+
+    store, pid = app_project
+    scenes = scenes_table(store, pid)
+    row = scenes.iloc[0]
+    sid, first, last = int(row.id), int(row.start_frame), int(row.end_frame)
+    assert last - first > 10
+    before = load_cut(store, pid)
+    at = make_app("views/scenes.py")
+    at.button(key=f"play_{sid}").click().run()
+    assert at.number_input(key=f"scene_in_{sid}").value == first
+    try:
+        at.number_input(key=f"scene_in_{sid}").set_value(first + 5)
+        at.number_input(key=f"scene_out_{sid}").set_value(last - 3)
+        at.button(key=f"scene_trim_{sid}").click().run()
+        assert_no_exception(at)
+        assert scene_trims(store, pid)[sid].in_frame == first + 5
+        cut = load_cut(store, pid)
+        seg = cut.segments[list(cut.scene_ids).index(sid)]
+        assert (seg.start_frame, seg.end_frame) == (first + 5, last - 3)
+        assert seg.start_s == pytest.approx(row.start_s + 5 / seg.fps)
+        assert cut.duration_s == pytest.approx(before.duration_s - 8 / seg.fps)
+        assert f"Keeps frames {first + 5}–{last - 3}" in texts(at)
+        # Out of the scene's range: refused with a message.
+        with pytest.raises(Exception, match="within the scene"):
+            set_trim(store, pid, sid, first - 1, last)
+    finally:
+        set_trim(store, pid, sid, first, last)  # the whole range clears the trim
+    assert sid not in scene_trims(store, pid)

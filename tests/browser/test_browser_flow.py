@@ -7,6 +7,7 @@ GENESIS_SCREENSHOTS)."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import shutil
@@ -204,6 +205,14 @@ def nav(pg, title: str) -> None:
     settle(pg)
 
 
+def _review(store, pid: int, scene_id: int) -> tuple[bool, str]:
+    """(reviewed, status) of one scene as the store has it."""
+    from genesis_pipeline.services.queries import scenes_table
+
+    row = scenes_table(store, pid).set_index("id").loc[scene_id]
+    return bool(row.reviewed), str(row.review_status)
+
+
 def round_trip(pg, title: str, via: str = "Projects") -> dict[str, object]:
     """Look at another page and come back: every widget reads as before. Returns the values."""
     before = widgets(pg)
@@ -260,6 +269,11 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
 
     # Run: start the pipeline in a worker, watch it finish.
     goto(pg, url, "run")
+    # Nobody has reviewed the scenes: a run renders only when asked, and then says so.
+    assert "nobody has reviewed the scenes" in pg.inner_text("body")
+    pg.locator(".st-key-run_render label").click()  # "Render the cut" on
+    settle(pg)
+    assert "Renders every scene" in pg.inner_text("body")
     pg.get_by_role("button", name="Run", exact=True).click()
     settle(pg)
     run = wait_for_run(store, pid, timeout_s=300)
@@ -268,9 +282,10 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     no_exception(pg)
     assert re.search(r"run #?\d+.*(succeeded|finished)", pg.inner_text("body"), re.I | re.S)
     snap(pg, shots, "run")
-    pg.locator(".st-key-run_render label").click()  # "Render the cut" off, not run yet
+    # A new page load: still nobody reviewed, so "Render the cut" is off again until asked.
+    pg.locator(".st-key-run_render label").click()  # on, not run yet
     settle(pg)
-    assert round_trip(pg, "Run")["run_render"] is False
+    assert round_trip(pg, "Run")["run_render"] is True
 
     # Transcript: ▶ on a line plays the clip from that line's first word.
     nav(pg, "Transcript")
@@ -318,6 +333,44 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
         f".filter(i => i.complete && i.naturalWidth > 0).length >= {n_scenes}",
         timeout=30_000,
     )
+    # Undo: reject the first scene on its card, then take it back with "Undo last".
+    first = project_status(store, pid, include_words=False)["scenes"][0]["id"]
+    settle(pg)
+    pg.locator(f".st-key-reject_{first} button").first.click()
+    settle(pg)
+    pg.wait_for_selector(f".st-key-scene-rejected-{first}")
+    assert _review(store, pid, first) == (True, "rejected")
+    pg.locator(".st-key-scene_undo_last button").first.click()
+    settle(pg)
+    pg.wait_for_selector(f".st-key-scene-default-{first}")
+    assert _review(store, pid, first) == (False, "approved")
+    assert "Undid “Rejected scene 1 of main.mp4”" in pg.inner_text("body")
+
+    # Play a scene: the player starts at the scene's first frame (not the whole second before
+    # it) and stops at its end.
+    second = project_status(store, pid, include_words=False)["scenes"][1]
+    start, end = float(second["start_s"]), float(second["end_s"])
+    # Where the player is when it starts playing (media events reach a capturing listener on
+    # the document): read at the event, not by polling, which a loaded machine makes late.
+    pg.evaluate(
+        "() => { window.scenePlayedAt = undefined; document.addEventListener('playing', e => {"
+        " if (window.scenePlayedAt === undefined) window.scenePlayedAt = e.target.currentTime;"
+        " }, true); }"
+    )
+    pg.locator(f".st-key-play_{second['id']} button").first.click()
+    pg.wait_for_selector(".st-key-scene_player video")
+    pg.wait_for_function("() => window.scenePlayedAt !== undefined", timeout=30_000)
+    assert abs(pg.evaluate("() => window.scenePlayedAt") - start) < 0.1
+    pg.wait_for_function(
+        "([e]) => { const v = document.querySelector('.st-key-scene_player video');"
+        " return v.paused && v.currentTime > 0 && Math.abs(v.currentTime - e) < 0.3; }",
+        arg=[end],
+        timeout=int((end - start) * 1000) + 20_000,
+    )
+    settle(pg)
+    snap(pg, shots, "scene-player")
+    pg.locator(".st-key-scene_player_close button").first.click()
+    settle(pg)
     snap(pg, shots, "scenes")
     pick(pg, "scene_sort", "lowest confidence first")
     pick(pg, "scene_page_size", "12")
@@ -465,7 +518,9 @@ def check_exports(downloads: dict[str, tuple[str, bytes]], cut) -> None:
 
     n = len(cut.scene_ids)
     names = {fmt: name for fmt, (name, _) in downloads.items()}
-    assert names["otio"] == "browser-test-cut.otio" and names["edl"] == "browser-test-cut.edl"
+    today = datetime.date.today().isoformat()  # download names: the project and the date
+    assert names["otio"] == f"browser-test-cut-{today}.otio"
+    assert names["edl"] == f"browser-test-cut-{today}.edl"
     text = {fmt: data.decode("utf-8") for fmt, (_, data) in downloads.items()}
     timeline = otio.adapters.read_from_string(text["otio"], "otio_json")
     assert len(list(timeline.video_tracks()[0].find_clips())) == n

@@ -170,7 +170,13 @@ def run(ctx: RunContext) -> StepOutcome:
             size_bytes=size_bytes,
             settings=serde.to_json(settings),
         )
+        # A forced re-render of unchanged inputs replaces its predecessor instead of adding
+        # an identical render to the history.
+        replaced = renders_sql.delete_same_key(con, ctx.project_id, key, rec.id)
         projects_sql.bump_revision(con, ctx.project_id)
+    for old in replaced:
+        if old != recorded:
+            ctx.store.delete_file(old)
     ctx.results.render = rec
     return StepOutcome(
         counts={
