@@ -8,9 +8,14 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from support.s3server import S3Server
 
 # Never let a test reach for a model hub (it is unreachable here and would stall).
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -48,6 +53,19 @@ def _no_error_logs(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixt
     errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
     if errors:
         pytest.fail("ERROR logged: " + "; ".join(r.getMessage() for r in errors[:3]))
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """One S3 API server (moto, over HTTP on a free port) for the whole session, shared by the
+    storage and executor tests."""
+    from support.s3server import start_s3_server
+
+    server = start_s3_server()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

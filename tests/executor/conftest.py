@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from support.raycluster import start_cluster
+from support.s3server import S3Server
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,10 @@ class RayTestCluster:
 
 
 @pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[RayTestCluster]:
+def ray_cluster(s3: S3Server) -> Iterator[RayTestCluster]:
+    """The cluster's workers start after the session's S3 server, so they find its test
+    credentials in their own environment, as a real worker finds its own AWS credentials (the
+    endpoint, bucket and cache limits travel with each call)."""
     import ray
 
     cluster = start_cluster(gpu_node=True)

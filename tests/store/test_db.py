@@ -21,7 +21,7 @@ def test_migrations_recorded_once(home: Path) -> None:
     with db.read() as con:
         versions = con.execute("SELECT version FROM schema_version").fetchall()
         tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
-    assert versions == [(1,), (2,)]
+    assert versions == [(1,), (2,), (3,)]
     assert {
         "projects",
         "uploads",

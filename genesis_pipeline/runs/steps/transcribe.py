@@ -65,14 +65,14 @@ def run(ctx: RunContext) -> StepOutcome:
     calls = [
         Call(
             tasks.transcribe_media,
-            (str(ctx.media_path(m)), params, info.identity),
+            (ctx.store.access, ctx.media_locator(m), params, info.identity),
             m.original_name,
             config,
         )
         if m.has_audio
         else Call(
             tasks.transcribe_silent,
-            (str(ctx.media_path(m)), params, info.identity),
+            (ctx.store.access, ctx.media_locator(m), params, info.identity),
             m.original_name,
         )
         for m in misses
