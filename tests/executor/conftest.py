@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from support.raycluster import start_cluster
@@ -40,10 +39,3 @@ def ray_cluster(s3: S3Server) -> Iterator[RayTestCluster]:
     finally:
         ray.shutdown()
         cluster.shutdown()
-
-
-@pytest.fixture(scope="session")
-def tiny_blip_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from support.tiny_blip import build_tiny_blip
-
-    return build_tiny_blip(tmp_path_factory.mktemp("tiny-blip"))

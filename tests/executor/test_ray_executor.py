@@ -69,13 +69,8 @@ def steps(report: RunReport) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def local_reference(tmp_path_factory: pytest.TempPathFactory, tiny_blip_session: Path, footage):
-    store, pid = _project(
-        tmp_path_factory.mktemp("local"), tiny_blip_session, footage.path, "local"
-    )
-    report = ProjectPipelineService(store).run(pid)
-    assert report.status == "succeeded", report.error
-    return rows(store, pid)
+def local_reference(local_pipeline) -> dict[str, Any]:
+    return rows(local_pipeline.store, local_pipeline.pid)
 
 
 def test_ray_gives_the_rows_local_gives_with_models_on_the_gpu_node(

@@ -8,6 +8,7 @@ import hashlib
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,35 @@ def big_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = write_noise_clip(tmp_path_factory.mktemp("big") / "big clip.mp4", seconds=2.0)
     assert path.stat().st_size > 6 * 1024 * 1024
     return path
+
+
+@dataclass(frozen=True)
+class Multipart:
+    """One store with 5 MiB parts (S3's minimum) and a project, in a bucket of its own, for
+    the multipart tests of this module."""
+
+    store: Store
+    pid: int
+    bucket: str
+
+    def media_count(self) -> int:
+        return _media_count(self.store)
+
+    def upload_keys(self, s3: S3Server) -> list[str]:
+        return object_keys(s3, self.bucket, "genesis/uploads/")
+
+
+@pytest.fixture(scope="module")
+def multipart(tmp_path_factory: pytest.TempPathFactory, s3: S3Server) -> Multipart:
+    bucket = s3.bucket()
+    settings = Settings(
+        home=tmp_path_factory.mktemp("multipart"),
+        storage=f"s3://{bucket}/genesis",
+        s3_endpoint_url=s3.endpoint,
+        s3_multipart_mb=5,
+    )
+    store = Store(settings)
+    return Multipart(store, create_project(store, "p").id, bucket)
 
 
 def _sha(path: Path) -> str:
@@ -75,10 +105,9 @@ def test_presigned_put_then_finalize(
 
 
 def test_multipart_upload_from_a_plain_http_client(
-    home: Path, big_clip: Path, s3_settings: MakeSettings, s3: S3Server, bucket: str
+    multipart: Multipart, big_clip: Path, s3: S3Server
 ) -> None:
-    store = Store(s3_settings(home, s3_multipart_mb=5))
-    pid = create_project(store, "p").id
+    store, pid = multipart.store, multipart.pid
     size = big_clip.stat().st_size
     ticket = create_upload(store, pid, big_clip.name, size_bytes=size)
     assert ticket.url is None and len(ticket.parts) == math.ceil(size / (5 * 1024 * 1024)) >= 2
@@ -89,14 +118,15 @@ def test_multipart_upload_from_a_plain_http_client(
         assert r.status_code == 200, r.text
     added = finalize_upload(store, ticket.upload_id, ticket.token)
     assert added.media.sha256 == _sha(big_clip) and added.media.size_bytes == size
-    assert f"genesis/{added.media.path}" in object_keys(s3, bucket)
+    assert f"genesis/{added.media.path}" in object_keys(s3, multipart.bucket)
+    assert multipart.upload_keys(s3) == []
 
 
 def test_multipart_short_of_what_was_announced_is_refused(
-    home: Path, big_clip: Path, s3_settings: MakeSettings, s3: S3Server, bucket: str
+    multipart: Multipart, big_clip: Path, s3: S3Server
 ) -> None:
-    store = Store(s3_settings(home, s3_multipart_mb=5))
-    pid = create_project(store, "p").id
+    store, pid = multipart.store, multipart.pid
+    before = multipart.media_count()
     size = big_clip.stat().st_size
     ticket = create_upload(store, pid, big_clip.name, size_bytes=size)
     data = big_clip.read_bytes()
@@ -107,15 +137,15 @@ def test_multipart_short_of_what_was_announced_is_refused(
     requests.put(last.url, data=data[last.offset : last.offset + 1000], timeout=60)
     with pytest.raises(UploadError, match="were announced"):
         finalize_upload(store, ticket.upload_id, ticket.token)
-    assert _media_count(store) == 0
-    assert object_keys(s3, bucket) == []
+    assert multipart.media_count() == before
+    assert multipart.upload_keys(s3) == []
 
 
 def test_puts_are_signed_with_their_size_and_checksum_and_finalize_checks_both(
-    home: Path, footage, big_clip: Path, s3_settings: MakeSettings, s3: S3Server, bucket: str
+    multipart: Multipart, footage, big_clip: Path, s3: S3Server
 ) -> None:
-    store = Store(s3_settings(home, s3_multipart_mb=5))
-    pid = create_project(store, "p").id
+    store, pid = multipart.store, multipart.pid
+    before = multipart.media_count()
     data, sha = footage.path.read_bytes(), _sha(footage.path)
     ticket = create_upload(store, pid, "a.mp4", size_bytes=len(data), sha256=sha)
     assert ticket.url is not None
@@ -154,8 +184,8 @@ def test_puts_are_signed_with_their_size_and_checksum_and_finalize_checks_both(
     requests.put(again.url, data=tampered, headers=signed, timeout=30).raise_for_status()
     with pytest.raises(UploadError, match="not the announced"):
         finalize_upload(store, again.upload_id, again.token)
-    assert _media_count(store) == 0
-    assert not [k for k in object_keys(s3, bucket) if "/uploads/a.mp4" in k or "b.mp4" in k]
+    assert multipart.media_count() == before
+    assert not [k for k in multipart.upload_keys(s3) if k.endswith(("/a.mp4", "/b.mp4"))]
 
 
 def test_expired_ticket_is_refused_and_its_object_removed(
