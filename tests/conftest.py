@@ -8,9 +8,15 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from support.reference import Processed
+    from support.s3server import S3Server
 
 # Never let a test reach for a model hub (it is unreachable here and would stall).
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -76,6 +82,46 @@ def _no_error_logs(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixt
     errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
     if errors:
         pytest.fail("ERROR logged: " + "; ".join(r.getMessage() for r in errors[:3]))
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """One S3 API server (moto, over HTTP on a free port) for the whole session, shared by the
+    storage and executor tests."""
+    from support.s3server import start_s3_server
+
+    server = start_s3_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_blip_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny BLIP captioner built once per session (the executor and storage tests)."""
+    from support.tiny_blip import build_tiny_blip
+
+    return build_tiny_blip(tmp_path_factory.mktemp("tiny-blip"))
+
+
+@pytest.fixture(scope="session")
+def local_pipeline(
+    tmp_path_factory: pytest.TempPathFactory, tiny_blip_session: Path, footage: Footage
+) -> Processed:
+    """The reference run, once per session: ``footage`` through the whole pipeline with the
+    local executor and local storage (tiny BLIP, offline). Tests compare other executors and
+    storages with its rows; none may change it."""
+    from support.reference import process
+
+    from genesis_pipeline.config import Settings
+
+    settings = Settings(
+        home=tmp_path_factory.mktemp("local-reference"),
+        caption_model=str(tiny_blip_session),
+        offline="1",
+    )
+    return process(settings, footage.path, "reference")
 
 
 @pytest.fixture(scope="session")
