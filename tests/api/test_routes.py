@@ -310,10 +310,10 @@ def audit_actions(api, project_id: int) -> list[tuple[str, str]]:
 
 def tone_wav(seconds: float, rate: int = 48_000) -> bytes:
     """A mono 16-bit 440 Hz tone (a voiceover the importer accepts: audio, not silence)."""
-    frames = b"".join(
-        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate)))
-        for i in range(int(seconds * rate))
+    one_second = b"".join(
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate))) for i in range(rate)
     )
+    frames = one_second * int(seconds)
     out = io.BytesIO()
     with wave.open(out, "wb") as w:
         w.setnchannels(1)
