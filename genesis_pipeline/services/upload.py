@@ -170,7 +170,9 @@ def create_upload(
             raise InvalidSettingError("size", f"{size_bytes} is not a size in bytes")
         _check_limit(store, size_bytes, filename)
     upload_id = uuid.uuid4().hex
-    token = secrets.token_urlsafe(24)
+    # Hex, not URL-safe base64: a token starting with "-" reads as an option on a command line
+    # (``genesis finalize-upload --token -x…`` failed one run in 64).
+    token = secrets.token_hex(24)
     ttl = store.settings.upload_ttl_s
     expires = _now() + timedelta(seconds=ttl)
     with store.db.read() as con:
