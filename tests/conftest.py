@@ -61,6 +61,29 @@ def _work_unit(nodeid: str) -> str:
     return path
 
 
+# Units that take minutes go first (measured with --durations on 2 cores), so neither process is
+# left with one of them at the end while the other idles. Within a unit the order is unchanged.
+_LONG_UNITS = (
+    "executor",
+    "browser",
+    "app",
+    "storage",
+    "tests/test_cli.py",
+    "tests/test_golden_outputs.py",
+    "tests/reliability/test_kill_resume.py",
+    "tests/api/test_routes.py",
+    "tests/api/test_end_to_end.py",
+    "tests/test_benchmarks_smoke.py",
+    "tests/reliability/test_failures.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the long units first (``--no-loadscope-reorder`` keeps this order in xdist)."""
+    rank = {unit: i for i, unit in enumerate(_LONG_UNITS)}
+    items.sort(key=lambda item: rank.get(_work_unit(item.nodeid), len(rank)))
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     """Schedule by :func:`_work_unit` (xdist's own ``loadgroup`` marks do not reach pytest 9's
     node ids, so the grouping is decided here from the ids)."""
