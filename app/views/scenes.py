@@ -88,32 +88,6 @@ def undo(action_id: int | None) -> None:
         state.flash("success", result.message)
 
 
-# st.video starts on whole seconds; a scene starts anywhere. So ▶ on a card seeks the player to
-# the scene's first frame from the page and pauses it at the scene's end (once per press). A
-# browser that refuses sound before the reviewer touched the page plays muted instead.
-PLAY_RANGE = """<script>
-(() => {{
-  const start = {start:.3f}, end = {end:.3f};
-  const player = () => document.querySelector(".st-key-scene_player video");
-  const play = (m) => {{
-    m.currentTime = start;
-    const stop = () => {{
-      if (m.currentTime >= end - 0.02) {{ m.pause(); m.removeEventListener("timeupdate", stop); }}
-    }};
-    m.addEventListener("timeupdate", stop);
-    m.play().catch(() => {{ m.muted = true; m.play().catch(() => {{}}); }});
-  }};
-  const go = (tries) => {{
-    const m = player();
-    if (!m) {{ if (tries < 50) setTimeout(() => go(tries + 1), 100); return; }}
-    if (m.readyState >= 1) setTimeout(() => play(m), 0);
-    else m.addEventListener("loadedmetadata", () => setTimeout(() => play(m), 0), {{once: true}});
-  }};
-  go(0);
-}})();
-</script>"""
-
-
 def play(sid: int) -> None:
     """Card button: play this scene in the player above the cards (each press plays once)."""
     press = int(st.session_state.get("scene_play_press") or 0) + 1
@@ -396,7 +370,9 @@ def scene_player(row: pd.Series, press: int) -> None:
                 if press != st.session_state.get("scene_played"):
                     st.session_state["scene_played"] = press
                     start, end = played_range(row)
-                    st.html(PLAY_RANGE.format(start=start, end=end), unsafe_allow_javascript=True)
+                    length = max(int(row.end_frame) - int(row.start_frame), 1)
+                    frame_s = float(row.duration_s) / length
+                    player.play("scene_player", start, end=end, frame_s=frame_s, press=press)
             trim_controls(row)
         with cols[1]:
             frames = [

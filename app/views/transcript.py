@@ -26,28 +26,6 @@ LEVELS = (
 )
 MARK = "background: rgba(80, 160, 255, 0.35); outline: 1px solid #5aa0ff; border-radius: 3px;"
 PAGE = 100  # lines per page: long interviews stay quick
-# st.video / st.audio start on whole seconds (start_time is an int in their message, and the
-# player seeks back to it when the media loads), so ▶ on a line seeks the player to the word's
-# time and starts it from the page: once per press, after Streamlit's own seek. A browser that
-# refuses to play with sound before the reviewer touched the player plays muted instead.
-PLAY_FROM = """<script>
-(() => {{
-  const at = {start:.3f}, press = {press};
-  const player = () => document.querySelector(
-    ".st-key-transcript_player video, .st-key-transcript_player audio");
-  const play = (m) => {{
-    m.currentTime = at;
-    m.play().catch(() => {{ m.muted = true; m.play().catch(() => {{}}); }});
-  }};
-  const go = (tries) => {{
-    const m = player();
-    if (!m) {{ if (tries < 50) setTimeout(() => go(tries + 1), 100); return; }}
-    if (m.readyState >= 1) setTimeout(() => play(m), 0);
-    else m.addEventListener("loadedmetadata", () => setTimeout(() => play(m), 0), {{once: true}});
-  }};
-  go(0);
-}})();
-</script>"""
 
 st.title("Transcript")
 state.show_flash()
@@ -181,7 +159,7 @@ with right, st.container(key="transcript_player"):
     if press != st.session_state.get("transcript_played"):
         st.session_state["transcript_played"] = press
         if press and path is not None:
-            st.html(PLAY_FROM.format(start=start, press=press), unsafe_allow_javascript=True)
+            player.play("transcript_player", start, press=press)
     st.caption(f"From **{timecode(start)}**. Press ▶ on a line to play from there.")
     project_name = next(
         (p.project.name for p in reads.projects() if p.project.id == pid), "genesis"

@@ -347,7 +347,7 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     assert "Undid “Rejected scene 1 of main.mp4”" in pg.inner_text("body")
 
     # Play a scene: the player starts at the scene's first frame (not the whole second before
-    # it) and stops at its end.
+    # it) and stops on its last.
     second = project_status(store, pid, include_words=False)["scenes"][1]
     start, end = float(second["start_s"]), float(second["end_s"])
     # Where the player is when it starts playing (media events reach a capturing listener on
@@ -367,6 +367,9 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
         arg=[end],
         timeout=int((end - start) * 1000) + 20_000,
     )
+    # It holds the scene's last frame: the next shot never shows.
+    held = pg.evaluate("() => document.querySelector('.st-key-scene_player video').currentTime")
+    assert end - 1 / footage.fps < held < end, (held, end)
     settle(pg)
     snap(pg, shots, "scene-player")
     pg.locator(".st-key-scene_player_close button").first.click()
