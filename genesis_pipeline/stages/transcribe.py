@@ -420,12 +420,16 @@ FRAME_S = 0.01
 QUIET_DB = 35.0
 MIN_PAUSE_S = 0.02
 SNAP_WINDOW_S = 0.35
-# A word is marked uncertain below this probability, when an edge had to move more than
-# UNCERTAIN_MOVE_S, or when it lasts less than UNCERTAIN_SHORT_S (benchmarks/word_timings.py
-# measured the p95 error of flagged and unflagged words).
-UNCERTAIN_PROBABILITY = 0.5
-UNCERTAIN_MOVE_S = 0.25
+# A word is marked uncertain when Whisper was unsure of it (probability below
+# UNCERTAIN_PROBABILITY) or of a neighbour (below UNCERTAIN_NEIGHBOUR: a misheard neighbour drags
+# the boundary they share), or when it lasts less than UNCERTAIN_SHORT_S or more than
+# UNCERTAIN_LONG_S. Measured (benchmarks/word_timings.py): these catch 22 of the 32 words more
+# than 150 ms off among 183, flagging 46; a large snap predicted nothing (Whisper's phrase-final
+# ends run 0.8 s into the pause and are snapped right).
+UNCERTAIN_PROBABILITY = 0.55
+UNCERTAIN_NEIGHBOUR = 0.35
 UNCERTAIN_SHORT_S = 0.08
+UNCERTAIN_LONG_S = 1.0
 
 
 def pauses(samples: np.ndarray, rate: int = SAMPLE_RATE) -> tuple[np.ndarray, np.ndarray]:
@@ -523,26 +527,29 @@ def refine_word_times(
             k = int(np.searchsorted(starts, t[1], side="right")) - 1
             if k >= 0 and t[1] < ends[k] and starts[k] > t[0]:
                 t[1] = float(starts[k])
+    neighbours = [
+        min([words[j].probability for j in (i - 1, i + 1) if 0 <= j < len(words)] or [1.0])
+        for i in range(len(words))
+    ]
     return tuple(
         dataclasses.replace(
             w,
             start=round(a, 3),
             end=round(b, 3),
-            timing_uncertain=uncertain(w, a, b),
+            timing_uncertain=uncertain(w.probability, n, b - a),
         )
-        for w, (a, b) in zip(words, times, strict=True)
+        for w, (a, b), n in zip(words, times, neighbours, strict=True)
     )
 
 
-def uncertain(word: Word, start: float, end: float) -> bool:
-    """Whether ``word``'s timing may be well off once moved to ``start``-``end``: Whisper was
-    unsure of it (probability below :data:`UNCERTAIN_PROBABILITY`), an edge moved more than
-    :data:`UNCERTAIN_MOVE_S`, or it is shorter than any spoken word
-    (:data:`UNCERTAIN_SHORT_S`)."""
+def uncertain(probability: float, neighbour_probability: float, duration: float) -> bool:
+    """Whether a word's timing may be well off: Whisper was unsure of it (probability below
+    :data:`UNCERTAIN_PROBABILITY`) or of a neighbour (below :data:`UNCERTAIN_NEIGHBOUR`), or
+    it lasts less than :data:`UNCERTAIN_SHORT_S` or more than :data:`UNCERTAIN_LONG_S`."""
     return (
-        word.probability < UNCERTAIN_PROBABILITY
-        or max(abs(start - word.start), abs(end - word.end)) > UNCERTAIN_MOVE_S
-        or end - start < UNCERTAIN_SHORT_S
+        probability < UNCERTAIN_PROBABILITY
+        or neighbour_probability < UNCERTAIN_NEIGHBOUR
+        or not UNCERTAIN_SHORT_S <= duration <= UNCERTAIN_LONG_S
     )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -18,6 +16,7 @@ from genesis_pipeline.stages.transcribe import (
     pauses,
     refine_word_times,
     transcribe,
+    uncertain,
 )
 
 
@@ -32,11 +31,11 @@ def spoken(tmp_path_factory: pytest.TempPathFactory) -> SpokenWords:
     return make_spoken_words(tmp_path_factory.mktemp("words") / "words.wav", PHRASES[:6], seed=1)
 
 
-def _score(rec: SpokenWords, t: Transcript) -> WordTiming:
+def _score(rec: SpokenWords, t: Transcript, *, sure_only: bool = False) -> WordTiming:
     return score_word_timings(
         [(w.word, w.start, w.end, w.phrase) for w in rec.words],
         rec.phrases,
-        [(w.word, w.start, w.end) for w in t.words],
+        [(w.word, w.start, w.end) for w in t.words if not (sure_only and w.timing_uncertain)],
         slack=0.05,
     )
 
@@ -55,8 +54,13 @@ def test_the_truth_is_each_words_audible_extent(spoken: SpokenWords) -> None:
 
 def test_refined_word_timings_meet_the_goals(spoken: SpokenWords, whisper_model) -> None:
     """Median |error| <= 50 ms, no word outside its phrase, and better than faster-whisper's
-    own timings. (The p95 goal of 150 ms is not met: see benchmarks/word_timings.py.)"""
-    refined = _score(spoken, transcribe(spoken.path, whisper_model))
+    own timings. The p95 goal of 150 ms holds for the words not marked uncertain (over all
+    words it does not: see benchmarks/word_timings.py)."""
+    transcript = transcribe(spoken.path, whisper_model)
+    refined = _score(spoken, transcript)
+    sure = _score(spoken, transcript, sure_only=True)
+    assert sure.paired >= 0.6 * refined.paired
+    assert sure.quantile(0.5) <= 0.050 and sure.quantile(0.95) <= 0.150, sure
     plain = TranscribeParams(refine_words=False)
     raw = _score(spoken, transcribe(spoken.path, whisper_model, plain))
     assert refined.paired >= 0.8 * refined.truth
@@ -78,16 +82,16 @@ def test_boundaries_move_onto_pauses_after_whispers_lag() -> None:
     speech = [(0.5, 1.0), (1.1, 1.6), (2.5, 3.0)]  # pauses at 1.0-1.1 and 1.6-2.5
     for a, b in speech:
         audio[int(a * rate) : int(b * rate)] = rng.normal(0, 4000, int((b - a) * rate))
-    late = [_word("one", 0.6, 1.2), _word("two", 1.2, 1.8), _word("three", 2.6, 3.2, p=0.3)]
+    late = [_word("one", 0.6, 1.2), _word("two", 1.2, 1.8, p=0.5), _word("three", 2.6, 3.2)]
     got = refine_word_times(late, audio)
     # "one" starts inside speech: kept; its end and the next start move onto the first pause;
     # "three" starts where the long pause ends and ends where the audio goes quiet.
     assert [(w.start, w.end) for w in got] == [(0.6, 1.0), (1.1, 1.6), (2.5, 3.0)]
-    assert [w.timing_uncertain for w in got] == [False, False, True]  # low probability
+    assert [w.timing_uncertain for w in got] == [False, True, False]  # low probability
     # Off, the times are Whisper's; the marks are still set.
     same = refine_word_times(late, audio, snap=False)
     assert [(w.start, w.end) for w in same] == [(w.start, w.end) for w in late]
-    assert same[2].timing_uncertain
+    assert [w.timing_uncertain for w in same] == [False, True, False]
 
 
 def test_words_run_together_keep_whispers_times() -> None:
@@ -98,15 +102,25 @@ def test_words_run_together_keep_whispers_times() -> None:
     assert [(w.start, w.end) for w in got] == [(0.2, 0.6), (0.6, 1.2)]
 
 
-def test_a_word_far_moved_or_too_short_is_uncertain(tmp_path: Path) -> None:
+def test_a_word_beside_a_misheard_one_too_short_or_too_long_is_uncertain() -> None:
     rate = 16_000
-    audio = np.zeros(3 * rate, dtype=np.int16)
+    audio = np.zeros(4 * rate, dtype=np.int16)
     audio[int(0.5 * rate) : int(1.0 * rate)] = 5000
     audio[int(1.05 * rate) : int(1.1 * rate)] = 5000
-    words = [_word("long", 0.5, 1.3), _word("it", 1.3, 1.4)]
+    audio[int(1.5 * rate) : int(2.0 * rate)] = 5000
+    audio[int(2.2 * rate) : int(3.4 * rate)] = 5000
+    words = [
+        _word("fine", 0.5, 1.2),
+        _word("it", 1.2, 1.3),
+        _word("misheard", 1.5, 2.0, p=0.2),
+        _word("drawn", 2.2, 3.4),
+    ]
     got = refine_word_times(words, audio)
-    assert got[0].end == pytest.approx(1.0) and got[0].timing_uncertain  # moved 300 ms
-    assert got[1].end - got[1].start < 0.08 and got[1].timing_uncertain
+    assert got[0].end == pytest.approx(1.0) and not got[0].timing_uncertain
+    assert got[1].end - got[1].start < 0.08 and got[1].timing_uncertain  # too short
+    assert got[2].timing_uncertain  # unsure of itself
+    assert got[3].timing_uncertain  # beside a misheard word, and 1.2 s long
+    assert uncertain(0.9, 0.9, 1.2) and not uncertain(0.9, 0.9, 0.5)
 
 
 def test_words_stored_before_the_mark_read_back_as_certain() -> None:
