@@ -200,17 +200,9 @@ class Row:
     video_s: float = 0.0
 
     @property
-    def precision(self) -> float:
-        return self.matched / self.found if self.found else (1.0 if not self.truth else 0.0)
-
-    @property
-    def recall(self) -> float:
-        return self.matched / self.truth if self.truth else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
+    def match(self) -> TimeMatch:
+        """Precision, recall and F1 of the counts (metrics' own formulas)."""
+        return TimeMatch(self.truth, self.found, self.matched, (), ())
 
     @property
     def false_positives(self) -> int:
@@ -227,9 +219,9 @@ class Row:
             "truth": self.truth,
             "found": self.found,
             "matched": self.matched,
-            "precision": round(self.precision, 4),
-            "recall": round(self.recall, 4),
-            "f1": round(self.f1, 4),
+            "precision": round(self.match.precision, 4),
+            "recall": round(self.match.recall, 4),
+            "f1": round(self.match.f1, 4),
             "false_positives": self.false_positives,
             "fp_per_10min": round(self.fp_per_10min, 2),
             "seconds": round(self.seconds, 3),
@@ -290,7 +282,7 @@ def table(rows: list[Row]) -> str:
         traps = mine.get("traps")
         secs = sum(r.seconds for r in mine.values())
         dec = sum(r.decode_s for r in mine.values())
-        cells = [det, *(f"{mine[k].f1:.3f}" for k in kinds), f"{gradual.f1:.3f}"]
+        cells = [det, *(f"{mine[k].match.f1:.3f}" for k in kinds), f"{gradual.match.f1:.3f}"]
         cells.append(f"{traps.fp_per_10min:.1f}" if traps else "-")
         cells.append(f"{secs / dec:.1f}" if dec else "-")
         lines.append("| " + " | ".join(cells) + " |")

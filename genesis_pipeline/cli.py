@@ -187,7 +187,9 @@ def cmd_upload_url(args: argparse.Namespace) -> int:
     from genesis_pipeline.services.upload import create_upload, upload_target
 
     store = _store(args)
-    ticket = create_upload(store, args.project_id, args.filename, size_bytes=args.size)
+    ticket = create_upload(
+        store, args.project_id, args.filename, size_bytes=args.size, sha256=args.sha256
+    )
     doc = upload_target(store, ticket)
 
     def human() -> str:
@@ -612,7 +614,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--project-id", type=int, required=True)
     p.add_argument("--filename", required=True)
-    p.add_argument("--size", type=int, default=None, metavar="BYTES", help="the file's size")
+    p.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="the file's size (the URLs are signed with it; finalize refuses another size)",
+    )
+    p.add_argument(
+        "--sha256",
+        default=None,
+        metavar="HEX",
+        help="the file's sha256 (a single PUT is signed with it; finalize refuses other bytes)",
+    )
     p.set_defaults(func=cmd_upload_url)
 
     p = sub.add_parser(

@@ -7,10 +7,25 @@ always names the file or setting and the reason); anything else is a bug and get
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class GenesisError(Exception):
-    """Base of every error Genesis raises on purpose."""
+    """Base of every error Genesis raises on purpose.
+
+    Picklable whatever its constructor takes (the error a Ray worker raises reaches the host
+    unchanged): it is rebuilt from its message and attributes, not by calling ``__init__``.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[GenesisError], args: tuple[Any, ...], state: dict[str, Any]) -> GenesisError:
+    err = cls.__new__(cls)
+    err.args = args
+    err.__dict__.update(state)
+    return err
 
 
 class InvalidSettingError(GenesisError, ValueError):

@@ -8,9 +8,15 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from support.reference import Processed
+    from support.s3server import S3Server
 
 # Never let a test reach for a model hub (it is unreachable here and would stall).
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -55,6 +61,29 @@ def _work_unit(nodeid: str) -> str:
     return path
 
 
+# Units that take minutes go first (measured with --durations on 2 cores), so neither process is
+# left with one of them at the end while the other idles. Within a unit the order is unchanged.
+_LONG_UNITS = (
+    "executor",
+    "browser",
+    "app",
+    "storage",
+    "tests/test_cli.py",
+    "tests/test_golden_outputs.py",
+    "tests/reliability/test_kill_resume.py",
+    "tests/api/test_routes.py",
+    "tests/api/test_end_to_end.py",
+    "tests/test_benchmarks_smoke.py",
+    "tests/reliability/test_failures.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the long units first (``--no-loadscope-reorder`` keeps this order in xdist)."""
+    rank = {unit: i for i, unit in enumerate(_LONG_UNITS)}
+    items.sort(key=lambda item: rank.get(_work_unit(item.nodeid), len(rank)))
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     """Schedule by :func:`_work_unit` (xdist's own ``loadgroup`` marks do not reach pytest 9's
     node ids, so the grouping is decided here from the ids)."""
@@ -76,6 +105,46 @@ def _no_error_logs(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixt
     errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
     if errors:
         pytest.fail("ERROR logged: " + "; ".join(r.getMessage() for r in errors[:3]))
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """One S3 API server (moto, over HTTP on a free port) for the whole session, shared by the
+    storage and executor tests."""
+    from support.s3server import start_s3_server
+
+    server = start_s3_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_blip_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny BLIP captioner built once per session (the executor and storage tests)."""
+    from support.tiny_blip import build_tiny_blip
+
+    return build_tiny_blip(tmp_path_factory.mktemp("tiny-blip"))
+
+
+@pytest.fixture(scope="session")
+def local_pipeline(
+    tmp_path_factory: pytest.TempPathFactory, tiny_blip_session: Path, footage: Footage
+) -> Processed:
+    """The reference run, once per session: ``footage`` through the whole pipeline with the
+    local executor and local storage (tiny BLIP, offline). Tests compare other executors and
+    storages with its rows; none may change it."""
+    from support.reference import process
+
+    from genesis_pipeline.config import Settings
+
+    settings = Settings(
+        home=tmp_path_factory.mktemp("local-reference"),
+        caption_model=str(tiny_blip_session),
+        offline="1",
+    )
+    return process(settings, footage.path, "reference")
 
 
 @pytest.fixture(scope="session")

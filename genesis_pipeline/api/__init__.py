@@ -7,6 +7,7 @@ document (``problems``). ``genesis api`` serves :func:`create_app` with uvicorn.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from fastapi import FastAPI
@@ -31,6 +32,8 @@ from genesis_pipeline.store import Store
 
 #: The largest JSON body a route reads (uploads have their own limit, GENESIS_MAX_UPLOAD_MB).
 MAX_JSON_BYTES = 1_000_000
+#: Routes whose body is a streamed file: their handlers check GENESIS_MAX_UPLOAD_MB instead.
+STREAMED_PATHS = re.compile(r"/uploads/[^/]+/content$|/projects/[^/]+/narration/voiceovers$")
 
 DESCRIPTION = """Raw footage in, a reviewed rough cut out, over HTTP.
 
@@ -42,13 +45,14 @@ admins also create projects, upload media and manage tokens. Every error is an
 
 
 class BodyLimit:
-    """Refuse a request whose announced body is too large with 413, before reading it."""
+    """Refuse a request whose announced body is too large with 413, before reading it (streamed
+    uploads excepted: their routes check the upload limit)."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope["path"].endswith("/content"):
+        if scope["type"] == "http" and not STREAMED_PATHS.search(scope["path"]):
             for name, value in scope["headers"]:
                 if name == b"content-length" and value.isdigit() and int(value) > self.limit:
                     from starlette.requests import Request

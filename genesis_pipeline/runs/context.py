@@ -88,10 +88,10 @@ class RunContext:
     def force(self) -> bool:
         return self.options.force
 
-    def media_path(self, m: MediaFile) -> Path:
-        """A local file with ``m``'s bytes (with S3 storage fetched into the read-through
-        cache: ask only when the bytes are needed)."""
-        return self.store.local_path(m.path)
+    def media_locator(self, m: MediaFile) -> str:
+        """What a worker opens for ``m`` (its path, or its ``s3://`` URI: the worker fetches
+        the bytes itself, so nothing is downloaded to this host)."""
+        return self.store.location(m.path)
 
     def params(self, cls: type[T], key: str, **defaults: Any) -> T:
         """Build a stage's ``Params`` from the project's saved overrides (unknown names are

@@ -86,6 +86,7 @@ class UploadTicket:
         parts: S3 storage, a file announced over the multipart threshold: PUT each part's
             byte range to its URL (any order, in parallel), then finalize.
         key: where the bytes land in the storage (``uploads/<id>/<name>``).
+        headers: S3: the headers the PUT must send (the checksum the URL was signed with).
     """
 
     upload_id: str
@@ -96,6 +97,7 @@ class UploadTicket:
     url: str | None = None
     parts: tuple[UploadPart, ...] = ()
     key: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +140,19 @@ def _check_limit(store: Store, size: int, name: str) -> int:
 
 
 def create_upload(
-    store: Store, project_id: int, filename: str, size_bytes: int | None = None
+    store: Store,
+    project_id: int,
+    filename: str,
+    size_bytes: int | None = None,
+    sha256: str | None = None,
 ) -> UploadTicket:
     """Issue a single-use upload target for ``filename`` in ``project_id``.
 
     With S3 storage the ticket carries presigned URLs that expire with it: one PUT, or one per
     part when ``size_bytes`` (the size the client will send) is over ``GENESIS_S3_MULTIPART_MB``.
+    Each URL is signed with its PUT's Content-Length when ``size_bytes`` is given, and a single
+    PUT with the file's ``sha256`` (hex) as its checksum, so S3 refuses other bytes; whatever
+    the storage, ``finalize_upload`` refuses bytes whose size or sha256 differ from these.
 
     Raises:
         NotFoundError: no such project.
@@ -152,12 +161,18 @@ def create_upload(
     """
     if not filename or not filename.strip():
         raise InvalidSettingError("filename", "an upload needs a file name")
+    if sha256 is not None:
+        sha256 = sha256.strip().lower()
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise InvalidSettingError("sha256", f"{sha256!r} is not a sha256 (64 hex digits)")
     if size_bytes is not None:
         if size_bytes < 0:
             raise InvalidSettingError("size", f"{size_bytes} is not a size in bytes")
         _check_limit(store, size_bytes, filename)
     upload_id = uuid.uuid4().hex
-    token = secrets.token_urlsafe(24)
+    # Hex, not URL-safe base64: a token starting with "-" reads as an option on a command line
+    # (``genesis finalize-upload --token -x…`` failed one run in 64).
+    token = secrets.token_hex(24)
     ttl = store.settings.upload_ttl_s
     expires = _now() + timedelta(seconds=ttl)
     with store.db.read() as con:
@@ -165,11 +180,11 @@ def create_upload(
     if store.remote:
         key = f"uploads/{upload_id}/{sanitize_filename(filename)}"
         target = store.output_path(key)
-        signed = store.storage.presign_upload(key, size_bytes, ttl)
-        recorded, url, parts = key, signed.url, signed.parts
+        signed = store.storage.presign_upload(key, size_bytes, ttl, sha256)
+        recorded, url, parts, headers = key, signed.url, signed.parts, signed.headers
     else:
         target = store.upload_path(upload_id, sanitize_filename(filename))
-        recorded, url, parts = store.relative(target), None, ()
+        recorded, url, parts, headers = store.relative(target), None, (), ()
     with store.db.write() as con:
         uploads_sql.insert(
             con,
@@ -179,9 +194,11 @@ def create_upload(
             original_name=filename,
             target_path=recorded,
             expires_at=expires,
+            expected_size=size_bytes,
+            expected_sha256=sha256,
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    return UploadTicket(upload_id, token, target, expires, filename, url, parts, recorded)
+    return UploadTicket(upload_id, token, target, expires, filename, url, parts, recorded, headers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +212,7 @@ class UploadTarget:
         path: local storage: the file on the app host to write the bytes to.
         commands: one-line shell commands that upload the file (``FILE`` stands for it).
         finalize: the command that verifies the upload and adds it to the project.
+        headers: what the single PUT must send besides the body (its signed checksum).
     """
 
     upload_id: str
@@ -207,6 +225,7 @@ class UploadTarget:
     path: str | None
     commands: tuple[str, ...]
     finalize: str
+    headers: dict[str, str]
 
 
 def upload_target(store: Store, ticket: UploadTicket) -> UploadTarget:
@@ -215,7 +234,8 @@ def upload_target(store: Store, ticket: UploadTicket) -> UploadTarget:
 
     commands: list[str] = []
     if ticket.url is not None:
-        commands.append(f"curl --fail -X PUT -T FILE {quote(ticket.url)}")
+        signed = "".join(f" -H {quote(f'{k}: {v}')}" for k, v in ticket.headers)
+        commands.append(f"curl --fail -X PUT{signed} -T FILE {quote(ticket.url)}")
     for part in ticket.parts:
         commands.append(
             f"tail -c +{part.offset + 1} FILE | head -c {part.size} | "
@@ -240,6 +260,7 @@ def upload_target(store: Store, ticket: UploadTicket) -> UploadTarget:
         path=None if store.remote else str(ticket.target),
         commands=tuple(commands),
         finalize=(f"genesis finalize-upload --upload-id {ticket.upload_id} --token {ticket.token}"),
+        headers=dict(ticket.headers),
     )
 
 
@@ -283,17 +304,17 @@ def finalize_upload(store: Store, upload_id: str, token: str) -> AddedMedia:
     target = store.inside(
         store.output_path(up.target_path) if store.remote else up.target_path, "upload target"
     )
+    expected = _Expected(up.expected_size, up.expected_sha256)
     try:
         if store.remote and not target.is_file():
-            added = _finalize_object(store, up.project_id, up.target_path, name)
+            added = _finalize_object(store, up.project_id, up.target_path, name, expected)
         else:
             if not target.is_file():
                 raise UploadError(f"{name}: nothing was uploaded to the ticket's location")
-            check_size(store, target, name)
+            expected.check_size(name, check_size(store, target, name))
             info = _probe_as(target, name)
-            added = _register(
-                store, up.project_id, name, info, sha256_file(target), _moved(store, target)
-            )
+            sha = expected.check_sha256(name, sha256_file(target))
+            added = _register(store, up.project_id, name, info, sha, _moved(store, target))
     except BaseException as exc:
         with store.db.write() as con:
             uploads_sql.close(con, upload_id, "rejected", error=str(exc)[:500])
@@ -305,7 +326,33 @@ def finalize_upload(store: Store, upload_id: str, token: str) -> AddedMedia:
     return added
 
 
-def _finalize_object(store: Store, project_id: int, key: str, name: str) -> AddedMedia:
+@dataclass(frozen=True, slots=True)
+class _Expected:
+    """What the client announced when it asked for the ticket (each optional)."""
+
+    size: int | None
+    sha256: str | None
+
+    def check_size(self, name: str, size: int) -> None:
+        """Raises: UploadError: another size arrived."""
+        if self.size is not None and size != self.size:
+            raise UploadError(
+                f"{name}: {size} bytes arrived, {self.size} were announced; upload it again"
+            )
+
+    def check_sha256(self, name: str, sha: str) -> str:
+        """Returns ``sha``. Raises: UploadError: other bytes arrived."""
+        if self.sha256 is not None and sha != self.sha256:
+            raise UploadError(
+                f"{name}: the bytes that arrived have sha256 {sha[:12]}…, not the announced "
+                f"{self.sha256[:12]}…; upload it again"
+            )
+        return sha
+
+
+def _finalize_object(
+    store: Store, project_id: int, key: str, name: str, expected: _Expected
+) -> AddedMedia:
     """Verify an upload that went straight to S3 and register it (copied to ``media/``
     inside S3)."""
     storage = store.storage
@@ -322,8 +369,9 @@ def _finalize_object(store: Store, project_id: int, key: str, name: str) -> Adde
             f"{name}: {head.size} bytes arrived, {head.announced_size} were announced; "
             "upload it again"
         )
+    expected.check_size(name, head.size)
     info = _probe_url_as(store, key, name, head.size)
-    sha = _sha256_stream(store, key)
+    sha = expected.check_sha256(name, _sha256_stream(store, key))
 
     def place(final_key: str) -> str:
         storage.copy(key, final_key)  # inside S3: no bytes through this host

@@ -1,5 +1,5 @@
-"""Receive an upload's bytes as a stream (the HTTP API's local upload target), and the uploads
-a project refused.
+"""Receive an upload's bytes as a stream (the HTTP API's local upload target), a streamed file
+for a service that takes a path (a voiceover), and the uploads a project refused.
 
 The bytes go to the ticket's target through :func:`files.atomic_path` chunk by chunk, never whole
 in memory; the size limit (``GENESIS_MAX_UPLOAD_MB``) is checked against the announced length
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from typing import BinaryIO
 from genesis_pipeline.errors import PayloadTooLargeError, UploadError
 from genesis_pipeline.files import atomic_path
 from genesis_pipeline.services.access import token_sha256
+from genesis_pipeline.services.naming import sanitize_filename
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import uploads as uploads_sql
@@ -69,21 +71,53 @@ def open_ticket(store: Store, upload_id: str, token: str) -> UploadRecord:
     return up
 
 
-class UploadSink:
-    """Where a ticket's bytes are written as they arrive; counts them against the limit."""
+class StreamSink:
+    """Where a streamed body's bytes are written as they arrive; counts them against the
+    announced length (already checked against the limit)."""
 
-    def __init__(self, store: Store, up: UploadRecord, length: int, out: BinaryIO) -> None:
-        self.store, self.up, self.length, self.out = store, up, length, out
+    def __init__(self, name: str, length: int, out: BinaryIO) -> None:
+        self.name, self.length, self.out = name, length, out
         self.received = 0
 
     def write(self, chunk: bytes) -> None:
         """Raises: PayloadTooLargeError: more bytes than announced (or than the limit)."""
         self.received += len(chunk)
         if self.received > self.length:
-            raise PayloadTooLargeError(
-                "Content-Length", f"{self.up.original_name}: more bytes than announced"
-            )
+            raise PayloadTooLargeError("Content-Length", f"{self.name}: more bytes than announced")
         self.out.write(chunk)
+
+    def check_complete(self) -> None:
+        """Raises: UploadError: fewer bytes arrived than announced."""
+        if self.received != self.length:
+            raise UploadError(
+                f"{self.name}: {self.received} of {self.length} bytes arrived; send it again"
+            )
+
+
+class UploadSink(StreamSink):
+    """Where a ticket's bytes are written as they arrive."""
+
+    def __init__(self, store: Store, up: UploadRecord, length: int, out: BinaryIO) -> None:
+        super().__init__(up.original_name, length, out)
+        self.store, self.up = store, up
+
+
+class FileSink(StreamSink):
+    """A streamed body written to a private temporary file, ``path``."""
+
+    def __init__(self, name: str, length: int, out: BinaryIO, path: Path) -> None:
+        super().__init__(name, length, out)
+        self.path = path
+
+    def complete(self) -> Path:
+        """The file, once every announced byte arrived (closed and flushed).
+
+        Raises:
+            UploadError: fewer bytes arrived than announced.
+        """
+        self.check_complete()
+        self.out.close()
+        return self.path
 
 
 @contextlib.contextmanager
@@ -106,10 +140,24 @@ def receive_upload(
     with atomic_path(target) as tmp, open(tmp, "wb") as out:
         sink = UploadSink(store, up, checked, out)
         yield sink
-        if sink.received != checked:
-            raise UploadError(
-                f"{up.original_name}: {sink.received} of {checked} bytes arrived; send it again"
-            )
+        sink.check_complete()
+
+
+@contextlib.contextmanager
+def receive_file(store: Store, name: str, length: int | None) -> Iterator[FileSink]:
+    """Receive a streamed file for a service that reads a path (a voiceover): the length is
+    checked against ``GENESIS_MAX_UPLOAD_MB`` before any byte is read, the bytes go chunk by
+    chunk to a temporary file (named like ``name``, for its extension) that is removed on
+    leaving; :meth:`FileSink.complete` gives its path once every byte arrived.
+
+    Raises:
+        PayloadTooLargeError: see :func:`check_length` and :meth:`StreamSink.write`.
+    """
+    checked = check_length(store, length, name)
+    with tempfile.TemporaryDirectory(prefix="genesis-receive-") as tmp:
+        path = Path(tmp) / sanitize_filename(name, "upload")
+        with open(path, "wb") as out:
+            yield FileSink(name, checked, out, path)
 
 
 def rejected_uploads(store: Store, project_id: int) -> list[RejectedUpload]:

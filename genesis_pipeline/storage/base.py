@@ -43,12 +43,19 @@ class UploadPart:
 
 @dataclass(frozen=True, slots=True)
 class PresignedUpload:
-    """Where a client PUTs one file: one URL, or one URL per part (``multipart_id`` set)."""
+    """Where a client PUTs one file: one URL, or one URL per part (``multipart_id`` set).
+
+    Attributes:
+        headers: what every PUT must carry besides its body (the checksum a single PUT was
+            signed with); the URLs are signed with each PUT's Content-Length when the size was
+            announced, so S3 refuses a body of another size or checksum.
+    """
 
     key: str
     url: str | None
     multipart_id: str | None = None
     parts: tuple[UploadPart, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @runtime_checkable
@@ -158,8 +165,12 @@ class Storage(Protocol):
         ...
 
     # -- presigned uploads (S3 only) -------------------------------------------------------------
-    def presign_upload(self, key: str, size_bytes: int | None, expires_s: int) -> PresignedUpload:
-        """A presigned PUT for ``key`` (multipart with one URL per part over the threshold).
+    def presign_upload(
+        self, key: str, size_bytes: int | None, expires_s: int, sha256: str | None = None
+    ) -> PresignedUpload:
+        """A presigned PUT for ``key`` (multipart with one URL per part over the threshold),
+        signed with the Content-Length of each PUT when ``size_bytes`` is given and, for a
+        single PUT, with the file's ``sha256`` (hex) as its ``x-amz-checksum-sha256``.
 
         Raises:
             StorageError: the storage has no presigned URLs (local storage).

@@ -144,7 +144,9 @@ class LocalStorage:
         shutil.rmtree(base, ignore_errors=True)
         return n
 
-    def presign_upload(self, key: str, size_bytes: int | None, expires_s: int) -> PresignedUpload:
+    def presign_upload(
+        self, key: str, size_bytes: int | None, expires_s: int, sha256: str | None = None
+    ) -> PresignedUpload:
         raise StorageError(
             "presigned upload URLs need S3 storage (GENESIS_STORAGE=s3://bucket/prefix); "
             "with local storage write to the upload ticket's path"

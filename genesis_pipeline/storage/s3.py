@@ -13,6 +13,7 @@ one line naming the setting (the first operation checks the bucket).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
 import math
@@ -64,6 +65,21 @@ def parse_uri(uri: str) -> tuple[str, str]:
     if not bucket:
         raise InvalidSettingError("s3 URI", f"{uri!r} names no bucket")
     return bucket, key.strip("/")
+
+
+def checksum_sha256(hex_digest: str) -> str:
+    """S3's form of a sha256 (``x-amz-checksum-sha256``: base64 of the digest) from its hex.
+
+    Raises:
+        InvalidSettingError: not 64 hex digits.
+    """
+    try:
+        digest = bytes.fromhex(hex_digest)
+    except ValueError:
+        digest = b""
+    if len(digest) != 32:
+        raise InvalidSettingError("sha256", f"{hex_digest!r} is not a sha256 (64 hex digits)")
+    return base64.b64encode(digest).decode()
 
 
 class S3Storage:
@@ -123,6 +139,18 @@ class S3Storage:
             shared=self._conn,
             cache_namespace=f"s3:{bucket}",
         )
+
+    def resolve(self, uri: str) -> tuple[S3Storage, str]:
+        """The storage and key of an ``s3://`` URI: this storage's own objects by their key,
+        another bucket's (or outside the prefix) through :meth:`other_bucket`.
+
+        Raises:
+            InvalidSettingError: not an s3:// URI with a bucket.
+        """
+        bucket, key = parse_uri(uri)
+        if bucket == self.bucket and self.prefix and key.startswith(self.prefix + "/"):
+            return self, key[len(self.prefix) + 1 :]
+        return self.other_bucket(bucket), key
 
     def _ck(self, key: str) -> str:
         """The key's name in the read-through cache."""
@@ -376,13 +404,23 @@ class S3Storage:
         return len(objs)
 
     # -- presigned uploads ---------------------------------------------------------------------
-    def presign_upload(self, key: str, size_bytes: int | None, expires_s: int) -> PresignedUpload:
+    def presign_upload(
+        self, key: str, size_bytes: int | None, expires_s: int, sha256: str | None = None
+    ) -> PresignedUpload:
         full = self._k(key)
         if size_bytes is None or size_bytes <= self.multipart_bytes:
+            # Signed headers: S3 refuses a PUT whose Content-Length or body checksum differs.
+            params: dict[str, Any] = {"Bucket": self.bucket, "Key": full}
+            headers: tuple[tuple[str, str], ...] = ()
+            if size_bytes is not None:
+                params["ContentLength"] = size_bytes
+            if sha256 is not None:
+                params["ChecksumSHA256"] = checksum_sha256(sha256)
+                headers = (("x-amz-checksum-sha256", params["ChecksumSHA256"]),)
             url = self.client.generate_presigned_url(
-                "put_object", Params={"Bucket": self.bucket, "Key": full}, ExpiresIn=expires_s
+                "put_object", Params=params, ExpiresIn=expires_s
             )
-            return PresignedUpload(key, str(url))
+            return PresignedUpload(key, str(url), headers=headers)
         part = max(self.multipart_bytes, math.ceil(size_bytes / MAX_PARTS))
         try:
             mp = self.client.create_multipart_upload(
@@ -400,6 +438,7 @@ class S3Storage:
                     "Key": full,
                     "UploadId": upload_id,
                     "PartNumber": i,
+                    "ContentLength": min(part, size_bytes - offset),
                 },
                 ExpiresIn=expires_s,
             )

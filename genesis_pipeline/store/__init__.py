@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import InvalidSettingError, ObjectMissingError
 from genesis_pipeline.files import atomic_dir
-from genesis_pipeline.storage import STAGING_DIR, Storage, open_storage
+from genesis_pipeline.storage import (
+    STAGING_DIR,
+    Storage,
+    StorageAccess,
+    access_for,
+    open_storage,
+)
 from genesis_pipeline.store.cache import StageCache
 from genesis_pipeline.store.db import Database
 
@@ -41,6 +47,8 @@ class Store:
         self.db = Database(self.home / "genesis.duckdb")
         #: Where footage and artifacts live; S3 is contacted (and checked) on first use.
         self.storage: Storage = open_storage(settings, self.home)
+        #: What a worker needs to open the same storage itself (sent with each stage call).
+        self.access: StorageAccess = access_for(settings, self.home)
         self.remote = settings.uses_s3
         self.cache = StageCache(self.home / "cache", self.storage if self.remote else None)
 
@@ -159,6 +167,11 @@ class Store:
         if recorded.startswith("s3://") or p.is_absolute():
             return recorded
         return self.storage.uri(recorded) if self.remote else str(self.home / p)
+
+    def locator_of(self, path: Path) -> str:
+        """What a worker opens for a path :meth:`absolute` gave (no download here): the path
+        itself (local storage, host-folder imports) or the object's ``s3://`` URI."""
+        return self.location(self.relative(path))
 
     def object_size(self, recorded: str) -> int | None:
         """The size of what a row recorded, or None when it is gone (no download)."""
@@ -287,16 +300,13 @@ class Store:
         Raises:
             InvalidSettingError: the store has no S3 storage to read it with.
         """
-        from genesis_pipeline.storage.s3 import S3Storage, parse_uri
+        from genesis_pipeline.storage.s3 import S3Storage
 
         if not isinstance(self.storage, S3Storage):
             raise InvalidSettingError(
                 "GENESIS_STORAGE", f"{uri} is in S3 but the storage is local; set s3://bucket/…"
             )
-        bucket, key = parse_uri(uri)
-        if bucket == self.storage.bucket and key.startswith(self.storage.prefix + "/"):
-            return self.storage, key[len(self.storage.prefix) + 1 :]
-        return self.storage.other_bucket(bucket), key
+        return self.storage.resolve(uri)
 
 
 __all__ = ["Database", "ProjectFolder", "StageCache", "Storage", "Store"]

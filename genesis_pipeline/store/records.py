@@ -109,6 +109,8 @@ class UploadRecord:
     status: str
     media_id: int | None
     error: str | None
+    expected_size: int | None = None
+    expected_sha256: str | None = None
 
 
 # -- access: API tokens and the audit log ---------------------------------------------------------

@@ -14,15 +14,19 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+#: Tables that outlive their project: the audit log keeps who changed and who deleted it.
+KEPT_TABLES = ("audit_log",)
+
+
 def project_tables(con: Connection) -> list[str]:
     """Every table with a ``project_id`` column, whichever migration made it (tables added
-    later by other features go with their project too)."""
+    later by other features go with their project too), but :data:`KEPT_TABLES`."""
     rows = con.execute(
         "SELECT DISTINCT table_name FROM information_schema.columns"
         " WHERE column_name = 'project_id' AND table_schema = current_schema()"
         " ORDER BY table_name"
     ).fetchall()
-    return [str(r[0]) for r in rows]
+    return [str(r[0]) for r in rows if str(r[0]) not in KEPT_TABLES]
 
 
 def upload_ids(con: Connection, project_id: int) -> list[str]:

@@ -10,12 +10,13 @@ if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
 
 _COLUMNS = "id, name, role, prefix, created_at, revoked_at"
+_SELECT = "SELECT " + _COLUMNS + " FROM api_tokens"
 
 
 def insert(con: Connection, name: str, role: str, token_sha256: str, prefix: str) -> TokenRecord:
     cur = con.execute(
         "INSERT INTO api_tokens (name, role, token_sha256, prefix) VALUES (?, ?, ?, ?)"
-        f" RETURNING {_COLUMNS}",
+        " RETURNING " + _COLUMNS,
         [name, role, token_sha256, prefix],
     )
     token = from_row(TokenRecord, cur, cur.fetchone())
@@ -24,23 +25,21 @@ def insert(con: Connection, name: str, role: str, token_sha256: str, prefix: str
 
 
 def active_by_name(con: Connection, name: str) -> TokenRecord | None:
-    cur = con.execute(
-        f"SELECT {_COLUMNS} FROM api_tokens WHERE name = ? AND revoked_at IS NULL", [name]
-    )
+    cur = con.execute(_SELECT + " WHERE name = ? AND revoked_at IS NULL", [name])
     return from_row(TokenRecord, cur, cur.fetchone())
 
 
 def active_by_hash(con: Connection, token_sha256: str) -> TokenRecord | None:
     """The token whose secret hashes to ``token_sha256``, unless it was revoked."""
     cur = con.execute(
-        f"SELECT {_COLUMNS} FROM api_tokens WHERE token_sha256 = ? AND revoked_at IS NULL",
+        _SELECT + " WHERE token_sha256 = ? AND revoked_at IS NULL",
         [token_sha256],
     )
     return from_row(TokenRecord, cur, cur.fetchone())
 
 
 def list_all(con: Connection) -> list[TokenRecord]:
-    return all_rows(TokenRecord, con.execute(f"SELECT {_COLUMNS} FROM api_tokens ORDER BY id"))
+    return all_rows(TokenRecord, con.execute(_SELECT + " ORDER BY id"))
 
 
 def revoke(con: Connection, token_id: int) -> None:

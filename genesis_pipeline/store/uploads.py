@@ -20,11 +20,22 @@ def insert(
     original_name: str,
     target_path: str,
     expires_at: datetime,
+    expected_size: int | None = None,
+    expected_sha256: str | None = None,
 ) -> None:
     con.execute(
-        "INSERT INTO uploads (id, project_id, token_sha256, original_name, target_path, expires_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [upload_id, int(project_id), token_sha256, original_name, target_path, expires_at],
+        "INSERT INTO uploads (id, project_id, token_sha256, original_name, target_path, expires_at,"
+        " expected_size, expected_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            upload_id,
+            int(project_id),
+            token_sha256,
+            original_name,
+            target_path,
+            expires_at,
+            expected_size,
+            expected_sha256,
+        ],
     )
 
 

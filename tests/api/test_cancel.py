@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from genesis_pipeline.api import create_app
 from genesis_pipeline.config import Settings
+from genesis_pipeline.runs.control import list_runs
 from genesis_pipeline.runs.pipeline import ProjectPipelineService
 from genesis_pipeline.services import access
 from genesis_pipeline.services.projects import create_project
@@ -28,7 +29,9 @@ def test_cancel_stops_the_worker_and_records_the_reason(home: Path, footage) -> 
     with TestClient(create_app(settings)) as client:
         assert client.post(f"/projects/{pid}/runs", headers=h, json={"force": True}).is_success
         deadline = time.monotonic() + 120
-        while not ProjectPipelineService(store).is_running(pid):
+        # The worker takes the project's lock, then records its run: wait for both (a cancel
+        # in between stops the worker before any run is recorded, and answers null).
+        while not (ProjectPipelineService(store).is_running(pid) and list_runs(store, pid)):
             assert time.monotonic() < deadline, "the run never took its lock"
             time.sleep(0.1)
         cancelled = client.post(f"/projects/{pid}/runs/cancel", headers=h)

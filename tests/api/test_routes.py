@@ -1,13 +1,22 @@
 """Route tests through FastAPI's TestClient on a processed project: every resource, problem
-documents for every error, roles on every write route, the audit log."""
+documents for every error, roles on every write route, the audit log. The tests of managing
+projects and media (rename, delete, remove a file) and of voiceover uploads work on projects of
+their own and delete them, so the shared project stays as the tests before them expect."""
 
 from __future__ import annotations
 
+import io
+import math
 import re
+import struct
+import wave
+from collections.abc import Iterator
 
 import pytest
 
 from genesis_pipeline.services import access
+from genesis_pipeline.services.upload import add_media
+from genesis_pipeline.store.locks import exclusive_or_none
 
 pytestmark = pytest.mark.slow
 
@@ -285,3 +294,147 @@ def test_tokens_over_the_api(api) -> None:
     log = api.client.get("/audit", headers=h).json()
     assert {"tokens.create", "tokens.revoke"} <= {e["action"] for e in log}
     problem_of(api.client.post("/tokens", headers=h, json={"name": "y", "role": "root"}), 422)
+
+
+def new_project(api, name: str) -> int:
+    made = api.client.post("/projects", headers=api.headers("admin"), json={"name": name})
+    assert made.status_code == 201, made.text
+    return int(made.json()["id"])
+
+
+def audit_actions(api, project_id: int) -> list[tuple[str, str]]:
+    """The project's audit entries, newest first (from the whole log: it outlives a project)."""
+    log = api.client.get("/audit?limit=1000", headers=api.headers("admin")).json()
+    return [(e["action"], e["actor"]) for e in log if e["project_id"] == project_id]
+
+
+def tone_wav(seconds: float, rate: int = 48_000) -> bytes:
+    """A mono 16-bit 440 Hz tone (a voiceover the importer accepts: audio, not silence)."""
+    one_second = b"".join(
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate))) for i in range(rate)
+    )
+    frames = one_second * int(seconds)
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames)
+    return out.getvalue()
+
+
+def chunks(data: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
+    for i in range(0, len(data), size):
+        yield data[i : i + size]
+
+
+def test_rename_disk_and_delete_project(api, footage) -> None:
+    h = api.headers("admin")
+    pid = new_project(api, "To manage")
+    renamed = api.client.patch(f"/projects/{pid}", headers=h, json={"name": "  Managed  "})
+    assert renamed.json()["name"] == "Managed" and renamed.json()["id"] == pid
+    assert api.client.get(f"/projects/{pid}", headers=h).json()["project"]["name"] == "Managed"
+    assert problem_of(api.client.patch(f"/projects/{pid}", headers=h, json={"name": ""}), 422)[
+        "field"
+    ] == ("body.name")
+    problem_of(api.client.patch("/projects/999999", headers=h, json={"name": "x"}), 404)
+    problem_of(
+        api.client.patch(f"/projects/{pid}", headers=api.headers("reviewer"), json={"name": "x"}),
+        403,
+    )
+
+    empty = api.client.get(f"/projects/{pid}/disk", headers=api.headers("viewer")).json()
+    assert empty["total_bytes"] == 0 and "media" in empty["by_folder"]
+    add_media(api.store, pid, [footage.path])
+    used = api.client.get(f"/projects/{pid}/disk", headers=api.headers("viewer")).json()
+    assert used["by_folder"]["media"] == footage.path.stat().st_size
+    assert used["total_bytes"] == sum(used["by_folder"].values()) and used["in_place_bytes"] == 0
+    problem_of(api.client.get("/projects/999999/disk", headers=h), 404)
+
+    problem_of(api.client.delete(f"/projects/{pid}", headers=api.headers("reviewer")), 403)
+    with exclusive_or_none(api.store.run_lock_path(pid)) as held:  # as a run holds it
+        assert held is not None
+        busy = problem_of(api.client.delete(f"/projects/{pid}", headers=h), 409)
+        assert "a run is using it" in busy["detail"]
+    assert api.client.get(f"/projects/{pid}", headers=h).status_code == 200
+    gone = api.client.delete(f"/projects/{pid}", headers=h)
+    assert gone.status_code == 200, gone.text
+    assert gone.json()["name"] == "Managed" and gone.json()["files"] >= 1
+    problem_of(api.client.get(f"/projects/{pid}", headers=h), 404)
+    problem_of(api.client.delete(f"/projects/{pid}", headers=h), 404)
+    # The project's audit log outlives it: who made, renamed and deleted it.
+    actions = [a for a, _ in audit_actions(api, pid) if a.startswith("projects.")]
+    assert actions == ["projects.delete", "projects.rename", "projects.create"]
+    assert not (api.store.home / "media" / str(pid)).exists()
+
+
+def test_remove_media_refused_during_a_run_then_removed(api, footage) -> None:
+    h = api.headers("admin")
+    pid = new_project(api, "Media to remove")
+    media_id = add_media(api.store, pid, [footage.path])[0].media.id
+    theirs = api.client.get(f"/projects/{api.project_id}/media", headers=h).json()
+    problem_of(api.client.delete(f"/projects/{pid}/media/{theirs[0]['id']}", headers=h), 404)
+    as_reviewer = api.client.delete(
+        f"/projects/{pid}/media/{media_id}", headers=api.headers("reviewer")
+    )
+    problem_of(as_reviewer, 403)
+    with exclusive_or_none(api.store.run_lock_path(pid)) as held:
+        assert held is not None
+        busy = problem_of(api.client.delete(f"/projects/{pid}/media/{media_id}", headers=h), 409)
+        assert f"project {pid}" in busy["detail"] and "remove the file" in busy["detail"]
+    assert [m["id"] for m in api.client.get(f"/projects/{pid}/media", headers=h).json()] == [
+        media_id
+    ]
+    removed = api.client.delete(f"/projects/{pid}/media/{media_id}", headers=h)
+    assert removed.status_code == 200, removed.text
+    assert removed.json() == {"name": footage.path.name, "files": 1, "kept_in_place": False}
+    assert api.client.get(f"/projects/{pid}/media", headers=h).json() == []
+    problem_of(api.client.delete(f"/projects/{pid}/media/{media_id}", headers=h), 404)
+    problem_of(api.client.delete(f"/projects/999999/media/{media_id}", headers=h), 404)
+    assert ("media.remove", "token:test-admin") in audit_actions(api, pid)
+    # The shared project's media were not touched.
+    assert api.client.get(f"/projects/{api.project_id}/media", headers=h).json() == theirs
+    assert api.client.delete(f"/projects/{pid}", headers=h).status_code == 200
+
+
+def test_voiceover_upload_streams_with_the_limit_checked_first(api) -> None:
+    h = api.headers("reviewer")
+    pid = new_project(api, "Narrated")
+    url = f"/projects/{pid}/narration/voiceovers"
+    data = tone_wav(12.0)  # 1.15 MB: over the 1 MB a JSON call takes, under the 5 MB upload limit
+    assert len(data) > 1_000_000
+    sent = api.client.post(
+        f"{url}?filename=take%201.wav&offset_s=2.5&gain=0.8",
+        headers={**h, "Content-Length": str(len(data)), "Content-Type": "application/octet-stream"},
+        content=chunks(data),
+    )
+    assert sent.status_code == 201, sent.text
+    [vo] = sent.json()["voiceovers"]
+    assert vo["original_name"] == "take 1.wav" and vo["chapter_idx"] is None
+    assert vo["offset_s"] == 2.5 and vo["gain"] == 0.8 and abs(vo["duration_s"] - 12.0) < 0.05
+    listed = api.client.get(f"/projects/{pid}/narration", headers=api.headers("viewer")).json()
+    assert [v["id"] for v in listed["voiceovers"]] == [vo["id"]]
+    assert ("narration.add", "token:test-reviewer") in audit_actions(api, pid)
+
+    too_big = api.client.post(
+        f"{url}?filename=long.wav",
+        headers={**h, "Content-Length": str(6 * 1024 * 1024)},
+        content=b"",
+    )
+    assert "GENESIS_MAX_UPLOAD_MB" in problem_of(too_big, 413)["detail"]
+    unannounced = api.client.post(f"{url}?filename=x.wav", headers=h, content=chunks(data))
+    assert "Content-Length" in problem_of(unannounced, 413)["detail"]
+    not_audio = api.client.post(f"{url}?filename=notes.txt", headers=h, content=b"just words")
+    assert "notes.txt" in problem_of(not_audio, 422)["detail"]
+    problem_of(api.client.post(url, headers=h, content=data), 422)  # no filename
+    problem_of(
+        api.client.post("/projects/999999/narration/voiceovers?filename=a.wav", headers=h,
+                        content=data),
+        404,
+    )  # fmt: skip
+    problem_of(
+        api.client.post(f"{url}?filename=a.wav", headers=api.headers("viewer"), content=data), 403
+    )
+    after = api.client.get(f"/projects/{pid}/narration", headers=h).json()["voiceovers"]
+    assert [v["id"] for v in after] == [vo["id"]]
+    assert api.client.delete(f"/projects/{pid}", headers=api.headers("admin")).status_code == 200

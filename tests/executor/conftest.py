@@ -14,11 +14,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from support.raycluster import start_cluster
+from support.s3server import S3Server
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -51,7 +51,10 @@ class RayTestCluster:
 
 
 @pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[RayTestCluster]:
+def ray_cluster(s3: S3Server) -> Iterator[RayTestCluster]:
+    """The cluster's workers start after the session's S3 server, so they find its test
+    credentials in their own environment, as a real worker finds its own AWS credentials (the
+    endpoint, bucket and cache limits travel with each call)."""
     import ray
 
     cluster = start_cluster(gpu_node=True)
@@ -68,22 +71,8 @@ def ray_cluster() -> Iterator[RayTestCluster]:
 
 
 @pytest.fixture(scope="session")
-def tiny_blip_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from support.tiny_blip import build_tiny_blip
+def local_reference(local_pipeline: Any) -> dict[str, Any]:
+    """The rows the local executor wrote for ``footage`` (the session's reference run)."""
+    from support.rayrows import rows
 
-    return build_tiny_blip(tmp_path_factory.mktemp("tiny-blip"))
-
-
-@pytest.fixture(scope="session")
-def local_reference(
-    tmp_path_factory: pytest.TempPathFactory, tiny_blip_session: Path, footage: Any
-) -> dict[str, Any]:
-    """The rows the local executor writes for ``footage``, computed once per session."""
-    from support.rayrows import project, rows
-
-    from genesis_pipeline.runs.pipeline import ProjectPipelineService
-
-    store, pid = project(tmp_path_factory.mktemp("local"), tiny_blip_session, footage.path, "l")
-    report = ProjectPipelineService(store).run(pid)
-    assert report.status == "succeeded", report.error
-    return rows(store, pid)
+    return rows(local_pipeline.store, local_pipeline.pid)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,13 +21,16 @@ from typing import Any
 import pytest
 from support.procs import spawn
 from support.raygate import wait_for
-from support.rayrows import project, rows
+from support.rayrows import project, rows, settings
 
 from genesis_pipeline.runs.executor import tasks
 from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.runs.pipeline import ProjectPipelineService, RunReport
 from genesis_pipeline.services.projects import create_project
-from genesis_pipeline.services.upload import add_media
+from genesis_pipeline.services.upload import add_media, import_from_s3
+from genesis_pipeline.storage import CACHE_DIR, worker_dir
+from genesis_pipeline.store import Store
+from genesis_pipeline.store import renders as renders_sql
 
 pytestmark = pytest.mark.slow
 
@@ -82,6 +86,47 @@ def test_ray_gives_the_rows_local_gives_with_models_on_the_gpu_node(
     for step in ("transcribe", "scenes", "captions", "render"):
         assert steps(again)[step]["cache_hit"], step
         assert "worker" not in json.dumps(steps(again)[step].get("items", [])), step
+
+
+def test_ray_workers_read_inputs_from_s3_and_publish_the_render_themselves(
+    ray_cluster, s3, tmp_path: Path, tiny_blip_session: Path, footage, local_reference
+) -> None:
+    bucket = s3.bucket()
+    # The footage goes straight to S3 (never on the app host) and is registered in place.
+    footage_uri = f"s3://{bucket}/incoming/{footage.path.name}"
+    s3.client().upload_file(str(footage.path), bucket, f"incoming/{footage.path.name}")
+    # The storage settings exist only in the host's Settings (not in any environment): the
+    # workers get them with each call.
+    store = Store(
+        settings(
+            tmp_path / "home",
+            tiny_blip_session,
+            executor="ray",
+            ray_address=ray_cluster.address,
+            storage=f"s3://{bucket}/genesis",
+            s3_endpoint_url=s3.endpoint,
+        )
+    )
+    pid = create_project(store, "ray-s3").id
+    import_from_s3(store, pid, [footage_uri])
+    worker_cache = worker_dir() / CACHE_DIR / "objects" / f"s3:{bucket}"
+    try:
+        report = ProjectPipelineService(store).run(pid)
+        assert report.status == "succeeded", report.error
+        assert rows(store, pid) == local_reference
+        with store.db.read() as con:
+            [render] = renders_sql.list_for_project(con, pid)
+        # The footage reached the workers from S3, not through the host: the host's
+        # read-through cache never held it, nor the render, which a worker published.
+        host_cache = store.home / CACHE_DIR / "objects"
+        assert not list(host_cache.rglob("*.mp4")), list(host_cache.rglob("*.mp4"))
+        assert (worker_cache / "incoming" / footage.path.name).is_file()
+        assert list((worker_cache / "genesis" / "renders").rglob("*.mp4"))
+        assert store.object_size(render.path) == render.size_bytes
+        assert f"s3://{bucket}/genesis/{render.path}" == store.location(render.path)
+    finally:
+        shutil.rmtree(worker_cache, ignore_errors=True)
+        shutil.rmtree(worker_dir() / CACHE_DIR / "tags" / f"s3:{bucket}", ignore_errors=True)
 
 
 def project_store(store: Any, **kw: Any) -> Any:
@@ -282,8 +327,10 @@ def test_the_spans_of_a_long_recording_fan_out_over_whisper_actors(
     from genesis_pipeline.runs.executor import LocalExecutor, make_executor, model_config
     from genesis_pipeline.runs.steps.transcribe import Recording, transcribe_files
     from genesis_pipeline.stages.transcribe import TranscribeParams, split_recording
+    from genesis_pipeline.storage import StorageAccess
 
     path, duration = long_recording(tmp_path)
+    access = StorageAccess(root=str(tmp_path))  # local storage: the locator is the path
     assert len(split_recording(path).spans) == 2
     files = [Recording(path.name, str(path), True, duration)]
     settings = Settings(
@@ -295,14 +342,16 @@ def test_the_spans_of_a_long_recording_fan_out_over_whisper_actors(
     params = TranscribeParams(
         batch_size=info.plan.whisper_batch_size, workers=info.plan.whisper_workers
     )
-    [(_, expected, _)] = transcribe_files(local, files, params, info.identity, config, no_progress)
+    [(_, expected, _)] = transcribe_files(
+        local, access, files, params, info.identity, config, no_progress
+    )
     heard = [w.start for w in expected.words]
     assert min(heard) < 10 and max(heard) > 300, heard  # both sentences, one in each span
     executor = make_executor(settings)
     try:
         assert executor.model_info(config).identity == info.identity
         [(_, got, where)] = transcribe_files(
-            executor, files, params, info.identity, config, no_progress
+            executor, access, files, params, info.identity, config, no_progress
         )
     finally:
         executor.close()

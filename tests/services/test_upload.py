@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import time
@@ -60,6 +61,26 @@ def test_ticket_is_single_use_and_checks_token(store: Store, footage) -> None:
     finalize_upload(store, ticket.upload_id, ticket.token)
     with pytest.raises(UploadError, match="already used"):
         finalize_upload(store, ticket.upload_id, ticket.token)
+
+
+def test_announced_size_and_sha256_are_checked_at_finalize(store: Store, footage) -> None:
+    pid = create_project(store, "p").id
+    data = footage.path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    with pytest.raises(InvalidSettingError, match="sha256"):
+        create_upload(store, pid, "a.mp4", sha256="not-hex")
+    short = create_upload(store, pid, "a.mp4", size_bytes=len(data) + 1)
+    short.target.write_bytes(data)
+    with pytest.raises(UploadError, match=f"{len(data)} bytes arrived, {len(data) + 1} were"):
+        finalize_upload(store, short.upload_id, short.token)
+    other = create_upload(store, pid, "a.mp4", size_bytes=len(data), sha256=sha)
+    other.target.write_bytes(data[:-16] + bytes(16))
+    with pytest.raises(UploadError, match="not the announced"):
+        finalize_upload(store, other.upload_id, other.token)
+    right = create_upload(store, pid, "a.mp4", size_bytes=len(data), sha256=sha.upper())
+    right.target.write_bytes(data)
+    assert finalize_upload(store, right.upload_id, right.token).media.sha256 == sha
+    assert _media_count(store) == 1
 
 
 def test_expired_ticket_is_refused(home: Path, footage) -> None:

@@ -1,24 +1,15 @@
-"""One S3 API server (moto) for the whole test session, and S3 settings for a data dir."""
+"""S3 settings for a data dir in a fresh bucket of the session's S3 server (tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.s3server import S3Server, start_s3_server
+from support.s3server import S3Server
 
 from genesis_pipeline.config import Settings
-
-
-@pytest.fixture(scope="session")
-def s3() -> Iterator[S3Server]:
-    server = start_s3_server()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture()

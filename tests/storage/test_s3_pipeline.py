@@ -4,20 +4,17 @@ cache-hit re-run; objects deleted behind Genesis's back are recomputed or named 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.metrics import video_frames_and_duration
+from support.reference import Processed, process
 from support.s3server import S3Server, object_keys
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.runs.pipeline import ProjectPipelineService, RunReport
-from genesis_pipeline.services.projects import create_project
-from genesis_pipeline.services.upload import add_media
-from genesis_pipeline.store import Store
 from genesis_pipeline.store import chapters as chapters_sql
 from genesis_pipeline.store import media as media_sql
 from genesis_pipeline.store import renders as renders_sql
@@ -27,29 +24,6 @@ from genesis_pipeline.store import transcripts as transcripts_sql
 pytestmark = pytest.mark.slow
 
 PREFIX = "genesis"
-
-
-@dataclass
-class Processed:
-    store: Store
-    pid: int
-    report: RunReport
-
-
-@pytest.fixture(scope="module")
-def tiny_blip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from support.tiny_blip import build_tiny_blip
-
-    return build_tiny_blip(tmp_path_factory.mktemp("tiny-blip"))
-
-
-def _process(settings: Settings, footage_path: Path) -> Processed:
-    store = Store(settings)
-    pid = create_project(store, "harbour").id
-    add_media(store, pid, [footage_path])
-    report = ProjectPipelineService(store).run(pid, RunOptions())
-    assert report.status == "succeeded", report.error
-    return Processed(store, pid, report)
 
 
 @pytest.fixture(scope="module")
@@ -62,21 +36,22 @@ def both(
     tmp_path_factory: pytest.TempPathFactory,
     s3: S3Server,
     s3_bucket: str,
-    tiny_blip: Path,
+    tiny_blip_session: Path,
     footage: Any,
+    local_pipeline: Processed,
 ) -> tuple[Processed, Processed]:
-    common: dict[str, Any] = {"caption_model": str(tiny_blip), "offline": "1"}
-    local = _process(Settings(home=tmp_path_factory.mktemp("local"), **common), footage.path)
-    remote = _process(
+    """The session's reference run (local storage) and the same footage with S3 storage."""
+    remote = process(
         Settings(
             home=tmp_path_factory.mktemp("s3"),
             storage=f"s3://{s3_bucket}/{PREFIX}",
             s3_endpoint_url=s3.endpoint,
-            **common,
+            caption_model=str(tiny_blip_session),
+            offline="1",
         ),
         footage.path,
     )
-    return local, remote
+    return local_pipeline, remote
 
 
 def _rows(p: Processed) -> dict[str, Any]:

@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 from support.db import scalar
-from support.s3server import S3Server, object_keys, write_noise_clip
+from support.s3server import S3Server, object_keys, s3_would_accept, write_noise_clip
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import InvalidMediaError, UploadError
@@ -36,6 +38,35 @@ def big_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = write_noise_clip(tmp_path_factory.mktemp("big") / "big clip.mp4", seconds=2.0)
     assert path.stat().st_size > 6 * 1024 * 1024
     return path
+
+
+@dataclass(frozen=True)
+class Multipart:
+    """One store with 5 MiB parts (S3's minimum) and a project, in a bucket of its own, for
+    the multipart tests of this module."""
+
+    store: Store
+    pid: int
+    bucket: str
+
+    def media_count(self) -> int:
+        return _media_count(self.store)
+
+    def upload_keys(self, s3: S3Server) -> list[str]:
+        return object_keys(s3, self.bucket, "genesis/uploads/")
+
+
+@pytest.fixture(scope="module")
+def multipart(tmp_path_factory: pytest.TempPathFactory, s3: S3Server) -> Multipart:
+    bucket = s3.bucket()
+    settings = Settings(
+        home=tmp_path_factory.mktemp("multipart"),
+        storage=f"s3://{bucket}/genesis",
+        s3_endpoint_url=s3.endpoint,
+        s3_multipart_mb=5,
+    )
+    store = Store(settings)
+    return Multipart(store, create_project(store, "p").id, bucket)
 
 
 def _sha(path: Path) -> str:
@@ -74,10 +105,9 @@ def test_presigned_put_then_finalize(
 
 
 def test_multipart_upload_from_a_plain_http_client(
-    home: Path, big_clip: Path, s3_settings: MakeSettings, s3: S3Server, bucket: str
+    multipart: Multipart, big_clip: Path, s3: S3Server
 ) -> None:
-    store = Store(s3_settings(home, s3_multipart_mb=5))
-    pid = create_project(store, "p").id
+    store, pid = multipart.store, multipart.pid
     size = big_clip.stat().st_size
     ticket = create_upload(store, pid, big_clip.name, size_bytes=size)
     assert ticket.url is None and len(ticket.parts) == math.ceil(size / (5 * 1024 * 1024)) >= 2
@@ -88,14 +118,15 @@ def test_multipart_upload_from_a_plain_http_client(
         assert r.status_code == 200, r.text
     added = finalize_upload(store, ticket.upload_id, ticket.token)
     assert added.media.sha256 == _sha(big_clip) and added.media.size_bytes == size
-    assert f"genesis/{added.media.path}" in object_keys(s3, bucket)
+    assert f"genesis/{added.media.path}" in object_keys(s3, multipart.bucket)
+    assert multipart.upload_keys(s3) == []
 
 
 def test_multipart_short_of_what_was_announced_is_refused(
-    home: Path, big_clip: Path, s3_settings: MakeSettings, s3: S3Server, bucket: str
+    multipart: Multipart, big_clip: Path, s3: S3Server
 ) -> None:
-    store = Store(s3_settings(home, s3_multipart_mb=5))
-    pid = create_project(store, "p").id
+    store, pid = multipart.store, multipart.pid
+    before = multipart.media_count()
     size = big_clip.stat().st_size
     ticket = create_upload(store, pid, big_clip.name, size_bytes=size)
     data = big_clip.read_bytes()
@@ -106,8 +137,55 @@ def test_multipart_short_of_what_was_announced_is_refused(
     requests.put(last.url, data=data[last.offset : last.offset + 1000], timeout=60)
     with pytest.raises(UploadError, match="were announced"):
         finalize_upload(store, ticket.upload_id, ticket.token)
-    assert _media_count(store) == 0
-    assert object_keys(s3, bucket) == []
+    assert multipart.media_count() == before
+    assert multipart.upload_keys(s3) == []
+
+
+def test_puts_are_signed_with_their_size_and_checksum_and_finalize_checks_both(
+    multipart: Multipart, footage, big_clip: Path, s3: S3Server
+) -> None:
+    store, pid = multipart.store, multipart.pid
+    before = multipart.media_count()
+    data, sha = footage.path.read_bytes(), _sha(footage.path)
+    ticket = create_upload(store, pid, "a.mp4", size_bytes=len(data), sha256=sha)
+    assert ticket.url is not None
+    signed = dict(ticket.headers)
+    assert list(signed) == ["x-amz-checksum-sha256"]
+    assert (
+        f"-H 'x-amz-checksum-sha256: {signed['x-amz-checksum-sha256']}'"
+        in (upload_target(store, ticket).commands[0])
+    )
+    # What S3 checks of the presigned PUT (moto's server checks no presigned signature).
+    now = time.time()
+    right = {"Content-Length": str(len(data)), **signed}
+    assert s3_would_accept(ticket.url, "PUT", right, now)
+    assert not s3_would_accept(ticket.url, "PUT", {**right, "Content-Length": "1000"}, now)
+    other = hashlib.sha256(b"other bytes").digest()
+    assert not s3_would_accept(
+        ticket.url, "PUT", {**right, "x-amz-checksum-sha256": base64.b64encode(other).decode()}, now
+    )
+    assert not s3_would_accept(ticket.url, "PUT", {"Content-Length": str(len(data))}, now)
+    # Each part of a multipart upload is signed with its own length.
+    size = big_clip.stat().st_size
+    parts = create_upload(store, pid, big_clip.name, size_bytes=size).parts
+    assert len(parts) >= 2
+    for part in parts:
+        assert s3_would_accept(part.url, "PUT", {"Content-Length": str(part.size)}, now)
+        assert not s3_would_accept(part.url, "PUT", {"Content-Length": str(part.size - 1)}, now)
+
+    # moto stores any body; finalize refuses what S3 would have: another size...
+    requests.put(ticket.url, data=data[:-1000], headers=signed, timeout=30).raise_for_status()
+    with pytest.raises(UploadError, match=f"{len(data) - 1000} bytes arrived, {len(data)} were"):
+        finalize_upload(store, ticket.upload_id, ticket.token)
+    # ... or other bytes of the announced size.
+    again = create_upload(store, pid, "b.mp4", size_bytes=len(data), sha256=sha)
+    assert again.url is not None
+    tampered = data[:-16] + bytes(16)
+    requests.put(again.url, data=tampered, headers=signed, timeout=30).raise_for_status()
+    with pytest.raises(UploadError, match="not the announced"):
+        finalize_upload(store, again.upload_id, again.token)
+    assert multipart.media_count() == before
+    assert not [k for k in multipart.upload_keys(s3) if k.endswith(("/a.mp4", "/b.mp4"))]
 
 
 def test_expired_ticket_is_refused_and_its_object_removed(
@@ -117,8 +195,12 @@ def test_expired_ticket_is_refused_and_its_object_removed(
     pid = create_project(store, "p").id
     ticket = create_upload(store, pid, "late.mp4")
     assert ticket.url is not None
-    requests.put(ticket.url, data=footage.path.read_bytes(), timeout=30).raise_for_status()
+    body = footage.path.read_bytes()
+    requests.put(ticket.url, data=body, timeout=30).raise_for_status()
     time.sleep(1.3)
+    # The URL expired with the ticket: S3 refuses it now. moto's server does not check
+    # X-Amz-Expires, so the refusal tested end to end is the ticket's own expiry below.
+    assert not s3_would_accept(ticket.url, "PUT", {"Content-Length": str(len(body))}, time.time())
     for _ in range(2):
         with pytest.raises(UploadError, match="expired"):
             finalize_upload(store, ticket.upload_id, ticket.token)

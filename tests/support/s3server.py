@@ -116,3 +116,41 @@ def write_noise_clip(path: Path, seconds: float = 3.0) -> Path:
         check=True,
     )
     return path
+
+
+def s3_would_accept(url: str, method: str, headers: dict[str, str], now: float) -> bool:
+    """Whether S3 itself would accept a request to the presigned ``url`` carrying ``headers``
+    at time ``now``: what AWS checks and moto's server does not (it verifies neither presigned
+    signatures nor ``X-Amz-Expires``). The request must carry every header the URL signed, its
+    signature must be the one recomputed over the headers it sends (Content-Length, the
+    checksum), and the URL must not have expired."""
+    import calendar
+    import time
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    from botocore.auth import S3SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    q = dict(query)
+    signed = q["X-Amz-SignedHeaders"].split(";")
+    issued = calendar.timegm(time.strptime(q["X-Amz-Date"], "%Y%m%dT%H%M%SZ"))
+    if now > issued + int(q["X-Amz-Expires"]):
+        return False
+    sent = {k.lower(): v for k, v in headers.items()}
+    if any(h not in sent and h != "host" for h in signed):
+        return False
+    rest = [(k, v) for k, v in query if k != "X-Amz-Signature"]
+    unsigned = urlunsplit(parts._replace(query=urlencode(rest)))
+    request = AWSRequest(
+        method=method, url=unsigned, headers={h: sent[h] for h in signed if h in sent}
+    )
+    request.context["timestamp"] = q["X-Amz-Date"]
+    credentials = Credentials(TEST_ENV["AWS_ACCESS_KEY_ID"], TEST_ENV["AWS_SECRET_ACCESS_KEY"])
+    region = q["X-Amz-Credential"].split("/")[2]
+    auth = S3SigV4QueryAuth(credentials, "s3", region, expires=int(q["X-Amz-Expires"]))
+    canonical = auth.canonical_request(request)
+    signature = auth.signature(auth.string_to_sign(request, canonical), request)
+    return bool(signature == q["X-Amz-Signature"])

@@ -1,4 +1,5 @@
-"""Projects: list, create, the status document, per-project settings, the audit log."""
+"""Projects: list, create, rename, delete, the status document, disk used, per-project
+settings, the audit log; removing a media file is in ``uploads``."""
 
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ from genesis_pipeline.services import access, render_settings
 from genesis_pipeline.services.documents import ProjectDoc, project_doc
 from genesis_pipeline.services.narration import MixSettings, get_mix
 from genesis_pipeline.services.projects import (
+    ProjectRemoved,
     ProjectSummary,
     create_project,
+    delete_project,
+    disk_usage,
     get_project,
     list_projects,
+    rename_project,
 )
 from genesis_pipeline.services.status import ProjectStatus, status_report
 from genesis_pipeline.store.records import AuditEntry
@@ -26,6 +31,19 @@ router = APIRouter(tags=["projects"], responses=responses(401, 403, 404, 422))
 
 class ProjectCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["Harbour interviews"])
+
+
+class ProjectRename(BaseModel):
+    name: str = Field(min_length=1, max_length=200, examples=["Harbour interviews, cut 2"])
+
+
+class DiskUsed(BaseModel):
+    """The bytes of a project's files in the storage, by folder; footage registered in place
+    (a host folder, an S3 import) is its owner's and counts only in ``in_place_bytes``."""
+
+    total_bytes: int
+    by_folder: dict[str, int] = Field(examples=[{"media": 52_000_000, "renders": 9_100_000}])
+    in_place_bytes: int
 
 
 class ProjectSettings(BaseModel):
@@ -73,6 +91,42 @@ def project_status(
     words: bool = Query(False, description="include every word's timing"),
 ) -> ProjectStatus:
     return status_report(store, project_id, include_words=words)
+
+
+@router.patch(
+    "/projects/{project_id}",
+    response_model=ProjectDoc,
+    summary="Rename a project",
+)
+def rename(project_id: PathId, body: ProjectRename, store: StoreDep, actor: Admin) -> ProjectDoc:
+    before = get_project(store, project_id).name
+    project = rename_project(store, project_id, body.name)
+    audit(store, actor, "projects.rename", project_id, name=project.name, was=before)
+    return project_doc(project)
+
+
+@router.delete(
+    "/projects/{project_id}",
+    response_model=ProjectRemoved,
+    summary="Delete a project with its files (refused while a run uses it)",
+    responses=responses(409),
+)
+def delete(project_id: PathId, store: StoreDep, actor: Admin) -> ProjectRemoved:
+    removed = delete_project(store, project_id)
+    audit(store, actor, "projects.delete", project_id, name=removed.name, files=removed.files)
+    return removed
+
+
+@router.get(
+    "/projects/{project_id}/disk",
+    response_model=DiskUsed,
+    summary="Storage the project takes, by folder",
+)
+def disk(project_id: PathId, store: StoreDep, _: Reader) -> DiskUsed:
+    used = disk_usage(store, project_id)
+    return DiskUsed(
+        total_bytes=used.total_bytes, by_folder=used.by_folder, in_place_bytes=used.in_place_bytes
+    )
 
 
 def _settings(store: StoreDep, project_id: int) -> ProjectSettings:

@@ -3,7 +3,12 @@ voiceovers, their offsets and gains, the mix."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import contextlib
+import sys
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -14,6 +19,7 @@ from genesis_pipeline.runs.exports import export_project
 from genesis_pipeline.services.exports import EXPORT_FORMATS, check_format
 from genesis_pipeline.services.narration import (
     MixSettings,
+    add_voiceover,
     get_mix,
     list_voiceovers,
     remove_voiceover,
@@ -23,6 +29,7 @@ from genesis_pipeline.services.narration import (
 )
 from genesis_pipeline.services.projects import get_project
 from genesis_pipeline.services.render_view import RenderEntry, render_history
+from genesis_pipeline.services.upload_receive import receive_file
 from genesis_pipeline.store.records import VoiceoverRecord
 
 router = APIRouter(tags=["renders, exports and narration"], responses=responses(401, 403, 404, 422))
@@ -106,6 +113,84 @@ def mix(project_id: PathId, body: MixChange, store: StoreDep, actor: Reviewer) -
     new = set_mix(store, project_id, voiceover_gain=body.voiceover_gain, bed_gain=body.bed_gain)
     audit(store, actor, "narration.mix", project_id, **body.model_dump(exclude_none=True))
     return new
+
+
+@router.post(
+    "/projects/{project_id}/narration/voiceovers",
+    name="add_voiceover",
+    response_model=Narration,
+    status_code=status.HTTP_201_CREATED,
+    summary="Upload a voiceover (streamed; the limit checked before reading) for the whole cut "
+    "or a chapter; it replaces the current one for that target",
+    responses=responses(409, 413),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
+async def upload_voiceover(
+    project_id: PathId,
+    request: Request,
+    store: StoreDep,
+    actor: Reviewer,
+    filename: Annotated[
+        str,
+        Query(min_length=1, max_length=255, description="the file's name (its extension)"),
+    ],
+    chapter_idx: Annotated[
+        int | None, Query(ge=0, le=100_000, description="a chapter's; absent: the whole cut")
+    ] = None,
+    offset_s: Annotated[
+        float | None, Query(ge=0, le=86400, description="start on the cut (absent: automatic)")
+    ] = None,
+    gain: Annotated[float, Query(ge=0, le=16)] = 1.0,
+    content_length: Annotated[int | None, Header()] = None,
+) -> Narration:
+    # The project and the length are checked before the first byte of the body is read.
+    await anyio.to_thread.run_sync(get_project, store, project_id)
+    stack = contextlib.ExitStack()
+    sink = await anyio.to_thread.run_sync(
+        stack.enter_context, receive_file(store, filename, content_length)
+    )
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                sink.write(chunk)
+        path = sink.complete()
+        vo = await anyio.to_thread.run_sync(
+            lambda: add_voiceover(
+                store,
+                project_id,
+                path,
+                chapter_idx=chapter_idx,
+                offset_s=offset_s,
+                gain=gain,
+                original_name=filename,
+            )
+        )
+    except BaseException:
+        await anyio.to_thread.run_sync(lambda: stack.__exit__(*sys.exc_info()))
+        raise
+    await anyio.to_thread.run_sync(stack.close)
+
+    def record() -> Narration:
+        audit(
+            store,
+            actor,
+            "narration.add",
+            project_id,
+            voiceover_id=vo.id,
+            file=vo.original_name,
+            chapter_idx=chapter_idx,
+            bytes=sink.received,
+        )
+        return narration(project_id, store, actor)
+
+    return await anyio.to_thread.run_sync(record)
 
 
 @router.patch(

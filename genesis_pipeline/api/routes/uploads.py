@@ -1,5 +1,5 @@
 """Uploads: a ticket (the API's own URL, or presigned S3 targets), the streamed body, finalize,
-and the uploads a project refused; media files and their probe facts."""
+and the uploads a project refused; media files, their probe facts, removing one."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from genesis_pipeline.api.deps import Admin, PathId, Reader, StoreDep, audit
 from genesis_pipeline.api.problems import responses
 from genesis_pipeline.services.documents import AddedMediaDoc, MediaDoc, added_media_doc
 from genesis_pipeline.services.media_facts import MediaFacts, list_media, media_facts
+from genesis_pipeline.services.projects import MediaRemoved, remove_media
 from genesis_pipeline.services.upload import create_upload, finalize_upload
 from genesis_pipeline.services.upload_receive import (
     RejectedUpload,
@@ -183,3 +184,23 @@ def media(project_id: PathId, store: StoreDep, _: Reader) -> list[MediaDoc]:
 )
 def one_media(project_id: PathId, media_id: PathId, store: StoreDep, _: Reader) -> MediaFacts:
     return media_facts(store, project_id, media_id)
+
+
+@router.delete(
+    "/projects/{project_id}/media/{media_id}",
+    response_model=MediaRemoved,
+    summary="Remove a media file with what was made from it (refused while a run uses it)",
+    responses=responses(409),
+)
+def drop_media(project_id: PathId, media_id: PathId, store: StoreDep, actor: Admin) -> MediaRemoved:
+    removed = remove_media(store, project_id, media_id)
+    audit(
+        store,
+        actor,
+        "media.remove",
+        project_id,
+        media_id=media_id,
+        name=removed.name,
+        files=removed.files,
+    )
+    return removed

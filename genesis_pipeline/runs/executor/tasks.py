@@ -1,26 +1,29 @@
 """What runs on a worker: module-level functions of (input locators, params, model) that return
 a stage's ``Result``, plus the model loading a worker does once.
 
-Nothing here opens the store or reads Settings: inputs arrive as locators (turned into local
-files by :func:`.inputs.local_input`), small artifacts go back by value (preview JPEG bytes),
-so a worker on another machine needs no shared disk for them. The render is the exception: it
-writes the MP4 to the path it is given.
+Nothing here opens the store or reads Settings: inputs arrive as locators (paths or ``s3://``
+URIs) with the call's :class:`~genesis_pipeline.storage.StorageAccess`, and the worker fetches
+them itself (:func:`.inputs.reading`: with S3 through its own read-through cache). Small
+artifacts go back by value (preview JPEG bytes); the render is published to the storage by the
+worker that made it, and the host records a row only for an object that is there.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genesis_pipeline.errors import InvalidSettingError, ModelUnavailableError
+from genesis_pipeline.errors import InvalidSettingError, ModelUnavailableError, StageError
 from genesis_pipeline.progress import Progress, no_progress
 from genesis_pipeline.runs.executor.base import ModelConfig, ModelInfo
-from genesis_pipeline.runs.executor.inputs import local_input
+from genesis_pipeline.runs.executor.inputs import reading
+from genesis_pipeline.storage import StorageAccess, storage_for
 
 if TYPE_CHECKING:
     import numpy as np
@@ -148,6 +151,7 @@ def load_model(config: ModelConfig) -> Any:
 # -- stage calls ---------------------------------------------------------------------------------
 def transcribe_media(
     model: Any,
+    access: StorageAccess,
     locator: str,
     params: TranscribeParams,
     identity: str,
@@ -158,35 +162,47 @@ def transcribe_media(
 
     Raises:
         InvalidMediaError: the file is missing or its audio cannot be decoded.
+        ObjectMissingError: the object is gone from the storage.
         StageError: the model failed while decoding.
     """
     from genesis_pipeline.stages.transcribe import transcribe
 
-    return transcribe(local_input(locator), model, params, progress, model_identity=identity)
+    with reading(access) as fetch:
+        return transcribe(fetch(locator), model, params, progress, model_identity=identity)
 
 
 def transcribe_silent(
-    locator: str, params: TranscribeParams, identity: str, *, progress: Progress = no_progress
+    access: StorageAccess,
+    locator: str,
+    params: TranscribeParams,
+    identity: str,
+    *,
+    progress: Progress = no_progress,
 ) -> Transcript:
     """The (empty) transcript of media with no audio stream: no model needed.
 
     Raises:
         InvalidMediaError: the file is missing.
+        ObjectMissingError: the object is gone from the storage.
     """
-    return transcribe_media(None, locator, params, identity, progress=progress)
+    return transcribe_media(None, access, locator, params, identity, progress=progress)
 
 
-def split_audio(locator: str, *, progress: Progress = no_progress) -> RecordingSpans:
+def split_audio(
+    access: StorageAccess, locator: str, *, progress: Progress = no_progress
+) -> RecordingSpans:
     """Decode a long recording's audio once and cut it into spans, for transcribing them on
     several workers at once.
 
     Raises:
         InvalidMediaError: the file is missing or its audio cannot be decoded.
+        ObjectMissingError: the object is gone from the storage.
     """
     from genesis_pipeline.stages.transcribe import split_recording
 
     progress(0, 1, "cutting into spans")
-    recording = split_recording(local_input(locator))
+    with reading(access) as fetch:
+        recording = split_recording(fetch(locator))
     progress(1, 1, f"{len(recording.spans)} spans")
     return recording
 
@@ -227,24 +243,26 @@ class DetectedScenes:
 
 
 def detect_scenes_in(
-    locator: str, params: SceneParams, *, progress: Progress = no_progress
+    access: StorageAccess, locator: str, params: SceneParams, *, progress: Progress = no_progress
 ) -> DetectedScenes:
     """Detect the scenes of one video; the previews come back by value.
 
     Raises:
         InvalidMediaError: the file is missing, not media, or has no decodable video.
+        ObjectMissingError: the object is gone from the storage.
     """
     from genesis_pipeline.stages.scenes import detect_scenes
 
-    with tempfile.TemporaryDirectory(prefix="genesis-scenes-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="genesis-scenes-") as tmp, reading(access) as fetch:
         out = Path(tmp)
-        scenes = detect_scenes(local_input(locator), out, params, progress)
+        scenes = detect_scenes(fetch(locator), out, params, progress)
         previews = {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
     return DetectedScenes(scenes, previews)
 
 
 def caption_previews(
     model: Any,
+    access: StorageAccess,
     previews: Sequence[Sequence[str]],
     params: CaptionParams,
     *,
@@ -254,41 +272,95 @@ def caption_previews(
 
     Raises:
         InvalidMediaError: a preview is missing or not a readable image.
+        ObjectMissingError: a preview is gone from the storage.
         StageError: the captioner returned a different number of captions than images.
     """
     from genesis_pipeline.stages.captions import caption_scenes
 
-    local = [[local_input(p) for p in scene] for scene in previews]
-    return caption_scenes(local, model, params, progress)
+    with reading(access) as fetch:
+        local = [[fetch(p) for p in scene] for scene in previews]
+        return caption_scenes(local, model, params, progress)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderInputs:
+    """Where a render's inputs are, as locators: the media file of each segment (by the
+    segment's ``media_key``), each narration clip's voiceover (in order) and the subtitles' text
+    (SubRip, written to a file on the worker)."""
+
+    media: dict[int | str, str]
+    narration: tuple[str, ...]
+    subtitles_srt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A render published to the storage under ``key`` (``size_bytes`` as uploaded); its
+    ``result.path`` is the worker's copy, not a path for the host."""
+
+    result: RenderResult
+    key: str
+    size_bytes: int
 
 
 def render_segments(
+    access: StorageAccess,
     segments: Sequence[CutSegment],
-    out_path: str,
+    inputs: RenderInputs,
+    key: str,
+    needed_bytes: int,
     params: AssemblyParams,
     narration: Sequence[NarrationClip],
     extras: RenderExtras,
     *,
     progress: Progress = no_progress,
-) -> RenderResult:
-    """Render the cut to ``out_path`` (a path the host can read: a shared disk for now), with
-    ``extras`` (chapters, the subtitles' file as an input like the footage).
+) -> Rendered:
+    """Render the cut and publish it under ``key`` from this worker (with S3: written to its
+    staging area, then uploaded; locally: renamed into place in the data dir), with ``extras``
+    (chapters; the subtitles come as text in ``inputs``).
 
     Raises:
         InvalidSettingError: a malformed segment, clip or parameter.
         InvalidMediaError: a media or narration file is missing or unusable.
+        ObjectMissingError: an input is gone from the storage.
         MediaToolError: ffmpeg failed.
+        StageError: the disk holding the output cannot hold ``needed_bytes``.
         OSError: the output could not be written (a full disk, say).
     """
     from genesis_pipeline.stages.render import render_cut
 
-    segments = [dataclasses.replace(s, media_path=local_input(str(s.media_path))) for s in segments]
-    narration = [dataclasses.replace(c, path=local_input(str(c.path))) for c in narration]
-    if extras.subtitles is not None:
-        extras = dataclasses.replace(extras, subtitles=local_input(str(extras.subtitles)))
-    if extras.burn_in is not None:
-        burn_in = dataclasses.replace(
-            extras.burn_in, subtitles=local_input(str(extras.burn_in.subtitles))
+    storage = storage_for(access)
+    with reading(access) as fetch, tempfile.TemporaryDirectory(prefix="genesis-render-") as tmp:
+        segments = [
+            dataclasses.replace(s, media_path=fetch(inputs.media[s.media_key])) for s in segments
+        ]
+        narration = [
+            dataclasses.replace(c, path=fetch(loc))
+            for c, loc in zip(narration, inputs.narration, strict=True)
+        ]
+        if inputs.subtitles_srt is not None:
+            srt = Path(tmp) / "subtitles.srt"
+            srt.write_text(inputs.subtitles_srt, encoding="utf-8")
+            if extras.burn_in is not None:
+                extras = dataclasses.replace(
+                    extras, burn_in=dataclasses.replace(extras.burn_in, subtitles=srt)
+                )
+            else:
+                extras = dataclasses.replace(extras, subtitles=srt)
+        with storage.writing(key) as out:
+            check_free_space(out.parent, needed_bytes)
+            result = render_cut(segments, out, params, narration, progress, extras)
+            size = out.stat().st_size
+    return Rendered(dataclasses.replace(result, path=storage.local_path(key)), key, size)
+
+
+def check_free_space(folder: Path, needed: int) -> None:
+    """Raises: StageError: the disk cannot hold the render (checked before starting it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise StageError(
+            "render",
+            f"not enough free space in {folder}: {free / 1e6:.0f} MB free, the render needs about "
+            f"{needed / 1e6:.0f} MB",
         )
-        extras = dataclasses.replace(extras, burn_in=burn_in)
-    return render_cut(segments, Path(out_path), params, narration, progress, extras)

@@ -72,7 +72,8 @@ def run(ctx: RunContext) -> StepOutcome:
         Call(
             tasks.caption_previews,
             (
-                [[str(ctx.store.local_path(p)) for p in s.metadata.previews] for s in groups[mid]],
+                ctx.store.access,
+                [[ctx.store.location(p) for p in s.metadata.previews] for s in groups[mid]],
                 params,
             ),
             f"media {mid}",

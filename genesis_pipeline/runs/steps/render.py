@@ -4,13 +4,11 @@ exactly the same inputs already exists."""
 from __future__ import annotations
 
 import errno
-import shutil
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline import serde
-from genesis_pipeline.errors import MediaToolError, StageError
+from genesis_pipeline.errors import MediaToolError, StageError, StorageError
 from genesis_pipeline.runs.context import RunContext, StepOutcome
 from genesis_pipeline.runs.executor import Call, StepProgress, tasks
 from genesis_pipeline.runs.exports import render_extras, subtitle_file
@@ -111,16 +109,26 @@ def run(ctx: RunContext) -> StepOutcome:
             details={"render_id": existing.id, "path": ctx.store.location(existing.path)},
         )
     out_key = ctx.store.project_key("renders", ctx.project_id, f"cut-r{ctx.run_id}-{key[:10]}.mp4")
-    out = ctx.store.output_path(out_key)
-    check_free_space(out.parent, estimate_render_bytes(cut))
-    for source in {s.media_path for s in cut.segments}:
-        ctx.store.local_copy(source)  # S3: fetched into the read-through cache
-    extras = render_extras(ctx.store, ctx.project_id, cut, out, subtitles)
-    call = Call(
-        tasks.render_segments, (list(cut.segments), str(out), params, clips, extras), out.name
+    out_name = out_key.rsplit("/", 1)[-1]
+    # The worker reads its inputs from the storage and publishes the render there itself.
+    inputs = tasks.RenderInputs(
+        media={s.media_key: ctx.store.locator_of(s.media_path) for s in cut.segments},
+        narration=tuple(ctx.store.locator_of(c.path) for c in clips),
     )
+    extras = render_extras(
+        ctx.store, ctx.project_id, cut, ctx.store.output_path(out_key), subtitles
+    )
+    srt = subtitle_file(extras)
     try:
-        [(_, result)] = list(ctx.executor.run([call], StepProgress(ctx.progress, 1)))
+        if srt is not None:
+            inputs = replace(inputs, subtitles_srt=srt.read_text(encoding="utf-8"))
+    finally:
+        if srt is not None:
+            srt.unlink(missing_ok=True)
+    args = (ctx.store.access, list(cut.segments), inputs, out_key, estimate_render_bytes(cut))
+    call = Call(tasks.render_segments, (*args, params, clips, extras), out_name)
+    try:
+        [(_, rendered)] = list(ctx.executor.run([call], StepProgress(ctx.progress, 1)))
     except (MediaToolError, OSError) as exc:
         # ffmpeg reports a full disk in its message; the smart render's own writes (PyAV)
         # as an OSError.
@@ -128,14 +136,18 @@ def run(ctx: RunContext) -> StepOutcome:
         if full or "No space left" in str(exc) or "File too large" in str(exc):
             raise StageError(
                 "render",
-                f"the disk holding {out.parent} filled up while rendering; nothing was "
-                "written to renders/ (free some space and run again)",
+                f"the disk the render of {ctx.store.location(out_key)} is written to filled up "
+                "while rendering; nothing was written to renders/ (free some space and run again)",
             ) from exc
         raise
-    finally:
-        srt = subtitle_file(extras)
-        if srt is not None:
-            srt.unlink(missing_ok=True)
+    result = rendered.result
+    # A row points only at an object that is there, complete.
+    there = ctx.store.object_size(rendered.key)
+    if there != rendered.size_bytes:
+        raise StorageError(
+            f"{ctx.store.location(rendered.key)}: the render the worker published is "
+            f"{'missing' if there is None else f'{there} bytes, not {rendered.size_bytes}'}"
+        )
     overrun = _overrun(ctx, clips, params)
     settings = RenderSettings(
         scenes=cut.scene_ids,
@@ -157,8 +169,8 @@ def run(ctx: RunContext) -> StepOutcome:
         narration_overrun=overrun,
         subtitles=subtitles,
     )
-    size_bytes = result.path.stat().st_size
-    recorded = ctx.store.publish(result.path, out_key)  # uploaded before a row points at it
+    size_bytes = rendered.size_bytes
+    recorded = rendered.key
     with ctx.store.db.write() as con:
         rec = renders_sql.insert(
             con,
@@ -275,15 +287,3 @@ def estimate_render_bytes(cut: CutPlan) -> int:
         bits_per_s = max(cut.media_bytes_per_s.get(int(seg.media_key), 0.0) * 8, 1_000_000.0)
         total += seg.duration_s * (bits_per_s + 192_000) / 8
     return int(total * 1.25) + 8 * 1024 * 1024
-
-
-def check_free_space(folder: Path, needed: int) -> None:
-    """Raises: StageError: the disk cannot hold the render (checked before starting it)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(folder).free
-    if free < needed:
-        raise StageError(
-            "render",
-            f"not enough free space in {folder}: {free / 1e6:.0f} MB free, the render needs about "
-            f"{needed / 1e6:.0f} MB",
-        )

@@ -64,7 +64,11 @@ def run(ctx: RunContext) -> StepOutcome:
     found, missed = ctx.lookup_each(STAGE, keys, load)
     misses = [m for m in videos if m.id in missed]
     calls = [
-        Call(tasks.detect_scenes_in, (str(ctx.media_path(m)), params), m.original_name)
+        Call(
+            tasks.detect_scenes_in,
+            (ctx.store.access, ctx.media_locator(m), params),
+            m.original_name,
+        )
         for m in misses
     ]
     t0 = time.monotonic()

@@ -29,6 +29,7 @@ from genesis_pipeline.store.records import MediaFile
 if TYPE_CHECKING:
     from genesis_pipeline.ml.device import DevicePlan
     from genesis_pipeline.stages.transcribe import RecordingSpans, TranscribeParams, Transcript
+    from genesis_pipeline.storage import StorageAccess
 
 STAGE = "transcribe"
 
@@ -73,14 +74,13 @@ def run(ctx: RunContext) -> StepOutcome:
     found, missed = ctx.lookup_each(STAGE, keys, load)
     misses = [m for m in media if m.id in missed]
     files = [
-        Recording(m.original_name, str(ctx.media_path(m)), m.has_audio, m.duration_s)
-        for m in misses
+        Recording(m.original_name, ctx.media_locator(m), m.has_audio, m.duration_s) for m in misses
     ]
     t0 = time.monotonic()
     took: dict[int, float] = {}
     worker: dict[int, list[dict[str, Any]]] = {}
     for i, transcript, where in transcribe_files(
-        ctx.executor, files, params, info.identity, config, ctx.progress
+        ctx.executor, ctx.store.access, files, params, info.identity, config, ctx.progress
     ):
         m = misses[i]
         ctx.store_entry(STAGE, keys[m.id], partial(_write, transcript=transcript, m=m))
@@ -142,18 +142,20 @@ class Recording:
 
 def transcribe_files(
     executor: Executor,
+    access: StorageAccess,
     files: Sequence[Recording],
     params: TranscribeParams,
     identity: str,
     config: ModelConfig,
     progress: Progress,
 ) -> Iterator[tuple[int, Transcript, list[dict[str, Any]]]]:
-    """Transcribe ``files`` through ``executor``, yielding ``(index in files, transcript,
-    where its calls ran)`` as each file completes. Every file goes out at once; media without
-    sound never needs the model (a CPU call). When the executor runs several calls with the
-    model at once (Ray with ``GENESIS_RAY_MODEL_ACTORS`` > 1), a recording longer than a span
-    is cut into its spans first (one CPU call decodes it) and the spans go to the model actors
-    at once; their join is the transcript :func:`stages.transcribe.transcribe` gives.
+    """Transcribe ``files`` (read through ``access``) with ``executor``, yielding ``(index in
+    files, transcript, where its calls ran)`` as each file completes. Every file goes out at
+    once; media without sound never needs the model (a CPU call). When the executor runs
+    several calls with the model at once (Ray with ``GENESIS_RAY_MODEL_ACTORS`` > 1), a
+    recording longer than a span is cut into its spans first (one CPU call decodes it) and the
+    spans go to the model actors at once; their join is the transcript
+    :func:`stages.transcribe.transcribe` gives.
     """
     from genesis_pipeline.stages.transcribe import (
         SAMPLE_RATE,
@@ -169,7 +171,7 @@ def transcribe_files(
     ]
     recordings: dict[int, RecordingSpans] = {}
     if long:
-        cuts = [Call(tasks.split_audio, (files[i].locator,), files[i].label) for i in long]
+        cuts = [Call(tasks.split_audio, (access, files[i].locator), files[i].label) for i in long]
         for j, recording in executor.run(cuts, StepProgress(progress, len(cuts))):
             recordings[long[j]] = recording
     calls: list[Call[Any]] = []
@@ -184,7 +186,7 @@ def transcribe_files(
             owner.append(i)
         if spans:
             continue
-        whole = (f.locator, params, identity)
+        whole = (access, f.locator, params, identity)
         if f.has_audio:
             calls.append(Call(tasks.transcribe_media, whole, f.label, config))
         else:
