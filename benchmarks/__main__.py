@@ -1,7 +1,7 @@
 """``python -m benchmarks``: the pipeline against the physical limit and against doing it by hand.
 
     .venv/bin/python -m benchmarks [--runs 3] [--long] [--quick] [--ray] [--storage] [--api]
-        [--detectors] [--out DIR] [--no-png]
+        [--detectors] [--words] [--out DIR] [--no-png]
 
 Generates (once, cached in ``benchmarks/media/``) a 5-minute 1280x720 30 fps clip with about
 30 hard cuts and continuous espeak-ng speech, measures the decode-only limit, the scenes and
@@ -14,6 +14,8 @@ disk on the same clip (:mod:`benchmarks.storage`, ``<out>/storage-latest.md``). 
 adds the HTTP API under 50 clients while a run writes, and a 2 GB streamed upload's memory
 (:mod:`benchmarks.api`, ``<out>/api-latest.md``). ``--detectors`` adds every scene detector on
 edits with exact ground truth (:mod:`benchmarks.detectors`, ``<out>/detectors-latest.md``).
+``--words`` adds Whisper's word timings against speech with exact word times
+(:mod:`benchmarks.word_timings`, ``<out>/words-latest.md``).
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         "--detectors",
         action="store_true",
         help="also every scene detector on edits with ground truth (benchmarks.detectors)",
+    )
+    ap.add_argument(
+        "--words",
+        action="store_true",
+        help="also word timings against exact truth (benchmarks.word_timings)",
     )
     ap.add_argument(
         "--from-json", type=Path, help="re-draw the report from a results JSON, measuring nothing"
@@ -124,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import detectors
 
         detectors.main(["--out", str(args.out), *(["--quick"] if args.quick else [])])
+    if args.words:
+        from benchmarks import word_timings
+
+        word_timings.main(["--out", str(args.out), *(["--quick"] if args.quick else [])])
     if args.ray:
         from benchmarks import ray_executor
 

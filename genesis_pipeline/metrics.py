@@ -80,3 +80,93 @@ def match_spans(truth: Sequence[Span], found: Sequence[Span], tolerance: int) ->
     return TimeMatch(
         len(truth), len(found), matched, tuple(missed), tuple(float(f.start) for f in remaining)
     )
+
+
+def normalise_word(text: str) -> str:
+    """A word as compared with its truth: lower case, letters, digits and apostrophes only."""
+    return "".join(c for c in text.lower() if c.isalnum() or c == "'").strip("'")
+
+
+@dataclass(frozen=True, slots=True)
+class WordTiming:
+    """Recognised word timings against true ones (seconds), the words paired by their text.
+
+    ``start_errors`` and ``end_errors`` are found minus true, one per paired word;
+    ``outside`` counts paired words not inside their true phrase (widened by ``slack``).
+    """
+
+    truth: int
+    found: int
+    start_errors: tuple[float, ...]
+    end_errors: tuple[float, ...]
+    outside: int
+    wer: float
+
+    @property
+    def paired(self) -> int:
+        return len(self.start_errors)
+
+    def abs_errors(self) -> list[float]:
+        """Every |start error| and |end error|, the numbers the goals are stated over."""
+        return [abs(e) for e in (*self.start_errors, *self.end_errors)]
+
+    def quantile(self, q: float) -> float:
+        """The ``q`` quantile of :meth:`abs_errors`."""
+        return quantile(self.abs_errors(), q)
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (linear interpolation; NaN when there are none)."""
+    xs = sorted(values)
+    if not xs:
+        return float("nan")
+    pos = q * (len(xs) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def score_word_timings(
+    truth: Sequence[tuple[str, float, float, int]],
+    phrases: Sequence[tuple[float, float]],
+    found: Sequence[tuple[str, float, float]],
+    slack: float = 0.0,
+) -> WordTiming:
+    """Score ``found`` ``(word, start, end)`` against ``truth`` ``(word, start, end, phrase)``.
+
+    Words are paired where the normalised texts agree in a ``difflib`` alignment of the two
+    sequences (a misrecognised word has no pair and counts only in the WER). A paired word is
+    outside its phrase when it starts before ``phrases[p][0] - slack`` or ends after
+    ``phrases[p][1] + slack``. The WER is Levenshtein over the normalised words.
+    """
+    import difflib
+
+    ref = [normalise_word(w[0]) for w in truth]
+    hyp = [normalise_word(w[0]) for w in found]
+    hyp_idx = [i for i, w in enumerate(hyp) if w]
+    hyp = [hyp[i] for i in hyp_idx]
+    matcher = difflib.SequenceMatcher(a=ref, b=hyp, autojunk=False)
+    starts: list[float] = []
+    ends: list[float] = []
+    outside = 0
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            _, t_start, t_end, phrase = truth[block.a + k]
+            _, f_start, f_end = found[hyp_idx[block.b + k]]
+            starts.append(round(f_start - t_start, 4))
+            ends.append(round(f_end - t_end, 4))
+            lo, hi = phrases[phrase]
+            outside += f_start < lo - slack or f_end > hi + slack
+    return WordTiming(len(ref), len(hyp), tuple(starts), tuple(ends), outside, _wer(ref, hyp))
+
+
+def _wer(ref: Sequence[str], hyp: Sequence[str]) -> float:
+    """Word error rate: edit distance over the reference length (0 for two empty texts)."""
+    if not ref:
+        return float(bool(hyp))
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1] / len(ref)

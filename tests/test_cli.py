@@ -150,7 +150,7 @@ def test_process_with_voiceover_end_to_end(
     } <= set(m)
     t = doc["transcripts"][0]
     assert {"media_id", "language", "model", "text", "words"} <= set(t)
-    assert {"word", "start", "end", "probability"} == set(t["words"][0])
+    assert {"word", "start", "end", "probability", "timing_uncertain"} == set(t["words"][0])
     s = doc["scenes"][0]
     assert {
         "id",

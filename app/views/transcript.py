@@ -1,6 +1,7 @@
 """Transcript: read each media file's transcript, spot weak words, search, jump the player.
 
-Words are shaded by Whisper's word probability; the search box filters lines and marks the
+Words are shaded by Whisper's word probability, and underlined (dotted) where their timing may
+be well off; the search box filters lines and marks the
 matches; ▶ on a line starts the player there. SRT and WebVTT come from
 ``services.subtitles`` for the file shown.
 """
@@ -25,6 +26,9 @@ LEVELS = (
     (0.00, "rgba(229, 72, 77, 0.65)", "< 0.40 doubtful"),
 )
 MARK = "background: rgba(80, 160, 255, 0.35); outline: 1px solid #5aa0ff; border-radius: 3px;"
+# A word whose timing may be well off (the transcribe stage's timing_uncertain): do not cut on it
+# without listening.
+UNSURE_TIMING = "text-decoration: underline dotted;"
 PAGE = 100  # lines per page: long interviews stay quick
 
 st.title("Transcript")
@@ -79,6 +83,8 @@ def line_html(text: str, words: list[dict[str, Any]], needle: str) -> str:
             style.append(f"background: {colour}; border-radius: 3px; padding: 0 2px;")
         if any(a < end and start < b for a, b in spans):
             style.append(MARK)
+        if w.get("timing_uncertain"):
+            style.append(UNSURE_TIMING)
         attr = f' style="{" ".join(style)}"' if style else ""
         parts.append(f'<span title="p = {p:.2f}"{attr}>{html.escape(token)}</span>')
     return " ".join(parts)
@@ -215,6 +221,7 @@ with left:
         f"{html.escape(text)}</span>"
         for _b, c, text in LEVELS
     )
+    legend += f' · <span style="{UNSURE_TIMING}">timing uncertain</span>'
     st.markdown(f"<small>Word confidence: {legend}</small>", unsafe_allow_html=True)
     shown = lines
     if needle:

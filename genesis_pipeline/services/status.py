@@ -58,6 +58,7 @@ class StatusWord(ReadModel):
     start: float
     end: float
     probability: float
+    timing_uncertain: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +155,13 @@ def status_report(store: Store, project_id: int, *, include_words: bool = True) 
         if words is None:
             return None
         return tuple(
-            StatusWord(str(w.word), float(w.start_s), float(w.end_s), float(w.probability))
+            StatusWord(
+                str(w.word),
+                float(w.start_s),
+                float(w.end_s),
+                float(w.probability),
+                bool(w.timing_uncertain),
+            )
             for w in words[words.media_id == media_id].itertuples()
         )
 

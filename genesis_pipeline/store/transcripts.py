@@ -78,6 +78,7 @@ def replace_transcript(
             "end_s": [float(w["end"]) for w in words],
             "probability": [float(w["probability"]) for w in words],
             "segment_idx": [int(w.get("segment", 0)) for w in words],
+            "timing_uncertain": [bool(w.get("timing_uncertain", False)) for w in words],
         }
     )
     insert_frame(con, "transcript_words", df)
@@ -86,9 +87,10 @@ def replace_transcript(
 
 def words_for_project(con: Connection, project_id: int) -> pd.DataFrame:
     """Every word of the project (media_id, idx, word, start_s, end_s, probability,
-    segment_idx), by media file and order."""
+    segment_idx, timing_uncertain), by media file and order."""
     return con.execute(
-        "SELECT media_id, idx, word, start_s, end_s, probability, segment_idx"
+        "SELECT media_id, idx, word, start_s, end_s, probability, segment_idx,"
+        " timing_uncertain"
         " FROM transcript_words WHERE project_id = ? ORDER BY media_id, idx",
         [project_id],
     ).df()

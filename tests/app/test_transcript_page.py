@@ -138,6 +138,9 @@ def test_transcript_page(make_app, app_project, downloads) -> None:
         assert ("229, 72, 77" in style) == (p < 0.4)
         assert ("background" in style) == (p < 0.85)
     assert "Word confidence" in texts(at)
+    # Words whose timing may be off are underlined, as stored.
+    unsure = sum(bool(w.get("timing_uncertain")) for ln in lines for w in ln["words"])
+    assert 0 < unsure == sum("underline dotted" in style for _p, style in spans)
 
     # Search filters lines and marks the matches.
     at.text_input(key="transcript_search").set_value("scenes")

@@ -122,7 +122,13 @@ def project(home: Path):
                 ],
                 "words": [
                     {"word": " Hello", "start": 0.5, "end": 0.9, "probability": 0.9},
-                    {"word": " harbour", "start": 1.0, "end": 1.6, "probability": 0.5},
+                    {
+                        "word": " harbour",
+                        "start": 1.0,
+                        "end": 1.6,
+                        "probability": 0.5,
+                        "timing_uncertain": True,
+                    },
                     {"word": " world", "start": 1.7, "end": 2.5, "probability": 0.7},
                 ],
             },
@@ -198,6 +204,8 @@ def test_transcripts(project) -> None:
     assert list(segments.text) == ["Hello harbour world"]
     assert segments.mean_probability[0] == pytest.approx((0.9 + 0.5 + 0.7) / 3)
     assert list(words.word.str.strip()) == ["Hello", "harbour", "world"]
+    # Stored with the words; words written without the mark read as certain.
+    assert list(words.timing_uncertain) == [False, True, False]
 
     s = transcript_summary(store, pid).set_index("media_id")
     assert list(s.index) == [a.id, b.id, c.id]
