@@ -4,15 +4,13 @@ lost write, every API write in the audit log."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import httpx
 import pytest
 from support.apiserver import api_server
-from support.procs import spawn, store_for
+from support.procs import spawn, start_reviewer, store_for
 
 from genesis_pipeline.services import access
 from genesis_pipeline.services.chapters import rules_history
@@ -20,32 +18,6 @@ from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.upload import add_media
 
 pytestmark = pytest.mark.slow
-
-# What the app does on a reviewer's clicks, in a process of its own, until told to stop.
-APP_REVIEWER = r"""
-import json, sys
-from pathlib import Path
-from genesis_pipeline.config import Settings
-from genesis_pipeline.store import Store
-from genesis_pipeline.services.review import set_scene_status
-from genesis_pipeline.services.chapters import save_rules
-from genesis_pipeline.services.status import project_status
-from genesis_pipeline.stages.chapters import Rules
-store = Store(Settings(home=Path(sys.argv[1])))
-pid, stop_file = int(sys.argv[2]), Path(sys.argv[3])
-done, errors, i = [], [], 0
-while not stop_file.exists():
-    i += 1
-    try:
-        ids = [s["id"] for s in project_status(store, pid, include_words=False)["scenes"]]
-        if ids:
-            set_scene_status(store, pid, [ids[i % len(ids)]], "approved")
-        save_rules(store, pid, Rules(min_chapter_s=2.0 + (i % 500) * 0.01), note=f"app{i}")
-        done.append(i)
-    except Exception as exc:
-        errors.append(f"{type(exc).__name__}: {exc}")
-print(json.dumps({"done": done, "errors": errors}))
-"""
 
 
 def test_api_app_and_cli_run_at_once(tmp_path: Path, footage) -> None:
@@ -59,12 +31,7 @@ def test_api_app_and_cli_run_at_once(tmp_path: Path, footage) -> None:
     api_done: list[int] = []
     api_errors: list[str] = []
     with api_server(home, env) as url:
-        app = subprocess.Popen(
-            [sys.executable, "-c", APP_REVIEWER, str(home), str(pid), str(stop)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        app = start_reviewer(home, pid, stop, "app")
         run = spawn(home, "process-project", "--project-id", str(pid), "--force", "--json",
                     "-q", env=env)  # fmt: skip
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support.procs import spawn, store_for
+from support.procs import spawn, start_reviewer, store_for
 
 from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.runs.pipeline import ProjectPipelineService
@@ -20,36 +20,6 @@ from genesis_pipeline.services.status import project_status
 from genesis_pipeline.services.upload import add_media
 
 pytestmark = pytest.mark.slow
-
-# Reviews, rules and mix settings written in a loop by a second process for the whole run.
-REVIEWER = r"""
-import json, sys, time
-from pathlib import Path
-from genesis_pipeline.config import Settings
-from genesis_pipeline.store import Store
-from genesis_pipeline.services.review import set_scene_status
-from genesis_pipeline.services.chapters import save_rules
-from genesis_pipeline.services.narration import set_mix
-from genesis_pipeline.services.status import project_status
-from genesis_pipeline.stages.chapters import Rules
-store = Store(Settings(home=Path(sys.argv[1])))
-pid, stop_file = int(sys.argv[2]), Path(sys.argv[3])
-done, errors, i = [], [], 0
-while not stop_file.exists():
-    i += 1
-    try:
-        doc = project_status(store, pid, include_words=False)
-        ids = [s["id"] for s in doc["scenes"]]
-        if ids:
-            set_scene_status(store, pid, [ids[i % len(ids)]], "approved" if i % 2 else "rejected")
-        save_rules(store, pid, Rules(min_chapter_s=1.0 + (i % 500) * 0.01), note=f"w{i}")
-        set_mix(store, pid, bed_gain=round(0.5 + (i % 50) / 100, 2))
-        done.append(i)
-    except Exception as exc:
-        errors.append(f"{type(exc).__name__}: {exc}")
-    time.sleep(0.01)
-print(json.dumps({"done": done, "errors": errors}))
-"""
 
 READER = r"""
 import json, subprocess, sys
@@ -73,12 +43,7 @@ def test_run_reader_and_reviewer_at_once(tmp_path: Path, footage) -> None:
     pid = create_project(store, "busy").id
     add_media(store, pid, [footage.path])
     stop = tmp_path / "stop"
-    reviewer = subprocess.Popen(
-        [sys.executable, "-c", REVIEWER, str(home), str(pid), str(stop)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    reviewer = start_reviewer(home, pid, stop, "w")
     reader = subprocess.Popen(
         [sys.executable, "-c", READER, str(home), str(pid), str(stop)],
         stdout=subprocess.PIPE,

@@ -68,3 +68,46 @@ def wait_for_step(
 
 def store_for(home: Path, **kw: Any) -> Store:
     return Store(Settings(home=home, **kw))
+
+
+# A reviewer in a process of its own, as the app's clicks write: reviews, chapter rules (noted
+# ``<prefix><i>``) and mix settings in a loop until the stop file appears; then it prints
+# ``{"done": [i, ...], "errors": [...]}``.
+REVIEWER = r"""
+import json, sys, time
+from pathlib import Path
+from genesis_pipeline.config import Settings
+from genesis_pipeline.store import Store
+from genesis_pipeline.services.review import set_scene_status
+from genesis_pipeline.services.chapters import save_rules
+from genesis_pipeline.services.narration import set_mix
+from genesis_pipeline.services.status import project_status
+from genesis_pipeline.stages.chapters import Rules
+store = Store(Settings(home=Path(sys.argv[1])))
+pid, stop_file, prefix = int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+done, errors, i = [], [], 0
+while not stop_file.exists():
+    i += 1
+    try:
+        doc = project_status(store, pid, include_words=False)
+        ids = [s["id"] for s in doc["scenes"]]
+        if ids:
+            set_scene_status(store, pid, [ids[i % len(ids)]], "approved" if i % 2 else "rejected")
+        save_rules(store, pid, Rules(min_chapter_s=1.0 + (i % 500) * 0.01), note=f"{prefix}{i}")
+        set_mix(store, pid, bed_gain=round(0.5 + (i % 50) / 100, 2))
+        done.append(i)
+    except Exception as exc:
+        errors.append(f"{type(exc).__name__}: {exc}")
+    time.sleep(0.01)
+print(json.dumps({"done": done, "errors": errors}))
+"""
+
+
+def start_reviewer(home: Path, project_id: int, stop: Path, prefix: str) -> subprocess.Popen:
+    """:data:`REVIEWER` writing to ``home``'s project until ``stop`` exists."""
+    return subprocess.Popen(
+        [sys.executable, "-c", REVIEWER, str(home), str(project_id), str(stop), prefix],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

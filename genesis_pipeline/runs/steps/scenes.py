@@ -130,11 +130,14 @@ def run(ctx: RunContext) -> StepOutcome:
     ctx.results.scene_keys = keys
     updated = update_transcript_confidence(ctx)
     skipped_audio = [m.original_name for m in ctx.media if not m.has_video]
-    note = None
-    if skipped_audio:
-        note = "audio-only, no scenes: " + ", ".join(skipped_audio)
+    # Which detector ran goes in the step's note (the Run page shows it) and its details.
+    detector = params.detector + (
+        " + gradual pass" if params.gradual and params.detector != "transnetv2" else ""
+    )
+    audio_only = "audio-only, no scenes: " + ", ".join(skipped_audio) if skipped_audio else None
     if not videos:
-        return StepOutcome(status="skipped", note=note or "no video", counts={"scenes": 0})
+        return StepOutcome(status="skipped", note=audio_only or "no video", counts={"scenes": 0})
+    note = f"detector: {detector}" + (f"; {audio_only}" if audio_only else "")
     return StepOutcome(
         cache_hit=hits == len(videos),
         counts={
@@ -144,7 +147,7 @@ def run(ctx: RunContext) -> StepOutcome:
             "transcript_confidence_updates": updated,
         },
         note=note,
-        details={"items": items},
+        details={"items": items, "detector": detector},
     )
 
 
