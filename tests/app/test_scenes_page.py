@@ -386,7 +386,7 @@ def test_play_a_scene_with_its_filmstrip(make_app, app_project) -> None:
     assert f"{row.media_name} · scene 2" in page
     # The range is played from the page: seek to the first frame, pause at the last.
     script = next(h.proto.body for h in at.get("html") if "scene_player" in h.proto.body)
-    assert f"start = {row.start_s:.3f}, end = {row.end_s:.3f}" in script
+    assert f"start = {row.start_s:.4f}, end = {row.end_s:.4f}, frame = " in script
     frames = [p for p in row.preview_paths if p]
     assert f"Filmstrip: {len(frames)} frame" in page
     at.button(key="scene_player_close").click().run()

@@ -167,7 +167,7 @@ def test_transcript_page(make_app, app_project, downloads) -> None:
     video = at.get("video")[0].proto
     assert video.start_time == int(target["start"]) > 0  # what st.video can carry
     (script,) = _play_scripts(at)
-    assert f"const at = {target['start']:.3f}," in script and ".play()" in script
+    assert f"const start = {target['start']:.4f}, end = null," in script and ".play()" in script
     assert f"From **{timecode(target['start'])}**" in texts(at)
     at.run()  # any later rerun (a search, say) leaves the player alone
     assert not _play_scripts(at)
