@@ -3,8 +3,6 @@ voiceovers, their offsets and gains, the mix."""
 
 from __future__ import annotations
 
-import contextlib
-import sys
 from typing import Annotated
 
 import anyio
@@ -14,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from genesis_pipeline.api.deps import PathId, Reader, Reviewer, StoreDep, audit
 from genesis_pipeline.api.problems import responses
+from genesis_pipeline.api.streaming import BINARY_BODY, receive_body
 from genesis_pipeline.errors import NotFoundError
 from genesis_pipeline.runs.exports import export_project
 from genesis_pipeline.services.exports import EXPORT_FORMATS, check_format
@@ -123,14 +122,7 @@ def mix(project_id: PathId, body: MixChange, store: StoreDep, actor: Reviewer) -
     summary="Upload a voiceover (streamed; the limit checked before reading) for the whole cut "
     "or a chapter; it replaces the current one for that target",
     responses=responses(409, 413),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            },
-        }
-    },
+    openapi_extra=BINARY_BODY,
 )
 async def upload_voiceover(
     project_id: PathId,
@@ -152,30 +144,22 @@ async def upload_voiceover(
 ) -> Narration:
     # The project and the length are checked before the first byte of the body is read.
     await anyio.to_thread.run_sync(get_project, store, project_id)
-    stack = contextlib.ExitStack()
-    sink = await anyio.to_thread.run_sync(
-        stack.enter_context, receive_file(store, filename, content_length)
-    )
-    try:
-        async for chunk in request.stream():
-            if chunk:
-                sink.write(chunk)
-        path = sink.complete()
-        vo = await anyio.to_thread.run_sync(
-            lambda: add_voiceover(
+    vo, received = await receive_body(
+        request,
+        receive_file(store, filename, content_length),
+        lambda sink: (
+            add_voiceover(
                 store,
                 project_id,
-                path,
+                sink.complete(),
                 chapter_idx=chapter_idx,
                 offset_s=offset_s,
                 gain=gain,
                 original_name=filename,
-            )
-        )
-    except BaseException:
-        await anyio.to_thread.run_sync(lambda: stack.__exit__(*sys.exc_info()))
-        raise
-    await anyio.to_thread.run_sync(stack.close)
+            ),
+            sink.received,
+        ),
+    )
 
     def record() -> Narration:
         audit(
@@ -186,7 +170,7 @@ async def upload_voiceover(
             voiceover_id=vo.id,
             file=vo.original_name,
             chapter_idx=chapter_idx,
-            bytes=sink.received,
+            bytes=received,
         )
         return narration(project_id, store, actor)
 

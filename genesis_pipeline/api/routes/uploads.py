@@ -3,8 +3,6 @@ and the uploads a project refused; media files, their probe facts, removing one.
 
 from __future__ import annotations
 
-import contextlib
-import sys
 from typing import Annotated
 
 import anyio
@@ -13,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from genesis_pipeline.api.deps import Admin, PathId, Reader, StoreDep, audit
 from genesis_pipeline.api.problems import responses
+from genesis_pipeline.api.streaming import BINARY_BODY, receive_body
 from genesis_pipeline.services.documents import AddedMediaDoc, MediaDoc, added_media_doc
 from genesis_pipeline.services.media_facts import MediaFacts, list_media, media_facts
 from genesis_pipeline.services.projects import MediaRemoved, remove_media
@@ -99,14 +98,7 @@ def start_upload(
     response_model=UploadReceived,
     summary="Send an upload's bytes (streamed to disk; the limit checked before reading)",
     responses=responses(409, 413),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            },
-        }
-    },
+    openapi_extra=BINARY_BODY,
 )
 async def upload_content(
     upload_id: str,
@@ -117,18 +109,9 @@ async def upload_content(
     content_length: Annotated[int | None, Header()] = None,
 ) -> UploadReceived:
     # Everything below runs before the first byte of the body is read.
-    stack = contextlib.ExitStack()
-    sink = await anyio.to_thread.run_sync(
-        stack.enter_context, receive_upload(store, upload_id, x_upload_token, content_length)
+    sink = await receive_body(
+        request, receive_upload(store, upload_id, x_upload_token, content_length), lambda s: s
     )
-    try:
-        async for chunk in request.stream():
-            if chunk:
-                sink.write(chunk)
-    except BaseException:
-        await anyio.to_thread.run_sync(lambda: stack.__exit__(*sys.exc_info()))
-        raise
-    await anyio.to_thread.run_sync(stack.close)
     await anyio.to_thread.run_sync(
         lambda: audit(
             store,
