@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from genesis_app import reads
+from genesis_pipeline.services import access
 
 # Every key the app keeps in st.session_state, with its default.
 DEFAULTS: dict[str, Any] = {
@@ -101,6 +102,12 @@ def set_project(pid: int | None) -> None:
         st.session_state["transcript_media"] = None
         for key in PROJECT_WIDGETS:
             st.session_state.pop(key, None)
+
+
+def actor() -> access.Actor:
+    """Who is using this session: the service functions check its rights and audit its writes.
+    With no sign-in configured that is the one person on localhost, with every right."""
+    return access.local_actor()
 
 
 def flash(kind: str, message: str) -> None:

@@ -21,7 +21,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from genesis_pipeline.errors import (
     AuthenticationError,
@@ -33,6 +33,9 @@ from genesis_pipeline.store import Store
 from genesis_pipeline.store import audit as audit_sql
 from genesis_pipeline.store import tokens as tokens_sql
 from genesis_pipeline.store.records import AuditEntry, TokenRecord
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection as Connection
 
 Role = Literal["viewer", "reviewer", "admin"]
 Right = Literal["read", "review", "manage"]
@@ -68,13 +71,21 @@ class CreatedToken:
     secret: str
 
 
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return "unknown"
+
+
 def cli_actor() -> Actor:
     """The person at the command line: the data dir's owner, with every right."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (containers)
-        user = "unknown"
-    return Actor("cli", user, "admin")
+    return Actor("cli", _os_user(), "admin")
+
+
+def local_actor() -> Actor:
+    """The one person using the app on localhost with no sign-in configured: every right."""
+    return Actor("user", _os_user(), "admin")
 
 
 def token_sha256(secret: str) -> str:
@@ -156,6 +167,25 @@ def authenticate(store: Store, secret: str | None) -> Actor:
     if token is None:
         raise AuthenticationError("the token is unknown or was revoked")
     return Actor("token", token.name, check_role(token.role))
+
+
+def permit(
+    con: Connection,
+    actor: Actor,
+    right: Right,
+    action: str,
+    project_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Refuse ``actor`` unless its role holds ``right``, else record the write in the caller's
+    transaction: a service's write and its audit row commit together or not at all.
+
+    Raises:
+        PermissionDeniedError: the role does not hold ``right`` (raised inside the transaction,
+            so nothing the service wrote before the call is kept).
+    """
+    require(actor, right, action)
+    audit_sql.append(con, actor.label, action, project_id, details or {})
 
 
 def record(

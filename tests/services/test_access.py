@@ -17,6 +17,7 @@ from genesis_pipeline.errors import (
 )
 from genesis_pipeline.services import access
 from genesis_pipeline.store import Store
+from genesis_pipeline.store import audit as audit_sql
 
 
 @pytest.fixture()
@@ -104,3 +105,17 @@ def test_token_command_creates_lists_and_revokes(home: Path, capsys) -> None:
         access.authenticate(store, secret)
     assert main(["--data-dir", str(home), "token", "create", "--name", "b", "--role", "boss"]) == 2
     assert "--role" in capsys.readouterr().err
+
+
+def test_permit_audits_in_the_callers_transaction_and_a_refusal_keeps_nothing(
+    store: Store,
+) -> None:
+    viewer = access.Actor("user", "vic", "viewer")
+    with pytest.raises(PermissionDeniedError), store.db.write() as con:
+        audit_sql.append(con, "user:ann", "written before the check", 1, {})
+        access.permit(con, viewer, "review", "scenes.review", 1)
+    assert access.audit_log(store) == []
+    with store.db.write() as con:
+        access.permit(con, access.local_actor(), "manage", "projects.rename", 1, {"name": "b"})
+    (entry,) = access.audit_log(store)
+    assert entry.actor.startswith("user:") and entry.details_json == {"name": "b"}
