@@ -130,7 +130,8 @@ class BenchClip:
     def load(cls, truth_path: Path) -> BenchClip:
         d: dict[str, Any] = json.loads(Path(truth_path).read_text())
         return cls(
-            path=Path(d["path"]),
+            # beside its ground truth: the folder may have moved (a copied cache, a new checkout)
+            path=Path(truth_path).with_name(Path(d["path"]).name),
             truth_path=Path(truth_path),
             duration_s=float(d["duration_s"]),
             fps=int(d["fps"]),
