@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 
 from genesis_pipeline.errors import NotFoundError, RunInProgressError
@@ -62,4 +63,18 @@ def cancel_run(store: Store, project_id: int, reason: str = "cancelled") -> RunR
     with store.db.write() as con:
         for run in runs_sql.running(con, project_id):
             runs_sql.finish(con, run.id, "failed", reason)
-        return runs_sql.latest(con, project_id)
+        latest = runs_sql.latest(con, project_id)
+        if latest is None or latest.pid != launch.pid:
+            # Stopped after it took the run lock but before it recorded its run: record the
+            # run here, so the cancel is in the history rather than answered with nothing.
+            started = runs_sql.start(
+                con,
+                project_id,
+                pid=launch.pid,
+                host=socket.gethostname(),
+                options={},
+                device={},
+            )
+            runs_sql.finish(con, started.id, "failed", f"{reason} before its first step")
+            latest = runs_sql.get(con, started.id)
+        return latest
