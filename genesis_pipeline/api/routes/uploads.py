@@ -28,7 +28,16 @@ router = APIRouter(tags=["uploads and media"], responses=responses(401, 403, 404
 class UploadCreate(BaseModel):
     filename: str = Field(min_length=1, max_length=255, examples=["interview-a.mp4"])
     size_bytes: int | None = Field(
-        default=None, ge=0, description="the file's size (over the limit: 413 now)"
+        default=None,
+        ge=0,
+        description="the file's size (over the limit: 413 now); with S3 storage each PUT is "
+        "signed with its length and a file over the multipart size gets part URLs",
+    )
+    sha256: str | None = Field(
+        default=None,
+        pattern="^[0-9a-fA-F]{64}$",
+        description="the file's sha256 (hex): finalize refuses other bytes, and a presigned "
+        "single PUT is signed with it (send `headers`)",
     )
 
 
@@ -48,7 +57,11 @@ class UploadCreated(BaseModel):
     expires_at: str
     filename: str
     put_url: str | None = Field(description="one PUT of the whole file (None: multipart)")
-    presigned: bool = Field(description="put_url is a presigned S3 URL (no headers needed)")
+    presigned: bool = Field(description="put_url and the part URLs are presigned S3 URLs")
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="headers the presigned PUT must send (the checksum it was signed with)",
+    )
     parts: list[UploadPartTarget]
     finalize_url: str
 
@@ -72,7 +85,9 @@ class FinalizeBody(BaseModel):
 def start_upload(
     project_id: PathId, body: UploadCreate, request: Request, store: StoreDep, actor: Admin
 ) -> UploadCreated:
-    ticket = create_upload(store, project_id, body.filename, size_bytes=body.size_bytes)
+    ticket = create_upload(
+        store, project_id, body.filename, size_bytes=body.size_bytes, sha256=body.sha256
+    )
     own = str(request.url_for("upload_content", upload_id=ticket.upload_id))
     audit(
         store, actor, "uploads.create", project_id, upload_id=ticket.upload_id, file=body.filename
@@ -84,6 +99,7 @@ def start_upload(
         filename=ticket.original_name,
         put_url=ticket.url if store.remote else own,
         presigned=store.remote,
+        headers=dict(ticket.headers),
         parts=[
             UploadPartTarget(number=p.number, offset=p.offset, size=p.size, url=p.url)
             for p in ticket.parts
