@@ -150,6 +150,25 @@ class Plan:
     inproc: bool = False  # run the Python tasks in this process (the quick smoke run)
 
 
+#: The transcription peer's settings: faster-whisper's batched pipeline at batch 8 and 16, at its
+#: default beam (5) and at Genesis's (3); the report takes the fastest.
+WHISPER_PEERS = tuple((batch, beam) for batch in (8, 16) for beam in (5, 3))
+
+
+def scenedetect_variants(clip: BenchClip) -> dict[str, list[str]]:
+    """The scene peer: PySceneDetect's CLI with the detector Genesis runs by default
+    (``detect-adaptive``), at its defaults and at its documented fast settings (each backend,
+    downscaled to the width Genesis analyses, frame skip 0)."""
+    from genesis_pipeline.stages.scenes import SceneParams
+
+    factor = str(max(1, round(clip.width / SceneParams().downscale_width)))
+    return {
+        "defaults": [],
+        "opencv_d": ["-b", "opencv", "-d", factor, "-fs", "0"],
+        "pyav_d": ["-b", "pyav", "-d", factor, "-fs", "0"],
+    }
+
+
 def run_clip(
     recipe: Recipe,
     label: str,
@@ -157,46 +176,45 @@ def run_clip(
     work_dir: Path,
     say: Callable[[str], None] = lambda _: None,
 ) -> ClipResults:
-    """Measure everything ``plan`` asks for on the clip of ``recipe``."""
+    """Measure everything ``plan`` asks for on the clip of ``recipe``.
+
+    Measurements alternate: each round runs every measurement once, in the same order, so a load
+    drift during the run hits Genesis and its peers alike; the report gives medians over rounds.
+    """
     clip = ensure_clip(recipe)
     res = ClipResults(label, clip)
     env = bench_env()
     work_dir.mkdir(parents=True, exist_ok=True)
     runs = plan.runs
 
-    probe = run_task("device", inproc=plan.inproc, env=env).data
-    res.facts["device"] = probe
-    smart = run_task("smart_available", inproc=plan.inproc, env=env).data
+    def task(name: str, **args: Any) -> Sample:
+        return run_task(name, inproc=plan.inproc, env=args.pop("env", env), **args)
+
+    res.facts["device"] = task("device").data
+    res.facts["cores"] = len(os.sched_getaffinity(0))
+    smart = task("smart_available").data
     res.facts["smart_render"] = smart
 
     ffmpeg = ffmpeg_exe()
-    decode: list[Arg] = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", clip.path]
-    decode += ["-map", "0:v", "-f", "null", "-"]
-    for r in range(runs):
-        say(f"{label}: decode only ({r + 1}/{runs})")
-        res.add("decode_only", run_measured(decode, env=env))
-
-    if plan.stages:
-        for r in range(runs):
-            say(f"{label}: scenes stage ({r + 1}/{runs})")
-            out = work_dir / f"scenes-{r}"
-            s = run_task("scenes", inproc=plan.inproc, env=env, clip=clip.path, out_dir=out)
-            res.add("stage_scenes", s)
-            shutil.rmtree(out, ignore_errors=True)
-        for r in range(runs):
-            say(f"{label}: transcribe stage ({r + 1}/{runs})")
-            s = run_task("transcribe", inproc=plan.inproc, env=env, clip=clip.path)
-            res.add("stage_transcribe", s)
-
+    quiet: list[Arg] = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error"]
+    decode: list[Arg] = [*quiet, "-i", clip.path, "-map", "0:v", "-f", "null", "-"]
     genesis = _bin("genesis")
     home = work_dir / "home"
     project_id = 0
     for r in range(runs):
-        say(f"{label}: pipeline cold ({r + 1}/{runs})")
+        say(f"{label}: round {r + 1}/{runs}: decode only")
+        res.add("decode_only", run_measured(decode, env=env))
+        if plan.stages:
+            say(f"{label}: round {r + 1}/{runs}: scenes and transcribe stages")
+            out = work_dir / f"scenes-{r}"
+            res.add("stage_scenes", task("scenes", clip=clip.path, out_dir=out))
+            shutil.rmtree(out, ignore_errors=True)
+            res.add("stage_transcribe", task("transcribe", clip=clip.path))
+        if plan.baselines:
+            _measure_peers(res, work_dir, r, task, say)
+        say(f"{label}: round {r + 1}/{runs}: pipeline cold")
         shutil.rmtree(home, ignore_errors=True)
-        setup = run_task(
-            "setup_project", inproc=plan.inproc, env=bench_env(home), home=home, clip=clip.path
-        ).data
+        setup = task("setup_project", env=bench_env(home), home=home, clip=clip.path).data
         project_id = int(setup["project_id"])
         res.facts.setdefault("add_media_s", []).append(setup["add_media_s"])
         cmd: list[Arg] = [*genesis, "--data-dir", home, "--json", "-q"]
@@ -210,58 +228,73 @@ def run_clip(
     for r in range(runs):
         say(f"{label}: chapter rules changed ({r + 1}/{runs})")
         args = {"home": home, "project_id": project_id, "bump": r + 1}
-        s = run_task("chapters_change", inproc=plan.inproc, env=bench_env(home), **args)
-        res.add("chapters_change", s)
-    stored = run_task(
-        "pipeline_results", inproc=plan.inproc, env=env, home=home, project_id=project_id
-    ).data
+        res.add("chapters_change", task("chapters_change", env=bench_env(home), **args))
+    stored = task("pipeline_results", home=home, project_id=project_id).data
 
     # Accuracy of what Genesis produced (the stage runs and the pipeline agree; both kept).
     res.facts["truth_cuts"] = len(clip.cuts_s)
     res.facts["cuts_genesis_pipeline"] = cut_scores(clip.cuts_s, stored["cuts_s"])
     res.facts["wer_genesis_pipeline"] = round(wer(clip.script, stored["text"]), 4)
 
-    if plan.baselines:
-        sd = _bin("scenedetect")
-        for r in range(runs):
-            say(f"{label}: by hand, scenedetect CLI ({r + 1}/{runs})")
-            out = work_dir / f"scenedetect-{r}"
-            out.mkdir(parents=True, exist_ok=True)
-            cmd = [*sd, "-i", clip.path, "-o", out, "detect-content", "list-scenes"]
-            res.add("baseline_scenedetect", run_measured(cmd, env=env, cwd=out))
-            csvs = sorted(out.glob("*.csv"))
-            if csvs:
-                res.facts["cuts_scenedetect"] = cut_scores(clip.cuts_s, scenedetect_cuts(csvs[0]))
-            shutil.rmtree(out, ignore_errors=True)
-        for r in range(runs):
-            say(f"{label}: by hand, faster-whisper defaults ({r + 1}/{runs})")
-            s = run_task("whisper_defaults", inproc=plan.inproc, env=env, clip=clip.path)
-            res.add("baseline_whisper", s)
-        reenc = work_dir / "reencode.mp4"
-        for r in range(runs):
-            say(f"{label}: by hand, full re-encode ({r + 1}/{runs})")
-            cmd = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", clip.path]
-            cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"]
-            cmd += ["-c:a", "aac", "-b:a", "160k", reenc]
-            res.add("baseline_reencode", run_measured(cmd, env=env))
-        reenc.unlink(missing_ok=True)
-
     if plan.renders:
         args = {"home": home, "project_id": project_id, "fraction": REJECT_FRACTION}
-        rejected = run_task("reject_scenes", inproc=plan.inproc, env=env, **args).data
-        res.facts["render_cut"] = rejected
+        res.facts["render_cut"] = task("reject_scenes", **args).data
         modes = ["reencode"] + (["smart"] if smart.get("available") else [])
-        for mode in modes:
-            for r in range(runs):
+        for r in range(runs):
+            for mode in modes:
                 say(f"{label}: render, 30% dropped, {mode} ({r + 1}/{runs})")
                 out = work_dir / f"render-{mode}.mp4"
                 args = {"home": home, "project_id": project_id, "mode": mode, "out": out}
-                res.add(f"render_{mode}", run_task("render", inproc=plan.inproc, env=env, **args))
+                res.add(f"render_{mode}", task("render", **args))
                 out.unlink(missing_ok=True)
+            say(f"{label}: render peer, keyframe stream copy ({r + 1}/{runs})")
+            out = work_dir / "render-copy.mp4"
+            args = {"home": home, "project_id": project_id, "out": out}
+            res.add("peer_stream_copy", task("stream_copy", **args))
+            out.unlink(missing_ok=True)
     res.facts["home"] = str(home)
     res.facts["project_id"] = project_id
     stage_accuracy(res)
     return res
+
+
+def _measure_peers(
+    res: ClipResults,
+    work_dir: Path,
+    r: int,
+    task: Callable[..., Sample],
+    say: Callable[[str], None],
+) -> None:
+    """One round of the peers: the scenedetect CLI (defaults and fast settings),
+    faster-whisper's batched pipeline at each setting (and its unbatched defaults, as before),
+    and a full re-encode."""
+    clip, env = res.clip, bench_env()
+    sd = _bin("scenedetect")
+    for name, opts in scenedetect_variants(clip).items():
+        say(f"{res.label}: peer, scenedetect CLI {name} ({r + 1})")
+        out = work_dir / f"scenedetect-{name}-{r}"
+        out.mkdir(parents=True, exist_ok=True)
+        cmd: list[Arg] = [*sd, "-i", clip.path, "-o", out, *opts, "detect-adaptive", "list-scenes"]
+        res.add(f"peer_scenedetect_{name}", run_measured(cmd, env=env, cwd=out))
+        csvs = sorted(out.glob("*.csv"))
+        if csvs:
+            res.facts[f"cuts_scenedetect_{name}"] = cut_scores(
+                clip.cuts_s, scenedetect_cuts(csvs[0])
+            )
+        shutil.rmtree(out, ignore_errors=True)
+    for batch, beam in WHISPER_PEERS:
+        say(f"{res.label}: peer, faster-whisper batched b{batch} beam {beam} ({r + 1})")
+        s = task("whisper_batched", clip=clip.path, batch_size=batch, beam_size=beam)
+        res.add(f"peer_whisper_b{batch}_beam{beam}", s)
+    say(f"{res.label}: peer, faster-whisper unbatched defaults ({r + 1})")
+    res.add("baseline_whisper", task("whisper_defaults", clip=clip.path))
+    say(f"{res.label}: peer, full re-encode ({r + 1})")
+    reenc = work_dir / "reencode.mp4"
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+    cmd += ["-i", clip.path, "-c:v", "libx264", "-preset", "veryfast", "-crf", "20"]
+    cmd += ["-c:a", "aac", "-b:a", "160k", reenc]
+    res.add("baseline_reencode", run_measured(cmd, env=env))
+    reenc.unlink(missing_ok=True)
 
 
 def stage_accuracy(res: ClipResults) -> None:
@@ -274,10 +307,10 @@ def stage_accuracy(res: ClipResults) -> None:
     scenes = res.series.get("stage_scenes")
     if scenes and scenes.samples:
         res.facts["cuts_genesis"] = cut_scores(clip.cuts_s, scenes.samples[-1].data["cuts_s"])
-    for series, key in (
-        ("stage_transcribe", "wer_genesis"),
-        ("baseline_whisper", "wer_whisper_defaults"),
-    ):
+    pairs = [("stage_transcribe", "wer_genesis"), ("baseline_whisper", "wer_whisper_defaults")]
+    pairs += [(f"peer_whisper_b{b}_beam{k}", f"wer_peer_whisper_b{b}_beam{k}")
+              for b, k in WHISPER_PEERS]  # fmt: skip
+    for series, key in pairs:
         s = res.series.get(series)
         texts = [x.data["text"] for x in s.samples if "text" in x.data] if s else []
         if texts:

@@ -78,6 +78,43 @@ def whisper_defaults(clip: str) -> dict[str, Any]:
     return {"work_s": work, "load_s": load, "audio_s": info.duration, "text": text}
 
 
+def whisper_batched(clip: str, batch_size: int, beam_size: int) -> dict[str, Any]:
+    """The transcription peer: faster-whisper's ``BatchedInferencePipeline`` (what anyone tuning
+    faster-whisper runs) with Genesis's model, compute type and every CPU thread, its own VAD,
+    word timestamps on."""
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+    from genesis_pipeline.ml.device import plan_devices
+    from genesis_pipeline.ml.whisper import bundled_spec
+
+    plan = plan_devices("auto")
+    t0 = time.perf_counter()
+    model = WhisperModel(
+        bundled_spec().source,
+        device=plan.device,
+        compute_type=plan.whisper_compute_type,
+        cpu_threads=plan.cpu_threads,
+        local_files_only=True,
+    )
+    load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    segments, info = BatchedInferencePipeline(model).transcribe(
+        clip, batch_size=batch_size, beam_size=beam_size, word_timestamps=True
+    )
+    text = " ".join(s.text.strip() for s in segments)
+    work = time.perf_counter() - t0
+    return {
+        "work_s": work,
+        "load_s": load,
+        "audio_s": info.duration,
+        "text": text,
+        "batch_size": batch_size,
+        "beam_size": beam_size,
+        "compute_type": plan.whisper_compute_type,
+        "cpu_threads": plan.cpu_threads,
+    }
+
+
 def setup_project(home: str, clip: str) -> dict[str, Any]:
     """A fresh data dir with one project holding ``clip`` (not measured)."""
     from genesis_pipeline.config import Settings
@@ -174,6 +211,40 @@ def render(home: str, project_id: int, mode: str, out: str) -> dict[str, Any]:
     }
 
 
+def stream_copy(home: str, project_id: int, out: str) -> dict[str, Any]:
+    """The render peer's lower bound: the approved cut by keyframe-snapped stream copy (what
+    LosslessCut's non-smart cut does): each segment copied from the keyframe at or before its
+    start, then joined by the concat demuxer. Fast, and not frame-accurate: each segment starts
+    up to a GOP early."""
+    import subprocess
+    import tempfile
+
+    from genesis_pipeline.config import Settings
+    from genesis_pipeline.media.ffmpeg import ffmpeg_exe
+    from genesis_pipeline.services.cut import load_cut
+    from genesis_pipeline.store import Store
+
+    store = Store(Settings.from_env(home=home))
+    cut = load_cut(store, project_id)
+    ffmpeg = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="stream-copy-") as tmp:
+        parts = []
+        for i, seg in enumerate(cut.segments):
+            part = Path(tmp) / f"{i:05d}.mp4"
+            cmd = [*ffmpeg, "-ss", f"{seg.start_s:.6f}", "-to", f"{seg.end_s:.6f}"]
+            cmd += ["-i", str(seg.media_path), "-map", "0", "-c", "copy"]
+            cmd += ["-avoid_negative_ts", "make_zero", str(part)]
+            subprocess.run(cmd, check=True)
+            parts.append(part)
+        listing = Path(tmp) / "parts.txt"
+        listing.write_text("".join(f"file '{p}'\n" for p in parts))
+        join = [*ffmpeg, "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", out]
+        subprocess.run(join, check=True)
+    work = time.perf_counter() - t0
+    return {"work_s": work, "segments": len(cut.segments), "cut_duration_s": cut.duration_s}
+
+
 def smart_available() -> dict[str, Any]:
     """Whether ``AssemblyParams(mode="smart")`` can run here, and why not."""
     try:
@@ -200,11 +271,13 @@ TASKS = {
         scenes,
         transcribe,
         whisper_defaults,
+        whisper_batched,
         setup_project,
         pipeline_results,
         chapters_change,
         reject_scenes,
         render,
+        stream_copy,
         smart_available,
         device,
     )

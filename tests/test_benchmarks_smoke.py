@@ -51,6 +51,7 @@ def test_json_has_every_target_and_measurement(quick_results: Path) -> None:
     assert {k for k, v in statuses.items() if v == "n/a"} == {
         "long_peak_memory",
         "long_chapters_only",
+        "long_chapters_process",
     }
     (clip,) = doc["clips"]
     series = clip["series"]
@@ -76,10 +77,14 @@ def test_json_has_every_target_and_measurement(quick_results: Path) -> None:
 def test_accuracy_is_measured_against_ground_truth(quick_results: Path) -> None:
     doc = json.loads((quick_results / "latest.json").read_text())
     facts = doc["clips"][0]["facts"]
-    for key in ("cuts_genesis", "cuts_genesis_pipeline", "cuts_scenedetect"):
+    cuts = ["cuts_genesis", "cuts_genesis_pipeline"]
+    cuts += [f"cuts_scenedetect_{v}" for v in ("defaults", "opencv_d", "pyav_d")]
+    for key in cuts:
         assert facts[key]["truth"] == 2
         assert facts[key]["recall"] == 1.0 and facts[key]["precision"] == 1.0, (key, facts[key])
-    for key in ("wer_genesis", "wer_genesis_pipeline", "wer_whisper_defaults"):
+    wers = ["wer_genesis", "wer_genesis_pipeline", "wer_whisper_defaults"]
+    wers += [f"wer_peer_whisper_b{b}_beam{k}" for b in (8, 16) for k in (5, 3)]
+    for key in wers:
         assert 0.0 <= facts[key] <= 0.35, (key, facts[key])
 
 
