@@ -69,6 +69,23 @@ def test_first_run_succeeds_with_every_step(project) -> None:
     assert s["transcribe"]["counts"]["words"] > 20
 
 
+def test_transcribe_and_scenes_run_at_once(project) -> None:
+    """The two steps that need nothing from each other overlap (runs.pipeline.TOGETHER); the
+    scenes' speech confidence, which needs the transcript, still waited for it."""
+    from datetime import datetime
+
+    _store, _pid, _service, first = project
+    s = steps(first)
+    t, sc = s["transcribe"], s["scenes"]
+    spans = [
+        (datetime.fromisoformat(d["started_at"]), datetime.fromisoformat(d["ended_at"]))
+        for d in (t, sc)
+    ]
+    (t0, t1), (s0, s1) = spans
+    assert t0 < s1 and s0 < t1, spans  # the two intervals overlap
+    assert sc["counts"]["transcript_confidence_updates"] == sc["counts"]["scenes"] > 0
+
+
 def test_accuracy_against_ground_truth(project, footage) -> None:
     store, pid, _service, _first = project
     doc = project_status(store, pid)

@@ -158,10 +158,12 @@ def progress(s: RunState) -> None:
         step, note = prog.get("step") or "…", prog.get("note") or ""
         done, total = prog.get("done") or 0, prog.get("total") or 0
         counter = f" {min(1.0, done / total):.0%}" if total else ""
+        first, span = int(prog.get("step_index", 0)) + 1, int(prog.get("span") or 1)
+        which = f"steps {first}–{first + span - 1}" if span > 1 else f"step {first}"
         st.progress(
             run_fraction(run),
-            text=f"Run #{run.id} · step {int(prog.get('step_index', 0)) + 1}/"
-            f"{prog.get('steps', '?')}: **{step}**{counter}" + (f" · {note}" if note else ""),
+            text=f"Run #{run.id} · {which}/{prog.get('steps', '?')}: **{step}**{counter}"
+            + (f" · {note}" if note else ""),
         )
     else:
         icon = RUN_ICONS.get(run.status, "•")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,8 @@ class StepResults:
         cut: the approved cut the narration was planned on.
         narration: the narration planned on ``cut``.
         render: the render the run made or found.
+        going: steps running now beside others (name → set when it ends): see
+            :meth:`wait_for`.
     """
 
     transcript_keys: dict[int, str] = field(default_factory=dict)
@@ -61,6 +64,15 @@ class StepResults:
     cut: CutPlan | None = None
     narration: list[NarrationClip] = field(default_factory=list)
     render: RenderRecord | None = None
+    going: dict[str, threading.Event] = field(default_factory=dict)
+
+    def wait_for(self, step: str) -> None:
+        """Block until ``step`` has ended, when it runs beside the caller; at once otherwise
+        (it ran before, or not at all). The part of a step that needs another's results
+        waits here, its other work overlaps."""
+        ended = self.going.get(step)
+        if ended is not None:
+            ended.wait()
 
 
 @dataclass(slots=True)

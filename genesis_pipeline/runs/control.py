@@ -197,9 +197,10 @@ def run_fraction(run: RunRecord | None) -> float:
     prog = run.progress_json or {}
     steps = int(prog.get("steps") or len(step_names()))
     index = int(prog.get("step_index") or 0)
+    span = int(prog.get("span") or 1)  # steps running together
     done, total = float(prog.get("done") or 0), float(prog.get("total") or 0)
     within = min(1.0, done / total) if total > 0 else 0.0
-    return max(0.0, min(1.0, (index + within) / max(1, steps)))
+    return max(0.0, min(1.0, (index + within * span) / max(1, steps)))
 
 
 def models_used(run: RunRecord | None) -> ModelsUsed:

@@ -13,9 +13,10 @@ import fcntl
 import logging
 import os
 import socket
+import threading
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,27 @@ STEPS: tuple[tuple[str, StepFn], ...] = (
     ("render", render.run),
 )
 STEP_NAMES = tuple(name for name, _ in STEPS)
+
+#: Neighbouring steps that need nothing from each other run at once, each in a thread of its
+#: own: the transcriber reads the audio stream and the scene detector the video stream, so on a
+#: CPU host neither core idles while one of them waits on the other's serial part, and on a GPU
+#: host Whisper runs on the GPU while the CPU decodes for scene detection. Only with an executor
+#: that allows it (``Executor.concurrent_steps``); each step's results, cache entries and rows
+#: are its own.
+TOGETHER = frozenset({"transcribe", "scenes"})
+
+
+def step_groups(together: frozenset[str] = TOGETHER) -> list[list[tuple[int, str, StepFn]]]:
+    """:data:`STEPS` as the groups that run one after another: neighbours in ``together`` form
+    one group; every other step is a group of its own. Each entry: (index, name, step)."""
+    groups: list[list[tuple[int, str, StepFn]]] = []
+    for i, (name, fn) in enumerate(STEPS):
+        joins = groups and name in together and groups[-1][-1][1] in together
+        if joins:
+            groups[-1].append((i, name, fn))
+        else:
+            groups.append([(i, name, fn)])
+    return groups
 
 
 @dataclass(slots=True)
@@ -162,8 +184,9 @@ class ProjectPipelineService:
                 )
             recorder = StepRecorder(self.store, run.id, progress)
             executor = make_executor(settings)
+            # Each step reports its progress through its own recorder.progress_for (_step).
             ctx = RunContext(
-                self.store, project, run.id, media, options, plan, recorder.progress, executor
+                self.store, project, run.id, media, options, plan, no_progress, executor
             )
             executor.watch(
                 lambda message: recorder.fail_current(
@@ -191,22 +214,20 @@ class ProjectPipelineService:
             recorder.finish_all_pending(STEP_NAMES, "not run")
             recorder.close("failed", str(exc), ctx.models)
             raise
-        for i, (name, fn) in enumerate(STEPS):
-            recorder.begin(name, i, len(STEPS))
-            try:
-                with self.store.storage.hold():  # a step's local copies stay until it ends
-                    outcome = fn(ctx)
-            except Exception as exc:
-                is_ours = isinstance(exc, GenesisError)
-                msg = str(exc) if is_ours else f"{type(exc).__name__}: {exc}"
-                if not is_ours:
-                    log.error("step %s crashed:\n%s", name, traceback.format_exc())
-                error_type = type(exc).__name__
-                recorder.end(name, StepOutcome(status="failed"), error=msg, error_type=error_type)
-                recorder.finish_all_pending(STEP_NAMES[i + 1 :], "not run")
+        together = TOGETHER if ctx.executor.concurrent_steps else frozenset()
+        for group in step_groups(together):
+            for i, name, _ in group:
+                recorder.begin(name, i, len(STEPS))
+            failures = [
+                (name, failure)
+                for name, failure in self._run_group(ctx, recorder, group)
+                if failure is not None
+            ]
+            if failures:
+                name, (msg, error_type) = failures[0]
+                recorder.finish_all_pending(STEP_NAMES, "not run")
                 error, status = f"{name}: {msg}", "failed"
                 break
-            recorder.end(name, outcome)
         recorder.close(status, error, ctx.models)
         rec = ctx.results.render
         return RunReport(
@@ -219,6 +240,56 @@ class ProjectPipelineService:
             render_path=self.store.location(rec.path) if rec is not None else None,
             device={**serde.to_json(ctx.plan), "models": ctx.models},
         )
+
+    def _run_group(
+        self, ctx: RunContext, recorder: StepRecorder, group: list[tuple[int, str, StepFn]]
+    ) -> list[tuple[str, tuple[str, str] | None]]:
+        """Run a group's steps (one here, several each in a thread of its own) and wait for all;
+        each step's failure (message, error type) or None."""
+        if len(group) == 1:
+            ((_, name, fn),) = group
+            return [(name, self._step(ctx, recorder, name, fn))]
+        done: dict[str, tuple[str, str] | None] = {}
+        going = ctx.results.going
+        going.update({name: threading.Event() for _, name, _ in group})
+
+        def work(name: str, fn: StepFn) -> None:
+            try:
+                done[name] = self._step(ctx, recorder, name, fn)
+            finally:
+                going.pop(name).set()  # a step waiting for this one goes on
+
+        # Daemon threads: an interrupt (Ctrl-C) ends the process without waiting for them, as
+        # it ends a step running in the main thread.
+        threads = [
+            threading.Thread(target=work, args=(name, fn), name=f"step-{name}", daemon=True)
+            for _, name, fn in group
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        lost = ("the step's thread ended without a result", "RuntimeError")
+        return [(name, done.get(name, lost)) for _, name, _ in group]
+
+    def _step(
+        self, ctx: RunContext, recorder: StepRecorder, name: str, fn: StepFn
+    ) -> tuple[str, str] | None:
+        """Run one step with its own progress callback and record its end; its failure
+        (message, error type), or None."""
+        try:
+            with self.store.storage.hold():  # a step's local copies stay until it ends
+                outcome = fn(replace(ctx, progress=recorder.progress_for(name)))
+        except Exception as exc:
+            is_ours = isinstance(exc, GenesisError)
+            msg = str(exc) if is_ours else f"{type(exc).__name__}: {exc}"
+            if not is_ours:
+                log.error("step %s crashed:\n%s", name, traceback.format_exc())
+            failed = StepOutcome(status="failed")
+            recorder.end(name, failed, error=msg, error_type=type(exc).__name__)
+            return msg, type(exc).__name__
+        recorder.end(name, outcome)
+        return None
 
     def _fail_interrupted(self, project_id: int) -> None:
         """Runs still marked running while we hold the lock died without finishing."""

@@ -123,6 +123,9 @@ class Executor(Protocol):
     cluster (:class:`.ray_cluster.RayExecutor`)."""
 
     name: str
+    #: Whether steps that need nothing from each other may hand it calls at once, from
+    #: threads of their own (``runs.pipeline.TOGETHER``).
+    concurrent_steps: bool
 
     def describe(self) -> dict[str, Any]:
         """What runs where, for ``genesis config`` and the run's record."""

@@ -16,6 +16,8 @@ class LocalExecutor:
     """Runs stage calls in this process, in order."""
 
     name = "local"
+    # Calls run in the calling thread; the model loaders are safe to call from several.
+    concurrent_steps = True
 
     def __init__(self) -> None:
         self._info: dict[ModelConfig, ModelInfo] = {}

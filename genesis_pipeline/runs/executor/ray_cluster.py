@@ -76,6 +76,8 @@ class RayExecutor:
     """Runs stage calls on a Ray cluster (connects on first use)."""
 
     name = "ray"
+    # One step at a time for now: the actor bookkeeping here is not shared between threads.
+    concurrent_steps = False
 
     def __init__(self, settings: Settings) -> None:
         self.address = settings.ray_address.strip()

@@ -128,6 +128,7 @@ def run(ctx: RunContext) -> StepOutcome:
             }
         )
     ctx.results.scene_keys = keys
+    ctx.results.wait_for("transcribe")  # each scene's speech needs the transcripts
     updated = update_transcript_confidence(ctx)
     skipped_audio = [m.original_name for m in ctx.media if not m.has_video]
     # Which detector ran goes in the step's note (the Run page shows it) and its details.
