@@ -83,6 +83,14 @@ class Settings:
             "doc": "1 = never contact a model hub; 0 = allow; auto = probe once, fail fast.",
         },
     )
+    steps_together: str = field(
+        default="1",
+        metadata={
+            "env": "GENESIS_STEPS_TOGETHER",
+            "doc": "1 = steps that need nothing from each other (transcribe, scenes) run at once;"
+            " 0 = one after another (less peak memory, slower).",
+        },
+    )
     max_upload_mb: int = field(
         default=2048,
         metadata={"env": "GENESIS_MAX_UPLOAD_MB", "doc": "Largest accepted upload, in MB."},
@@ -210,6 +218,8 @@ class Settings:
             raise InvalidSettingError(_env("device"), f"must be one of {', '.join(DEVICES)}")
         if self.offline not in OFFLINE_MODES:
             raise InvalidSettingError(_env("offline"), "must be auto, 1 or 0")
+        if self.steps_together not in ("0", "1"):
+            raise InvalidSettingError(_env("steps_together"), "must be 1 or 0")
         for name in ("whisper_batch_size", "caption_batch_size"):
             if getattr(self, name) < 0:
                 raise InvalidSettingError(_env(name), "must be 0 (automatic) or a positive count")

@@ -214,7 +214,8 @@ class ProjectPipelineService:
             recorder.finish_all_pending(STEP_NAMES, "not run")
             recorder.close("failed", str(exc), ctx.models)
             raise
-        together = TOGETHER if ctx.executor.concurrent_steps else frozenset()
+        at_once = ctx.executor.concurrent_steps and self.store.settings.steps_together == "1"
+        together = TOGETHER if at_once else frozenset()
         for group in step_groups(together):
             for i, name, _ in group:
                 recorder.begin(name, i, len(STEPS))

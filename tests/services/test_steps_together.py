@@ -70,3 +70,13 @@ def test_waiting_for_a_step_returns_at_once_unless_it_runs_beside() -> None:
     ended.set()
     waiter.join(2)
     assert not waiter.is_alive()
+
+
+def test_the_setting_takes_1_or_0() -> None:
+    import pytest
+
+    from genesis_pipeline.errors import InvalidSettingError
+
+    assert Settings(steps_together="0").steps_together == "0"
+    with pytest.raises(InvalidSettingError, match="GENESIS_STEPS_TOGETHER"):
+        Settings(steps_together="yes")
