@@ -29,6 +29,7 @@ from genesis_pipeline.services.chapters import (
     rules_history,
     saved_chapters,
 )
+from genesis_pipeline.services.comments import Thread, threads
 from genesis_pipeline.services.cut import CutPlan, load_cut
 from genesis_pipeline.services.exports import ExportPreview
 from genesis_pipeline.services.narration import (
@@ -400,3 +401,19 @@ def overrun_state(project_id: int) -> OverrunReport | None:
     """Narration and Render pages: the voiceovers that run past the cut's end and the project's
     choice, or None when the narration plan cannot be made."""
     return _overrun_state(str(store().home), project_id, revision(project_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _cut(home: str, project_id: int, rev: int) -> CutPlan:
+    return load_cut(_store(home), project_id)
+
+
+def cut(project_id: int) -> CutPlan:
+    """The approved cut as it stands (segments, chapters and speech on the cut's clock)."""
+    return _cut(str(store().home), project_id, revision(project_id))
+
+
+def comment_threads(project_id: int) -> list[Thread]:
+    """The project's comment threads, read fresh each time (a comment does not change the
+    project's revision, and one made in another browser should show on the next rerun)."""
+    return threads(store(), project_id)

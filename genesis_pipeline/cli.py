@@ -311,6 +311,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         for m in doc.media:
             lines.append(f"  media {m.id}: {m.original_name} ({m.duration_s:.1f} s)")
         lines.append(f"  scenes: {len(doc.scenes)}, chapters: {len(doc.chapters)}")
+        c = doc.comments.counts
+        if c.threads:
+            lines.append(
+                f"  comments: {c.open} open of {c.threads} threads"
+                + (f", {c.orphaned} orphaned" if c.orphaned else "")
+            )
         if doc.last_run:
             r = doc.last_run
             lines.append(f"  last run {r.id}: {r.status}" + (f" ({r.error})" if r.error else ""))

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from genesis_pipeline.services.chapters import ChapterInputs, SavedChapter, compare_chapters
+from genesis_pipeline.services.comments import CutMark
 from genesis_pipeline.services.cut import CutChapterSpan, CutPlan
 from genesis_pipeline.services.narration import VoiceoverPlacement
 from genesis_pipeline.stages.chapters import Chapter
@@ -49,6 +50,7 @@ NARRATION_COLORS = {"automatic": "#b388eb", "override": "#f0a500"}
 OVERLAP_COLOR = "#e63946"
 PAST_END_COLOR = "#9d0208"
 MEDIA_COLORS = ("#4a4e69", "#22577a")
+COMMENT_COLORS = {"open": "#e63946", "resolved": "#2a9d8f"}
 _GRID = "rgba(160,160,160,0.18)"
 # Word gaps shorter than this are drawn as one speech bar.
 SPEECH_JOIN_S = 0.3
@@ -582,11 +584,92 @@ def narration_timeline(cut_plan: CutPlan, clips: Sequence[PlacementLike]) -> go.
     return _style(fig, height=320)
 
 
+# -- comments on the cut ------------------------------------------------------------------------
+def comment_strip(cut_plan: CutPlan, marks: Sequence[CutMark]) -> go.Figure:
+    """Comment threads along the cut: the cut's scenes as a grey bar, each thread a point at
+    its time (a range also as a line to its end), red while open, green once resolved.
+
+    Points carry ``[thread id, start on the cut]`` as ``customdata`` (what
+    :func:`selected_comment` reads back); trace names ``cut``, ``open``, ``resolved``.
+    """
+    fig = go.Figure()
+    seg_spans: list[tuple[float, float]] = []
+    t = 0.0
+    for seg in cut_plan.segments:
+        seg_spans.append((t, t + seg.duration_s))
+        t += seg.duration_s
+    _bars(
+        fig,
+        "cut",
+        seg_spans,
+        name="cut",
+        color=_alternating(MEDIA_COLORS, len(seg_spans)),
+        customdata=[[sid] for sid in cut_plan.scene_ids] or None,
+        hovertemplate="scene #%{customdata[0]} at %{base:.2f} s on the cut<extra></extra>",
+        width=0.35,
+    )
+    for state in ("open", "resolved"):
+        group = [m for m in marks if m.resolved == (state == "resolved")]
+        if not group:
+            continue
+        for m in group:
+            if m.end_s > m.start_s:
+                fig.add_trace(
+                    go.Scatter(
+                        x=[m.start_s, m.end_s],
+                        y=["comments", "comments"],
+                        mode="lines",
+                        line={"color": COMMENT_COLORS[state], "width": 6},
+                        hoverinfo="skip",
+                        showlegend=False,
+                    )
+                )
+        fig.add_trace(
+            go.Scatter(
+                x=[m.start_s for m in group],
+                y=["comments"] * len(group),
+                mode="markers",
+                name=state,
+                marker={"color": COMMENT_COLORS[state], "size": 14, "symbol": "diamond"},
+                customdata=[[m.thread_id, m.start_s, _short(m.label), m.replies] for m in group],
+                hovertemplate="<b>%{customdata[2]}</b><br>%{customdata[1]:.2f} s on the cut · "
+                "%{customdata[3]} replies<extra></extra>",
+            )
+        )
+    end = float(cut_plan.duration_s)
+    fig.update_layout(hovermode="closest", clickmode="event+select")
+    fig.update_yaxes(categoryorder="array", categoryarray=["cut", "comments"], showgrid=False)
+    fig.update_xaxes(title_text="cut time (s)", range=[0, max(end, 1.0)])
+    return _style(fig, height=180)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def selected_comment(selection: Mapping[str, Any] | None) -> tuple[int, float] | None:
+    """The thread id and cut time of the comment point picked on :func:`comment_strip`."""
+    if not selection:
+        return None
+    sel = selection.get("selection", selection)
+    points = sel.get("points", []) if isinstance(sel, Mapping) else []
+    for point in points or []:
+        custom = point.get("customdata") if isinstance(point, Mapping) else None
+        # Comment points carry four items (the cut's scene bars one).
+        if isinstance(custom, list | tuple) and len(custom) == 4:
+            tid, at = _num(custom[0]), _num(custom[1])
+            if tid is not None and at is not None:
+                return int(tid), at
+    return None
+
+
 __all__ = [
     "chapter_timeline",
+    "comment_strip",
     "confidence_histograms",
     "confidence_timeline",
     "merge_intervals",
     "narration_timeline",
+    "selected_comment",
     "selected_scene_ids",
 ]

@@ -182,3 +182,39 @@ def test_narration_timeline_marks_speech_under_narration() -> None:
 def test_merge_intervals() -> None:
     assert viz.merge_intervals([(3, 4), (0, 1), (0.5, 2)]) == [(0.0, 2.0), (3.0, 4.0)]
     assert viz.merge_intervals([(0, 1), (1.2, 2)], 0.3) == [(0.0, 2.0)]
+
+
+def test_comment_strip_and_picking_a_comment() -> None:
+    from genesis_pipeline.services.comments import CutMark
+
+    segs = tuple(
+        CutSegment(k, Path(f"/m{k}.mp4"), 0, 100, 25.0, 0.0, 4.0, width=320, height=180)
+        for k in (1, 2)
+    )
+    cut = CutPlan(
+        segments=segs,
+        scene_ids=(5, 6),
+        chapters=(),
+        speech=(),
+        media_sha={1: "a", 2: "b"},
+        total_scenes=2,
+    )
+    marks = [
+        CutMark(3, "scene", 1.5, 1.5, "ana", "too dark", False, 2),
+        CutMark(4, "cut", 5.0, 6.5, "bea", "music up", True, 0),
+        CutMark(9, "chapter", 4.0, 4.0, "vic", "x" * 200, False, 0),
+    ]
+    fig = viz.comment_strip(cut, marks)
+    by = {t.name: t for t in fig.data if t.name}
+    assert list(by["cut"].base) == [0.0, 4.0]
+    assert list(by["open"].x) == [1.5, 4.0] and list(by["resolved"].x) == [5.0]
+    assert [c[0] for c in by["open"].customdata] == [3, 9]
+    assert by["open"].customdata[1][2].endswith("…") and len(by["open"].customdata[1][2]) == 80
+    ranges = [list(t.x) for t in fig.data if getattr(t, "mode", None) == "lines"]
+    assert ranges == [[5.0, 6.5]]  # the range comment drawn to its end
+    assert fig.layout.xaxis.range == (0, 8.0)
+    # A click on a comment point gives its thread and time; a click on the cut bar nothing.
+    point = {"customdata": list(by["resolved"].customdata[0])}
+    assert viz.selected_comment({"selection": {"points": [point]}}) == (4, 5.0)
+    assert viz.selected_comment({"selection": {"points": [{"customdata": [5]}]}}) is None
+    assert viz.selected_comment(None) is None

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
+from genesis_app import comments as comment_ui
 from genesis_app import reads, state
 from genesis_pipeline import viz
 from genesis_pipeline.errors import GenesisError
@@ -431,3 +432,5 @@ if st.button(
         del st.session_state["ch_titles"]
         state.flash("success", f"Saved {plural(len(renamed), 'title')}.")
         st.rerun()
+
+comment_ui.chapters_section(pid, stored)

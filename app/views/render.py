@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from genesis_app import comments as comment_ui
 from genesis_app import reads, state
 from genesis_app.overrun_notice import overrun_notice
 from genesis_pipeline.errors import GenesisError, RunInProgressError
@@ -257,7 +258,7 @@ def _history() -> None:
         return
     latest = history[0]
     left, right = st.columns([2.4, 1], gap="large")
-    with left:
+    with left, st.container(key="render_latest_player"):
         _player(latest, "render_download_latest")
     with right:
         _details(latest)
@@ -305,6 +306,8 @@ def _history() -> None:
 
 
 _history()
+if overview.approved:
+    comment_ui.render_strip(pid, reads.cut(pid), "render_latest_player")
 
 
 # -- exports and the timeline import ------------------------------------------------------------

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from genesis_app import comments as comment_ui
 from genesis_app import player, reads, state
 from genesis_pipeline.errors import GenesisError
 from genesis_pipeline.services.review import (
@@ -178,6 +179,9 @@ page_size = f[5].selectbox(
     "Per page", PAGE_SIZES, index=1, on_change=reset_page, **state.kept("scene_page_size")
 )
 
+threads = comment_ui.threads(pid)
+comment_counts = comment_ui.counts_by_scene(threads)
+comment_ui.open_filter(on_change=reset_page)
 result = browse(
     scenes,
     status=status,
@@ -187,7 +191,7 @@ result = browse(
     sort=sort,
     page=int(st.session_state.get("scene_page", 0)),
     page_size=int(page_size),
-    ids=[int(i) for i in focus] if focus is not None else None,
+    ids=comment_ui.filter_ids(threads, focus),
 )
 st.session_state["scene_page"] = result.page
 shown = [int(i) for i in result.rows.id]
@@ -463,6 +467,7 @@ def card(row: pd.Series) -> None:
             args=([sid], UNREVIEWED),
             width="stretch",
         )
+        comment_ui.card_button(sid, comment_counts.get(sid))
 
 
 playing = st.session_state.get("scene_playing")
@@ -472,6 +477,7 @@ if playing:
         st.session_state["scene_playing"] = None
     else:
         scene_player(match.iloc[0], int(playing[1]))
+comment_ui.scene_panel(pid, scenes, threads)
 
 rows = list(result.rows.iterrows())
 for start in range(0, len(rows), COLUMNS):

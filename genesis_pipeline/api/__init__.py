@@ -20,6 +20,7 @@ from genesis_pipeline.api.responses import TimesJSONResponse
 from genesis_pipeline.api.routes import (
     access,
     chapters,
+    comments,
     projects,
     renders,
     runs,
@@ -80,7 +81,17 @@ def create_app(settings: Settings, *, cors_origins: Sequence[str] = ()) -> FastA
     )
     app.state.store = Store(settings)
     problems.install(app)
-    for module in (projects, uploads, runs, scenes, chapters, transcripts, renders, access):
+    for module in (
+        projects,
+        uploads,
+        runs,
+        scenes,
+        chapters,
+        transcripts,
+        renders,
+        access,
+        comments,
+    ):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=MAX_JSON_BYTES)
     if cors_origins:  # off unless origins are configured

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from genesis_pipeline import serde
 from genesis_pipeline.errors import InvalidSettingError
 from genesis_pipeline.files import write_bytes
+from genesis_pipeline.services.comments import cut_marks
 from genesis_pipeline.services.cut import CutPlan, load_cut
 from genesis_pipeline.services.wording import download_name
 from genesis_pipeline.stages.exports import VERSION
@@ -44,6 +45,7 @@ from genesis_pipeline.stages.exports.cues import (
 )
 from genesis_pipeline.stages.exports.reimport import Unmapped, map_timeline
 from genesis_pipeline.stages.exports.timeline import (
+    CommentMark,
     CutTimeline,
     NarrationItem,
     SceneClip,
@@ -155,6 +157,7 @@ class ProjectCut:
     clips: list[NarrationClip] = field(default_factory=list)
     narration_gain: float = 1.0
     voiceover_s: dict[str, float] = field(default_factory=dict)
+    comments: tuple[CommentMark, ...] = ()
 
 
 def load_project_cut(store: Store, project_id: int) -> ProjectCut:
@@ -181,6 +184,12 @@ def load_project_cut(store: Store, project_id: int) -> ProjectCut:
         clips=clips,
         narration_gain=get_mix(store, project_id).voiceover_gain,
         voiceover_s={str(store.absolute(v.path)): v.duration_s for v in voiceovers},
+        comments=tuple(
+            CommentMark(
+                m.thread_id, m.start_s, m.end_s, m.author_name, m.body, m.resolved, m.replies
+            )
+            for m in cut_marks(store, project_id, plan=cut)
+        ),
     )
 
 
@@ -292,6 +301,7 @@ def cut_timeline(store: Store, pc: ProjectCut) -> CutTimeline:
         clips=tuple(c for c in clips if c.record_frames > 0),
         chapters=chapter_marks(pc.cut),
         narration=narration,
+        comments=pc.comments,
         width=plan.width,
         height=plan.height,
     )
@@ -428,6 +438,7 @@ def export_key(
             for c in pc.clips
         ],
         "narration_gain": pc.narration_gain,
+        "comments": [serde.to_json(c) for c in pc.comments],
     }
     if fmt in SUBTITLE_EXPORTS:
         with store.db.read() as con:

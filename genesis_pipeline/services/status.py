@@ -7,9 +7,11 @@ the JSON document the CLI prints.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from genesis_pipeline import serde
+from genesis_pipeline.services.comments import CommentCounts, Thread, counts, to_threads
 from genesis_pipeline.services.documents import (
     ProjectDoc,
     RenderDoc,
@@ -20,6 +22,7 @@ from genesis_pipeline.services.documents import (
 )
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import chapters as chapters_sql
+from genesis_pipeline.store import comments as comments_sql
 from genesis_pipeline.store import media as media_sql
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import renders as renders_sql
@@ -116,6 +119,64 @@ class StatusRules(ReadModel):
 
 
 @dataclass(frozen=True, slots=True)
+class StatusComment(ReadModel):
+    id: int
+    author: str  # the actor's label: user:ana, token:ci-bot, cli:root
+    body: str
+    mentions: tuple[str, ...]
+    created_at: datetime
+    edited_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusThread(ReadModel):
+    """An open thread: where it is (a scene, a chapter, or a range of the cut) and its
+    comments in order. ``orphaned``: its scene or chapter is gone."""
+
+    id: int
+    target: str
+    scene_id: int | None
+    chapter_id: int | None
+    media_id: int | None
+    start_frame: int | None
+    start_s: float | None
+    end_s: float | None
+    orphaned: bool
+    comments: tuple[StatusComment, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusComments(ReadModel):
+    counts: CommentCounts
+    open_threads: tuple[StatusThread, ...]
+
+
+def status_comments(threads: list[Thread]) -> StatusComments:
+    return StatusComments(
+        counts=counts(threads),
+        open_threads=tuple(
+            StatusThread(
+                id=t.id,
+                target=t.target,
+                scene_id=t.root.scene_id,
+                chapter_id=t.root.chapter_id,
+                media_id=t.root.media_id,
+                start_frame=t.root.start_frame,
+                start_s=t.root.start_s,
+                end_s=t.root.end_s,
+                orphaned=t.orphaned,
+                comments=tuple(
+                    StatusComment(c.id, c.author, c.body, c.mentions, c.created_at, c.edited_at)
+                    for c in t.comments
+                ),
+            )
+            for t in threads
+            if not t.resolved
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectStatus(ReadModel):
     """Everything about a project; ``serde.to_json`` of it is ``genesis status --json``."""
 
@@ -128,6 +189,7 @@ class ProjectStatus(ReadModel):
     voiceovers: tuple[VoiceoverRecord, ...]
     renders: tuple[RenderDoc, ...]
     last_run: RunDoc | None
+    comments: StatusComments
 
 
 def status_report(store: Store, project_id: int, *, include_words: bool = True) -> ProjectStatus:
@@ -147,6 +209,7 @@ def status_report(store: Store, project_id: int, *, include_words: bool = True) 
         last = runs_sql.latest(con, project_id)
         rules = rules_sql.latest_rules(con, project_id)
         voiceovers = voiceovers_sql.active_voiceovers(con, project_id)
+        threads = to_threads(comments_sql.for_project(con, project_id))
 
     def abs_path(p: str | None) -> str | None:
         return store.location(p) if p else None
@@ -241,6 +304,7 @@ def status_report(store: Store, project_id: int, *, include_words: bool = True) 
         voiceovers=tuple(voiceovers),
         renders=tuple(render_doc(r, abs_path(r.path)) for r in renders),
         last_run=run_doc(last) if last else None,
+        comments=status_comments(threads),
     )
 
 

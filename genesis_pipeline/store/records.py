@@ -330,6 +330,32 @@ class RulesVersion(ReadModel):
 
 
 @dataclass(frozen=True, slots=True)
+class CommentRecord:
+    """A stored comment with where its target is now: ``scene_id`` (a scene comment's scene,
+    found by its key) and ``chapter_id`` (a chapter comment's chapter, found by its first
+    scene's key); both None when the target is gone (the comment is orphaned)."""
+
+    id: int
+    project_id: int
+    parent_id: int | None
+    target: str  # scene | chapter | cut
+    media_id: int | None
+    start_frame: int | None
+    start_s: float | None
+    end_s: float | None
+    render_id: int | None
+    author: str
+    body: str
+    mentions_json: list[str]
+    created_at: datetime
+    edited_at: datetime | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    scene_id: int | None
+    chapter_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class VoiceoverRecord:
     id: int
     project_id: int

@@ -24,6 +24,13 @@ PROBLEM = "application/problem+json"
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 #: POSTs that only read (a body too rich for a query string).
 READ_POSTS = {"/projects/{project_id}/chapters/preview"}
+#: Writes a viewer may make: comments (their own rules: author-only edits, see the test below).
+VIEWER_WRITES = {
+    "comments",
+    "comments/{comment_id}",
+    "comments/{comment_id}/replies",
+    "comments/{comment_id}/{verb}",
+}
 
 
 def problem_of(response, status: int) -> dict:
@@ -40,7 +47,7 @@ def write_routes(api) -> list[tuple[str, str]]:
     for template, ops in api.client.app.openapi()["paths"].items():
         path = re.sub(r"\{[a-z_]*id\}", "1", template)
         path = path.replace("{verdict}", "approve").replace("{name}", "x")
-        if template not in READ_POSTS:
+        if template not in READ_POSTS and template.split("/", 3)[-1] not in VIEWER_WRITES:
             out += [(m.upper(), path) for m in ops if m.upper() in WRITES]
     return out
 
@@ -438,3 +445,98 @@ def test_voiceover_upload_streams_with_the_limit_checked_first(api) -> None:
     after = api.client.get(f"/projects/{pid}/narration", headers=h).json()["voiceovers"]
     assert [v["id"] for v in after] == [vo["id"]]
     assert api.client.delete(f"/projects/{pid}", headers=api.headers("admin")).status_code == 200
+
+
+def test_comments_threads_roles_and_the_status_document(api) -> None:
+    pid = api.project_id
+    viewer, reviewer = api.headers("viewer"), api.headers("reviewer")
+    scene = api.client.get(f"/projects/{pid}/scenes", headers=viewer).json()["scenes"][0]
+    at = scene["start_s"] + 0.1
+    # The reviewer acts on the project (audited), so it is a member one can mention.
+    api.client.post(f"/projects/{pid}/scenes/{scene['id']}/approve", headers=reviewer)
+    r = api.client.post(
+        f"/projects/{pid}/comments",
+        headers=viewer,
+        json={"body": "too dark, @test-reviewer", "scene_id": scene["id"], "start_s": at},
+    )
+    assert r.status_code == 201, r.text
+    thread = r.json()
+    assert thread["target"] == "scene" and thread["scene_id"] == scene["id"]
+    assert thread["start_s"] == pytest.approx(at) and not thread["resolved"]
+    first = thread["comments"][0]
+    assert (first["author"], first["mentions"]) == ("token:test-viewer", ["test-reviewer"])
+    tid = thread["id"]
+    r = api.client.post(
+        f"/projects/{pid}/comments/{tid}/replies",
+        headers=reviewer,
+        json={"body": "fixed in the grade"},
+    )
+    assert [c["body"] for c in r.json()["comments"]] == [
+        "too dark, @test-reviewer",
+        "fixed in the grade",
+    ]
+    reply_id = r.json()["comments"][1]["id"]
+    # Only the author edits; a viewer resolves only a thread it started; reviewers any.
+    doc = problem_of(
+        api.client.patch(
+            f"/projects/{pid}/comments/{reply_id}", headers=viewer, json={"body": "hijacked"}
+        ),
+        403,
+    )
+    assert "its author, token:test-reviewer" in doc["detail"]
+    r = api.client.patch(f"/projects/{pid}/comments/{tid}", headers=viewer, json={"body": "dark"})
+    assert r.json()["comments"][0]["edited_at"] is not None
+    cut = api.client.post(
+        f"/projects/{pid}/comments",
+        headers=reviewer,
+        json={"body": "music up", "start_s": 1.0, "end_s": 2.0},
+    ).json()
+    problem_of(
+        api.client.post(f"/projects/{pid}/comments/{cut['id']}/resolve", headers=viewer), 403
+    )
+    r = api.client.post(f"/projects/{pid}/comments/{tid}/resolve", headers=viewer)
+    assert r.json()["resolved"] and r.json()["resolved_by"] == "token:test-viewer"
+    listed = api.client.get(f"/projects/{pid}/comments?state=open", headers=viewer).json()
+    assert [t["id"] for t in listed["threads"]] == [cut["id"]]
+    assert (listed["open"], listed["resolved"], listed["orphaned"]) == (1, 1, 0)
+    status = api.client.get(f"/projects/{pid}", headers=viewer).json()
+    assert status["comments"]["counts"]["threads"] == 2
+    assert [t["id"] for t in status["comments"]["open_threads"]] == [cut["id"]]
+    assert (
+        api.client.post(f"/projects/{pid}/comments/{tid}/reopen", headers=reviewer).json()[
+            "resolved"
+        ]
+        is False
+    )
+    # Bad input: problem documents naming the field.
+    problem_of(
+        api.client.post(f"/projects/{pid}/comments", headers=viewer, json={"body": "where?"}), 422
+    )
+    problem_of(
+        api.client.post(
+            f"/projects/{pid}/comments", headers=viewer, json={"body": "", "start_s": 1}
+        ),
+        422,
+    )
+    problem_of(
+        api.client.post(
+            f"/projects/{pid}/comments", headers=viewer, json={"body": "x", "scene_id": 10**9}
+        ),
+        404,
+    )
+    problem_of(
+        api.client.post(
+            f"/projects/{pid}/comments/999999/replies", headers=viewer, json={"body": "x"}
+        ),
+        404,
+    )
+    problem_of(api.client.get(f"/projects/{pid}/comments"), 401)
+    actions = [a for a, _ in audit_actions(api, pid) if a.startswith("comments.")]
+    assert actions[::-1] == [
+        "comments.create",
+        "comments.reply",
+        "comments.edit",
+        "comments.create",
+        "comments.resolve",
+        "comments.reopen",
+    ]

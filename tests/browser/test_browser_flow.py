@@ -23,6 +23,8 @@ import pytest
 from genesis_pipeline import serde
 from genesis_pipeline.config import Settings
 from genesis_pipeline.runs.control import wait_for_run
+from genesis_pipeline.services import comments
+from genesis_pipeline.services.access import Actor
 from genesis_pipeline.services.chapters import current_rules
 from genesis_pipeline.services.cut import load_cut
 from genesis_pipeline.services.narration import get_mix
@@ -375,6 +377,31 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     pg.locator(".st-key-scene_player_close button").first.click()
     settle(pg)
     snap(pg, shots, "scenes")
+    # A client's note on the second scene, answered in another browser; the thread opens beside
+    # the scene's thumbnail from the card's comment button (the README's screenshot).
+    note = comments.add_comment(
+        store,
+        pid,
+        "Too dark here: can we use the second take?",
+        actor=Actor("user", "client", "viewer"),
+        scene_id=second["id"],
+        start_s=start + 0.2,
+    )
+    comments.reply(
+        store,
+        pid,
+        note.id,
+        "@client yes, swapping it in.",
+        actor=Actor("user", "editor", "reviewer"),
+    )
+    pg.locator(f".st-key-scene_comments_{second['id']} button").first.click()
+    settle(pg)
+    panel = pg.locator(".st-key-scene_thread_panel")
+    panel.wait_for()
+    assert "swapping it in" in panel.inner_text()
+    panel.screenshot(path=str(shots / "comment-thread.png"))
+    pg.locator(".st-key-scene_thread_close button").first.click()
+    settle(pg)
     pick(pg, "scene_sort", "lowest confidence first")
     pick(pg, "scene_page_size", "12")
     shown = round_trip(pg, "Scenes", via="Confidence")

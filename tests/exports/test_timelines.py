@@ -276,3 +276,43 @@ def test_round_trip_removing_two_clips_rejects_exactly_those_scenes(project, fmt
     from genesis_pipeline.services.review import reset_reviews
 
     reset_reviews(store, pid)
+
+
+def test_comment_threads_are_markers_where_they_fall_on_the_cut(project) -> None:
+    from genesis_pipeline.services import comments
+    from genesis_pipeline.services.access import Actor
+
+    store, pid, d = project
+    ana = Actor("user", "ana", "reviewer")
+    cut, plan = plan_of(store, pid)
+    scene = cut.scene_ids[2]
+    seg = cut.segments[2]
+    on_scene = comments.add_comment(
+        store, pid, "flash frame", actor=ana, scene_id=scene, start_s=seg.start_s + 0.3
+    )
+    ranged = comments.add_comment(store, pid, "music up", actor=ana, start_s=3.0, end_s=4.0)
+    scene_at = sum(s.duration_s for s in cut.segments[:2]) + 0.3
+    tl = otio.adapters.read_from_file(str(export(store, pid, "otio", d / "comments")))
+    found = {}
+    for clip in picture_clips(tl):
+        for m in clip.markers:
+            meta = m.metadata["genesis"]
+            if "comment" not in meta:
+                continue
+            # Where the marker sits on the cut: the clip's place plus its offset in the clip.
+            offset = m.marked_range.start_time - clip.source_range.start_time
+            at = clip.range_in_parent().start_time.to_seconds() + offset.to_seconds()
+            found[meta["comment"]] = (m.name, m.color, at, m.marked_range.duration.to_seconds())
+    frame = 1 / float(plan.rate)
+    assert found[on_scene.id][:2] == ("ana: flash frame", otio.schema.MarkerColor.RED)
+    assert found[on_scene.id][2] == pytest.approx(scene_at, abs=frame)
+    assert found[ranged.id][2] == pytest.approx(3.0, abs=frame)
+    assert found[ranged.id][3] == pytest.approx(1.0, abs=frame)
+    # FCPXML: to-do markers, done once resolved; the export's cache follows the comments.
+    comments.resolve_thread(store, pid, ranged.id, actor=ana)
+    root = ET.parse(export(store, pid, "fcpxml", d / "comments-fcpxml")).getroot()
+    marks = {m.get("value"): m.get("completed") for m in root.iter("marker")}
+    assert marks["ana: flash frame"] == "0" and marks["ana: music up"] == "1"
+    tl = otio.adapters.read_from_file(str(export(store, pid, "otio", d / "comments-2")))
+    colors = {m.name: m.color for c in picture_clips(tl) for m in c.markers}
+    assert colors["ana: music up"] == otio.schema.MarkerColor.GREEN

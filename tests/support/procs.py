@@ -111,3 +111,49 @@ def start_reviewer(home: Path, project_id: int, stop: Path, prefix: str) -> subp
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+# Two reviewers commenting and approving at once (#18): ``n`` rounds as ``user:<name>`` (a
+# reviewer): a comment on a scene, an approval or rejection, a reply to the reviewer's previous
+# comment, every fifth round a resolve; then it prints ``{"comments": [id, ...], "replies":
+# [id, ...], "reviews": n, "errors": [...]}``.
+COMMENTER = r"""
+import json, sys
+from pathlib import Path
+from genesis_pipeline.config import Settings
+from genesis_pipeline.store import Store
+from genesis_pipeline.services import comments
+from genesis_pipeline.services.access import Actor
+from genesis_pipeline.services.review import set_scene_status
+from genesis_pipeline.services.status import project_status
+store = Store(Settings(home=Path(sys.argv[1])))
+pid, name, n = int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+me = Actor("user", name, "reviewer")
+out = {"comments": [], "replies": [], "reviews": 0, "errors": []}
+for i in range(n):
+    try:
+        ids = [s["id"] for s in project_status(store, pid, include_words=False)["scenes"]]
+        sid = ids[i % len(ids)]
+        c = comments.add_comment(store, pid, f"{name} {i}", actor=me, scene_id=sid)
+        out["comments"].append(c.id)
+        set_scene_status(store, pid, [sid], "approved" if i % 2 else "rejected", reviewer=name)
+        out["reviews"] += 1
+        if len(out["comments"]) > 1:
+            r = comments.reply(store, pid, out["comments"][-2], f"{name} re {i}", actor=me)
+            out["replies"].append(r.id)
+        if i % 5 == 4:
+            comments.resolve_thread(store, pid, c.id, actor=me)
+    except Exception as exc:
+        out["errors"].append(f"{type(exc).__name__}: {exc}")
+print(json.dumps(out))
+"""
+
+
+def start_commenter(home: Path, project_id: int, name: str, rounds: int) -> subprocess.Popen:
+    """:data:`COMMENTER` as ``user:<name>`` for ``rounds`` rounds on ``home``'s project."""
+    return subprocess.Popen(
+        [sys.executable, "-c", COMMENTER, str(home), str(project_id), name, str(rounds)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

@@ -10,7 +10,8 @@ attributes, spine ``asset-clip``s, connected clips on lanes, ``marker``s):
 * one ``asset-clip`` per kept scene in the project's ``spine``, placed where the render plan
   puts it (``offset`` and ``duration`` on the sequence's frame grid) and reading its source
   from ``start`` in the source's own time; chapter ``marker``s inside the clip a chapter starts
-  in; the scene's facts as ``metadata``;
+  in, and each comment thread as a to-do ``marker`` (``completed`` once resolved) where its
+  time falls; the scene's facts as ``metadata``;
 * each voiceover as an audio clip connected below (``lane="-1"``) to the scene it starts over,
   with its gain as ``adjust-volume``.
 """
@@ -145,6 +146,19 @@ def write_fcpxml(cut: CutTimeline) -> str:
                 ET.SubElement(
                     clip, "marker", start=seconds(start + delta), duration=seconds(length),
                     value=ch.title,
+                )  # fmt: skip
+        for cm in cut.comments:
+            # A comment thread is a to-do marker (done once resolved) where its time falls.
+            at_s = Fraction(cm.start_s)
+            if offset <= at_s < offset + duration or (
+                at_s >= offset + duration and clip is placed[-1][0]
+            ):
+                delta = Fraction(math.floor((at_s - offset) * seq_rate)) / seq_rate
+                delta = min(delta, duration - 1 / seq_rate)
+                length = Fraction(max(1, round((cm.end_s - cm.start_s) * seq_rate))) / seq_rate
+                ET.SubElement(
+                    clip, "marker", start=seconds(start + delta), duration=seconds(length),
+                    value=cm.name, completed="1" if cm.resolved else "0",
                 )  # fmt: skip
     for (clip, *_), c in zip(placed, cut.clips, strict=True):
         _metadata(clip, c)

@@ -6,7 +6,9 @@ own rate; ``A1`` the same clips' natural sound; ``Narration`` each voiceover at 
 before it), with its gain. Chapters are markers with their titles on the ``V1`` clip where each
 chapter starts (at the clip's first frame: every adapter writes clip markers, not all write
 track markers), spanning the chapter. Scene ids, frame numbers, times, captions and confidences
-ride in each clip's ``metadata["genesis"]`` (what :mod:`.reimport` reads back).
+ride in each clip's ``metadata["genesis"]`` (what :mod:`.reimport` reads back). Reviewers'
+comment threads are markers too, on the clip under their time (red while open, green once
+resolved), the thread's id, author and state in the marker's ``metadata["genesis"]``.
 
 Rates. A constant-rate source keeps its exact rate (``30000/1001`` is the double nearest it, as
 OTIO stores rates) and its frame numbers. A variable-rate source is referenced at the standard
@@ -86,6 +88,23 @@ class NarrationItem:
 
 
 @dataclass(frozen=True, slots=True)
+class CommentMark:
+    """A comment thread on the cut's clock (``end_s == start_s``: a point)."""
+
+    thread_id: int
+    start_s: float
+    end_s: float
+    author: str
+    body: str
+    resolved: bool = False
+    replies: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"{self.author}: {self.body}"
+
+
+@dataclass(frozen=True, slots=True)
 class CutTimeline:
     """Everything a timeline export holds."""
 
@@ -95,6 +114,7 @@ class CutTimeline:
     clips: tuple[SceneClip, ...]
     chapters: tuple[ChapterMark, ...] = ()
     narration: tuple[NarrationItem, ...] = ()
+    comments: tuple[CommentMark, ...] = ()
     width: int = 1920
     height: int = 1080
 
@@ -152,24 +172,50 @@ def build_timeline(cut: CutTimeline) -> otio.schema.Timeline:
             sound.append(otio.schema.Gap(source_range=tr(rt(0, r), rt(c.source_frames, r))))
         starts.append(t)
         t += c.source_frames / c.rate
-    for ch in cut.chapters:
-        # On the clip the chapter starts in, at its place inside the clip's source range.
-        k = max((i for i, s in enumerate(starts) if s <= ch.start_s + 1e-6), default=0)
+
+    def mark(at_s: float, length_s: float, name: str, color: str, meta: dict[str, object]) -> None:
+        # On the clip ``at_s`` falls in, at its place inside the clip's source range.
         if not video:
-            break
+            return
+        k = max((i for i, s in enumerate(starts) if s <= at_s + 1e-6), default=0)
         clip = video[k]
         r = otio_rate(cut.clips[k].rate)
-        offset = round((ch.start_s - starts[k]) * r)
-        marker = otio.schema.Marker(
-            name=ch.title,
-            marked_range=tr(
-                clip.source_range.start_time + rt(offset, r),
-                rt(max(1, round(ch.duration_s * r)), r),
-            ),
-            color=otio.schema.MarkerColor.BLUE,
-            metadata={META: {"chapter": True, "start_s": ch.start_s, "end_s": ch.end_s}},
+        offset = round((at_s - starts[k]) * r)
+        clip.markers.append(
+            otio.schema.Marker(
+                name=name,
+                marked_range=tr(
+                    clip.source_range.start_time + rt(offset, r),
+                    rt(max(1, round(length_s * r)), r),
+                ),
+                color=color,
+                metadata={META: meta},
+            )
         )
-        clip.markers.append(marker)
+
+    for ch in cut.chapters:
+        mark(
+            ch.start_s,
+            ch.duration_s,
+            ch.title,
+            otio.schema.MarkerColor.BLUE,
+            {"chapter": True, "start_s": ch.start_s, "end_s": ch.end_s},
+        )
+    for cm in cut.comments:
+        mark(
+            cm.start_s,
+            cm.end_s - cm.start_s,
+            cm.name,
+            otio.schema.MarkerColor.GREEN if cm.resolved else otio.schema.MarkerColor.RED,
+            {
+                "comment": cm.thread_id,
+                "author": cm.author,
+                "resolved": cm.resolved,
+                "replies": cm.replies,
+                "start_s": cm.start_s,
+                "end_s": cm.end_s,
+            },
+        )
     timeline.tracks.append(video)
     timeline.tracks.append(sound)
     for track in _narration_tracks(cut.narration, cut.rate):
