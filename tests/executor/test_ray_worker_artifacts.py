@@ -86,3 +86,40 @@ def test_workers_publish_previews_and_copies_and_read_voiceovers_from_s3(
     finally:
         shutil.rmtree(worker_cache, ignore_errors=True)
         shutil.rmtree(worker_dir() / CACHE_DIR / "tags" / f"s3:{bucket}", ignore_errors=True)
+
+
+def test_make_proxies_under_ray_encodes_on_a_worker(
+    ray_cluster, s3, tmp_path: Path, tiny_blip_session: Path
+) -> None:
+    from genesis_pipeline.runs.proxy_worker import make_project_proxies
+
+    bucket = s3.bucket()
+    clip = make_clip(tmp_path / "clips", "mpeg4")
+    store = Store(
+        settings(
+            tmp_path / "home",
+            tiny_blip_session,
+            executor="ray",
+            ray_address=ray_cluster.address,
+            storage=f"s3://{bucket}/genesis",
+            s3_endpoint_url=s3.endpoint,
+        )
+    )
+    pid = create_project(store, "copies").id
+    [added] = add_media(store, pid, [clip])
+    shutil.rmtree(store.home / CACHE_DIR)
+    notes: list[str] = []
+    worker_cache = worker_dir() / CACHE_DIR / "objects" / f"s3:{bucket}"
+    try:
+        [made] = make_project_proxies(store, pid, progress=lambda d, t, n: notes.append(n))
+        assert made.status == "made", made
+        assert made.path is not None and store.exists(made.path)
+        assert playback.playback(store, added.media.id).state == "proxy"
+        # Encoded where the source was fetched: on a worker, not on the app host.
+        host = store.home / CACHE_DIR / "objects"
+        assert not (host.exists() and list(host.rglob("*.mp4")))
+        assert list((worker_cache / "genesis" / "media").rglob("*.mp4"))
+        assert any("mpeg4 part2.mp4: " in n for n in notes), notes
+    finally:
+        shutil.rmtree(worker_cache, ignore_errors=True)
+        shutil.rmtree(worker_dir() / CACHE_DIR / "tags" / f"s3:{bucket}", ignore_errors=True)
