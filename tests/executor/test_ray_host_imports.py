@@ -1,6 +1,6 @@
 """Footage imported from a folder of the app host, under ``ray`` with local storage: a worker
-checks it can read each file (a shared mount) before any work is sent, and a run whose workers
-cannot fails at once in one line naming ``GENESIS_STORAGE``."""
+checks it can read each file (a shared mount) before the first work is sent, and a run whose
+workers cannot fails at once in one line naming ``GENESIS_STORAGE``."""
 
 from __future__ import annotations
 
@@ -66,11 +66,38 @@ def test_a_run_refuses_host_imports_its_workers_cannot_read(
     report = ProjectPipelineService(store).run(pid)
     assert report.status == "failed"
     error = report.error or ""
+    # Refused before the first work is sent: by the first step with a cache miss.
     assert error.startswith(
-        f"media: GENESIS_STORAGE: {tone_footage.path.name} was imported from a folder of the "
-        f"app host ({tone_footage.path.resolve()}) that the Ray workers cannot read"
+        f"transcribe: GENESIS_STORAGE: {tone_footage.path.name} was imported from a folder of "
+        f"the app host ({tone_footage.path.resolve()}), which the Ray workers cannot read"
     ), error
     assert "s3://" in error and "\n" not in error
     assert time.monotonic() - t0 < 30
-    # Nothing was sent to the models: the transcribe step never started.
-    assert [d["step"] for d in report.step_details if d["status"] != "not run"] == ["media"]
+    ran = [d["step"] for d in report.step_details if d["status"] != "not run"]
+    assert ran == ["media", "proxies", "transcribe"], ran
+
+
+def test_a_run_refuses_a_data_dir_its_workers_cannot_read(
+    ray_cluster, tmp_path: Path, tone_footage, monkeypatch
+) -> None:
+    import ray.cloudpickle
+
+    from genesis_pipeline.services.upload import add_media
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    monkeypatch.setattr(tasks, "unreadable_files", nothing_readable)
+    home = tmp_path / "home"
+    store = Store(
+        Settings(
+            home=home, executor="ray", ray_address=ray_cluster.address, ray_owner=OWNER, offline="1"
+        )
+    )
+    pid = create_project(store, "data dir").id
+    add_media(store, pid, [tone_footage.path])
+    report = ProjectPipelineService(store).run(pid)
+    error = report.error or ""
+    assert error.startswith(
+        f"transcribe: GENESIS_STORAGE: {tone_footage.path.name} is in the data dir "
+        f"{home.resolve()} ("
+    ), error
+    assert "share the data dir at the same path on every worker" in error, error

@@ -161,6 +161,7 @@ class RayExecutor:
         self._fitting: set[tuple[tuple[str, float], ...]] = set()
         self._turn = itertools.count()
         self._token = uuid.uuid4().hex[:12]
+        self._before: list[Callable[[], None]] = []
         self.placements: dict[int, dict[str, Any]] = {}
         """Where each call of the last :meth:`run` ran: index → node, pid, busy_s."""
 
@@ -222,6 +223,9 @@ class RayExecutor:
         ).remote()
         self._connected = True
         self._start_watch()
+
+    def before_work(self, check: Callable[[], None]) -> None:
+        self._before.append(check)
 
     def watch(self, on_lost: Callable[[str], None]) -> None:
         """Call ``on_lost(message)`` if the head goes away while this process is stuck inside a
@@ -479,6 +483,8 @@ class RayExecutor:
     def run(self, calls: Sequence[Call[R]], progress: StepProgress) -> Iterator[tuple[int, R]]:
         if not calls:
             return  # a step whose calls all hit the cache: Ray is not even imported
+        while self._before:  # taken off first: a check may send calls of its own
+            self._before.pop(0)()
         import ray
 
         self.connect()

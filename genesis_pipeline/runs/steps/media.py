@@ -1,8 +1,10 @@
 """Step: every media file is still where the store says, with the size it had, and, under
-``ray``, footage imported from a folder of the app host is readable on the workers too."""
+``ray``, files the workers read at a path (the data dir, host-folder imports) are readable on
+them too (checked before the first work is sent)."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError
@@ -24,7 +26,7 @@ def run(ctx: RunContext) -> StepOutcome:
                 m.original_name, f"changed on disk since it was added ({p}); add it again"
             )
         total += m.duration_s
-    check_shared(ctx)
+    ctx.executor.before_work(partial(check_shared, ctx))
     return StepOutcome(
         counts={
             "media": len(ctx.media),
@@ -36,28 +38,35 @@ def run(ctx: RunContext) -> StepOutcome:
 
 
 def check_shared(ctx: RunContext) -> None:
-    """Footage registered in place from a folder of the app host (an absolute path) is read by
-    the workers at that path: under ``ray`` a worker checks it can (a shared mount), before any
-    work is sent; the local executor reads it here.
+    """Files a worker reads at a path (local storage: the data dir; footage registered in place
+    from a folder of the app host) must be there on the workers too (a shared mount): under
+    ``ray`` a worker checks, once, before the first work is sent (a run whose steps all hit the
+    cache never asks); the local executor reads them here.
 
     Raises:
         InvalidSettingError: naming ``GENESIS_STORAGE`` and the first file a worker cannot read.
     """
-    placed = [m for m in ctx.media if Path(m.path).is_absolute()]
-    if not placed or ctx.executor.name == "local":
+    at_paths = {ctx.media_locator(m): m for m in ctx.media}
+    at_paths = {loc: m for loc, m in at_paths.items() if not loc.startswith("s3://")}
+    if not at_paths:
         return
-    files = tuple((m.path, m.size_bytes) for m in placed)
-    call = Call(tasks.unreadable_files, (files,), "host-folder imports")
+    files = tuple((loc, m.size_bytes) for loc, m in at_paths.items())
+    call = Call(tasks.unreadable_files, (files,), "shared files")
     [(_, unreadable)] = list(ctx.executor.run([call], StepProgress(ctx.progress, 1)))
     if not unreadable:
         return
-    first = next(m for m in placed if m.path == unreadable[0])
-    node = ctx.executor.where(0).get("node", "?")
+    first = at_paths[unreadable[0]]
+    node = str(ctx.executor.where(0).get("node", "?"))[:12]
     more = f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
+    if Path(first.path).is_absolute():
+        where = f"was imported from a folder of the app host ({first.path}){more}"
+        fix = "mount that folder at the same path on every worker, or use S3 storage "
+        fix += "(s3://bucket/prefix) and import it again, which copies it into the storage"
+    else:
+        where = f"is in the data dir {ctx.store.home} ({unreadable[0]}){more}"
+        fix = "share the data dir at the same path on every worker, or use S3 storage "
+        fix += "(s3://bucket/prefix)"
     raise InvalidSettingError(
         "GENESIS_STORAGE",
-        f"{first.original_name} was imported from a folder of the app host ({first.path}){more} "
-        f"that the Ray workers cannot read (node {str(node)[:12]}); mount that folder at the "
-        "same path on every worker, or use S3 storage (s3://bucket/prefix) and import it again, "
-        "which copies it into the storage",
+        f"{first.original_name} {where}, which the Ray workers cannot read (node {node}); {fix}",
     )
