@@ -188,7 +188,12 @@ def cmd_upload_url(args: argparse.Namespace) -> int:
 
     store = _store(args)
     ticket = create_upload(
-        store, args.project_id, args.filename, size_bytes=args.size, sha256=args.sha256
+        store,
+        args.project_id,
+        args.filename,
+        size_bytes=args.size,
+        sha256=args.sha256,
+        part_sha256s=[h for h in (args.part_sha256 or "").split(",") if h.strip()],
     )
     doc = upload_target(store, ticket)
 
@@ -632,6 +637,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="HEX",
         help="the file's sha256 (a single PUT is signed with it; finalize refuses other bytes)",
+    )
+    p.add_argument(
+        "--part-sha256",
+        default=None,
+        metavar="HEX,HEX,...",
+        help="with --size over GENESIS_S3_MULTIPART_MB: each part's sha256, in order (parts of "
+        "GENESIS_S3_MULTIPART_MB, the last shorter); each part URL is signed with its own",
     )
     p.set_defaults(func=cmd_upload_url)
 

@@ -21,6 +21,7 @@ _BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "
 OFFLINE_MODES = ("auto", "1", "0")
 EXECUTORS = ("local", "ray")
 # A cluster's GCS (host:port) or its Ray Client server (ray://host:port).
+_RAY_OWNER = re.compile(r"^[A-Za-z0-9._-]{0,40}$")
 _RAY_ADDRESS = re.compile(r"^(ray://)?[\w.\-\[\]:]+:\d+$")
 
 
@@ -199,6 +200,29 @@ class Settings:
             "doc": "Long-lived actors per model; files of a step are spread over them.",
         },
     )
+    ray_owner: str = field(
+        default="",
+        metadata={
+            "env": "GENESIS_RAY_OWNER",
+            "doc": "Whose model actors these are on a shared cluster (empty: this host and data "
+            "dir); an app retires only its own stale actors.",
+        },
+    )
+    ray_autoscaling: bool = field(
+        default=False,
+        metadata={
+            "env": "GENESIS_RAY_AUTOSCALING",
+            "doc": "1 = the cluster has an autoscaler: work no node holds yet asks it for a node "
+            "and waits; 0 = such work fails at once.",
+        },
+    )
+    ray_scale_wait_s: float = field(
+        default=600.0,
+        metadata={
+            "env": "GENESIS_RAY_SCALE_WAIT_S",
+            "doc": "With an autoscaler: how long work waits for a node that can hold it, seconds.",
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
@@ -214,6 +238,12 @@ class Settings:
             )
         if self.ray_model_actors < 1:
             raise InvalidSettingError(_env("ray_model_actors"), "must be at least 1")
+        if self.ray_scale_wait_s < 0:
+            raise InvalidSettingError(_env("ray_scale_wait_s"), "must be 0 or more")
+        if not _RAY_OWNER.match(self.ray_owner):
+            raise InvalidSettingError(
+                _env("ray_owner"), "letters, digits, '.', '_' and '-' only (at most 40)"
+            )
         if self.device not in DEVICES:
             raise InvalidSettingError(_env("device"), f"must be one of {', '.join(DEVICES)}")
         if self.offline not in OFFLINE_MODES:

@@ -3,7 +3,9 @@ upload so neither the upload nor the page waits for the copies.
 
 One worker serves a project at a time (``locks/proxies-project-<id>.lock``); it keeps going
 until no media file of the project is left without its copy, so files uploaded while it works
-are picked up too. Each copy is made by :func:`genesis_pipeline.services.playback.ensure_proxy`.
+are picked up too. Each copy is made by :func:`genesis_pipeline.services.playback.ensure_proxy`:
+in this process with the local executor, as a CPU task on a Ray worker with ``ray``
+(:func:`worker_encoder`: the worker reads the source from the storage and publishes the copy).
 """
 
 from __future__ import annotations
@@ -14,8 +16,18 @@ from dataclasses import dataclass
 
 from genesis_pipeline.files import remove_stale_temporaries
 from genesis_pipeline.progress import Progress, no_progress
+from genesis_pipeline.runs.executor import Call, Executor, StepProgress, make_executor, tasks
 from genesis_pipeline.runs.launch import last_launch, launch_worker, pid_alive
-from genesis_pipeline.services.playback import STAGE, ProxyOutcome, ensure_proxy, project_playback
+from genesis_pipeline.services.playback import (
+    STAGE,
+    ProxyEncoder,
+    ProxyJob,
+    ProxyOutcome,
+    ensure_proxy,
+    project_playback,
+)
+from genesis_pipeline.stages.proxy import Proxy
+from genesis_pipeline.storage import StorageAccess
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import media as media_sql
 from genesis_pipeline.store import projects as projects_sql
@@ -37,6 +49,25 @@ class ProxiesMade:
 
     project_id: int
     media: list[ProxyOutcome]
+
+
+def worker_encoder(executor: Executor, access: StorageAccess) -> ProxyEncoder | None:
+    """How ``executor`` makes a playable copy: None for the local executor (in this process,
+    from the host's copy of the source, as always); under ``ray`` a CPU task per copy
+    (``GENESIS_RAY_CPUS_PER_TASK``) that reads the source from the storage and publishes the
+    copy's cache entry itself."""
+    if executor.name == "local":
+        return None
+
+    def encode(job: ProxyJob, progress: Progress) -> Proxy:
+        def report(done: int, total: int, note: str) -> None:
+            progress(done, total, note.removeprefix(f"{job.name}: "))
+
+        call = Call(tasks.make_proxy_in, (access, job), job.name)
+        [(_, proxy)] = list(executor.run([call], StepProgress(report, 1)))
+        return proxy
+
+    return encode
 
 
 def _lock_name(project_id: int) -> str:
@@ -64,17 +95,27 @@ def make_project_proxies(
         remove_stale_temporaries(store.cache.root / STAGE)
         remove_stale_temporaries(store.project_dir("proxies", project_id))
         outcomes: dict[int, ProxyOutcome] = {}
-        while True:
-            with store.db.read() as con:
-                project = projects_sql.get(con, project_id)
-                media = media_sql.list_for_project(con, project_id)
-            todo = [m for m in media if m.id not in outcomes]
-            if not todo:
-                return list(outcomes.values())
-            for m in todo:
-                outcomes[m.id] = ensure_proxy(
-                    store, project, m, retry_failed=retry_failed, progress=progress
-                )
+        executor = make_executor(store.settings)
+        encode = worker_encoder(executor, store.access)
+        try:
+            while True:
+                with store.db.read() as con:
+                    project = projects_sql.get(con, project_id)
+                    media = media_sql.list_for_project(con, project_id)
+                todo = [m for m in media if m.id not in outcomes]
+                if not todo:
+                    return list(outcomes.values())
+                for m in todo:
+                    outcomes[m.id] = ensure_proxy(
+                        store,
+                        project,
+                        m,
+                        retry_failed=retry_failed,
+                        progress=progress,
+                        encode=encode,
+                    )
+        finally:
+            executor.close()
 
 
 def start_proxy_worker(store: Store, project_id: int) -> int | None:

@@ -202,10 +202,13 @@ def remove_voiceover(store: Store, project_id: int, voiceover_id: int) -> None:
 
 
 def narration_clips(
-    store: Store, cut: CutPlan, voiceovers: list[VoiceoverRecord]
+    store: Store, cut: CutPlan, voiceovers: list[VoiceoverRecord], *, fetch: bool = True
 ) -> tuple[list[NarrationClip], list[VoiceoverPlacement]]:
     """Plan the narration on the cut: returns the clips and where each voiceover goes (with
-    its automatic offset, the override, and on-camera speech it would overlap).
+    its automatic offset, the override, and on-camera speech it would overlap). Each clip's
+    path is a local copy of its voiceover (``fetch``, for work done here), or, without
+    ``fetch``, where that copy would be: the plan reads no audio, and a render on a worker
+    reads the voiceover from the storage itself (``Store.locator_of``).
 
     Raises:
         InvalidSettingError: an offset lies beyond the cut, or a chapter voiceover targets a
@@ -229,7 +232,7 @@ def narration_clips(
         if not store.exists(vo.path):
             where = store.location(vo.path)
             raise InvalidMediaError(vo.original_name, f"voiceover file {where} is missing")
-        path = store.local_path(vo.path)
+        path = store.local_path(vo.path) if fetch else store.absolute(vo.path)
         if vo.chapter_idx is not None and vo.chapter_idx not in known:
             raise InvalidSettingError(
                 "voiceover chapter",

@@ -20,13 +20,13 @@ import dataclasses
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from genesis_pipeline import serde
-from genesis_pipeline.errors import GenesisError, InvalidSettingError
+from genesis_pipeline.errors import GenesisError, InvalidSettingError, StorageError
 from genesis_pipeline.media.playability import PlaybackFacts, Verdict, browser_verdict
 from genesis_pipeline.progress import Progress, no_progress
 from genesis_pipeline.stages.proxy import VERSION, Proxy, ProxyParams, make_proxy
@@ -34,7 +34,7 @@ from genesis_pipeline.store import Store
 from genesis_pipeline.store import media as media_sql
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import proxies as proxies_sql
-from genesis_pipeline.store.cache import stage_key
+from genesis_pipeline.store.cache import MANIFEST, StageCache, stage_key
 from genesis_pipeline.store.locks import exclusive_or_none, is_held
 from genesis_pipeline.store.records import MediaFile, Project, ProxyRecord
 
@@ -104,6 +104,55 @@ class ProxyOutcome:
     path: str | None = None
     error: str | None = None
     proxy: Proxy | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyJob:
+    """One playable copy to make: the source (a path or an ``s3://`` URI, as a worker opens
+    it), the copy's stage-cache key and the source's facts :func:`make_proxy` needs."""
+
+    name: str
+    source: str
+    cache_key: str
+    sha256: str
+    has_video: bool
+    has_audio: bool
+    duration_s: float
+    params: ProxyParams
+
+
+#: Makes ``job``'s copy as the stage-cache entry ``cache/proxy/<key>/`` in the storage and
+#: returns what it made (reporting ``(done, total, note)``).
+ProxyEncoder = Callable[[ProxyJob, Progress], Proxy]
+
+
+def encode_entry(cache: StageCache, job: ProxyJob, source: Path, progress: Progress) -> Proxy:
+    """Encode ``source`` into ``job``'s cache entry in ``cache`` (published whole, its manifest
+    last); returns the copy.
+
+    Raises:
+        MediaToolError: ffmpeg failed.
+        StageError: the copy came out wrong.
+        OSError: the entry could not be written (a full disk).
+    """
+    made: list[Proxy] = []
+
+    def compute(d: Path) -> dict[str, Any]:
+        proxy = make_proxy(
+            source,
+            d,
+            has_video=job.has_video,
+            has_audio=job.has_audio,
+            duration_s=job.duration_s,
+            params=job.params,
+            progress=progress,
+        )
+        (d / RESULT_FILE).write_text(json.dumps(serde.to_json(proxy)))
+        made.append(proxy)
+        return {"media_sha256": job.sha256}
+
+    cache.store(STAGE, job.cache_key, compute)
+    return made[0]
 
 
 # -- the rule and the key --------------------------------------------------------------------------
@@ -201,8 +250,11 @@ def ensure_proxy(
     force: bool = False,
     retry_failed: bool = False,
     progress: Progress = no_progress,
+    encode: ProxyEncoder | None = None,
 ) -> ProxyOutcome:
-    """Make sure ``media`` has a playable copy if it needs one; encode only on a cache miss.
+    """Make sure ``media`` has a playable copy if it needs one; encode only on a cache miss,
+    here or with ``encode`` (run control's: on a Ray worker that reads the source from the
+    storage and publishes the copy's cache entry itself).
 
     Never waits for another process: a copy someone else is making is reported ``busy``.
     ffmpeg failing, a copy that comes out wrong or a full disk is recorded as ``failed`` with
@@ -232,27 +284,26 @@ def ensure_proxy(
         status = "cached"
         if proxy is None:
             cache.delete(STAGE, key)
-            source = store.local_path(media.path)
+            job = ProxyJob(
+                name=name,
+                source=store.location(media.path),
+                cache_key=key,
+                sha256=media.sha256,
+                has_video=media.has_video,
+                has_audio=media.has_audio,
+                duration_s=media.duration_s,
+                params=params,
+            )
 
             def report(done: int, total: int, note: str) -> None:
                 lock.report(done, total)
                 progress(done, total, f"{name}: {note}")
 
-            def compute(d: Path) -> dict[str, Any]:
-                made = make_proxy(
-                    source,
-                    d,
-                    has_video=media.has_video,
-                    has_audio=media.has_audio,
-                    duration_s=media.duration_s,
-                    params=params,
-                    progress=report,
-                )
-                (d / RESULT_FILE).write_text(json.dumps(serde.to_json(made)))
-                return {"media_sha256": media.sha256}
-
+            make = encode or _here(cache, store.local_path(media.path))
             try:
-                proxy = _load(cache.store(STAGE, key, compute))
+                proxy = make(job, report)
+                if encode is not None:  # made elsewhere (a Ray worker): is it there, whole?
+                    _check_made(store, key, proxy)
             except (GenesisError, OSError) as exc:  # ffmpeg failed, a full disk: say so
                 log.warning("no playable copy of %s: %s", name, exc)
                 with store.db.write() as con:
@@ -285,6 +336,21 @@ def ensure_proxy(
 
 
 # -- files and locks -------------------------------------------------------------------------------
+def _here(cache: StageCache, source: Path) -> ProxyEncoder:
+    """Encode in this process, from ``source`` (the host's copy of the footage)."""
+    return lambda job, progress: encode_entry(cache, job, source, progress)
+
+
+def _check_made(store: Store, key: str, proxy: Proxy) -> None:
+    """Raises: StorageError: the copy another process published is not there, complete."""
+    entry = store.cache.entry_key(STAGE, key)
+    made = f"{entry}/{proxy.file}"
+    there = store.object_size(made)
+    if there != proxy.size_bytes or not store.exists(f"{entry}/{MANIFEST}"):
+        have = "missing" if there is None else f"{there} bytes, not {proxy.size_bytes}"
+        raise StorageError(f"{store.location(made)}: the playable copy the worker made is {have}")
+
+
 def _load(d: Path) -> Proxy:
     proxy = serde.from_json(Proxy, json.loads((d / RESULT_FILE).read_text()))
     if (d / proxy.file).stat().st_size != proxy.size_bytes:

@@ -5,10 +5,10 @@ Render page's "is the latest render current" check, so the two can never disagre
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from genesis_pipeline.errors import InvalidSettingError
+from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import transcripts as transcripts_sql
@@ -163,10 +163,13 @@ def render_inputs(
     clips: Sequence[NarrationClip],
     subtitles: str = DEFAULT_RENDER_SUBTITLES,
     transcription: Sequence[str] = (),
+    sizes: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """Everything besides the params that decides a render's output, for its cache key: the
     kept frames, the narration, the chapter markers, the subtitles and, when the render
-    carries subtitles, the models that heard their words (``transcription``)."""
+    carries subtitles, the models that heard their words (``transcription``). ``sizes``: each
+    clip's voiceover size by its path (:func:`clip_sizes`, no download), else read from the
+    clip's file."""
     inputs: dict[str, Any] = {
         "chapters": [(c.title, c.start_s, c.end_s) for c in cut.chapters],
         "subtitles": subtitles,
@@ -175,7 +178,13 @@ def render_inputs(
             for s in cut.segments
         ],
         "narration": [
-            (fingerprint(str(c.path)), c.path.stat().st_size, c.offset_s, c.gain) for c in clips
+            (
+                fingerprint(str(c.path)),
+                sizes[str(c.path)] if sizes is not None else c.path.stat().st_size,
+                c.offset_s,
+                c.gain,
+            )
+            for c in clips
         ],
     }
     if subtitles != "off":
@@ -189,13 +198,33 @@ def render_cache_key(
     clips: Sequence[NarrationClip] = (),
     subtitles: str = DEFAULT_RENDER_SUBTITLES,
     transcription: Sequence[str] = (),
+    sizes: Mapping[str, int] | None = None,
 ) -> str:
     """The cache key of a render of ``cut`` with ``clips``, ``params`` and ``subtitles``
-    (their words heard by the ``transcription`` models, see :func:`transcription_models`)."""
+    (their words heard by the ``transcription`` models, see :func:`transcription_models`;
+    ``sizes`` as :func:`render_inputs` takes them)."""
     from genesis_pipeline.stages.render import VERSION
 
-    inputs = render_inputs(cut, clips, subtitles, transcription)
+    inputs = render_inputs(cut, clips, subtitles, transcription, sizes)
     return stage_key(RENDER_STAGE, VERSION, params, inputs)
+
+
+def clip_sizes(store: Store, clips: Sequence[NarrationClip]) -> dict[str, int]:
+    """Each clip's voiceover size by its path, asked of the storage (no download).
+
+    Raises:
+        InvalidMediaError: a voiceover is gone (names it).
+    """
+    sizes = {}
+    for c in clips:
+        recorded = store.relative(c.path)
+        size = store.object_size(recorded)
+        if size is None:
+            raise InvalidMediaError(
+                c.name or c.path.name, f"voiceover file {store.location(recorded)} is missing"
+            )
+        sizes[str(c.path)] = size
+    return sizes
 
 
 def transcription_models(
@@ -233,11 +262,12 @@ def render_key(store: Store, project_id: int, cut: CutPlan | None = None) -> str
     cut = cut if cut is not None else load_cut(store, project_id)
     if not cut.segments:
         return None
-    clips, _rows = narration_clips(store, cut, list_voiceovers(store, project_id))
+    clips, _rows = narration_clips(store, cut, list_voiceovers(store, project_id), fetch=False)
     params = render_params(store, project_id, clips)
     subtitles = get_render_subtitles(store, project_id)
     models = transcription_models(store, project_id, cut, clips) if subtitles != "off" else ()
-    return render_cache_key(params, cut, clips, subtitles, models)
+    sizes = clip_sizes(store, clips)
+    return render_cache_key(params, cut, clips, subtitles, models, sizes)
 
 
 def _settings(store: Store, project_id: int) -> dict[str, Any]:

@@ -145,14 +145,17 @@ def create_upload(
     filename: str,
     size_bytes: int | None = None,
     sha256: str | None = None,
+    part_sha256s: Sequence[str] = (),
 ) -> UploadTicket:
     """Issue a single-use upload target for ``filename`` in ``project_id``.
 
     With S3 storage the ticket carries presigned URLs that expire with it: one PUT, or one per
     part when ``size_bytes`` (the size the client will send) is over ``GENESIS_S3_MULTIPART_MB``.
     Each URL is signed with its PUT's Content-Length when ``size_bytes`` is given, and a single
-    PUT with the file's ``sha256`` (hex) as its checksum, so S3 refuses other bytes; whatever
-    the storage, ``finalize_upload`` refuses bytes whose size or sha256 differ from these.
+    PUT with the file's ``sha256`` (hex) as its checksum, and each part of a multipart upload
+    with its own of ``part_sha256s`` (hex, in part order; ``Storage.part_size`` says how the
+    file is cut), so S3 refuses other bytes; whatever the storage, ``finalize_upload`` refuses
+    bytes whose size, sha256 or part checksums differ from these.
 
     Raises:
         NotFoundError: no such project.
@@ -162,9 +165,12 @@ def create_upload(
     if not filename or not filename.strip():
         raise InvalidSettingError("filename", "an upload needs a file name")
     if sha256 is not None:
-        sha256 = sha256.strip().lower()
-        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-            raise InvalidSettingError("sha256", f"{sha256!r} is not a sha256 (64 hex digits)")
+        sha256 = _hex_sha256(sha256, "sha256")
+    parts_sha = tuple(_hex_sha256(h, "part_sha256") for h in part_sha256s)
+    if parts_sha and (size_bytes is None or not store.remote):
+        raise InvalidSettingError(
+            "part_sha256", "part checksums need S3 storage and the file's size (--size)"
+        )
     if size_bytes is not None:
         if size_bytes < 0:
             raise InvalidSettingError("size", f"{size_bytes} is not a size in bytes")
@@ -180,7 +186,7 @@ def create_upload(
     if store.remote:
         key = f"uploads/{upload_id}/{sanitize_filename(filename)}"
         target = store.output_path(key)
-        signed = store.storage.presign_upload(key, size_bytes, ttl, sha256)
+        signed = store.storage.presign_upload(key, size_bytes, ttl, sha256, parts_sha)
         recorded, url, parts, headers = key, signed.url, signed.parts, signed.headers
     else:
         target = store.upload_path(upload_id, sanitize_filename(filename))
@@ -196,9 +202,18 @@ def create_upload(
             expires_at=expires,
             expected_size=size_bytes,
             expected_sha256=sha256,
+            expected_part_sha256=parts_sha,
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     return UploadTicket(upload_id, token, target, expires, filename, url, parts, recorded, headers)
+
+
+def _hex_sha256(value: str, setting: str) -> str:
+    """Raises: InvalidSettingError: not 64 hex digits."""
+    value = value.strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise InvalidSettingError(setting, f"{value!r} is not a sha256 (64 hex digits)")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,9 +252,10 @@ def upload_target(store: Store, ticket: UploadTicket) -> UploadTarget:
         signed = "".join(f" -H {quote(f'{k}: {v}')}" for k, v in ticket.headers)
         commands.append(f"curl --fail -X PUT{signed} -T FILE {quote(ticket.url)}")
     for part in ticket.parts:
+        signed_part = "".join(f" -H {quote(f'{k}: {v}')}" for k, v in part.headers)
         commands.append(
             f"tail -c +{part.offset + 1} FILE | head -c {part.size} | "
-            f"curl --fail -X PUT --data-binary @- {quote(part.url)}"
+            f"curl --fail -X PUT{signed_part} --data-binary @- {quote(part.url)}"
         )
     if store.remote:
         endpoint = store.settings.s3_endpoint_url
@@ -304,7 +320,7 @@ def finalize_upload(store: Store, upload_id: str, token: str) -> AddedMedia:
     target = store.inside(
         store.output_path(up.target_path) if store.remote else up.target_path, "upload target"
     )
-    expected = _Expected(up.expected_size, up.expected_sha256)
+    expected = _Expected(up.expected_size, up.expected_sha256, up.expected_parts)
     try:
         if store.remote and not target.is_file():
             added = _finalize_object(store, up.project_id, up.target_path, name, expected)
@@ -332,6 +348,7 @@ class _Expected:
 
     size: int | None
     sha256: str | None
+    part_sha256s: tuple[str, ...] = ()
 
     def check_size(self, name: str, size: int) -> None:
         """Raises: UploadError: another size arrived."""
@@ -357,9 +374,10 @@ def _finalize_object(
     inside S3)."""
     storage = store.storage
     try:
-        storage.complete_upload(key)  # a multipart upload's parts become the object
+        # A multipart upload's parts become the object (with the announced part checksums).
+        storage.complete_upload(key, expected.part_sha256s)
     except StorageError as exc:
-        raise UploadError(f"{name}: the multipart upload is incomplete ({exc})") from None
+        raise UploadError(f"{name}: the multipart upload is refused ({exc})") from None
     head = storage.head(key)
     if head is None:
         raise UploadError(f"{name}: nothing was uploaded to the ticket's location")
@@ -456,13 +474,22 @@ def importable_files(store: Store) -> list[Path]:
     return out
 
 
-def import_from_folder(store: Store, project_id: int, relpaths: Sequence[str]) -> list[AddedMedia]:
+def import_from_folder(
+    store: Store,
+    project_id: int,
+    relpaths: Sequence[str],
+    progress: Progress | None = None,
+) -> list[AddedMedia]:
     """Register files under ``GENESIS_IMPORT_DIR`` in place (no copy), for footage too large to
-    upload through a browser.
+    upload through a browser. Under ``GENESIS_EXECUTOR=ray`` with S3 storage the files are
+    copied into the storage instead (streamed, multipart over ``GENESIS_S3_MULTIPART_MB``;
+    ``progress`` notes each), since Ray workers on other machines cannot read this host's
+    folders.
 
     Raises:
         InvalidSettingError: no import root configured, or a path escapes it.
         InvalidMediaError: a file is not usable media.
+        StorageError: a copy into the storage failed.
     """
     root = _import_root(store)
     resolved = []
@@ -475,10 +502,14 @@ def import_from_folder(store: Store, project_id: int, relpaths: Sequence[str]) -
         resolved.append((p, _probe_as(p, rel)))
     with store.db.read() as con:
         projects_sql.get(con, project_id)
-    return [
-        _register(store, project_id, p.name, info, sha256_file(p), _in_place(str(p)))
-        for p, info in resolved
-    ]
+    copy = store.remote and store.settings.executor == "ray"
+    added = []
+    for i, (p, info) in enumerate(resolved):
+        place = _copied(store, p, i, len(resolved), progress) if copy else _in_place(str(p))
+        added.append(_register(store, project_id, p.name, info, sha256_file(p), place))
+    if progress:
+        progress(len(resolved), len(resolved), "done")
+    return added
 
 
 # -- import from an S3 prefix ----------------------------------------------------------------------
@@ -597,6 +628,21 @@ class _InPlace:
 
 def _in_place(recorded: str) -> Placer:
     return _InPlace(recorded)
+
+
+def _copied(store: Store, src: Path, index: int, count: int, progress: Progress | None) -> Placer:
+    """Copy a file of a host folder into the storage under its media key (streamed from the
+    file; multipart when large), leaving the original where it is."""
+
+    def place(final_key: str) -> str:
+        if not store.exists(final_key):
+            if progress:
+                size_mb = src.stat().st_size / 1e6
+                progress(index, count, f"copying {src.name} ({size_mb:.0f} MB) into the storage")
+            store.storage.put_file(src, final_key)
+        return final_key
+
+    return place
 
 
 def _moved(store: Store, src: Path) -> Placer:

@@ -10,7 +10,7 @@ and publish it (``writing``), and an object is visible only when complete.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
@@ -33,12 +33,14 @@ class ObjectInfo:
 @dataclass(frozen=True, slots=True)
 class UploadPart:
     """One part of a presigned multipart upload: PUT bytes ``[offset, offset + size)`` of the
-    file to ``url``."""
+    file to ``url`` with ``headers`` (the part's signed ``x-amz-checksum-sha256``, when the
+    client announced the parts' sha256s)."""
 
     number: int
     offset: int
     size: int
     url: str
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,23 +168,37 @@ class Storage(Protocol):
 
     # -- presigned uploads (S3 only) -------------------------------------------------------------
     def presign_upload(
-        self, key: str, size_bytes: int | None, expires_s: int, sha256: str | None = None
+        self,
+        key: str,
+        size_bytes: int | None,
+        expires_s: int,
+        sha256: str | None = None,
+        part_sha256s: Sequence[str] = (),
     ) -> PresignedUpload:
         """A presigned PUT for ``key`` (multipart with one URL per part over the threshold),
-        signed with the Content-Length of each PUT when ``size_bytes`` is given and, for a
-        single PUT, with the file's ``sha256`` (hex) as its ``x-amz-checksum-sha256``.
+        signed with the Content-Length of each PUT when ``size_bytes`` is given; a single PUT
+        with the file's ``sha256`` (hex), each part with its own of ``part_sha256s`` (hex, in
+        part order, :meth:`part_size` long each), as their ``x-amz-checksum-sha256``.
 
         Raises:
             StorageError: the storage has no presigned URLs (local storage).
+            InvalidSettingError: ``part_sha256s`` for an upload of another number of parts.
         """
         ...
 
-    def complete_upload(self, key: str) -> bool:
+    def part_size(self, size_bytes: int) -> int | None:
+        """The part size a presigned upload of ``size_bytes`` is cut into (the last part
+        shorter), or None when it goes in one PUT."""
+        ...
+
+    def complete_upload(self, key: str, part_sha256s: Sequence[str] = ()) -> bool:
         """Join the parts a client PUT for ``key`` into the object, when a multipart upload of
-        it is pending (found in the storage); returns whether one was.
+        it is pending (found in the storage); returns whether one was. With ``part_sha256s``
+        (announced when it was presigned) the joined object's parts must have those checksums.
 
         Raises:
-            StorageError: no part arrived, or the parts could not be joined.
+            StorageError: no part arrived, the parts could not be joined, or a part's bytes
+                are not the announced ones.
         """
         ...
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -145,14 +145,23 @@ class LocalStorage:
         return n
 
     def presign_upload(
-        self, key: str, size_bytes: int | None, expires_s: int, sha256: str | None = None
+        self,
+        key: str,
+        size_bytes: int | None,
+        expires_s: int,
+        sha256: str | None = None,
+        part_sha256s: Sequence[str] = (),
     ) -> PresignedUpload:
         raise StorageError(
             "presigned upload URLs need S3 storage (GENESIS_STORAGE=s3://bucket/prefix); "
             "with local storage write to the upload ticket's path"
         )
 
-    def complete_upload(self, key: str) -> bool:
+    def part_size(self, size_bytes: int) -> int | None:
+        """Uploads to local storage are written whole."""
+        return None
+
+    def complete_upload(self, key: str, part_sha256s: Sequence[str] = ()) -> bool:
         """Local storage has no multipart uploads: nothing is pending."""
         return False
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import logging
 import math
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -65,6 +66,18 @@ def parse_uri(uri: str) -> tuple[str, str]:
     if not bucket:
         raise InvalidSettingError("s3 URI", f"{uri!r} names no bucket")
     return bucket, key.strip("/")
+
+
+def composite_sha256(part_sha256s: Sequence[str]) -> str:
+    """S3's checksum of an object joined from parts with these sha256s (hex): base64 of the
+    sha256 of their digests, then ``-<number of parts>``.
+
+    Raises:
+        InvalidSettingError: a sha256 is not 64 hex digits.
+    """
+    digests = b"".join(base64.b64decode(checksum_sha256(h)) for h in part_sha256s)
+    whole = base64.b64encode(hashlib.sha256(digests).digest()).decode()
+    return f"{whole}-{len(part_sha256s)}"
 
 
 def checksum_sha256(hex_digest: str) -> str:
@@ -404,11 +417,28 @@ class S3Storage:
         return len(objs)
 
     # -- presigned uploads ---------------------------------------------------------------------
+    def part_size(self, size_bytes: int) -> int | None:
+        if size_bytes <= self.multipart_bytes:
+            return None
+        return max(self.multipart_bytes, math.ceil(size_bytes / MAX_PARTS))
+
     def presign_upload(
-        self, key: str, size_bytes: int | None, expires_s: int, sha256: str | None = None
+        self,
+        key: str,
+        size_bytes: int | None,
+        expires_s: int,
+        sha256: str | None = None,
+        part_sha256s: Sequence[str] = (),
     ) -> PresignedUpload:
         full = self._k(key)
-        if size_bytes is None or size_bytes <= self.multipart_bytes:
+        part = None if size_bytes is None else self.part_size(size_bytes)
+        if size_bytes is None or part is None:
+            if part_sha256s:
+                raise InvalidSettingError(
+                    "part_sha256",
+                    "part checksums need a multipart upload (a size over "
+                    f"GENESIS_S3_MULTIPART_MB={self.multipart_bytes // (1024 * 1024)})",
+                )
             # Signed headers: S3 refuses a PUT whose Content-Length or body checksum differs.
             params: dict[str, Any] = {"Bucket": self.bucket, "Key": full}
             headers: tuple[tuple[str, str], ...] = ()
@@ -421,28 +451,45 @@ class S3Storage:
                 "put_object", Params=params, ExpiresIn=expires_s
             )
             return PresignedUpload(key, str(url), headers=headers)
-        part = max(self.multipart_bytes, math.ceil(size_bytes / MAX_PARTS))
-        try:
-            mp = self.client.create_multipart_upload(
-                Bucket=self.bucket, Key=full, Metadata={ANNOUNCED_SIZE: str(size_bytes)}
+        offsets = range(0, size_bytes, part)
+        if part_sha256s and len(part_sha256s) != len(offsets):
+            raise InvalidSettingError(
+                "part_sha256",
+                f"{len(part_sha256s)} part checksums given; {size_bytes} bytes go up in "
+                f"{len(offsets)} parts of {part} bytes (the last shorter)",
             )
+        sums = [checksum_sha256(h) for h in part_sha256s]
+        create: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": full,
+            "Metadata": {ANNOUNCED_SIZE: str(size_bytes)},
+        }
+        if sums:
+            create["ChecksumAlgorithm"] = "SHA256"
+        try:
+            mp = self.client.create_multipart_upload(**create)
         except Exception as exc:
             raise self._fail(exc, key) from None
         upload_id = str(mp["UploadId"])
         parts = []
-        for i, offset in enumerate(range(0, size_bytes, part), start=1):
+        for i, offset in enumerate(offsets, start=1):
+            size = min(part, size_bytes - offset)
+            params = {
+                "Bucket": self.bucket,
+                "Key": full,
+                "UploadId": upload_id,
+                "PartNumber": i,
+                "ContentLength": size,
+            }
+            signed: tuple[tuple[str, str], ...] = ()
+            if sums:
+                # Signed: S3 refuses a part whose body has another sha256.
+                params["ChecksumSHA256"] = sums[i - 1]
+                signed = (("x-amz-checksum-sha256", sums[i - 1]),)
             url = self.client.generate_presigned_url(
-                "upload_part",
-                Params={
-                    "Bucket": self.bucket,
-                    "Key": full,
-                    "UploadId": upload_id,
-                    "PartNumber": i,
-                    "ContentLength": min(part, size_bytes - offset),
-                },
-                ExpiresIn=expires_s,
+                "upload_part", Params=params, ExpiresIn=expires_s
             )
-            parts.append(UploadPart(i, offset, min(part, size_bytes - offset), str(url)))
+            parts.append(UploadPart(i, offset, size, str(url), signed))
         return PresignedUpload(key, None, upload_id, tuple(parts))
 
     def _pending(self, key: str) -> list[str]:
@@ -455,7 +502,7 @@ class S3Storage:
         ups = [u for u in r.get("Uploads", []) if u["Key"] == full]
         return [str(u["UploadId"]) for u in sorted(ups, key=lambda u: u["Initiated"])]
 
-    def complete_upload(self, key: str) -> bool:
+    def complete_upload(self, key: str, part_sha256s: Sequence[str] = ()) -> bool:
         pending = self._pending(key)
         if not pending:
             return False
@@ -466,7 +513,11 @@ class S3Storage:
                 Bucket=self.bucket, Key=full, UploadId=multipart_id
             )
             parts = [
-                {"PartNumber": p["PartNumber"], "ETag": p["ETag"]}
+                {
+                    "PartNumber": p["PartNumber"],
+                    "ETag": p["ETag"],
+                    **({"ChecksumSHA256": p["ChecksumSHA256"]} if "ChecksumSHA256" in p else {}),
+                }
                 for page in pages
                 for p in page.get("Parts", [])
             ]
@@ -474,6 +525,10 @@ class S3Storage:
             raise self._fail(exc, key) from None
         if not parts:
             raise StorageError(f"{self.uri(key)}: no part of the multipart upload arrived")
+        if part_sha256s and len(parts) != len(part_sha256s):
+            raise StorageError(
+                f"{self.uri(key)}: {len(parts)} of the {len(part_sha256s)} parts arrived"
+            )
         try:
             self.client.complete_multipart_upload(
                 Bucket=self.bucket,
@@ -483,7 +538,31 @@ class S3Storage:
             )
         except Exception as exc:
             raise StorageError(f"{self.uri(key)}: the parts could not be joined ({exc})") from None
+        if part_sha256s:
+            self._check_parts(key, part_sha256s)
         return True
+
+    def _check_parts(self, key: str, part_sha256s: Sequence[str]) -> None:
+        """The joined object's composite checksum (S3's sha256 of its parts' sha256s, from the
+        bytes it stored) is the one the announced part sha256s make.
+
+        Raises:
+            StorageError: another checksum, or none (a part PUT without its checksum).
+        """
+        want = composite_sha256(part_sha256s)
+        try:
+            r = self.client.head_object(
+                Bucket=self.bucket, Key=self._k(key), ChecksumMode="ENABLED"
+            )
+        except Exception as exc:
+            raise self._fail(exc, key) from None
+        got = str(r.get("ChecksumSHA256") or "")
+        # "<base64>-<parts>" as AWS gives it; some S3 servers leave out the part count.
+        if got.split("-")[0] != want.split("-")[0] or ("-" in got and got != want):
+            raise StorageError(
+                f"{self.uri(key)}: the parts that arrived have the checksum "
+                f"{got or '(none)'}, not {want} from the announced part sha256s"
+            )
 
     def abort_uploads(self, key: str) -> None:
         for multipart_id in self._pending(key):

@@ -71,7 +71,8 @@ class StageCache:
         """The entry's local folder (with remote storage: where its copies are cached)."""
         return self.root / stage / key
 
-    def _key(self, stage: str, key: str) -> str:
+    def entry_key(self, stage: str, key: str) -> str:
+        """The entry's key in the storage: ``cache/<stage>/<key>``."""
         return f"{self.prefix}/{stage}/{key}"
 
     def lookup(self, stage: str, key: str, load: Callable[[Path], T]) -> T | None:
@@ -81,9 +82,9 @@ class StageCache:
             if not (path / MANIFEST).is_file():
                 return None
         else:
-            if not self.storage.exists(f"{self._key(stage, key)}/{MANIFEST}"):
+            if not self.storage.exists(f"{self.entry_key(stage, key)}/{MANIFEST}"):
                 return None
-            path = self.storage.get_dir(self._key(stage, key))
+            path = self.storage.get_dir(self.entry_key(stage, key))
         try:
             return load(path)
         except Exception as exc:  # a corrupt entry means "recompute"
@@ -99,7 +100,7 @@ class StageCache:
         writing = (
             atomic_dir(final)
             if self.storage is None
-            else self.storage.writing_dir(self._key(stage, key), MANIFEST)
+            else self.storage.writing_dir(self.entry_key(stage, key), MANIFEST)
         )
         with writing as tmp:
             extra = write(tmp) or {}
@@ -112,7 +113,7 @@ class StageCache:
         if self.storage is None:
             shutil.rmtree(self.entry(stage, key), ignore_errors=True)
         else:
-            self.storage.delete_prefix(self._key(stage, key))
+            self.storage.delete_prefix(self.entry_key(stage, key))
 
     def prune(self, max_age_days: float) -> int:
         """Delete entries not used (read or written) for ``max_age_days``; returns the count.

@@ -111,6 +111,12 @@ class UploadRecord:
     error: str | None
     expected_size: int | None = None
     expected_sha256: str | None = None
+    expected_part_sha256: str | None = None  # comma-separated hex, in part order
+
+    @property
+    def expected_parts(self) -> tuple[str, ...]:
+        """The announced sha256 (hex) of each part of a multipart upload, in order."""
+        return tuple(self.expected_part_sha256.split(",")) if self.expected_part_sha256 else ()
 
 
 # -- access: API tokens and the audit log ---------------------------------------------------------

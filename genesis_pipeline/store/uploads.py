@@ -22,10 +22,11 @@ def insert(
     expires_at: datetime,
     expected_size: int | None = None,
     expected_sha256: str | None = None,
+    expected_part_sha256: tuple[str, ...] = (),
 ) -> None:
     con.execute(
         "INSERT INTO uploads (id, project_id, token_sha256, original_name, target_path, expires_at,"
-        " expected_size, expected_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " expected_size, expected_sha256, expected_part_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             upload_id,
             int(project_id),
@@ -35,6 +36,7 @@ def insert(
             expires_at,
             expected_size,
             expected_sha256,
+            ",".join(expected_part_sha256) or None,
         ],
     )
 

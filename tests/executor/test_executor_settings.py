@@ -3,9 +3,12 @@ and an unreachable cluster failing at once in one line."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -141,3 +144,52 @@ def test_deciding_the_models_for_ray_neither_imports_nor_reaches_ray() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout
     assert out.split() == ["True", "False"], out
+
+
+def test_work_no_node_holds_waits_for_an_autoscaler_then_fails() -> None:
+    from genesis_pipeline.runs.executor.ray_cluster import scale_verdict, shortfall
+
+    nodes = [{"CPU": 2.0}, {"CPU": 2.0, "GPU": 1.0}]
+    which = {"GPU": "GENESIS_RAY_GPU_PER_MODEL", "CPU": "GENESIS_RAY_CPUS_PER_MODEL"}
+    assert shortfall(nodes, {"GPU": 0.5, "CPU": 1.0}, "a model actor", which) is None
+    short = shortfall(nodes, {"GPU": 2.0, "CPU": 1.0}, "a model actor", which)
+    assert short is not None and short.settings == "GENESIS_RAY_GPU_PER_MODEL=2"
+    assert short.reason == (
+        "a model actor asks for 2 GPU and 1 CPU but no node of the cluster has that "
+        "(2 nodes: 2 CPU, 0 GPU; 2 CPU, 1 GPU)"
+    )
+    # Each alone fits somewhere, together nowhere: both settings are named.
+    both = shortfall(nodes, {"GPU": 1.0, "CPU": 3.0}, "x", which)
+    assert both is not None and both.settings == "GENESIS_RAY_CPUS_PER_MODEL=3"
+    assert scale_verdict(None, False, 0.0, 600.0) == "fits"
+    assert scale_verdict(None, True, 0.0, 600.0) == "fits"
+    assert scale_verdict(short, False, 0.0, 600.0) == "fail"  # no autoscaler: at once
+    assert scale_verdict(short, True, 0.0, 600.0) == "wait"
+    assert scale_verdict(short, True, 599.0, 600.0) == "wait"
+    assert scale_verdict(short, True, 600.0, 600.0) == "fail"
+    assert scale_verdict(short, True, 0.0, 0.0) == "fail"  # a wait of 0: as without one
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"GENESIS_RAY_AUTOSCALING": "maybe"}, "GENESIS_RAY_AUTOSCALING: 'maybe' is not 1 or 0"),
+        ({"GENESIS_RAY_SCALE_WAIT_S": "-1"}, "GENESIS_RAY_SCALE_WAIT_S: must be 0 or more"),
+        ({"GENESIS_RAY_OWNER": "a b"}, "GENESIS_RAY_OWNER: letters, digits"),
+    ],
+)
+def test_autoscaling_and_owner_settings_are_checked(env: dict[str, str], message: str) -> None:
+    with pytest.raises(InvalidSettingError, match=re.escape(message)):
+        Settings.from_env(env)
+
+
+def test_each_data_dir_owns_its_model_actors(tmp_path: Path) -> None:
+    from genesis_pipeline.runs.executor.ray_cluster import RayExecutor
+
+    def prefix(**kw: Any) -> str:
+        return RayExecutor(Settings(executor="ray", **kw)).actor_prefix("whisper")
+
+    a, b = prefix(home=tmp_path / "a"), prefix(home=tmp_path / "b")
+    assert a != b and a.startswith("genesis-") and a.endswith("-whisper-")
+    assert prefix(home=tmp_path / "a") == a  # the same app, run after run
+    assert prefix(home=tmp_path / "a", ray_owner="studio-1") == "genesis-studio-1-whisper-"

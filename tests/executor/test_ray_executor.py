@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from support.procs import spawn
 from support.raygate import wait_for
-from support.rayrows import project, rows, settings
+from support.rayrows import OWNER, project, rows, settings
 
 from genesis_pipeline.runs.executor import tasks
 from genesis_pipeline.runs.options import RunOptions
@@ -208,6 +208,7 @@ def test_two_projects_at_once_keep_their_rows_apart(
         "GENESIS_OFFLINE": "1",
         "GENESIS_DEVICE": "cpu",
         "GENESIS_RAY_GPU_PER_MODEL": "0.5",
+        "GENESIS_RAY_OWNER": OWNER,
     }
     procs = [spawn(home, "process-project", "--project-id", str(p), "-q", env=env) for p in (a, b)]
     outs = [p.communicate(timeout=300) for p in procs]
@@ -284,17 +285,21 @@ def test_model_actors_are_kept_per_model_settings_and_stale_ones_retired(ray_clu
 
     def serve(**kw: Any) -> tuple[int, str]:
         """(pid of the actor that ran a call, its actors' name prefix) under settings ``kw``."""
-        settings = Settings(executor="ray", ray_address=ray_cluster.address, offline="1", **kw)
+        settings = Settings(
+            executor="ray", ray_address=ray_cluster.address, offline="1", ray_owner=OWNER, **kw
+        )
         config = model_config(settings, "whisper")
         executor = make_executor(settings)
         try:
             [(_, pid)] = list(executor.run([Call(actor_pid, (), "probe", config)], quiet))
-            return pid, f"genesis-whisper-{executor.actor_tag(config)}-"  # type: ignore[attr-defined]
+            return pid, f"{mine}{executor.actor_tag(config)}-"  # type: ignore[attr-defined]
         finally:
             executor.close()
 
+    mine = f"genesis-{OWNER}-whisper-"
+
     def whisper_actors() -> list[str]:
-        return sorted(n for n in list_named_actors() if n.startswith("genesis-whisper-"))
+        return sorted(n for n in list_named_actors() if n.startswith(mine))
 
     def settle(expected: list[str], timeout_s: float = 60.0) -> list[str]:
         deadline = time.monotonic() + timeout_s
@@ -334,7 +339,11 @@ def test_the_spans_of_a_long_recording_fan_out_over_whisper_actors(
     assert len(split_recording(path).spans) == 2
     files = [Recording(path.name, str(path), True, duration)]
     settings = Settings(
-        executor="ray", ray_address=ray_cluster.address, offline="1", ray_model_actors=2
+        executor="ray",
+        ray_address=ray_cluster.address,
+        offline="1",
+        ray_model_actors=2,
+        ray_owner=OWNER,
     )
     config = model_config(settings, "whisper")
     local = LocalExecutor()
@@ -372,6 +381,7 @@ def test_a_stopped_head_fails_the_run_in_one_line_and_the_next_run_resumes(
         "GENESIS_RAY_ADDRESS": ray_cluster.address,
         "GENESIS_CAPTION_MODEL": str(tiny_blip_session),
         "GENESIS_OFFLINE": "1",
+        "GENESIS_RAY_OWNER": OWNER,
     }
     # `genesis process-project` with scene detection held on its worker until the head is gone.
     script = Path(__file__).resolve().parents[1] / "support" / "raygate.py"

@@ -97,3 +97,18 @@ def test_local_storage_prints_a_path_and_refuses_s3_uris(home: Path, footage) ->
     ]
     shown = _genesis(home, env, "config").stdout
     assert f"storage in effect: the data dir {home.resolve()}" in shown
+
+
+def test_upload_url_part_checksums_need_a_multipart_upload(home: Path, s3: S3Server) -> None:
+    env = s3.env(s3.bucket())
+    assert _genesis(home, env, "create-project", "--name", "p").returncode == 0
+    sha = "ab" * 32
+    proc = _genesis(
+        home, env, "upload-url", "--project-id", "1", "--filename", "a.mp4",
+        "--size", "1000", "--part-sha256", f"{sha},{sha}",
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("genesis: error: part_sha256: "), (
+        proc.stderr
+    )
+    assert "multipart" in proc.stderr

@@ -17,7 +17,7 @@ from support.db import scalar
 from support.s3server import S3Server, object_keys, s3_would_accept, write_noise_clip
 
 from genesis_pipeline.config import Settings
-from genesis_pipeline.errors import InvalidMediaError, UploadError
+from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError, UploadError
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.upload import (
     create_upload,
@@ -276,3 +276,50 @@ def test_import_from_an_s3_prefix_registers_in_place(
         import_from_s3(store, pid2, [f"s3://{bucket}/incoming/day1/gone.mp4"])
     with store.db.read() as con:
         assert int(scalar(con, f"SELECT count(*) FROM media_files WHERE project_id = {pid2}")) == 0
+
+
+def test_multipart_parts_signed_with_their_sha256_and_finalize_checks_them(
+    multipart: Multipart, big_clip: Path, s3: S3Server
+) -> None:
+    store, pid = multipart.store, multipart.pid
+    before = multipart.media_count()
+    size = big_clip.stat().st_size
+    data = big_clip.read_bytes()
+    part = store.storage.part_size(size)
+    assert part == 5 * 1024 * 1024
+    chunks = [data[o : o + part] for o in range(0, size, part)]
+    sums = [hashlib.sha256(c).hexdigest() for c in chunks]
+    # The wrong number of part checksums is refused at once, saying how the file is cut.
+    with pytest.raises(InvalidSettingError, match=f"parts of {part} bytes"):
+        create_upload(store, pid, big_clip.name, size_bytes=size, part_sha256s=sums[:-1])
+
+    ticket = create_upload(store, pid, big_clip.name, size_bytes=size, part_sha256s=sums)
+    now = time.time()
+    for p, sha in zip(ticket.parts, sums, strict=True):
+        signed = dict(p.headers)
+        want = base64.b64encode(bytes.fromhex(sha)).decode()
+        assert signed == {"x-amz-checksum-sha256": want}
+        right = {"Content-Length": str(p.size), **signed}
+        assert s3_would_accept(p.url, "PUT", right, now)
+        other = base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+        assert not s3_would_accept(p.url, "PUT", {**right, "x-amz-checksum-sha256": other}, now)
+        assert not s3_would_accept(p.url, "PUT", {"Content-Length": str(p.size)}, now)
+    assert "-H 'x-amz-checksum-sha256: " in upload_target(store, ticket).commands[0]
+    for p in ticket.parts:
+        body = data[p.offset : p.offset + p.size]
+        requests.put(p.url, data=body, headers=dict(p.headers), timeout=60).raise_for_status()
+    added = finalize_upload(store, ticket.upload_id, ticket.token)
+    assert added.media.sha256 == _sha(big_clip) and added.media.size_bytes == size
+
+    # moto stores whatever body arrives; finalize refuses parts that are not the announced
+    # bytes (S3 itself refuses them at the PUT), by the object's checksum of its parts.
+    again = create_upload(store, pid, "b.mp4", size_bytes=size, part_sha256s=sums)
+    for i, p in enumerate(again.parts):
+        body = data[p.offset : p.offset + p.size]
+        if i == 0:
+            body = bytes(16) + body[16:]
+        requests.put(p.url, data=body, headers=dict(p.headers), timeout=60).raise_for_status()
+    with pytest.raises(UploadError, match=r"not \S+ from the announced part sha256s"):
+        finalize_upload(store, again.upload_id, again.token)
+    assert multipart.media_count() == before + 1
+    assert multipart.upload_keys(s3) == []

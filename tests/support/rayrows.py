@@ -12,8 +12,13 @@ from genesis_pipeline.services.status import status_report
 from genesis_pipeline.services.upload import add_media
 from genesis_pipeline.store import Store
 
+#: The executor tests share one owner, so their model actors serve each other's runs (as the
+#: runs of one app do) whatever their data dirs.
+OWNER = "tests"
+
 
 def settings(home: Path, blip: Path, **kw: Any) -> Settings:
+    kw.setdefault("ray_owner", OWNER)
     return Settings(home=home, caption_model=str(blip), offline="1", **kw)
 
 

@@ -156,6 +156,12 @@ class Executor(Protocol):
         """
         ...
 
+    def before_work(self, check: Callable[[], None]) -> None:
+        """Have ``check()`` run once before the first calls this executor sends elsewhere (it
+        may raise to refuse them all): a run whose steps all hit the cache never pays for it.
+        A no-op for the local executor, which sends nothing away."""
+        ...
+
     def watch(self, on_lost: Callable[[str], None]) -> None:
         """Have ``on_lost(message)`` called (and the process ended) if the cluster goes away
         while this process is stuck in a call to it; a no-op where there is no cluster."""

@@ -45,6 +45,9 @@ class LocalExecutor:
                 result = call.fn(load_model(call.model), *call.args, progress=prog)
             yield i, result
 
+    def before_work(self, check: Callable[[], None]) -> None:
+        """Nothing to check: every call runs here, reading what this host reads."""
+
     def watch(self, on_lost: Callable[[str], None]) -> None:
         """Nothing to watch: no cluster."""
 

@@ -8,11 +8,14 @@ Models: the host decides each model's identity (the cache keys) and device plan 
 settings alone (:meth:`RayExecutor.planned`), so a run whose steps all hit the cache never
 connects. Whisper and BLIP calls go to long-lived detached actors
 (:class:`.ray_actors.ModelWorker`, ``GENESIS_RAY_MODEL_ACTORS`` per model) named after that
-identity, plan and resource request, so a second run, of any project, finds them with the model
-loaded; a run with other model settings starts its own and retires the stale ones. Each asks
-for ``GENESIS_RAY_GPU_PER_MODEL`` GPUs and ``GENESIS_RAY_CPUS_PER_MODEL`` CPUs; scene detection
-and renders are Ray tasks asking for ``GENESIS_RAY_CPUS_PER_TASK`` CPUs. A request no node of
-the cluster can hold fails at once, naming the setting and what the nodes have. A worker that
+identity, plan and resource request and after their owner (``GENESIS_RAY_OWNER``: by default
+this host and data dir), so a second run, of any project, finds them with the model loaded; a
+run with other model settings starts its own and retires its owner's stale ones, never another
+app's. Each asks for ``GENESIS_RAY_GPU_PER_MODEL`` GPUs and ``GENESIS_RAY_CPUS_PER_MODEL`` CPUs;
+scene detection, playable copies and renders are Ray tasks asking for
+``GENESIS_RAY_CPUS_PER_TASK`` CPUs. A request no node of the cluster can hold fails at once,
+naming the setting and what the nodes have; with an autoscaler (``GENESIS_RAY_AUTOSCALING=1``)
+it asks for a node and waits up to ``GENESIS_RAY_SCALE_WAIT_S`` first. A worker that
 dies is retried by Ray (tasks: ``max_retries``; actors: ``max_restarts`` and
 ``max_task_retries``).
 
@@ -32,8 +35,9 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import ExecutorError, GenesisError, InvalidSettingError
@@ -44,6 +48,9 @@ from genesis_pipeline.store.cache import fingerprint
 log = logging.getLogger(__name__)
 
 SETTING = "GENESIS_RAY_ADDRESS"
+WAIT_SETTING = "GENESIS_RAY_SCALE_WAIT_S"
+# While waiting for the autoscaler: how often the nodes are looked at again.
+SCALE_POLL_S = 1.0
 NAMESPACE = "genesis"
 # Retries of a call whose worker process died (a crash, the OOM killer, a lost node).
 TASK_RETRIES = 2
@@ -67,6 +74,60 @@ def _reachable(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
 
 
+@dataclass(frozen=True, slots=True)
+class Shortfall:
+    """Why no node of the cluster can hold a request: the settings that ask for it (``settings``,
+    as ``NAME=value``) and what was asked of which nodes (``reason``)."""
+
+    settings: str
+    reason: str
+
+
+def shortfall(
+    nodes: Sequence[Mapping[str, float]],
+    need: Mapping[str, float],
+    what: str,
+    settings: Mapping[str, str],
+) -> Shortfall | None:
+    """None when some node holds every resource of ``need`` (each live node's resources in
+    ``nodes``); else which settings ask for what no node has (``settings``: resource → the
+    setting that asks for it)."""
+
+    def holds(node: Mapping[str, float], kinds: Sequence[str]) -> bool:
+        return all(node.get(k, 0.0) >= need[k] for k in kinds if need[k] > 0)
+
+    if any(holds(n, list(need)) for n in nodes):
+        return None
+    alone = [k for k in need if need[k] > 0 and not any(holds(n, [k]) for n in nodes)]
+    named = alone or [k for k in need if need[k] > 0]
+    asked = " and ".join(f"{need[k]:g} {k}" for k in need if need[k] > 0)
+    has = "; ".join(f"{n.get('CPU', 0.0):g} CPU, {n.get('GPU', 0.0):g} GPU" for n in nodes)
+    return Shortfall(
+        ", ".join(f"{settings[k]}={need[k]:g}" for k in named),
+        f"{what} asks for {asked} but no node of the cluster has that "
+        f"({len(nodes)} node{'s' if len(nodes) != 1 else ''}: {has})",
+    )
+
+
+def scale_verdict(
+    short: Shortfall | None, autoscaling: bool, waited_s: float, wait_s: float
+) -> Literal["fits", "wait", "fail"]:
+    """What to do about a request after ``waited_s`` seconds: send it (a node holds it), wait
+    for the autoscaler to add a node (there is one, and ``wait_s`` has not passed), or fail."""
+    if short is None:
+        return "fits"
+    if autoscaling and waited_s < wait_s:
+        return "wait"
+    return "fail"
+
+
+def owner_of(settings: Settings) -> str:
+    """Whose model actors a host starts on a shared cluster: this host and its data dir (so two
+    apps on one cluster, with other data dirs or model settings, retire only their own)."""
+    where = {"host": socket.gethostname(), "home": str(settings.home.resolve())}
+    return fingerprint(where)[:8]
+
+
 def _split(address: str) -> tuple[str, int]:
     host, _, port = address.removeprefix("ray://").rpartition(":")
     return host.strip("[]"), int(port)
@@ -85,6 +146,11 @@ class RayExecutor:
         self.cpus_per_model = settings.ray_cpus_per_model
         self.cpus_per_task = settings.ray_cpus_per_task
         self.model_actors = settings.ray_model_actors
+        self.owner = settings.ray_owner or owner_of(settings)
+        self.autoscaling = settings.ray_autoscaling
+        self.scale_wait_s = settings.ray_scale_wait_s
+        self.progress_note: Callable[[str], None] = lambda note: None
+        """Where a wait for the autoscaler is reported (:meth:`run` points it at the step)."""
         self._connected = False
         self._watching = False
         self._raised = False
@@ -97,6 +163,7 @@ class RayExecutor:
         self._fitting: set[tuple[tuple[str, float], ...]] = set()
         self._turn = itertools.count()
         self._token = uuid.uuid4().hex[:12]
+        self._before: list[Callable[[], None]] = []
         self.placements: dict[int, dict[str, Any]] = {}
         """Where each call of the last :meth:`run` ran: index → node, pid, busy_s."""
 
@@ -158,6 +225,9 @@ class RayExecutor:
         ).remote()
         self._connected = True
         self._start_watch()
+
+    def before_work(self, check: Callable[[], None]) -> None:
+        self._before.append(check)
 
     def watch(self, on_lost: Callable[[str], None]) -> None:
         """Call ``on_lost(message)`` if the head goes away while this process is stuck inside a
@@ -266,6 +336,11 @@ class RayExecutor:
             }
         )[:12]
 
+    def actor_prefix(self, kind: str) -> str:
+        """The names of this owner's model actors of ``kind`` start with this
+        (``genesis-<owner>-<kind>-``); the actor tag and a number follow."""
+        return f"genesis-{self.owner}-{kind}-"
+
     def _pool(self, config: ModelConfig) -> list[Any]:
         from genesis_pipeline.runs.executor.ray_actors import RemoteModelWorker
 
@@ -277,9 +352,10 @@ class RayExecutor:
                 f"a {config.kind} model actor",
                 {"GPU": "GENESIS_RAY_GPU_PER_MODEL", "CPU": "GENESIS_RAY_CPUS_PER_MODEL"},
             )
-            prefix = f"genesis-{config.kind}-{self.actor_tag(config)}-"
+            mine = self.actor_prefix(config.kind)
+            prefix = f"{mine}{self.actor_tag(config)}-"
             names = [f"{prefix}{i}" for i in range(self.model_actors)]
-            self._retire(f"genesis-{config.kind}-", keep=set(names))
+            self._retire(mine, keep=set(names))
             self._actors[config] = [
                 RemoteModelWorker.options(
                     name=name,
@@ -296,9 +372,10 @@ class RayExecutor:
         return self._actors[config]
 
     def _retire(self, kind_prefix: str, keep: set[str]) -> None:
-        """Retire the model actors of this kind that other settings started (another model,
-        device, compute type or resource request), or that a smaller pool no longer uses: each
-        ends once the calls already sent to it are done (a run using it finishes its file)."""
+        """Retire this owner's model actors of this kind that other settings started (another
+        model, device, compute type or resource request), or that a smaller pool no longer
+        uses: each ends once the calls already sent to it are done (a run using it finishes its
+        file). Other owners' actors (other apps on the cluster) are theirs to retire."""
         import ray
         from ray.util import list_named_actors
 
@@ -313,8 +390,11 @@ class RayExecutor:
             stale.__ray_terminate__.remote()
 
     def _fits(self, need: dict[str, float], what: str, settings: dict[str, str]) -> None:
-        """Fail at once, in one line, when no node of the cluster can ever hold ``need`` (Ray
-        would keep the work pending for good).
+        """Make sure some node of the cluster can hold ``need`` before work of that shape is
+        sent (Ray would keep it pending for good). Without an autoscaler
+        (``GENESIS_RAY_AUTOSCALING=0``) a request no node holds fails at once; with one, the
+        autoscaler is asked for such a node (``ray.autoscaler.sdk.request_resources``) and the
+        step waits for it up to ``GENESIS_RAY_SCALE_WAIT_S``, saying so in its progress.
 
         Raises:
             ExecutorError: naming the settings that ask for too much and what the nodes have.
@@ -324,24 +404,37 @@ class RayExecutor:
         shape = tuple(sorted(need.items()))
         if shape in self._fitting:
             return
-        # Ray leaves nodes() unannotated.
-        nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
+        t0 = time.monotonic()
+        asked = False
+        while True:
+            # Ray leaves nodes() unannotated.
+            nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
+            short = shortfall(nodes, need, what, settings)
+            waited = time.monotonic() - t0
+            verdict = scale_verdict(short, self.autoscaling, waited, self.scale_wait_s)
+            if verdict == "fits":
+                self._fitting.add(shape)
+                return
+            assert short is not None
+            if verdict == "fail":
+                if not self.autoscaling:
+                    raise ExecutorError(short.settings, short.reason)
+                raise ExecutorError(
+                    f"{short.settings}, {WAIT_SETTING}={self.scale_wait_s:g}",
+                    f"{short.reason}, and the autoscaler added none in {waited:.0f} s",
+                )
+            if not asked:
+                from ray.autoscaler.sdk import request_resources
 
-        def holds(node: dict[str, float], kinds: Sequence[str]) -> bool:
-            return all(node.get(k, 0.0) >= need[k] for k in kinds if need[k] > 0)
-
-        if any(holds(n, list(need)) for n in nodes):
-            self._fitting.add(shape)
-            return
-        alone = [k for k in need if need[k] > 0 and not any(holds(n, [k]) for n in nodes)]
-        named = alone or [k for k in need if need[k] > 0]
-        asked = " and ".join(f"{need[k]:g} {k}" for k in need if need[k] > 0)
-        has = "; ".join(f"{n.get('CPU', 0.0):g} CPU, {n.get('GPU', 0.0):g} GPU" for n in nodes)
-        raise ExecutorError(
-            ", ".join(f"{settings[k]}={need[k]:g}" for k in named),
-            f"{what} asks for {asked} but no node of the cluster has that "
-            f"({len(nodes)} node{'s' if len(nodes) != 1 else ''}: {has})",
-        )
+                # A hint that stays until the next request: the node is wanted from now on.
+                request_resources(bundles=[{k: v for k, v in need.items() if v > 0}])
+                asked = True
+            self.progress_note(
+                f"waiting for the autoscaler to add a node for {what} "
+                f"({waited:.0f} of {self.scale_wait_s:g} s, {WAIT_SETTING})"
+            )
+            self._check(f"the wait for a node for {what}")
+            time.sleep(SCALE_POLL_S)
 
     def _value(self, ref: Any) -> Any:
         """A finished call's value; its own error (a GenesisError) is raised unchanged."""
@@ -369,6 +462,9 @@ class RayExecutor:
             "cpus_per_model": self.cpus_per_model,
             "cpus_per_task": self.cpus_per_task,
             "model_actors": self.model_actors,
+            "owner": self.owner,
+            "autoscaling": self.autoscaling,
+            "scale_wait_s": self.scale_wait_s,
         }
 
     def model_slots(self, config: ModelConfig) -> int:
@@ -389,10 +485,13 @@ class RayExecutor:
     def run(self, calls: Sequence[Call[R]], progress: StepProgress) -> Iterator[tuple[int, R]]:
         if not calls:
             return  # a step whose calls all hit the cache: Ray is not even imported
+        while self._before:  # taken off first: a check may send calls of its own
+            self._before.pop(0)()
         import ray
 
         self.connect()
         self._check(calls[0].label)
+        self.progress_note = lambda note: progress.progress(0, progress.calls * 1000, note)
         token = f"{self._token}/{next(self._turn)}/"
         refs = {self._submit(c, f"{token}{i}"): i for i, c in enumerate(calls)}
         pending = list(refs)

@@ -11,6 +11,7 @@ worker that made it, and the host records a row only for an object that is there
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import tempfile
@@ -24,13 +25,19 @@ from genesis_pipeline.progress import Progress, no_progress
 from genesis_pipeline.runs.executor.base import ModelConfig, ModelInfo
 from genesis_pipeline.runs.executor.inputs import reading
 from genesis_pipeline.storage import StorageAccess, storage_for
+from genesis_pipeline.store.cache import StageCache
+
+#: The stage cache folders the workers publish entries to (the steps' ``STAGE`` names).
+SCENES_STAGE = "scenes"
 
 if TYPE_CHECKING:
     import numpy as np
 
     from genesis_pipeline.ml.device import DevicePlan
+    from genesis_pipeline.services.playback import ProxyJob
     from genesis_pipeline.stages.captions import CaptionParams, CaptionResult
     from genesis_pipeline.stages.narration import NarrationClip
+    from genesis_pipeline.stages.proxy import Proxy
     from genesis_pipeline.stages.render import AssemblyParams, RenderExtras, RenderResult
     from genesis_pipeline.stages.scenes import SceneList, SceneParams
     from genesis_pipeline.stages.timeline import CutSegment
@@ -234,30 +241,94 @@ def transcribe_part(
     return transcribe_span(samples, first, duration, model, params, within, label)
 
 
+def unreadable_files(
+    files: Sequence[tuple[str, int]], *, progress: Progress = no_progress
+) -> list[str]:
+    """Which of ``files`` (path, size) this worker cannot read at that path with that size:
+    host-folder imports reach a worker only through a shared mount."""
+    missing = []
+    for path, size in files:
+        try:
+            readable = os.access(path, os.R_OK) and Path(path).stat().st_size == size
+        except OSError:
+            readable = False
+        if not readable:
+            missing.append(path)
+    progress(1, 1, f"{len(files) - len(missing)} of {len(files)} readable here")
+    return missing
+
+
 @dataclass(frozen=True, slots=True)
 class DetectedScenes:
-    """A file's scenes and their preview JPEGs by name (``scenes[i].previews`` names them)."""
+    """A file's scenes, published by the worker as the stage cache entry ``entry``
+    (``cache/scenes/<key>``: ``previews/<name>`` for each preview ``scenes[i].previews`` names,
+    ``scenes.json``, and the manifest last), with each preview's size as uploaded, so the host
+    records rows only for previews that are there."""
 
     scenes: SceneList
-    previews: dict[str, bytes]
+    entry: str
+    previews: dict[str, int]
+
+
+def stage_cache(access: StorageAccess) -> StageCache:
+    """The stage cache in the storage ``access`` names, as this process sees it (the data dir's
+    ``cache/``, or objects under ``cache/`` in S3 written through this worker's staging area)."""
+    storage = storage_for(access)
+    return StageCache(Path(access.root) / "cache", storage if access.remote else None)
 
 
 def detect_scenes_in(
-    access: StorageAccess, locator: str, params: SceneParams, *, progress: Progress = no_progress
+    access: StorageAccess,
+    locator: str,
+    params: SceneParams,
+    key: str,
+    *,
+    progress: Progress = no_progress,
 ) -> DetectedScenes:
-    """Detect the scenes of one video; the previews come back by value.
+    """Detect the scenes of one video and publish them, previews included, from this worker as
+    the ``scenes`` stage cache entry ``key`` (complete when its manifest is there).
 
     Raises:
         InvalidMediaError: the file is missing, not media, or has no decodable video.
         ObjectMissingError: the object is gone from the storage.
+        StorageError: the entry could not be published.
     """
+    from genesis_pipeline import serde
     from genesis_pipeline.stages.scenes import detect_scenes
 
-    with tempfile.TemporaryDirectory(prefix="genesis-scenes-") as tmp, reading(access) as fetch:
-        out = Path(tmp)
-        scenes = detect_scenes(fetch(locator), out, params, progress)
-        previews = {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
-    return DetectedScenes(scenes, previews)
+    cache = stage_cache(access)
+    found: list[SceneList] = []
+    sizes: dict[str, int] = {}
+
+    def write(d: Path) -> None:
+        previews = d / "previews"
+        previews.mkdir()
+        scenes = detect_scenes(fetch(locator), previews, params, progress)
+        sizes.update({p.name: p.stat().st_size for p in previews.iterdir() if p.is_file()})
+        (d / "scenes.json").write_text(json.dumps(serde.to_json(scenes)))
+        found.append(scenes)
+
+    with reading(access) as fetch:
+        cache.store(SCENES_STAGE, key, write)
+    return DetectedScenes(found[0], cache.entry_key(SCENES_STAGE, key), sizes)
+
+
+def make_proxy_in(
+    access: StorageAccess, job: ProxyJob, *, progress: Progress = no_progress
+) -> Proxy:
+    """Make a playable copy on this worker: the source read from the storage, the copy
+    published as its ``proxy`` stage cache entry (complete when its manifest is there).
+
+    Raises:
+        InvalidMediaError: the source is missing.
+        ObjectMissingError: the object is gone from the storage.
+        MediaToolError: ffmpeg failed.
+        StageError: the copy came out wrong.
+    """
+    from genesis_pipeline.services.playback import encode_entry
+
+    with reading(access) as fetch:
+        return encode_entry(stage_cache(access), job, fetch(job.source), progress)
 
 
 def caption_previews(

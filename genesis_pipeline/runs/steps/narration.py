@@ -53,7 +53,8 @@ def run(ctx: RunContext) -> StepOutcome:
     if not voiceovers:
         ctx.results.narration = []
         return StepOutcome(status="skipped", note="no voiceover")
-    clips, rows = narration_service.narration_clips(ctx.store, cut, voiceovers)
+    # No voiceover is downloaded here: the worker that renders reads them from the storage.
+    clips, rows = narration_service.narration_clips(ctx.store, cut, voiceovers, fetch=False)
     ctx.results.narration = clips
     counts: dict[str, float] = {"voiceovers": len(clips)}
     note = None

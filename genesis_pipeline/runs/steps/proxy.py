@@ -2,18 +2,21 @@
 
 The app's background worker usually made them already (right after the upload): those are
 found recorded or in the stage cache; one that worker is still making is left to it, so a run
-neither waits for nor redoes it. A copy that cannot be made is noted; the run goes on.
+neither waits for nor redoes it. Under ``ray`` each missing copy is a CPU task on a worker. A
+copy that cannot be made is noted; the run goes on.
 """
 
 from __future__ import annotations
 
 from genesis_pipeline.runs.context import RunContext, StepOutcome
+from genesis_pipeline.runs.proxy_worker import worker_encoder
 from genesis_pipeline.services import playback
 
 
 def run(ctx: RunContext) -> StepOutcome:
     params = playback.proxy_params(ctx.project)
     media = ctx.media
+    encode = worker_encoder(ctx.executor, ctx.store.access)
     outcomes = []
     for i, m in enumerate(media):
 
@@ -29,6 +32,7 @@ def run(ctx: RunContext) -> StepOutcome:
                 force=ctx.force,
                 retry_failed=True,  # a run is an explicit request: try a failed copy again
                 progress=prog,
+                encode=encode,
             )
         )
         ctx.progress((i + 1) * 1000, len(media) * 1000, f"{m.original_name}: checked")

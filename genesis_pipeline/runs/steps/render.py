@@ -98,7 +98,8 @@ def run(ctx: RunContext) -> StepOutcome:
         if subtitles != "off"
         else ()
     )
-    key = render_settings.render_cache_key(params, cut, clips, subtitles, models)
+    sizes = render_settings.clip_sizes(ctx.store, clips)
+    key = render_settings.render_cache_key(params, cut, clips, subtitles, models, sizes)
     with ctx.store.db.read() as con:
         existing = renders_sql.find_by_key(con, ctx.project_id, key, ctx.store.exists)
     if existing is not None and not ctx.force:

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import json
 import time
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline import serde
+from genesis_pipeline.errors import StorageError
 from genesis_pipeline.runs.context import RunContext, StepOutcome
 from genesis_pipeline.runs.executor import Call, StepProgress, tasks
 from genesis_pipeline.store import scenes as scenes_sql
 from genesis_pipeline.store import transcripts as transcripts_sql
-from genesis_pipeline.store.cache import stage_key
+from genesis_pipeline.store.cache import MANIFEST, stage_key
 from genesis_pipeline.store.records import TranscriptConfidenceUpdate
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from genesis_pipeline.stages.scenes import SceneParams, Transition
 
-STAGE = "scenes"
+STAGE = tasks.SCENES_STAGE
 
 
 def params_for(ctx: RunContext) -> SceneParams:
@@ -63,10 +63,13 @@ def run(ctx: RunContext) -> StepOutcome:
 
     found, missed = ctx.lookup_each(STAGE, keys, load)
     misses = [m for m in videos if m.id in missed]
+    if ctx.force:  # the workers publish the entries; forced ones are made again
+        for m in misses:
+            ctx.store.cache.delete(STAGE, keys[m.id])
     calls = [
         Call(
             tasks.detect_scenes_in,
-            (ctx.store.access, ctx.media_locator(m), params),
+            (ctx.store.access, ctx.media_locator(m), params, keys[m.id]),
             m.original_name,
         )
         for m in misses
@@ -76,7 +79,7 @@ def run(ctx: RunContext) -> StepOutcome:
     worker: dict[int, dict[str, Any]] = {}
     for i, detected in ctx.executor.run(calls, StepProgress(ctx.progress, len(calls))):
         m = misses[i]
-        ctx.store_entry(STAGE, keys[m.id], partial(_write, detected=detected))
+        check_published(ctx, detected)
         found[m.id] = detected.scenes
         took[m.id] = time.monotonic() - t0
         worker[m.id] = ctx.executor.where(i)
@@ -152,12 +155,24 @@ def run(ctx: RunContext) -> StepOutcome:
     )
 
 
-def _write(d: Path, *, detected: tasks.DetectedScenes) -> None:
-    previews = d / "previews"
-    previews.mkdir()
-    for name, data in detected.previews.items():
-        (previews / name).write_bytes(data)
-    (d / "scenes.json").write_text(json.dumps(serde.to_json(detected.scenes)))
+def check_published(ctx: RunContext, detected: tasks.DetectedScenes) -> None:
+    """The worker's cache entry is there, complete: its manifest and each preview at the size
+    the worker uploaded (rows then point only at objects that exist).
+
+    Raises:
+        StorageError: the entry or a preview is missing, or another size (names it).
+    """
+    storage = ctx.store.storage
+    if not storage.exists(f"{detected.entry}/{MANIFEST}"):
+        raise StorageError(f"{storage.uri(detected.entry)}: the worker's scenes are not there")
+    there = {
+        o.key.rsplit("/", 1)[-1]: o.size for o in storage.list_prefix(f"{detected.entry}/previews")
+    }
+    for name, size in detected.previews.items():
+        if there.get(name) != size:
+            where = storage.uri(f"{detected.entry}/previews/{name}")
+            have = "missing" if name not in there else f"{there[name]} bytes, not {size}"
+            raise StorageError(f"{where}: the preview the worker published is {have}")
 
 
 def _publish_previews(ctx: RunContext, media_id: int, key: str) -> str:
