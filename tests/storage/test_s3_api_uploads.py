@@ -91,18 +91,31 @@ def test_presigned_put_with_its_checksum_then_finalize(
 def test_multipart_targets_through_the_api(s3_api: S3Api, s3: S3Server, tmp_path: Path) -> None:
     clip = write_noise_clip(tmp_path / "big take.mp4", seconds=2.0)
     data = clip.read_bytes()
+    part_size = 5 * 1024 * 1024
+    chunks = [data[i : i + part_size] for i in range(0, len(data), part_size)]
     r = s3_api.client.post(
         f"/projects/{s3_api.project_id}/uploads",
         headers=s3_api.headers,
-        json={"filename": clip.name, "size_bytes": len(data)},
+        json={
+            "filename": clip.name,
+            "size_bytes": len(data),
+            "part_sha256s": [hashlib.sha256(c).hexdigest() for c in chunks],
+        },
     )
     assert r.status_code == 201, r.text
     target = r.json()
-    assert target["put_url"] is None and len(target["parts"]) >= 2
+    assert target["put_url"] is None and len(target["parts"]) == len(chunks) >= 2
     assert sum(p["size"] for p in target["parts"]) == len(data)
-    for part in target["parts"]:
-        chunk = data[part["offset"] : part["offset"] + part["size"]]
-        requests.put(part["url"], data=chunk, timeout=60).raise_for_status()
+    for part, chunk in zip(target["parts"], chunks, strict=True):
+        signed = {"Content-Length": str(part["size"]), **part["headers"]}
+        assert list(part["headers"]) == ["x-amz-checksum-sha256"]
+        assert s3_would_accept(part["url"], "PUT", signed, time.time())
+        assert not s3_would_accept(
+            part["url"], "PUT", {"Content-Length": signed["Content-Length"]}, time.time()
+        )
+        requests.put(
+            part["url"], data=chunk, headers=part["headers"], timeout=60
+        ).raise_for_status()
     done = s3_api.client.post(
         target["finalize_url"], headers=s3_api.headers, json={"token": target["token"]}
     )

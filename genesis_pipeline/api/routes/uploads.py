@@ -39,6 +39,13 @@ class UploadCreate(BaseModel):
         description="the file's sha256 (hex): finalize refuses other bytes, and a presigned "
         "single PUT is signed with it (send `headers`)",
     )
+    part_sha256s: list[Annotated[str, Field(pattern="^[0-9a-fA-F]{64}$")]] = Field(
+        default_factory=list,
+        max_length=10_000,
+        description="S3 multipart: each part's sha256 (hex), in order, parts of "
+        "`GENESIS_S3_MULTIPART_MB` each; each part URL is signed with its own (send the part's "
+        "`headers`) and finalize refuses a part that differs",
+    )
 
 
 class UploadPartTarget(BaseModel):
@@ -46,6 +53,9 @@ class UploadPartTarget(BaseModel):
     offset: int
     size: int
     url: str
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="headers this part's PUT must send (its checksum)"
+    )
 
 
 class UploadCreated(BaseModel):
@@ -86,7 +96,12 @@ def start_upload(
     project_id: PathId, body: UploadCreate, request: Request, store: StoreDep, actor: Admin
 ) -> UploadCreated:
     ticket = create_upload(
-        store, project_id, body.filename, size_bytes=body.size_bytes, sha256=body.sha256
+        store,
+        project_id,
+        body.filename,
+        size_bytes=body.size_bytes,
+        sha256=body.sha256,
+        part_sha256s=body.part_sha256s,
     )
     own = str(request.url_for("upload_content", upload_id=ticket.upload_id))
     audit(
@@ -101,7 +116,9 @@ def start_upload(
         presigned=store.remote,
         headers=dict(ticket.headers),
         parts=[
-            UploadPartTarget(number=p.number, offset=p.offset, size=p.size, url=p.url)
+            UploadPartTarget(
+                number=p.number, offset=p.offset, size=p.size, url=p.url, headers=dict(p.headers)
+            )
             for p in ticket.parts
         ],
         finalize_url=str(request.url_for("finish_upload", upload_id=ticket.upload_id)),
