@@ -237,7 +237,7 @@ def transcript_lines(project_id: int, media_id: int) -> list[dict[str, Any]]:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _subtitles(home: str, project_id: int, rev: int, media_id: int, fmt: str) -> str:
     lines = _transcript_lines(home, project_id, rev, media_id)
-    return to_srt(lines) if fmt == "srt" else to_vtt(lines)
+    return (to_srt if fmt == "srt" else to_vtt)(lines, mark_uncertain=True)
 
 
 def subtitles(project_id: int, media_id: int, fmt: str) -> str:

@@ -141,7 +141,8 @@ def transcript_tables(store: Store, project_id: int) -> tuple[pd.DataFrame, pd.D
     """(segments, words) of every transcript in the project.
 
     segments: media_id, media_name, index, start, end, text, avg_logprob, no_speech_prob,
-    mean_probability; words: media_id, idx, word, start_s, end_s, probability, segment_idx.
+    mean_probability; words: media_id, idx, word, start_s, end_s, probability, segment_idx,
+    timing_uncertain.
     """
     with store.db.read() as con:
         transcripts = transcripts_sql.transcripts_for_project(con, project_id)
