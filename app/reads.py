@@ -30,6 +30,7 @@ from genesis_pipeline.services.chapters import (
     saved_chapters,
 )
 from genesis_pipeline.services.cut import CutPlan, load_cut
+from genesis_pipeline.services.detector_trace import MediaTrace, media_trace, traced_media
 from genesis_pipeline.services.exports import ExportPreview
 from genesis_pipeline.services.narration import (
     MixSettings,
@@ -400,3 +401,41 @@ def overrun_state(project_id: int) -> OverrunReport | None:
     """Narration and Render pages: the voiceovers that run past the cut's end and the project's
     choice, or None when the narration plan cannot be made."""
     return _overrun_state(str(store().home), project_id, revision(project_id))
+
+
+# -- the scene detector's trace (Confidence page) -------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=32)
+def _traced_media(home: str, project_id: int, rev: int) -> list[tuple[int, str]]:
+    return traced_media(_store(home), project_id)
+
+
+def traced_files(project_id: int) -> list[tuple[int, str]]:
+    """Confidence page: ``(media id, name)`` of the files whose scenes have a detector trace."""
+    return _traced_media(str(store().home), project_id, revision(project_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _media_trace(home: str, project_id: int, rev: int, media_id: int) -> MediaTrace | None:
+    return media_trace(_store(home), project_id, media_id)
+
+
+def detector_trace(project_id: int, media_id: int) -> MediaTrace | None:
+    """Confidence page: the detector's score on every frame of a file, with its boundaries."""
+    return _media_trace(str(store().home), project_id, revision(project_id), media_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _transition_strip(home: str, project_id: int, rev: int, scene_id: int) -> list[bytes]:
+    from genesis_pipeline.services.detector_trace import transition_strip as strip
+
+    try:
+        return [s.jpeg for s in strip(_store(home), project_id, scene_id)]
+    except GenesisError as exc:  # the card goes on without its strip
+        log.warning("no transition strip for scene %d: %s", scene_id, exc)
+        return []
+
+
+def transition_strip(project_id: int, scene_id: int) -> list[bytes]:
+    """Scenes page: JPEG frames across the gradual transition a scene starts with (none for a
+    cut)."""
+    return _transition_strip(str(store().home), project_id, revision(project_id), scene_id)

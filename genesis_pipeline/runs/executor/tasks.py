@@ -236,16 +236,24 @@ def transcribe_part(
 
 @dataclass(frozen=True, slots=True)
 class DetectedScenes:
-    """A file's scenes and their preview JPEGs by name (``scenes[i].previews`` names them)."""
+    """A file's scenes, their preview JPEGs by name (``scenes[i].previews`` names them) and the
+    detector's per-frame trace (the file ``scenes.trace`` names; None when it has none)."""
 
     scenes: SceneList
     previews: dict[str, bytes]
+    trace: bytes | None = None
 
 
 def detect_scenes_in(
-    access: StorageAccess, locator: str, params: SceneParams, *, progress: Progress = no_progress
+    access: StorageAccess,
+    locator: str,
+    params: SceneParams,
+    device: str = "auto",
+    *,
+    progress: Progress = no_progress,
 ) -> DetectedScenes:
-    """Detect the scenes of one video; the previews come back by value.
+    """Detect the scenes of one video; the previews come back by value. ``device`` is
+    ``GENESIS_DEVICE`` (where the neural detector runs, planned on the worker).
 
     Raises:
         InvalidMediaError: the file is missing, not media, or has no decodable video.
@@ -255,9 +263,11 @@ def detect_scenes_in(
 
     with tempfile.TemporaryDirectory(prefix="genesis-scenes-") as tmp, reading(access) as fetch:
         out = Path(tmp)
-        scenes = detect_scenes(fetch(locator), out, params, progress)
-        previews = {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
-    return DetectedScenes(scenes, previews)
+        scenes = detect_scenes(fetch(locator), out, params, progress, device)
+        names = sorted({name for s in scenes.scenes for name in s.previews})
+        previews = {name: (out / name).read_bytes() for name in names}
+        trace = (out / scenes.trace).read_bytes() if scenes.trace else None
+    return DetectedScenes(scenes, previews, trace)
 
 
 def caption_previews(
