@@ -52,9 +52,7 @@ def traced_media(store: Store, project_id: int) -> list[tuple[int, str]]:
     """``(media id, name)`` of the project's files whose scenes have a trace, in project order."""
     with store.db.read() as con:
         media = media_sql.list_for_project(con, project_id)
-        have = {
-            m.id for m in media if traces_sql.trace_for_media(con, project_id, m.id) is not None
-        }
+        have = traces_sql.traced_media_ids(con, project_id)
     return [(m.id, m.original_name) for m in media if m.id in have]
 
 

@@ -41,3 +41,11 @@ def trace_for_media(con: Connection, project_id: int, media_id: int) -> SceneTra
     if row is None:
         return None
     return SceneTraceRecord(int(row[0]), str(row[1]), str(row[2]), int(row[3]), bytes(row[4]))
+
+
+def traced_media_ids(con: Connection, project_id: int) -> set[int]:
+    """The project's media files that have a trace (without reading the traces)."""
+    rows = con.execute(
+        "SELECT DISTINCT media_id FROM scene_traces WHERE project_id = ?", [project_id]
+    ).fetchall()
+    return {int(r[0]) for r in rows}
