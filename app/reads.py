@@ -31,6 +31,7 @@ from genesis_pipeline.services.chapters import (
 )
 from genesis_pipeline.services.comments import Thread, threads
 from genesis_pipeline.services.cut import CutPlan, load_cut
+from genesis_pipeline.services.detector_trace import MediaTrace, media_trace, traced_media
 from genesis_pipeline.services.exports import ExportPreview
 from genesis_pipeline.services.narration import (
     MixSettings,
@@ -238,7 +239,7 @@ def transcript_lines(project_id: int, media_id: int) -> list[dict[str, Any]]:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _subtitles(home: str, project_id: int, rev: int, media_id: int, fmt: str) -> str:
     lines = _transcript_lines(home, project_id, rev, media_id)
-    return to_srt(lines) if fmt == "srt" else to_vtt(lines)
+    return (to_srt if fmt == "srt" else to_vtt)(lines, mark_uncertain=True)
 
 
 def subtitles(project_id: int, media_id: int, fmt: str) -> str:
@@ -417,3 +418,41 @@ def comment_threads(project_id: int) -> list[Thread]:
     """The project's comment threads, read fresh each time (a comment does not change the
     project's revision, and one made in another browser should show on the next rerun)."""
     return threads(store(), project_id)
+
+
+# -- the scene detector's trace (Confidence page) -------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=32)
+def _traced_media(home: str, project_id: int, rev: int) -> list[tuple[int, str]]:
+    return traced_media(_store(home), project_id)
+
+
+def traced_files(project_id: int) -> list[tuple[int, str]]:
+    """Confidence page: ``(media id, name)`` of the files whose scenes have a detector trace."""
+    return _traced_media(str(store().home), project_id, revision(project_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _media_trace(home: str, project_id: int, rev: int, media_id: int) -> MediaTrace | None:
+    return media_trace(_store(home), project_id, media_id)
+
+
+def detector_trace(project_id: int, media_id: int) -> MediaTrace | None:
+    """Confidence page: the detector's score on every frame of a file, with its boundaries."""
+    return _media_trace(str(store().home), project_id, revision(project_id), media_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _transition_strip(home: str, project_id: int, rev: int, scene_id: int) -> list[bytes]:
+    from genesis_pipeline.services.detector_trace import transition_strip as strip
+
+    try:
+        return [s.jpeg for s in strip(_store(home), project_id, scene_id)]
+    except GenesisError as exc:  # the card goes on without its strip
+        log.warning("no transition strip for scene %d: %s", scene_id, exc)
+        return []
+
+
+def transition_strip(project_id: int, scene_id: int) -> list[bytes]:
+    """Scenes page: JPEG frames across the gradual transition a scene starts with (none for a
+    cut)."""
+    return _transition_strip(str(store().home), project_id, revision(project_id), scene_id)

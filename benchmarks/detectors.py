@@ -175,6 +175,22 @@ def score(footage: EditedFootage, result: SceneList) -> TimeMatch:
     return match_spans(truth, found_spans(result), TOLERANCE_FRAMES)
 
 
+def typed(footage: EditedFootage, result: SceneList) -> tuple[int, int]:
+    """``(found, typed right)`` over the true boundaries: each found one is typed right when
+    its label (cut, dissolve, fade, wipe) is the edit's kind, or it says ``gradual`` (a
+    detector that does not tell them apart) for a gradual edit."""
+    found = right = 0
+    for b in footage.boundaries:
+        lo, hi = b.start - TOLERANCE_FRAMES, b.end + TOLERANCE_FRAMES
+        for s, span in zip(result.scenes[1:], found_spans(result), strict=True):
+            if span.start <= hi and span.end >= lo:
+                label = s.transition.label if s.transition else "cut"
+                found += 1
+                right += label == b.kind or (label == "gradual" and b.kind != "cut")
+                break
+    return found, right
+
+
 def decode_only_s(path: Path) -> float:
     """Wall time to decode every frame of ``path`` with PyAV and do nothing else."""
     import av
@@ -198,6 +214,8 @@ class Row:
     seconds: float = 0.0
     decode_s: float = 0.0
     video_s: float = 0.0
+    typed_found: int = 0
+    typed_right: int = 0
 
     @property
     def match(self) -> TimeMatch:
@@ -227,6 +245,9 @@ class Row:
             "seconds": round(self.seconds, 3),
             "decode_s": round(self.decode_s, 3),
             "speed_ratio": round(self.seconds / self.decode_s, 2) if self.decode_s else None,
+            "typed_right": round(self.typed_right / self.typed_found, 4)
+            if self.typed_found
+            else None,
         }
 
 
@@ -252,6 +273,9 @@ def run(
             row.seconds += took
             row.decode_s += decode[plan.name]
             row.video_s += clip.duration_s
+            n, right = typed(clip, result)
+            row.typed_found += n
+            row.typed_right += right
             log.info(
                 "%s on %s: %d/%d found, %d extra, %.1f s (decode %.2f s)",
                 det,
@@ -269,7 +293,14 @@ def table(rows: list[Row]) -> str:
     """The Markdown table: F1 per kind, false positives on the traps, speed over decode-only."""
     kinds = [k for k in ("cut", *GRADUAL_KINDS) if any(r.kind == k for r in rows)]
     dets = list(dict.fromkeys(r.detector for r in rows))
-    head = ["detector", *(f"F1 {k}" for k in kinds), "F1 gradual", "FP/10 min (traps)", "× decode"]
+    head = [
+        "detector",
+        *(f"F1 {k}" for k in kinds),
+        "F1 gradual",
+        "FP/10 min (traps)",
+        "× decode",
+        "typed right",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for det in dets:
         mine = {r.kind: r for r in rows if r.detector == det}
@@ -285,6 +316,8 @@ def table(rows: list[Row]) -> str:
         cells = [det, *(f"{mine[k].match.f1:.3f}" for k in kinds), f"{gradual.match.f1:.3f}"]
         cells.append(f"{traps.fp_per_10min:.1f}" if traps else "-")
         cells.append(f"{secs / dec:.1f}" if dec else "-")
+        n = sum(r.typed_found for r in mine.values())
+        cells.append(f"{sum(r.typed_right for r in mine.values()) / n:.3f}" if n else "-")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

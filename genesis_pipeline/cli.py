@@ -399,7 +399,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         doc = ExportWritten(args.project_id, None, None, False, [], subtitles)
         _emit(args, doc, lambda: f"subtitles in renders of project {args.project_id}: {subtitles}")
         return EXIT_OK
-    cues = CueParams(max_chars=args.max_chars, max_s=args.max_cue_s)
+    cues = CueParams(
+        max_chars=args.max_chars, max_s=args.max_cue_s, mark_uncertain=not args.unmarked
+    )
     out = Path(args.out) if args.out else None
     result = export_project(store, args.project_id, args.format, out=out, cue_params=cues)
     if out is None:
@@ -729,6 +731,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-chars", type=int, default=42, metavar="N", help="subtitle line length")
     p.add_argument(
         "--max-cue-s", type=float, default=7.0, metavar="S", help="longest subtitle cue, seconds"
+    )
+    p.add_argument(
+        "--unmarked",
+        action="store_true",
+        help="subtitles without the marks on words of uncertain timing (SRT <u>, VTT "
+        "<c.uncertain>)",
     )
     _subtitles_flag(p)
     p.set_defaults(func=cmd_export)

@@ -8,10 +8,12 @@ first ``customdata`` item, so a selection maps back to scenes (:func:`selected_s
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -19,6 +21,7 @@ from plotly.subplots import make_subplots
 from genesis_pipeline.services.chapters import ChapterInputs, SavedChapter, compare_chapters
 from genesis_pipeline.services.comments import CutMark
 from genesis_pipeline.services.cut import CutChapterSpan, CutPlan
+from genesis_pipeline.services.detector_trace import MediaTrace
 from genesis_pipeline.services.narration import VoiceoverPlacement
 from genesis_pipeline.stages.chapters import Chapter
 
@@ -181,6 +184,106 @@ def confidence_timeline(scenes_df: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title_text="project time (s)")
     fig.update_layout(dragmode="select", hovermode="closest", clickmode="event+select")
     return _style(fig, height=380)
+
+
+# The detector's series: which row of the figure each goes in, its colour and line.
+TRACE_STYLE = {
+    "content_val": (1, "#4cc9f0", "solid"),
+    "adaptive_ratio": (1, "#4cc9f0", "solid"),
+    "transnet_single": (1, "#4cc9f0", "solid"),
+    "gradual_step": (2, "#f0a500", "solid"),
+    "gradual_low": (2, "#9d9d9d", "dot"),
+    "transnet_transition": (2, "#f0a500", "solid"),
+}
+TRANSITION_COLORS = {"cut": "#e63946", "gradual": "#b388eb"}
+# Points drawn per series at most: longer files are binned, each bin drawn as its maximum (a
+# peak, which is what decides a boundary, survives any zoom-out).
+TRACE_POINTS = 4000
+
+
+def _binned_max(
+    times: np.ndarray[Any, Any], values: np.ndarray[Any, Any], points: int
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    n = len(values)
+    if n <= points:
+        return times, values
+    per = math.ceil(n / points)
+    pad = (-n) % per
+    v = np.concatenate([values, np.full(pad, np.nan, dtype=values.dtype)]).reshape(-1, per)
+    t = np.concatenate([times, np.full(pad, times[-1], dtype=times.dtype)]).reshape(-1, per)
+    with warnings.catch_warnings():  # an all-NaN bin is a gap
+        warnings.simplefilter("ignore", RuntimeWarning)
+        peak = np.nanmax(v, axis=1)
+        where = np.nanargmax(np.where(np.isnan(v), -np.inf, v), axis=1)
+    return t[np.arange(len(t)), where], peak
+
+
+def detector_timeline(media: MediaTrace, *, points: int = TRACE_POINTS) -> go.Figure:
+    """The scene detector's score on every frame of one file, with the boundaries it found.
+
+    Row 1 is the score that decides a cut (``content_val``, ``adaptive_ratio`` on a log axis,
+    or TransNet V2's shot-end probability) with its threshold dashed; row 2, when the detector
+    has one, the gradual evidence (the gradual pass's thumbnail step against its moving
+    threshold, or TransNet V2's in-a-transition probability). Each boundary is a vertical
+    line at the frame its scene starts (red for a cut), a gradual transition also a shaded
+    band over the frames it mixes. Files longer than ``points`` frames are drawn binned (each
+    bin's maximum).
+
+    Args:
+        media: :func:`genesis_pipeline.services.detector_trace.media_trace`.
+        points: most points drawn per series.
+    """
+    trace = media.trace
+    rows = 2 if any(TRACE_STYLE.get(s.name, (1,))[0] == 2 for s in trace.series) else 1
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    times = trace.times_s.astype(np.float64)
+    for series in trace.series:
+        row, color, dash = TRACE_STYLE.get(series.name, (1, "#9d9d9d", "solid"))
+        x, y = _binned_max(times, series.values.astype(np.float64), points)
+        fig.add_trace(
+            go.Scattergl(
+                x=x,
+                y=y,
+                name=series.label,
+                mode="lines",
+                line={"color": color, "width": 1.2, "dash": dash},
+                connectgaps=False,
+                hovertemplate="%{x:.3f} s: %{y:.3g}<extra>" + series.label + "</extra>",
+                meta=series.name,
+            ),
+            row=row,
+            col=1,
+        )
+        if series.threshold is not None:
+            fig.add_hline(
+                y=series.threshold,
+                line={"dash": "dash", "width": 1, "color": color},
+                annotation_text=f"threshold {series.threshold:g}",
+                annotation_position="top left",
+                row=row,
+                col=1,
+            )
+    for b in media.boundaries:
+        color = TRANSITION_COLORS["cut" if b.kind == "cut" else "gradual"]
+        if b.transition_end_s > b.transition_start_s:
+            fig.add_vrect(
+                x0=b.transition_start_s,
+                x1=b.transition_end_s,
+                fillcolor=color,
+                opacity=0.25,
+                line_width=0,
+                row="all",
+                col=1,
+            )
+        fig.add_vline(x=b.start_s, line={"width": 1, "color": color}, row="all", col=1)
+    if trace.get("adaptive_ratio") is not None:
+        fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_yaxes(title_text="cut score" if rows == 1 else "cut", row=1, col=1)
+    if rows == 2:
+        fig.update_yaxes(title_text="gradual", row=2, col=1)
+    fig.update_xaxes(title_text=f"{media.media_name} time (s)", row=rows, col=1)
+    fig.update_layout(hovermode="x unified")
+    return _style(fig, height=220 + 140 * rows)
 
 
 def confidence_histograms(scenes_df: pd.DataFrame) -> go.Figure:

@@ -174,3 +174,35 @@ def test_rules_change_reruns_only_chapters_and_render(project, footage) -> None:
     frames, _video_s, _ = video_frames_and_duration(Path(report.render_path))
     kept = [s for s in doc["scenes"] if s["id"] != rejected["id"]]
     assert abs(frames - sum(s["end_frame"] - s["start_frame"] for s in kept)) <= 1
+
+
+def test_detector_trace_is_stored_with_the_scenes_and_comes_from_the_cache(
+    project, footage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import genesis_pipeline.stages.scenes
+    from genesis_pipeline.services.detector_trace import media_trace, traced_media
+
+    store, pid, _service, _first = project
+    doc = project_status(store, pid, include_words=False)
+    ((media_id, _name),) = traced_media(store, pid)
+    media = media_trace(store, pid, media_id)
+    assert media is not None
+    scenes = doc["scenes"]
+    assert len(media.trace.times_s) == scenes[-1]["end_frame"]
+    starts = [s["start_s"] for s in scenes[1:]]
+    assert [b.start_s for b in media.boundaries] == pytest.approx(starts)
+    assert media.trace.series[0].name == "adaptive_ratio"
+
+    # Another project of the same footage: the scenes come from the stage cache, trace and all.
+    def called(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("scenes detected again")
+
+    monkeypatch.setattr(genesis_pipeline.stages.scenes, "detect_scenes", called)
+    other = create_project(store, "same footage").id
+    add_media(store, other, [footage.path])
+    report = ProjectPipelineService(store).run(other, RunOptions(render=False))
+    assert report.status == "succeeded", report.error
+    assert steps(report)["scenes"]["cache_hit"]
+    ((other_media, _),) = traced_media(store, other)
+    again = media_trace(store, other, other_media)
+    assert again is not None and again.trace.to_bytes() == media.trace.to_bytes()

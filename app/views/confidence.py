@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from genesis_app import reads, state
+from genesis_app import reads, state, transitions
 from genesis_pipeline import viz
 from genesis_pipeline.services.scene_browser import min_confidence
 from genesis_pipeline.services.wording import duration, plural
@@ -109,6 +109,8 @@ with st.container(border=True):
     if cols[2].button("Clear", key="conf_clear_focus", disabled=not focus, width="stretch"):
         st.session_state["scene_focus_ids"] = None
         st.rerun()
+
+transitions.detector_section(pid)
 
 st.subheader("Distributions")
 st.plotly_chart(viz.confidence_histograms(scenes), key="conf_histograms", width="stretch")

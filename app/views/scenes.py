@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from genesis_app import comments as comment_ui
-from genesis_app import player, reads, state
+from genesis_app import player, reads, state, transitions
 from genesis_pipeline.errors import GenesisError
 from genesis_pipeline.services.review import (
     UNREVIEWED,
@@ -419,6 +419,7 @@ def card(row: pd.Series) -> None:
                 )
             )
         )
+        transitions.transition_line(pid, row)
         # The status word on a line of its own: beside three buttons it broke ("unreviewe/d").
         if status == "rejected":
             label = ":red[:material/cancel: **Rejected**]"

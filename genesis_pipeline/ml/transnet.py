@@ -41,29 +41,55 @@ class TransNetPlan:
     batch_windows: int
 
 
-def plan_transnet(requested: str = "auto", *, cuda_available: bool | None = None) -> TransNetPlan:
-    """Choose the device: CUDA when asked for or (``auto``) when torch sees one, else the CPU.
+def plan_transnet(
+    requested: str = "auto",
+    *,
+    cuda_count: int | None = None,
+    torch_cuda: bool | None = None,
+) -> TransNetPlan:
+    """Choose the device as the other models do (``GENESIS_DEVICE``): CUDA when asked for or,
+    with ``auto``, when a CUDA device is visible (:func:`~genesis_pipeline.ml.device.
+    cuda_device_count`, the check Whisper and BLIP are planned with), else the CPU. TransNet V2
+    runs in torch, so CUDA also needs a torch build with CUDA: ``auto`` falls back to the CPU
+    (with a warning) when torch has none.
 
     Args:
         requested: ``auto``, ``cpu`` or ``cuda``.
-        cuda_available: whether torch sees a CUDA device (detected when None; tests pass it).
+        cuda_count: visible CUDA devices (detected when None; tests pass it).
+        torch_cuda: whether torch can use them (detected when None; tests pass it).
 
     Raises:
-        InvalidSettingError: an unknown device, or ``cuda`` asked for with none visible.
+        InvalidSettingError: an unknown device, or ``cuda`` asked for with none visible or a
+            torch build without CUDA.
     """
     if requested not in DEVICES:
         raise InvalidSettingError(
             "GENESIS_DEVICE", f"must be one of {', '.join(DEVICES)} (got {requested!r})"
         )
-    if cuda_available is None:
+    if requested == "cpu":
+        return TransNetPlan("cpu", CPU_BATCH_WINDOWS)
+    if cuda_count is None:
+        from genesis_pipeline.ml.device import cuda_device_count
+
+        cuda_count = cuda_device_count()
+    if requested == "cuda" and cuda_count == 0:
+        raise InvalidSettingError("GENESIS_DEVICE", "cuda requested but no CUDA device is visible")
+    if cuda_count == 0:
+        return TransNetPlan("cpu", CPU_BATCH_WINDOWS)
+    if torch_cuda is None:
         import torch
 
-        cuda_available = bool(torch.cuda.is_available())
-    if requested == "cuda" and not cuda_available:
-        raise InvalidSettingError("GENESIS_DEVICE", "cuda requested but no CUDA device is visible")
-    if requested == "cuda" or (requested == "auto" and cuda_available):
-        return TransNetPlan("cuda", CUDA_BATCH_WINDOWS)
-    return TransNetPlan("cpu", CPU_BATCH_WINDOWS)
+        torch_cuda = bool(torch.cuda.is_available())
+    if not torch_cuda:
+        if requested == "cuda":
+            raise InvalidSettingError(
+                "GENESIS_DEVICE",
+                "cuda requested, but the installed torch has no CUDA support (transnetv2 runs "
+                "in torch; install a CUDA build of torch or use GENESIS_DEVICE=cpu)",
+            )
+        log.warning("a CUDA device is visible but torch has no CUDA: TransNet V2 runs on the CPU")
+        return TransNetPlan("cpu", CPU_BATCH_WINDOWS)
+    return TransNetPlan("cuda", CUDA_BATCH_WINDOWS)
 
 
 class TransNet:

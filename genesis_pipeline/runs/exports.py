@@ -77,7 +77,8 @@ def voiceover_words(store: Store, clips: Sequence[NarrationClip]) -> list[Voiceo
         transcript = store.cache.lookup(STAGE, key, load)
         if transcript is None:
             transcript = load(store.cache.store(STAGE, key, compute))
-        out.append(VoiceoverWords(path, tuple((w.word, w.start, w.end) for w in transcript.words)))
+        words = tuple((w.word, w.start, w.end, w.timing_uncertain) for w in transcript.words)
+        out.append(VoiceoverWords(path, words))
     return out
 
 

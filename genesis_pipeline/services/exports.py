@@ -38,6 +38,7 @@ from genesis_pipeline.stages.exports.cues import (
     Cue,
     CueParams,
     CutWord,
+    SourceWord,
     layout_cues,
     retime_words,
     to_srt,
@@ -115,10 +116,11 @@ SUBTITLE_EXPORTS = ("srt", "vtt")
 
 @dataclass(frozen=True, slots=True)
 class VoiceoverWords:
-    """A voiceover's words on its own clock (seconds from its start), keyed by its file."""
+    """A voiceover's words ``(text, start, end, timing uncertain)`` on its own clock (seconds
+    from its start), keyed by its file."""
 
     path: Path
-    words: tuple[tuple[str, float, float], ...]
+    words: tuple[SourceWord, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,9 +331,10 @@ def cut_words(
         group = by_media.get(int(seg.media_key))
         if group is None:
             continue
-        triples = zip(group.word.astype(str), group.start_s.astype(float),
-                      group.end_s.astype(float), strict=True)  # fmt: skip
-        out += retime_words(triples, [(seg.start_s, seg.end_s, t)], first_block=k)
+        source = zip(group.word.astype(str), group.start_s.astype(float),
+                     group.end_s.astype(float), group.timing_uncertain.astype(bool),
+                     strict=True)  # fmt: skip
+        out += retime_words(source, [(seg.start_s, seg.end_s, t)], first_block=k)
     by_path = {str(v.path): v for v in voiceover_words}
     end = pc.cut.duration_s
     for clip in pc.clips:
@@ -339,7 +342,7 @@ def cut_words(
         if vw is None:
             continue
         # Narration words on the cut: in the scene under their middle, never past the end.
-        placed = [(w, clip.offset_s + a, clip.offset_s + b) for w, a, b in vw.words]
+        placed = [(w, clip.offset_s + a, clip.offset_s + b, u) for w, a, b, u in vw.words]
         pieces = [(b.start_s, min(b.end_s, end), b.start_s) for b in blocks]
         out += retime_words(placed, pieces, first_block=n)
     out.sort(key=lambda w: (w.start_s, w.block))
@@ -407,7 +410,7 @@ def export_preview(
         youtube=check,
         youtube_block=youtube_block(usable) if usable is not None else None,
         cues=tuple(cues[:first]),
-        cues_srt=to_srt(cues[:first]),
+        cues_srt=to_srt(cues[:first], mark_uncertain=params.mark_uncertain),
         cue_count=len(cues),
         narration_words=sum(len(v.words) for v in voiceover_words),
     )
@@ -444,7 +447,7 @@ def export_key(
         with store.db.read() as con:
             words = transcripts_sql.words_for_project(con, pc.project_id)
         inputs["words"] = fingerprint(
-            words[["media_id", "word", "start_s", "end_s"]].values.tolist()
+            words[["media_id", "word", "start_s", "end_s", "timing_uncertain"]].values.tolist()
         )
         inputs["voiceover_words"] = fingerprint([(str(v.path), v.words) for v in voiceover_words])
     return stage_key(STAGE, VERSION, {"format": fmt, "cues": params}, inputs)
@@ -515,7 +518,8 @@ def _build(
         return write_timeline(timeline, fmt), tuple(notes)
     if fmt in SUBTITLE_EXPORTS:
         cues = cut_cues(store, pc, voiceover_words, params)
-        return (to_srt(cues) if fmt == "srt" else to_vtt(cues)), ()
+        write = to_srt if fmt == "srt" else to_vtt
+        return write(cues, mark_uncertain=params.mark_uncertain), ()
     if fmt == "chapters-vtt":
         return chapters_vtt(chapter_marks(pc.cut)), ()
     check = youtube_check(pc)

@@ -46,6 +46,9 @@ SCENE_COLUMNS = [
     "reviewed",
     "chapter_idx",
     "chapter_title",
+    "transition",
+    "transition_start_s",
+    "transition_end_s",
 ]
 SEGMENT_COLUMNS = [
     "media_id",
@@ -132,7 +135,21 @@ def scenes_table(store: Store, project_id: int) -> pd.DataFrame:
     out["reviewed"] = out.reviewed.astype(bool)
     out["chapter_idx"] = [chapters.get(s.id, (None, None))[0] for s in scenes]
     out["chapter_title"] = [chapters.get(s.id, (None, None))[1] for s in scenes]
-    for col in ("cut_score", "detection_confidence", "caption_confidence", "transcript_confidence"):
+    # The boundary the scene starts with, as people name it: cut, dissolve, fade, wipe, or
+    # gradual (a detector that does not tell); None for a file's first scene.
+    out["transition"] = [
+        s.metadata.detection.transition_style or s.metadata.detection.transition for s in scenes
+    ]
+    out["transition_start_s"] = [s.metadata.detection.transition_start_s for s in scenes]
+    out["transition_end_s"] = [s.metadata.detection.transition_end_s for s in scenes]
+    for col in (
+        "cut_score",
+        "detection_confidence",
+        "caption_confidence",
+        "transcript_confidence",
+        "transition_start_s",
+        "transition_end_s",
+    ):
         out[col] = pd.to_numeric(out[col], errors="coerce")
     return out[SCENE_COLUMNS].reset_index(drop=True)
 
@@ -141,7 +158,8 @@ def transcript_tables(store: Store, project_id: int) -> tuple[pd.DataFrame, pd.D
     """(segments, words) of every transcript in the project.
 
     segments: media_id, media_name, index, start, end, text, avg_logprob, no_speech_prob,
-    mean_probability; words: media_id, idx, word, start_s, end_s, probability, segment_idx.
+    mean_probability; words: media_id, idx, word, start_s, end_s, probability, segment_idx,
+    timing_uncertain.
     """
     with store.db.read() as con:
         transcripts = transcripts_sql.transcripts_for_project(con, project_id)

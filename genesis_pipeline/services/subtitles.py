@@ -1,45 +1,57 @@
-"""SRT and WebVTT from transcript segments."""
+"""SRT and WebVTT of a transcript: its segments, or the readable lines :func:`split_lines` makes
+of them, written by the cut's subtitle writers (:mod:`genesis_pipeline.stages.exports.cues`),
+words of uncertain timing marked the same way."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-
-def _stamp(seconds: float, sep: str) -> str:
-    ms = max(0, round(seconds * 1000))
-    h, rem = divmod(ms, 3_600_000)
-    m, rem = divmod(rem, 60_000)
-    s, ms = divmod(rem, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+from genesis_pipeline.stages.exports import cues as cue_writer
 
 
-def _cues(segments: Iterable[Mapping[str, Any]]) -> list[tuple[float, float, str]]:
+def _cues(segments: Iterable[Mapping[str, Any]]) -> list[cue_writer.Cue]:
     cues = []
     for seg in segments:
         text = str(seg["text"]).strip()
         start, end = float(seg["start"]), float(seg["end"])
-        if text and end > start:
-            cues.append((start, end, text))
-    cues.sort()
+        if not text or end <= start:
+            continue
+        unsure: list[int] = []
+        pos = 0
+        for w in seg.get("words", ()):  # a line's words: positions over its text's words
+            n = len(str(w["word"]).strip().split(" "))
+            if w.get("timing_uncertain"):
+                unsure += range(pos, pos + n)
+            pos += n
+        cues.append(cue_writer.Cue(start, end, (text,), 0, tuple(unsure)))
+    cues.sort(key=lambda c: (c.start_s, c.end_s, c.text))
     return cues
 
 
-def to_srt(segments: Iterable[Mapping[str, Any]]) -> str:
-    """SubRip: numbered cues, ``HH:MM:SS,mmm`` times."""
-    out = []
-    for n, (start, end, text) in enumerate(_cues(segments), 1):
-        out.append(f"{n}\n{_stamp(start, ',')} --> {_stamp(end, ',')}\n{text}\n")
-    return "\n".join(out)
+def to_srt(segments: Iterable[Mapping[str, Any]], *, mark_uncertain: bool = False) -> str:
+    """SubRip: numbered cues, ``HH:MM:SS,mmm`` times. With ``mark_uncertain``, the words (of
+    lines from :func:`split_lines`) whose timing is uncertain are underlined."""
+    return cue_writer.to_srt(_cues(segments), mark_uncertain=mark_uncertain)
 
 
-def to_vtt(segments: Iterable[Mapping[str, Any]]) -> str:
-    """WebVTT: ``WEBVTT`` header, ``HH:MM:SS.mmm`` times."""
-    body = [
-        f"{_stamp(start, '.')} --> {_stamp(end, '.')}\n{text}\n"
-        for start, end, text in _cues(segments)
-    ]
-    return "WEBVTT\n\n" + "\n".join(body)
+def to_vtt(segments: Iterable[Mapping[str, Any]], *, mark_uncertain: bool = False) -> str:
+    """WebVTT: ``WEBVTT`` header, ``HH:MM:SS.mmm`` times. With ``mark_uncertain``, the words (of
+    lines from :func:`split_lines`) whose timing is uncertain are in ``<c.uncertain>`` spans."""
+    return cue_writer.to_vtt(_cues(segments), mark_uncertain=mark_uncertain)
+
+
+def transcript_subtitles(
+    segments: Iterable[Mapping[str, Any]],
+    words: Iterable[Mapping[str, Any]],
+    fmt: str,
+    *,
+    mark_uncertain: bool = True,
+) -> str:
+    """One media file's transcript as ``srt`` or ``vtt``: its :func:`split_lines` as cues."""
+    lines = split_lines(segments, words)
+    write = to_srt if fmt == "srt" else to_vtt
+    return write(lines, mark_uncertain=mark_uncertain)
 
 
 _SENTENCE_END = (".", "?", "!", "…")

@@ -223,6 +223,9 @@ class Detection:
     transition: str | None = None
     transition_start_s: float | None = None
     transition_end_s: float | None = None
+    # What a gradual one looks like: "dissolve", "fade" or "wipe" (None when the detector cannot
+    # tell: TransNet V2, or runs before it was recorded).
+    transition_style: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +262,18 @@ class SceneRecord:
     metadata: SceneMetadata
     review_status: str
     reviewed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SceneTraceRecord:
+    """A media file's detector trace as the scene stage wrote it (``trace``: the bytes of
+    ``stages.scenes.trace.TRACE_FILE``), made with scenes of cache key ``cache_key``."""
+
+    media_id: int
+    cache_key: str
+    detector: str
+    frames: int
+    trace: bytes
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,7 @@ def delete_media_rows(con: Connection, project_id: int, media_id: int) -> None:
     con.execute("DELETE FROM scene_chapters WHERE project_id = ?", [project_id])
     con.execute("DELETE FROM chapters WHERE project_id = ?", [project_id])
     con.execute("DELETE FROM scenes WHERE media_id = ?", [media_id])
+    con.execute("DELETE FROM scene_traces WHERE media_id = ?", [media_id])
     con.execute("DELETE FROM scene_reviews WHERE media_id = ?", [media_id])
     con.execute("DELETE FROM chapter_titles WHERE media_id = ?", [media_id])
     con.execute("DELETE FROM review_action_scenes WHERE media_id = ?", [media_id])

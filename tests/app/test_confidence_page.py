@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
+import numpy as np
 import pytest
 from support.apptest import APP, assert_no_exception, texts
 
@@ -11,6 +13,13 @@ from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.runs.pipeline import ProjectPipelineService
 from genesis_pipeline.services.queries import scenes_table
 from genesis_pipeline.services.scene_browser import min_confidence
+
+
+def _array(values: list | dict) -> np.ndarray:
+    """A figure's data array as the JSON carries it: a list, or numpy's bytes in base64."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+    return np.asarray(values)
 
 
 def _charts(at) -> list[dict]:
@@ -22,7 +31,7 @@ def test_charts_show_every_scene_in_timeline_order(make_app, app_project) -> Non
     scenes = scenes_table(store, pid)
     at = make_app("views/confidence.py")
     assert_no_exception(at)
-    timeline, histograms = _charts(at)
+    timeline, detector, histograms = _charts(at)
     names = [t["name"] for t in timeline["data"]]
     assert names == ["detection", "caption", "transcript", "cut score"]
     ordered = scenes.sort_values("timeline_start_s")
@@ -32,6 +41,14 @@ def test_charts_show_every_scene_in_timeline_order(make_app, app_project) -> Non
     detection = timeline["data"][0]["y"]
     assert detection == pytest.approx(ordered.detection_confidence.tolist())
     assert [t["type"] for t in histograms["data"]] == ["histogram"] * 4
+    # The detector's score along the first file, a point per frame, with its boundaries.
+    first = scenes[scenes.media_id == scenes.media_id.iloc[0]]
+    series = ["adaptive_ratio", "gradual_step", "gradual_low"]
+    assert [t["meta"] for t in detector["data"]] == series
+    assert len(_array(detector["data"][0]["x"])) == int(first.end_frame.max())
+    lines = [s for s in detector["layout"]["shapes"] if s["type"] == "line" and s["x0"] == s["x1"]]
+    starts = {round(float(v), 3) for v in first.start_s.iloc[1:]}
+    assert {round(s["x0"], 3) for s in lines} == starts
     assert len(histograms["data"][0]["x"]) == len(scenes)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Scenes"] == str(len(scenes))
@@ -115,7 +132,7 @@ def test_missing_captions_are_explained(captionless) -> None:
     assert "no-such-model" not in texts(at)  # the detail waits behind a toggle
     at.toggle(key="conf_caption_details").set_value(True).run()
     assert "no-such-model" in texts(at)
-    timeline, histograms = _charts(at)
+    timeline, _detector, histograms = _charts(at)
     caption = next(t for t in timeline["data"] if t["name"] == "caption")
     assert all(v is None for v in caption["y"])
     assert [a["text"] for a in histograms["layout"]["annotations"]].count("no values") >= 1

@@ -180,9 +180,10 @@ def test_transcript_page(make_app, app_project, downloads) -> None:
     mid = int(spoken.media_id)
     srt = downloads[buttons[f"srt_{mid}"].proto.url.rsplit("/", 1)[-1].split(".")[0]].decode()
     vtt = downloads[buttons[f"vtt_{mid}"].proto.url.rsplit("/", 1)[-1].split(".")[0]].decode()
-    assert srt == to_srt(lines) and vtt == to_vtt(lines)
+    assert srt == to_srt(lines, mark_uncertain=True) and vtt == to_vtt(lines, mark_uncertain=True)
     assert srt.count(" --> ") == len(lines) and vtt.startswith("WEBVTT\n\n")
-    assert lines[0]["text"] in srt
+    assert lines[0]["text"] in srt.replace("<u>", "").replace("</u>", "")
+    assert "<u>" in srt and "<c.uncertain>" in vtt  # the page marks uncertain timings
 
 
 def test_media_without_speech(make_app, app_project) -> None:

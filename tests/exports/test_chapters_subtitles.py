@@ -4,6 +4,7 @@ known script, the render read back with PyAV and transcribed again."""
 from __future__ import annotations
 
 import difflib
+import re
 import statistics
 from pathlib import Path
 
@@ -110,6 +111,12 @@ def test_subtitles_follow_the_cut_and_the_script(project) -> None:
     # Words of the rejected scene (3.0-6.6 s of the source) are not there.
     text = build_export(store, pid, "srt").text
     assert "uploads the clips" not in text and "transcribes every word" in text
+    # Words of uncertain timing are underlined (a span per run); unmarked, the same file plain.
+    words, _blocks = cut_words(store, pc)
+    underlined = " ".join(re.findall(r"<u>(.*?)</u>", text)).split()
+    assert len(underlined) == sum(len(w.text.split()) for w in words if w.uncertain)
+    plain = build_export(store, pid, "srt", cue_params=CueParams(mark_uncertain=False)).text
+    assert plain == text.replace("<u>", "").replace("</u>", "")
 
 
 def test_subtitles_match_the_render_transcribed_again(project) -> None:

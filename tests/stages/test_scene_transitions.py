@@ -14,6 +14,7 @@ import pytest
 from genesis_pipeline.errors import InvalidSettingError
 from genesis_pipeline.media.synth_edits import EditShot, Join, make_edited_footage
 from genesis_pipeline.metrics import Span, match_spans
+from genesis_pipeline.ml.device import plan_devices
 from genesis_pipeline.ml.transnet import (
     CPU_BATCH_WINDOWS,
     CUDA_BATCH_WINDOWS,
@@ -21,7 +22,9 @@ from genesis_pipeline.ml.transnet import (
     plan_transnet,
 )
 from genesis_pipeline.stages.scenes import SceneParams, detect_scenes
+from genesis_pipeline.stages.scenes.gradual import style_of
 from genesis_pipeline.stages.scenes.neural import NeuralDetector
+from genesis_pipeline.storage import StorageAccess
 
 
 @pytest.fixture(scope="session")
@@ -76,23 +79,56 @@ def test_span_matching_scores_like_the_benchmarks() -> None:
 
 
 @pytest.mark.parametrize(
-    ("requested", "cuda", "device", "batch"),
+    ("requested", "cuda", "torch_cuda", "device", "batch"),
     [
-        ("auto", False, "cpu", CPU_BATCH_WINDOWS),
-        ("auto", True, "cuda", CUDA_BATCH_WINDOWS),
-        ("cpu", True, "cpu", CPU_BATCH_WINDOWS),
-        ("cuda", True, "cuda", CUDA_BATCH_WINDOWS),
+        ("auto", 0, False, "cpu", CPU_BATCH_WINDOWS),
+        ("auto", 1, True, "cuda", CUDA_BATCH_WINDOWS),
+        ("auto", 1, False, "cpu", CPU_BATCH_WINDOWS),  # a CPU build of torch: the CPU
+        ("cpu", 1, True, "cpu", CPU_BATCH_WINDOWS),
+        ("cuda", 2, True, "cuda", CUDA_BATCH_WINDOWS),
     ],
 )
-def test_transnet_device_plan(requested: str, cuda: bool, device: str, batch: int) -> None:
-    assert plan_transnet(requested, cuda_available=cuda) == TransNetPlan(device, batch)
+def test_transnet_device_plan(
+    requested: str, cuda: int, torch_cuda: bool, device: str, batch: int
+) -> None:
+    plan = plan_transnet(requested, cuda_count=cuda, torch_cuda=torch_cuda)
+    assert plan == TransNetPlan(device, batch)
+
+
+def test_transnet_follows_the_device_the_other_models_use(monkeypatch) -> None:
+    import genesis_pipeline.ml.device
+
+    # auto asks the check Whisper and BLIP are planned with, not torch.
+    monkeypatch.setattr(genesis_pipeline.ml.device, "cuda_device_count", lambda: 0)
+    assert plan_transnet("auto").device == "cpu"
+    assert plan_devices("auto").device == "cpu"
 
 
 def test_transnet_device_plan_refuses_what_cannot_run() -> None:
     with pytest.raises(InvalidSettingError, match="no CUDA device"):
-        plan_transnet("cuda", cuda_available=False)
+        plan_transnet("cuda", cuda_count=0)
+    with pytest.raises(InvalidSettingError, match="torch has no CUDA"):
+        plan_transnet("cuda", cuda_count=1, torch_cuda=False)
     with pytest.raises(InvalidSettingError, match="must be one of"):
-        plan_transnet("tpu", cuda_available=False)
+        plan_transnet("tpu", cuda_count=0)
+
+
+def test_the_scenes_step_passes_genesis_device(monkeypatch, tmp_path: Path) -> None:
+    from genesis_pipeline.runs.executor import tasks
+
+    seen: list[str] = []
+
+    def fake(video, out, params, progress, device):
+        seen.append(device)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr("genesis_pipeline.stages.scenes.detect_scenes", fake)
+    clip = tmp_path / "x.mp4"
+    clip.write_bytes(b"")
+    access = StorageAccess(root=str(tmp_path))  # local storage: the locator is the path
+    with pytest.raises(RuntimeError, match="stop here"):
+        tasks.detect_scenes_in(access, str(clip), SceneParams(), "k" * 64, "cpu")
+    assert seen == ["cpu"]
 
 
 class _MarkerNet:
@@ -206,10 +242,13 @@ def test_gradual_pass_finds_every_transition_and_ignores_the_flash(
     m = match_spans(truth, found_spans(result), TOLERANCE_FRAMES)
     assert (m.matched, m.missed, m.extra) == (4, (), ())
     kinds = [s.transition.kind if s.transition else None for s in result.scenes[1:]]
-    # ContentDetector fires inside the fade through black before the pass sees a run there: the
-    # boundary is found but typed a cut.
-    expected = ["gradual", "gradual" if detector == "adaptive" else "cut", "gradual", "cut"]
+    # ContentDetector fires inside the fade through black: the pass follows the run it cut
+    # short through the black frame, and the boundary is the fade, not a cut.
+    expected = ["gradual", "gradual", "gradual", "cut"]
     assert kinds == expected
+    # And each gradual one is told for what it is.
+    labels = [s.transition.label if s.transition else None for s in result.scenes[1:]]
+    assert labels == ["dissolve", "fade", "wipe", "cut"]
     for scene, b, kind in zip(result.scenes[1:], edits_clip.boundaries, expected, strict=True):
         t = scene.transition
         assert t is not None
@@ -226,3 +265,17 @@ def test_gradual_pass_finds_every_transition_and_ignores_the_flash(
     plain_params = SceneParams(detector=detector, gradual=False)
     plain = detect_scenes(edits_clip.path, tmp_path / "plain", plain_params)
     assert match_spans(truth, found_spans(plain), TOLERANCE_FRAMES).matched < 4
+
+
+def test_style_tells_a_wipe_from_a_dissolve() -> None:
+    rng = np.random.default_rng(7)
+    before = rng.uniform(0, 255, (18, 32, 3)).astype(np.float32)
+    after = rng.uniform(0, 255, (18, 32, 3)).astype(np.float32)
+    blend = 0.5 * before + 0.5 * after
+    wiped = before.copy()
+    wiped[:, 16:] = after[:, 16:]
+    assert style_of(before, blend, after) == "dissolve"
+    assert style_of(before, wiped, after) == "wipe"
+    # A third of the way through a dissolve is still a blend; nothing changing is no wipe.
+    assert style_of(before, 0.67 * before + 0.33 * after, after) == "dissolve"
+    assert style_of(before, before, before) == "dissolve"

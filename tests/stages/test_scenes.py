@@ -24,6 +24,7 @@ from genesis_pipeline.stages.scenes import (
     detect_scenes,
 )
 from genesis_pipeline.stages.scenes.previews import PreviewSampler, pick
+from genesis_pipeline.stages.scenes.trace import TRACE_FILE
 
 TOLERANCE_S = 0.2
 THUMB = (64, 36)
@@ -131,8 +132,9 @@ def test_previews_come_from_their_own_shot(
             for other, ref in enumerate(mids):
                 if other != s.index:
                     assert mae(p, ref) > 4 * own + 10, f"scene {s.index} looks like {other}"
+    # The previews and the detector's trace, nothing else.
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(
-        name for s in result.scenes for name in s.previews
+        [*(name for s in result.scenes for name in s.previews), TRACE_FILE]
     )
 
 
@@ -144,7 +146,8 @@ def test_json_round_trip(detected) -> None:
     assert serde.from_json(SceneParams, serde.to_json(SceneParams(threshold=30.0))) == SceneParams(
         threshold=30.0
     )
-    assert VERSION == 2  # 2: scenes carry their opening transition (#17)
+    # 2: scenes carry their opening transition; 3: the detector trace, transition styles (#17)
+    assert VERSION == 3
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +212,8 @@ def test_variable_frame_rate_uses_presentation_times(tmp_path: Path) -> None:
     assert [s.start_s for s in result.scenes] == pytest.approx([0.0, 2.0, 4.0], abs=1e-3)
     assert result.duration_s == pytest.approx(6.0, abs=1e-3)
     assert all(not s.previews for s in result.scenes)
-    assert (tmp_path / "out").is_dir() and not any((tmp_path / "out").iterdir())
+    # No preview asked for: the folder holds the detector's trace alone.
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [TRACE_FILE]
 
 
 def test_sampler_memory_is_bounded_and_even() -> None:

@@ -14,7 +14,7 @@ from genesis_pipeline.errors import NotFoundError
 from genesis_pipeline.services.media_facts import media_facts
 from genesis_pipeline.services.projects import get_project
 from genesis_pipeline.services.queries import transcript_tables
-from genesis_pipeline.services.subtitles import to_srt, to_vtt
+from genesis_pipeline.services.subtitles import transcript_subtitles
 
 router = APIRouter(tags=["transcripts"], responses=responses(401, 403, 404, 422))
 
@@ -120,13 +120,19 @@ def subtitles(
     store: StoreDep,
     _: Reader,
     format: Literal["srt", "vtt"] = "srt",
+    marks: bool = Query(
+        True, description="mark words of uncertain timing (SRT <u>, WebVTT <c.uncertain>)"
+    ),
 ) -> PlainTextResponse:
     media_facts(store, project_id, media_id)  # 404 for media of another project
-    segments, _words = transcript_tables(store, project_id)
+    segments, words = transcript_tables(store, project_id)
     mine = segments[segments.media_id == media_id] if not segments.empty else segments
     if mine.empty:
         raise NotFoundError(f"media {media_id}: no transcript (run the pipeline first)")
-    rows = mine.to_dict("records")
-    if format == "vtt":
-        return PlainTextResponse(to_vtt(rows), media_type="text/vtt")
-    return PlainTextResponse(to_srt(rows), media_type="application/x-subrip")
+    its_words = words[words.media_id == media_id] if not words.empty else words
+    text = transcript_subtitles(
+        mine.to_dict("records"), its_words.to_dict("records"), format, mark_uncertain=marks
+    )
+    return PlainTextResponse(
+        text, media_type="text/vtt" if format == "vtt" else "application/x-subrip"
+    )

@@ -262,12 +262,15 @@ def unreadable_files(
 class DetectedScenes:
     """A file's scenes, published by the worker as the stage cache entry ``entry``
     (``cache/scenes/<key>``: ``previews/<name>`` for each preview ``scenes[i].previews`` names,
-    ``scenes.json``, and the manifest last), with each preview's size as uploaded, so the host
-    records rows only for previews that are there."""
+    ``scenes.json``, the detector's per-frame trace as the file ``scenes.trace`` names, and the
+    manifest last), with each preview's size as uploaded, so the host records rows only for
+    previews that are there, and the trace by value (kilobytes; the host stores it in the
+    database)."""
 
     scenes: SceneList
     entry: str
     previews: dict[str, int]
+    trace: bytes | None = None
 
 
 def stage_cache(access: StorageAccess) -> StageCache:
@@ -282,11 +285,13 @@ def detect_scenes_in(
     locator: str,
     params: SceneParams,
     key: str,
+    device: str = "auto",
     *,
     progress: Progress = no_progress,
 ) -> DetectedScenes:
-    """Detect the scenes of one video and publish them, previews included, from this worker as
-    the ``scenes`` stage cache entry ``key`` (complete when its manifest is there).
+    """Detect the scenes of one video and publish them, previews and trace included, from this
+    worker as the ``scenes`` stage cache entry ``key`` (complete when its manifest is there).
+    ``device`` is ``GENESIS_DEVICE`` (where the neural detector runs, planned on the worker).
 
     Raises:
         InvalidMediaError: the file is missing, not media, or has no decodable video.
@@ -299,18 +304,23 @@ def detect_scenes_in(
     cache = stage_cache(access)
     found: list[SceneList] = []
     sizes: dict[str, int] = {}
+    traces: list[bytes] = []
 
     def write(d: Path) -> None:
         previews = d / "previews"
         previews.mkdir()
-        scenes = detect_scenes(fetch(locator), previews, params, progress)
+        scenes = detect_scenes(fetch(locator), previews, params, progress, device)
+        if scenes.trace:  # written beside the previews: it belongs at the entry's top
+            (previews / scenes.trace).replace(d / scenes.trace)
+            traces.append((d / scenes.trace).read_bytes())
         sizes.update({p.name: p.stat().st_size for p in previews.iterdir() if p.is_file()})
         (d / "scenes.json").write_text(json.dumps(serde.to_json(scenes)))
         found.append(scenes)
 
     with reading(access) as fetch:
         cache.store(SCENES_STAGE, key, write)
-    return DetectedScenes(found[0], cache.entry_key(SCENES_STAGE, key), sizes)
+    entry = cache.entry_key(SCENES_STAGE, key)
+    return DetectedScenes(found[0], entry, sizes, traces[0] if traces else None)
 
 
 def make_proxy_in(

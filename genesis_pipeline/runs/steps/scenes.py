@@ -15,6 +15,7 @@ from genesis_pipeline.errors import StorageError
 from genesis_pipeline.runs.context import RunContext, StepOutcome
 from genesis_pipeline.runs.executor import Call, StepProgress, tasks
 from genesis_pipeline.store import scenes as scenes_sql
+from genesis_pipeline.store import traces as traces_sql
 from genesis_pipeline.store import transcripts as transcripts_sql
 from genesis_pipeline.store.cache import MANIFEST, stage_key
 from genesis_pipeline.store.records import TranscriptConfidenceUpdate
@@ -43,6 +44,7 @@ def _transition(t: Transition | None) -> dict[str, object]:
         "transition": t.kind,
         "transition_start_s": round(t.start_s, 4),
         "transition_end_s": round(t.end_s, 4),
+        **({"transition_style": t.style} if t.style else {}),
     }
 
 
@@ -53,13 +55,14 @@ def run(ctx: RunContext) -> StepOutcome:
     videos = [m for m in ctx.media if m.has_video]
     keys = {m.id: stage_key(STAGE, VERSION, params, {"media": m.sha256}) for m in videos}
 
-    def load(d: Path) -> SceneList:
+    def load(d: Path) -> tasks.DetectedScenes:
         result = serde.from_json(SceneList, json.loads((d / "scenes.json").read_text()))
         for s in result.scenes:
             for name in s.previews:
                 if not (d / "previews" / name).is_file():
                     raise FileNotFoundError(name)
-        return result
+        trace = (d / result.trace).read_bytes() if result.trace else None
+        return tasks.DetectedScenes(result, "", {}, trace)
 
     found, missed = ctx.lookup_each(STAGE, keys, load)
     misses = [m for m in videos if m.id in missed]
@@ -69,7 +72,13 @@ def run(ctx: RunContext) -> StepOutcome:
     calls = [
         Call(
             tasks.detect_scenes_in,
-            (ctx.store.access, ctx.media_locator(m), params, keys[m.id]),
+            (
+                ctx.store.access,
+                ctx.media_locator(m),
+                params,
+                keys[m.id],
+                ctx.store.settings.device,
+            ),
             m.original_name,
         )
         for m in misses
@@ -80,13 +89,13 @@ def run(ctx: RunContext) -> StepOutcome:
     for i, detected in ctx.executor.run(calls, StepProgress(ctx.progress, len(calls))):
         m = misses[i]
         check_published(ctx, detected)
-        found[m.id] = detected.scenes
+        found[m.id] = detected
         took[m.id] = time.monotonic() - t0
         worker[m.id] = ctx.executor.where(i)
     hits, n_scenes, items = 0, 0, []
     for m in videos:
         key = keys[m.id]
-        scenes = found[m.id]
+        scenes = found[m.id].scenes
         hit = m.id not in took
         hits += hit
         n_scenes += len(scenes.scenes)
@@ -120,6 +129,15 @@ def run(ctx: RunContext) -> StepOutcome:
             with ctx.store.db.write() as con:
                 scenes_sql.replace_scenes(
                     con, project_id=ctx.project_id, media_id=m.id, cache_key=key, rows=rows
+                )
+                traces_sql.replace_trace(
+                    con,
+                    project_id=ctx.project_id,
+                    media_id=m.id,
+                    cache_key=key,
+                    detector=params.detector,
+                    frames=scenes.frame_count,
+                    trace=found[m.id].trace,
                 )
         items.append(
             {

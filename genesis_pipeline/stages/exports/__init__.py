@@ -7,5 +7,5 @@ WebVTT). Services gather the inputs from the store, cache each export on them an
 atomically (``services/exports.py``).
 """
 
-VERSION = 1
+VERSION = 2
 """Bump when any export's output changes (part of every export's cache key)."""

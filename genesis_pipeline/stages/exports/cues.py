@@ -15,6 +15,12 @@ The layout (:func:`layout_cues`), in the order the rules apply:
 * **Duration.** A cue lasts from its first word's start to its last word's end, held on to
   :attr:`CueParams.min_s` where the next cue and the block's end allow, never more than
   :attr:`CueParams.max_s`.
+
+A word whose timing the transcribe stage marked uncertain stays marked in its cue
+(:attr:`Cue.uncertain`), and the writers show it when asked (:attr:`CueParams.mark_uncertain`):
+WebVTT as a ``<c.uncertain>`` span (a class players show as plain text unless styled) with a
+``NOTE`` saying so, SubRip underlined (``<u>``, the one mark SubRip players and ffmpeg share),
+as the Transcript page underlines it.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ class CueParams:
         min_s: shortest cue, seconds (held on after its last word when nothing follows soon).
         max_s: longest cue, seconds.
         pause_s: a silence this long between two words ends a cue.
+        mark_uncertain: the written file marks words whose timing is uncertain (see the
+            module docstring); off for subtitles people watch (a render's track).
     """
 
     max_chars: int = 42
@@ -47,6 +55,7 @@ class CueParams:
     min_s: float = 1.0
     max_s: float = 7.0
     pause_s: float = 0.7
+    mark_uncertain: bool = True
 
     def __post_init__(self) -> None:
         if not 10 <= self.max_chars <= 200:
@@ -63,12 +72,14 @@ class CueParams:
 
 @dataclass(frozen=True, slots=True)
 class CutWord:
-    """A word on the cut's clock, in the block it belongs to (see the module docstring)."""
+    """A word on the cut's clock, in the block it belongs to (see the module docstring);
+    ``uncertain`` when its timing may be well off."""
 
     text: str
     start_s: float
     end_s: float
     block: int
+    uncertain: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,24 +92,50 @@ class Block:
 
 @dataclass(frozen=True, slots=True)
 class Cue:
-    """One subtitle: its lines, shown from ``start_s`` to ``end_s`` on the cut's clock."""
+    """One subtitle: its lines, shown from ``start_s`` to ``end_s`` on the cut's clock;
+    ``uncertain`` holds the positions (from 0, over the words of all its lines) of the words
+    whose timing is uncertain."""
 
     start_s: float
     end_s: float
     lines: tuple[str, ...]
     block: int
+    uncertain: tuple[int, ...] = ()
 
     @property
     def text(self) -> str:
         return " ".join(self.lines)
 
+    def marked_lines(self, before: str, after: str) -> tuple[str, ...]:
+        """The lines with each run of uncertain words (on one line) between ``before`` and
+        ``after``."""
+        if not self.uncertain:
+            return self.lines
+        marked = set(self.uncertain)
+        out, pos = [], 0
+        for line in self.lines:
+            tokens = line.split(" ")
+            flags = [pos + i in marked for i in range(len(tokens))]
+            text = []
+            for i, t in enumerate(tokens):
+                opens = flags[i] and (i == 0 or not flags[i - 1])
+                closes = flags[i] and (i + 1 == len(tokens) or not flags[i + 1])
+                text.append(f"{before if opens else ''}{t}{after if closes else ''}")
+            out.append(" ".join(text))
+            pos += len(tokens)
+        return tuple(out)
+
+
+SourceWord = tuple[str, float, float, bool]
+"""A transcribed word: ``(text, start, end, timing uncertain)``, seconds on its file's clock."""
+
 
 def retime_words(
-    words: Iterable[tuple[str, float, float]],
+    words: Iterable[SourceWord],
     pieces: Sequence[tuple[float, float, float]],
     first_block: int = 0,
 ) -> list[CutWord]:
-    """Source words ``(text, start, end)`` of one file onto the cut.
+    """Source words of one file onto the cut.
 
     ``pieces`` are the file's kept stretches as ``(source start, source end, cut start)``; a
     word belongs to the piece holding its middle and is clipped to it (a word cut in half by a
@@ -106,7 +143,7 @@ def retime_words(
     Piece ``i`` is block ``first_block + i``.
     """
     out: list[CutWord] = []
-    for text, start, end in words:
+    for text, start, end, uncertain in words:
         token = text.strip()
         if not token:
             continue
@@ -114,7 +151,9 @@ def retime_words(
         for i, (a, b, at) in enumerate(pieces):
             if a <= middle < b:
                 lo, hi = max(start, a), min(end, b)
-                out.append(CutWord(token, at + lo - a, at + hi - a, first_block + i))
+                out.append(
+                    CutWord(token, at + lo - a, at + hi - a, first_block + i, bool(uncertain))
+                )
                 break
     out.sort(key=lambda w: (w.start_s, w.block))
     return out
@@ -216,7 +255,15 @@ def _timed(
         lines = wrap([w.text for w in g], params.max_chars, params.max_lines)
         if lines is None:  # a single word longer than a line: it stands alone
             lines = (" ".join(w.text for w in g),)
-        cues.append(Cue(round(start, 3), round(max(end, start + 0.001), 3), lines, index))
+        unsure: list[int] = []
+        pos = 0
+        for w in g:  # positions over the lines' space-separated words
+            n = len(w.text.split(" "))
+            if w.uncertain:
+                unsure += range(pos, pos + n)
+            pos += n
+        end = max(end, start + 0.001)
+        cues.append(Cue(round(start, 3), round(end, 3), lines, index, tuple(unsure)))
     return cues
 
 
@@ -239,10 +286,15 @@ def one_at_a_time(cues: Sequence[Cue]) -> list[Cue]:
         if not active:
             continue
         lines = tuple(line for c in active for line in c.lines)
+        unsure: list[int] = []
+        pos = 0
+        for c in active:
+            unsure += [pos + i for i in c.uncertain]
+            pos += sum(len(line.split(" ")) for line in c.lines)
         if out and out[-1].end_s == a and out[-1].lines == lines:
-            out[-1] = Cue(out[-1].start_s, b, lines, out[-1].block)
+            out[-1] = Cue(out[-1].start_s, b, lines, out[-1].block, out[-1].uncertain)
         else:
-            out.append(Cue(a, b, lines, active[0].block))
+            out.append(Cue(a, b, lines, active[0].block, tuple(unsure)))
     return out
 
 
@@ -284,20 +336,46 @@ def timestamp(seconds: float, sep: str = ".") -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def to_srt(cues: Sequence[Cue]) -> str:
-    """SubRip: numbered cues, ``HH:MM:SS,mmm`` times, one blank line between cues."""
+SRT_UNCERTAIN = ("<u>", "</u>")
+"""How SubRip marks a word whose timing is uncertain: underlined."""
+VTT_UNCERTAIN = ("<c.uncertain>", "</c>")
+"""How WebVTT marks a word whose timing is uncertain: a ``uncertain`` class span."""
+VTT_NOTE = (
+    "NOTE Words in <c.uncertain> spans have uncertain timing (Genesis): check them by ear "
+    "before cutting on them."
+)
+
+
+def to_srt(cues: Sequence[Cue], *, mark_uncertain: bool = False) -> str:
+    """SubRip: numbered cues, ``HH:MM:SS,mmm`` times, one blank line between cues; words of
+    uncertain timing underlined when ``mark_uncertain``."""
     return "\n".join(
         f"{n}\n{timestamp(c.start_s, ',')} --> {timestamp(c.end_s, ',')}\n"
-        + "\n".join(c.lines)
+        + "\n".join(c.marked_lines(*SRT_UNCERTAIN) if mark_uncertain else c.lines)
         + "\n"
         for n, c in enumerate(cues, 1)
     )
 
 
-def to_vtt(cues: Sequence[Cue]) -> str:
-    """WebVTT: the ``WEBVTT`` header, ``HH:MM:SS.mmm`` times."""
+def to_vtt(cues: Sequence[Cue], *, mark_uncertain: bool = False) -> str:
+    """WebVTT: the ``WEBVTT`` header, ``HH:MM:SS.mmm`` times; words of uncertain timing in
+    ``<c.uncertain>`` spans (and a ``NOTE`` saying so) when ``mark_uncertain``."""
     body = [
-        f"{timestamp(c.start_s, '.')} --> {timestamp(c.end_s, '.')}\n" + "\n".join(c.lines) + "\n"
+        f"{timestamp(c.start_s, '.')} --> {timestamp(c.end_s, '.')}\n"
+        + "\n".join(vtt_escape(c, mark_uncertain))
+        + "\n"
         for c in cues
     ]
-    return "WEBVTT\n\n" + "\n".join(body)
+    note = f"{VTT_NOTE}\n\n" if mark_uncertain and any(c.uncertain for c in cues) else ""
+    return "WEBVTT\n\n" + note + "\n".join(body)
+
+
+def vtt_escape(cue: Cue, mark_uncertain: bool) -> tuple[str, ...]:
+    """The cue's lines as WebVTT cue text: ``&``, ``<`` and ``>`` escaped (WebVTT reads them
+    as markup), uncertain words in their span when ``mark_uncertain``."""
+    plain = Cue(cue.start_s, cue.end_s, tuple(map(_escape, cue.lines)), cue.block, cue.uncertain)
+    return plain.marked_lines(*VTT_UNCERTAIN) if mark_uncertain else plain.lines
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -33,6 +33,7 @@ from genesis_pipeline.stages.scenes.previews import (
     preview_size,
 )
 from genesis_pipeline.stages.scenes.result import Found, Scene, SceneList, Transition, confidence
+from genesis_pipeline.stages.scenes.trace import TRACE_FILE, TraceRecorder
 
 if TYPE_CHECKING:
     import av.container
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-VERSION = 2
+VERSION = 3
 # Frame times kept for placing a transition's start and end (a neural batch reports late).
 _TIMES_KEPT = 4096
 
@@ -209,10 +210,19 @@ class _Pass:
         self.scene_score: float | None = None
         self.scene_transition: Transition | None = None
         self.last_frame_duration_s = 1.0 / self.fps
+        self.trace = TraceRecorder(params.detector)
+        if self.classic is not None:
+            self.trace.series(self.classic.trace_name, params.effective_threshold)
+        else:
+            from genesis_pipeline.stages.scenes.neural import TRANSITION_THRESHOLD
+
+            self.trace.series("transnet_single", params.effective_threshold)
+            self.trace.series("transnet_transition", TRANSITION_THRESHOLD)
 
     def frame(self, frame: av.video.frame.VideoFrame, small: np.ndarray[Any, Any]) -> None:
         index, timecode, time_s = self.clock.tick(frame)
         self.times[index] = time_s
+        self.trace.time(index, time_s)
         while len(self.times) > _TIMES_KEPT:
             self.times.popitem(last=False)
         sampler = self.sampler or self._start(frame)
@@ -229,11 +239,27 @@ class _Pass:
             assert self.classic is not None
             for cut in self.classic.process(timecode, small):
                 self._cut(cut)
+        self._record_scores()
+
+    def _record_scores(self) -> None:
+        """Move the scores the detectors computed since the last frame into the trace."""
+        if self.classic is not None:
+            name = self.classic.trace_name
+            for tc, value in self.classic.drain_scores():
+                placed = self.clock.lookup(tc)
+                if placed is not None:
+                    self.trace.set(name, placed[0], value)
+        if self.with_gradual is not None:
+            for index, step, low in self.with_gradual.drain_scores():
+                self.trace.set("gradual_step", index, step)
+                self.trace.set("gradual_low", index, low)
 
     def use_classic(self, detector: ClassicDetector) -> None:
         """Report boundaries through the gradual and flash pass around the cut detector."""
         self.with_gradual = detector
         self.clock.keep = max(self.clock.keep, detector.look_back + 2)
+        self.trace.series("gradual_step")
+        self.trace.series("gradual_low")
 
     def time_of(self, index: int) -> float:
         """Presentation time of a recent frame (nominal, from the frame rate, if too old)."""
@@ -274,6 +300,7 @@ class _Pass:
             self.time_of(found.start),
             self.time_of(found.end),
             found.probability,
+            found.style if found.kind == "gradual" else None,
         )
         self._close(found.split, self.time_of(found.split), found.score, transition)
 
@@ -329,12 +356,20 @@ class _Pass:
             assert self.classic is not None
             for cut in self.classic.finish(self.clock.last_timecode):
                 self._cut(cut)
+        if self.neural is not None:
+            for i, (one, many) in enumerate(zip(self.neural.single, self.neural.many, strict=True)):
+                self.trace.set("transnet_single", i, one)
+                self.trace.set("transnet_transition", i, many)
+        else:
+            self._record_scores()
         end_s = self.clock.last_time_s + self.last_frame_duration_s
         self._close(self.clock.count, end_s, None, None)
+        self.trace.trace().write(self.out_dir / TRACE_FILE)
         return SceneList(
             scenes=tuple(self.scenes),
             fps=self.fps,
             frame_count=self.clock.count,
             duration_s=end_s,
             params=self.params,
+            trace=TRACE_FILE,
         )

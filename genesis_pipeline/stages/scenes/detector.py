@@ -79,13 +79,19 @@ class _Adaptive(_FastScore, AdaptiveDetector):  # type: ignore[misc]
 class _RecentStats(StatsManager):  # type: ignore[misc]
     """A ``StatsManager`` that keeps only the metrics of the last ``keep`` frames."""
 
-    def __init__(self, keep: int) -> None:
+    def __init__(self, keep: int, traced: str) -> None:
         super().__init__()
         self._keep = keep
         self._recent: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        self._traced = traced
+        # Values of the traced metric set since the last drain, with their frame's timecode.
+        self.fresh: list[tuple[FrameTimecode, float]] = []
 
     def set_metrics(self, timecode: FrameTimecode, metric_kv_dict: dict[str, Any]) -> None:
         self._recent.setdefault(timecode.pts, {}).update(metric_kv_dict)
+        value = metric_kv_dict.get(self._traced)
+        if value is not None:
+            self.fresh.append((timecode, float(value)))
         while len(self._recent) > self._keep:
             self._recent.popitem(last=False)
 
@@ -114,8 +120,9 @@ class Detector:
         # up to min_scene_len late, and its event_buffer_length assumes at most 240 fps.
         behind = max(int(self.detector.event_buffer_length), math.ceil(min_len * fps))
         self.look_back = behind + 2 * window + 2
-        self.stats = _RecentStats(keep=self.look_back + 2)
+        self.stats = _RecentStats(keep=self.look_back + 2, traced=self.score_key)
         self.detector.stats_manager = self.stats
+        self.trace_name = "adaptive_ratio" if params.detector == "adaptive" else "content_val"
 
     def process(self, timecode: FrameTimecode, image: np.ndarray[Any, Any]) -> list[FrameTimecode]:
         return list(self.detector.process_frame(timecode, image))
@@ -124,6 +131,11 @@ class Detector:
         if timecode is None:
             return []
         return list(self.detector.post_process(timecode))
+
+    def drain_scores(self) -> list[tuple[FrameTimecode, float]]:
+        """The cut scores set since the last call (each frame's, possibly a window late)."""
+        fresh, self.stats.fresh = self.stats.fresh, []
+        return fresh
 
     def score_at(self, timecode: FrameTimecode) -> float | None:
         value = self.stats.get_metrics(timecode, [self.score_key])[0]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from genesis_pipeline.stages.scenes.params import SceneParams
 
 TRANSITION_KINDS = ("cut", "gradual")
+TRANSITION_STYLES = ("dissolve", "fade", "wipe")
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +18,10 @@ class Transition:
     fade, wipe) whose frames ``[start_frame, end_frame)`` mix both shots.
 
     A scene that starts with a gradual transition starts at its middle frame; ``probability``
-    is the neural detector's (None for the classical detectors).
+    is the neural detector's (None for the classical detectors). ``style`` is what a gradual
+    transition looks like: ``dissolve``, ``fade`` (through a plain frame) or ``wipe``, as the
+    classical gradual pass tells them apart (None for a cut, and from TransNet V2, which does
+    not say).
     """
 
     kind: str
@@ -26,18 +30,27 @@ class Transition:
     start_s: float
     end_s: float
     probability: float | None = None
+    style: str | None = None
+
+    @property
+    def label(self) -> str:
+        """What people read: ``cut``, the style, or ``gradual`` when it has none."""
+        return self.style or self.kind
 
 
 @dataclass(frozen=True, slots=True)
 class Found:
     """A boundary as a detector reports it: the new scene starts at frame ``split``; the
-    transition covers frames ``[start, end)`` (``start == end == split`` for a cut)."""
+    transition covers frames ``[start, end)`` (``start == end == split`` for a cut);
+    ``style`` says what a gradual one looks like, when the detector can tell (see
+    :class:`Transition`)."""
 
     split: int
     start: int
     end: int
     score: float | None
     probability: float | None = None
+    style: str | None = None
 
     @property
     def kind(self) -> str:
@@ -77,13 +90,16 @@ class Scene:
 
 @dataclass(frozen=True, slots=True)
 class SceneList:
-    """The scenes of one file, with the facts of its video and the params that made them."""
+    """The scenes of one file, with the facts of its video and the params that made them;
+    ``trace`` names the file beside the previews that holds the detector's score on every frame
+    (:mod:`~genesis_pipeline.stages.scenes.trace`; None in results made before it)."""
 
     scenes: tuple[Scene, ...]
     fps: float
     frame_count: int
     duration_s: float
     params: SceneParams = field(default_factory=SceneParams)
+    trace: str | None = None
 
     @property
     def cuts_s(self) -> tuple[float, ...]:
