@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from support.actors import ADMIN
 
 from genesis_pipeline.api import create_app
 from genesis_pipeline.config import Settings
@@ -23,9 +24,12 @@ pytestmark = pytest.mark.slow
 def test_cancel_stops_the_worker_and_records_the_reason(home: Path, footage) -> None:
     settings = Settings(home=home, caption_model=str(home / "no-model"), offline="1")
     store = Store(settings)
-    pid = create_project(store, "to cancel").id
-    add_media(store, pid, [footage.path])
-    h = {"Authorization": "Bearer " + access.create_token(store, "canceller", "reviewer").secret}
+    pid = create_project(store, "to cancel", actor=ADMIN).id
+    add_media(store, pid, [footage.path], actor=ADMIN)
+    h = {
+        "Authorization": "Bearer "
+        + access.create_token(store, "canceller", "reviewer", actor=ADMIN).secret
+    }
     with TestClient(create_app(settings)) as client:
         assert client.post(f"/projects/{pid}/runs", headers=h, json={"force": True}).is_success
         deadline = time.monotonic() + 120

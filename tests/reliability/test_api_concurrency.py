@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.actors import ADMIN
 from support.apiserver import api_server
 from support.procs import spawn, start_reviewer, store_for
 
@@ -24,9 +25,9 @@ def test_api_app_and_cli_run_at_once(tmp_path: Path, footage) -> None:
     home = tmp_path / "home"
     env = {"GENESIS_CAPTION_MODEL": str(tmp_path / "none"), "GENESIS_OFFLINE": "1"}
     store = store_for(home, caption_model=str(tmp_path / "none"), offline="1")
-    pid = create_project(store, "three at once").id
-    add_media(store, pid, [footage.path])
-    token = access.create_token(store, "busy-reviewer", "reviewer").secret
+    pid = create_project(store, "three at once", actor=ADMIN).id
+    add_media(store, pid, [footage.path], actor=ADMIN)
+    token = access.create_token(store, "busy-reviewer", "reviewer", actor=ADMIN).secret
     stop = tmp_path / "stop"
     api_done: list[int] = []
     api_errors: list[str] = []

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 from support.procs import spawn, start_reviewer, store_for
 
 from genesis_pipeline.runs.options import RunOptions
@@ -40,8 +41,8 @@ print(json.dumps({"ok": ok, "errors": errors}))
 def test_run_reader_and_reviewer_at_once(tmp_path: Path, footage) -> None:
     home = tmp_path / "home"
     store = store_for(home, caption_model=str(tmp_path / "none"), offline="1")
-    pid = create_project(store, "busy").id
-    add_media(store, pid, [footage.path])
+    pid = create_project(store, "busy", actor=ADMIN).id
+    add_media(store, pid, [footage.path], actor=ADMIN)
     stop = tmp_path / "stop"
     reviewer = start_reviewer(home, pid, stop, "w")
     reader = subprocess.Popen(
@@ -85,8 +86,8 @@ def test_run_reader_and_reviewer_at_once(tmp_path: Path, footage) -> None:
 def test_second_run_of_a_project_is_refused_or_waits(tmp_path: Path, footage) -> None:
     home = tmp_path / "home"
     store = store_for(home, caption_model=str(tmp_path / "none"), offline="1")
-    pid = create_project(store, "twice").id
-    add_media(store, pid, [footage.path])
+    pid = create_project(store, "twice", actor=ADMIN).id
+    add_media(store, pid, [footage.path], actor=ADMIN)
     env = {"GENESIS_CAPTION_MODEL": str(tmp_path / "none")}
     first = spawn(home, "process-project", "--project-id", str(pid), "--json", "-q", env=env)
     svc = ProjectPipelineService(store)
