@@ -41,7 +41,7 @@ def mode() -> sign_in.Mode:
 
 
 def _session_s() -> float:
-    return float(reads.store().settings.session_hours) * 3600.0
+    return float(reads.settings().session_hours) * 3600.0
 
 
 def _client() -> str:
