@@ -15,6 +15,7 @@ from support.procs import spawn, start_reviewer, store_for
 
 from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.runs.pipeline import ProjectPipelineService
+from genesis_pipeline.services import access
 from genesis_pipeline.services.chapters import rules_history
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.status import project_status
@@ -78,6 +79,9 @@ def test_run_reader_and_reviewer_at_once(tmp_path: Path, footage) -> None:
     # Every write is there: one rules version per write (each differs from the one before).
     notes = {h["note"] for h in rules_history(store, pid)}
     assert {f"w{i}" for i in review["done"]} <= notes
+    audited = access.audit_log(store, pid, limit=100_000, actor="user:reviewer-w")
+    rules_notes = {e.details_json["note"] for e in audited if e.action == "chapters.rules"}
+    assert {f"w{i}" for i in review["done"]} <= rules_notes
     last = review["done"][-1]
     mix = project_status(store, pid)["project"]["settings"]["mix"]
     assert mix["bed_gain"] == round(0.5 + (last % 50) / 100, 2)
