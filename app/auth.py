@@ -27,12 +27,8 @@ ACTOR = "auth_actor"  # the Actor of this run, set by gate()
 def _secrets() -> dict[str, Any]:
     try:
         return st.secrets.to_dict()
-    except (FileNotFoundError, OSError):
+    except FileNotFoundError:  # no secrets.toml (Streamlit's StreamlitSecretNotFoundError)
         return {}
-    except Exception as exc:  # a secrets.toml Streamlit cannot parse
-        if type(exc).__name__ == "StreamlitSecretNotFoundError":
-            return {}
-        raise
 
 
 def mode() -> sign_in.Mode:
