@@ -20,7 +20,7 @@ CHOICES = {
 
 def _save_choice(pid: int, key: str) -> None:
     try:
-        set_narration_overrun(reads.store(), pid, st.session_state[key])
+        set_narration_overrun(reads.store(), pid, st.session_state[key], actor=state.actor())
     except GenesisError as exc:
         state.flash("error", str(exc))
     reads.clear()
@@ -44,11 +44,11 @@ def overrun_notice(pid: int, prefix: str, *, disabled: bool = False) -> None:
                 if st.button(
                     f"Move it earlier: start at {o.fit_start_s:.2f} s on the cut",
                     key=f"{prefix}_overrun_fit_{o.voiceover_id}",
-                    disabled=disabled,
+                    disabled=disabled or not state.can("review"),
                     help="Sets its start so that it ends with the cut (saved as its offset)",
                 ):
                     try:
-                        start = move_to_fit(reads.store(), pid, o.voiceover_id)
+                        start = move_to_fit(reads.store(), pid, o.voiceover_id, actor=state.actor())
                     except GenesisError as exc:
                         st.error(str(exc))
                     else:

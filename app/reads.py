@@ -55,7 +55,14 @@ from genesis_pipeline.services.render_view import (
     render_history,
     render_overview,
 )
-from genesis_pipeline.services.review import ReviewAction, Trim, review_history, scene_trims
+from genesis_pipeline.services.review import (
+    Decision,
+    ReviewAction,
+    Trim,
+    last_decisions,
+    review_history,
+    scene_trims,
+)
 from genesis_pipeline.services.subtitles import split_lines, to_srt, to_vtt
 from genesis_pipeline.stages.chapters import Rules
 from genesis_pipeline.store import Store
@@ -163,6 +170,16 @@ def _trims(home: str, project_id: int, rev: int) -> dict[int, Trim]:
 def trims(project_id: int) -> dict[int, Trim]:
     """Scenes page: the reviewers' in/out points by scene id."""
     return _trims(str(store().home), project_id, revision(project_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _decisions(home: str, project_id: int, rev: int) -> dict[int, Decision]:
+    return last_decisions(_store(home), project_id)
+
+
+def decisions(project_id: int) -> dict[int, Decision]:
+    """Scenes page: who approved or rejected each reviewed scene last, by scene id."""
+    return _decisions(str(store().home), project_id, revision(project_id))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -106,8 +106,17 @@ def set_project(pid: int | None) -> None:
 
 def actor() -> access.Actor:
     """Who is using this session: the service functions check its rights and audit its writes.
-    With no sign-in configured that is the one person on localhost, with every right."""
-    return access.local_actor()
+    The signed-in user (app/auth.py); with no sign-in configured the one person on localhost,
+    with every right."""
+    from genesis_app import auth
+
+    return auth.current_actor()
+
+
+def can(right: access.Right) -> bool:
+    """Whether this session's user holds ``right`` (pages hide what the role cannot do; the
+    services refuse it anyway)."""
+    return access.allows(actor().role, right)
 
 
 def flash(kind: str, message: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from genesis_app import reads, state
+from genesis_app import auth, reads, state
 
 st.set_page_config(page_title="Genesis", page_icon=":material/movie:", layout="wide")
 
@@ -25,6 +25,7 @@ PAGES = [
     st.Page("views/render.py", title="Render", icon=":material/movie:"),
 ]
 
+auth.gate()  # the sign-in page stops the run here until someone signs in
 nav = st.navigation(PAGES)
 reads.ensure_demo()
 state.project_picker()

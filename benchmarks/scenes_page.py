@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from genesis_pipeline.services import access
+
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app" / "streamlit_app.py"
 BUDGET_S = 2.0
@@ -59,7 +61,7 @@ def build_project(
 
     rng = random.Random(seed)
     store = Store(Settings(home=home, offline="1"))
-    pid = create_project(store, f"{n_scenes} scenes").id
+    pid = create_project(store, f"{n_scenes} scenes", actor=access.cli_actor()).id
     per_media = [n_scenes // n_media + (i < n_scenes % n_media) for i in range(n_media)]
     fps = 25.0
     for mi, count in enumerate(per_media):

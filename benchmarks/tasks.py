@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from genesis_pipeline import serde
+from genesis_pipeline.services import access
 
 
 def scenes(clip: str, out_dir: str, **params: Any) -> dict[str, Any]:
@@ -123,9 +124,9 @@ def setup_project(home: str, clip: str) -> dict[str, Any]:
     from genesis_pipeline.store import Store
 
     store = Store(Settings.from_env(home=home))
-    project = create_project(store, "benchmark")
+    project = create_project(store, "benchmark", actor=access.cli_actor())
     t0 = time.perf_counter()
-    add_media(store, project.id, [clip])
+    add_media(store, project.id, [clip], actor=access.cli_actor())
     return {"project_id": project.id, "add_media_s": time.perf_counter() - t0}
 
 
@@ -162,7 +163,7 @@ def chapters_change(home: str, project_id: int, bump: int) -> dict[str, Any]:
     _, rules = current_rules(store, project_id)
     new = replace(rules, min_chapter_s=8.0 + (bump % 7) * 0.5 + 0.25)
     t0 = time.perf_counter()
-    save_rules(store, project_id, new, note="benchmark")
+    save_rules(store, project_id, new, note="benchmark", actor=access.cli_actor())
     report = service.run(project_id)
     work = time.perf_counter() - t0
     if report.status != "succeeded":
@@ -181,8 +182,10 @@ def reject_scenes(home: str, project_id: int, fraction: float) -> dict[str, Any]
     n = round(len(ids) * fraction)
     step = len(ids) / max(n, 1)
     chosen = sorted({ids[min(len(ids) - 1, int(step * k + step / 2))] for k in range(n)})
-    reset_reviews(store, project_id)
-    set_scene_status(store, project_id, chosen, "rejected", reviewer="benchmark")
+    reset_reviews(store, project_id, actor=access.cli_actor())
+    set_scene_status(
+        store, project_id, chosen, "rejected", reviewer="benchmark", actor=access.cli_actor()
+    )
     return {"rejected": len(chosen), "scenes": len(ids)}
 
 

@@ -47,13 +47,14 @@ def rough_cut(
     """
     from genesis_pipeline.runs.options import RunOptions
     from genesis_pipeline.runs.pipeline import ProjectPipelineService
+    from genesis_pipeline.services import access
     from genesis_pipeline.services.projects import create_project
     from genesis_pipeline.services.upload import add_media
     from genesis_pipeline.store import Store
 
     store = Store(settings or Settings.from_env())
-    project = create_project(store, name)
-    add_media(store, project.id, paths)
+    project = create_project(store, name, actor=access.cli_actor())
+    add_media(store, project.id, paths, actor=access.cli_actor())
     options = RunOptions(voiceover=Path(voiceover) if voiceover else None)
     return ProjectPipelineService(store).run(project.id, options)
 

@@ -21,6 +21,7 @@ from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import GenesisError
 
 if TYPE_CHECKING:
+    from genesis_pipeline.services.access import Actor
     from genesis_pipeline.store import Store
 
 log = logging.getLogger("genesis_pipeline")
@@ -83,6 +84,19 @@ class TokenList:
 
 
 @dataclass(frozen=True, slots=True)
+class UserShown:
+    name: str
+    role: str
+    created_at: str
+    password_changed_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserList:
+    users: list[UserShown]
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorShown:
     error: str
     type: str  # the GenesisError subclass
@@ -134,6 +148,13 @@ def _store(args: argparse.Namespace) -> Store:
     return Store(_settings(args))
 
 
+def _cli_actor() -> Actor:
+    """Who the command line acts as (recorded in the audit log)."""
+    from genesis_pipeline.services.access import cli_actor
+
+    return cli_actor()
+
+
 def _emit(args: argparse.Namespace, doc: object, human: Callable[[], str]) -> None:
     """``doc`` (a dataclass) as one JSON document with ``--json``, else ``human()``'s text."""
     if args.json:
@@ -148,7 +169,7 @@ def _emit(args: argparse.Namespace, doc: object, human: Callable[[], str]) -> No
 def cmd_create_project(args: argparse.Namespace) -> int:
     from genesis_pipeline.services.projects import create_project
 
-    project = create_project(_store(args), args.name)
+    project = create_project(_store(args), args.name, actor=_cli_actor())
     _emit(
         args,
         ProjectCreated(project.id, project.name),
@@ -162,7 +183,9 @@ def cmd_add_media(args: argparse.Namespace) -> int:
     from genesis_pipeline.services.upload import add_sources
 
     bar = _Bar(not args.quiet)
-    added = add_sources(_store(args), args.project_id, args.files, progress=None)
+    added = add_sources(
+        _store(args), args.project_id, args.files, progress=None, actor=_cli_actor()
+    )
     bar.close()
     doc = MediaAdded(args.project_id, [added_media_doc(a.media, a.duplicate) for a in added])
 
@@ -194,6 +217,7 @@ def cmd_upload_url(args: argparse.Namespace) -> int:
         size_bytes=args.size,
         sha256=args.sha256,
         part_sha256s=[h for h in (args.part_sha256 or "").split(",") if h.strip()],
+        actor=_cli_actor(),
     )
     doc = upload_target(store, ticket)
 
@@ -214,7 +238,7 @@ def cmd_finalize_upload(args: argparse.Namespace) -> int:
     from genesis_pipeline.services.documents import MediaAdded, added_media_doc
     from genesis_pipeline.services.upload import finalize_upload
 
-    added = finalize_upload(_store(args), args.upload_id, args.token)
+    added = finalize_upload(_store(args), args.upload_id, args.token, actor=_cli_actor())
     m = added.media
     doc = MediaAdded(m.project_id, [added_media_doc(m, added.duplicate)])
     dup = " (already in the project)" if added.duplicate else ""
@@ -393,7 +417,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         check_subtitles_choice(args.subtitles, "--subtitles")
     store = _store(args)
     if args.subtitles is not None:
-        set_render_subtitles(store, args.project_id, args.subtitles, "--subtitles")
+        set_render_subtitles(
+            store, args.project_id, args.subtitles, "--subtitles", actor=_cli_actor()
+        )
     subtitles = get_render_subtitles(store, args.project_id)
     if args.format is None:
         doc = ExportWritten(args.project_id, None, None, False, [], subtitles)
@@ -420,7 +446,9 @@ def cmd_import_timeline(args: argparse.Namespace) -> int:
     """Map an edited timeline onto the project's scenes; change them only with --apply."""
     from genesis_pipeline.services.exports import import_timeline
 
-    report = import_timeline(_store(args), args.project_id, Path(args.file), apply=args.apply)
+    report = import_timeline(
+        _store(args), args.project_id, Path(args.file), apply=args.apply, actor=_cli_actor()
+    )
 
     def human() -> str:
         lines = [f"{Path(report.file).name}: {report.clips} clips, {len(report.kept)} scenes kept"]
@@ -453,7 +481,17 @@ def cmd_app(args: argparse.Namespace) -> int:
     if spec is None or spec.origin is None:
         raise ToolNotFoundError("genesis_app: the review app is not installed (pip install -e .)")
     entry = Path(spec.origin).resolve().parent / "streamlit_app.py"
-    home = _settings(args).home.resolve()
+    from genesis_pipeline.services.sign_in import (
+        check_address,
+        read_secrets,
+        secrets_paths,
+        sign_in_mode,
+    )
+
+    store = _store(args)
+    mode = sign_in_mode(read_secrets(secrets_paths(entry.parent.parent)), store)
+    check_address(args.address, mode, insecure_no_auth=args.insecure_no_auth)
+    home = store.home.resolve()
     env = {**os.environ, "GENESIS_HOME": str(home)}
     cmd = [
         sys.executable,
@@ -470,7 +508,10 @@ def cmd_app(args: argparse.Namespace) -> int:
         "--browser.gatherUsageStats",
         "false",
     ]
-    sys.stderr.write(f"genesis: review app on http://{args.address}:{args.port} (data: {home})\n")
+    signs = {"oidc": "OpenID Connect sign-in", "local": "local accounts", "none": "no sign-in"}
+    sys.stderr.write(
+        f"genesis: review app on http://{args.address}:{args.port} ({signs[mode]}; data: {home})\n"
+    )
     # From the folder above the app: a checkout's .streamlit/config.toml is found there.
     return subprocess.call(cmd, cwd=entry.parent.parent, env=env)
 
@@ -481,7 +522,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
     store = _store(args)
     if args.token_command == "create":
-        created = create_token(store, args.name, args.role)
+        created = create_token(store, args.name, args.role, actor=_cli_actor())
         t = created.token
         doc = TokenShown(t.name, t.role, t.prefix, t.created_at.isoformat(), None, created.secret)
         _emit(
@@ -490,7 +531,7 @@ def cmd_token(args: argparse.Namespace) -> int:
             lambda: f"token {t.name} ({t.role}); shown once, keep it now:\n{created.secret}",
         )
     elif args.token_command == "revoke":
-        t = revoke_token(store, args.name)
+        t = revoke_token(store, args.name, actor=_cli_actor())
         _emit(
             args,
             TokenShown(t.name, t.role, t.prefix, t.created_at.isoformat(), "now", None),
@@ -518,6 +559,67 @@ def cmd_token(args: argparse.Namespace) -> int:
                     for t in tokens
                 )
                 or "no tokens"
+            ),
+        )
+    return EXIT_OK
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    """The new password: one line on stdin with ``--password-stdin``, else typed twice at a
+    prompt (never an argument: argv is visible to every user of the machine).
+
+    Raises:
+        InvalidSettingError: no terminal to prompt on, or the two entries differ.
+    """
+    import getpass
+
+    from genesis_pipeline.errors import InvalidSettingError
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise InvalidSettingError(
+            "password", "no terminal to ask on; pipe it in with --password-stdin"
+        )
+    first = getpass.getpass(f"password for {args.name}: ")
+    if getpass.getpass("again: ") != first:
+        raise InvalidSettingError("password", "the two entries differ")
+    return first
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    """Local accounts of the app's sign-in form: add, list, remove, passwd."""
+    from genesis_pipeline.services import accounts
+
+    store = _store(args)
+
+    def shown(u: Any) -> UserShown:
+        return UserShown(
+            u.name,
+            u.role,
+            u.created_at.isoformat(timespec="seconds"),
+            u.password_changed_at.isoformat(timespec="seconds"),
+        )
+
+    if args.user_command == "add":
+        user = accounts.add_user(
+            store, args.name, args.role, _read_password(args), actor=_cli_actor()
+        )
+        _emit(args, shown(user), lambda: f"user {user.name} ({user.role}) added")
+    elif args.user_command == "remove":
+        user = accounts.remove_user(store, args.name, actor=_cli_actor())
+        _emit(args, shown(user), lambda: f"user {user.name} removed")
+    elif args.user_command == "passwd":
+        user = accounts.set_password(store, args.name, _read_password(args), actor=_cli_actor())
+        _emit(args, shown(user), lambda: f"user {user.name}: password changed")
+    else:
+        users = [shown(u) for u in accounts.list_users(store)]
+        _emit(
+            args,
+            UserList(users),
+            lambda: (
+                "\n".join(f"{u.name:<20} {u.role:<9} added {u.created_at}" for u in users)
+                or "no users (the app signs nobody in; see the README's access modes)"
             ),
         )
     return EXIT_OK
@@ -755,7 +857,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("app", parents=[common], help="start the review app in the browser")
     p.add_argument("--port", type=int, default=8501)
-    p.add_argument("--address", default="localhost")
+    p.add_argument(
+        "--address",
+        default="127.0.0.1",
+        help="address to bind (default: this machine only); another needs a sign-in configured",
+    )
+    p.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="serve a non-local address with no sign-in (anyone who reaches it has every right)",
+    )
     p.set_defaults(func=cmd_app)
 
     p = sub.add_parser("token", parents=[common], help="create, list or revoke API tokens")
@@ -768,6 +879,21 @@ def build_parser() -> argparse.ArgumentParser:
     t = tsub.add_parser("revoke", parents=[common], help="refuse a token from now on")
     t.add_argument("--name", required=True)
     p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("user", parents=[common], help="local accounts of the app's sign-in")
+    usub = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    stdin_help = "read the password from one line of stdin instead of a prompt"
+    u = usub.add_parser("add", parents=[common], help="add an account (asks for its password)")
+    u.add_argument("name", help="the name to sign in with (shown in the audit log)")
+    u.add_argument("--role", required=True, help="viewer, reviewer or admin")
+    u.add_argument("--password-stdin", action="store_true", help=stdin_help)
+    usub.add_parser("list", parents=[common], help="every account with its role")
+    u = usub.add_parser("remove", parents=[common], help="remove an account")
+    u.add_argument("name")
+    u = usub.add_parser("passwd", parents=[common], help="set an account's password")
+    u.add_argument("name")
+    u.add_argument("--password-stdin", action="store_true", help=stdin_help)
+    p.set_defaults(func=cmd_user)
 
     p = sub.add_parser("api", parents=[common], help="serve the HTTP API (bearer tokens)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost)")

@@ -107,6 +107,34 @@ class Settings:
         default=3600,
         metadata={"env": "GENESIS_UPLOAD_TTL_S", "doc": "Lifetime of an upload ticket, seconds."},
     )
+    session_hours: float = field(
+        default=12.0,
+        metadata={
+            "env": "GENESIS_SESSION_HOURS",
+            "doc": "How long an app sign-in lasts before the user signs in again, hours.",
+        },
+    )
+    signin_max_failures: int = field(
+        default=5,
+        metadata={
+            "env": "GENESIS_SIGNIN_MAX_FAILURES",
+            "doc": "Failed sign-ins of one user within the window before it is locked out.",
+        },
+    )
+    signin_client_max_failures: int = field(
+        default=20,
+        metadata={
+            "env": "GENESIS_SIGNIN_CLIENT_MAX_FAILURES",
+            "doc": "Failed sign-ins from one client address within the window before it waits.",
+        },
+    )
+    signin_window_s: int = field(
+        default=900,
+        metadata={
+            "env": "GENESIS_SIGNIN_WINDOW_S",
+            "doc": "The sign-in rate limit's window, seconds (a lockout lasts at most this).",
+        },
+    )
     no_demo: bool = field(
         default=False,
         metadata={
@@ -257,6 +285,11 @@ class Settings:
             raise InvalidSettingError(_env("max_upload_mb"), "must be a positive number of MB")
         if self.upload_ttl_s <= 0:
             raise InvalidSettingError(_env("upload_ttl_s"), "must be a positive number of seconds")
+        if not 0 < self.session_hours <= 24 * 366:
+            raise InvalidSettingError(_env("session_hours"), "must be more than 0 and at most 8784")
+        for name in ("signin_max_failures", "signin_client_max_failures", "signin_window_s"):
+            if getattr(self, name) < 1:
+                raise InvalidSettingError(_env(name), "must be at least 1")
         if self.storage and not self.storage.startswith("s3://"):
             raise InvalidSettingError(
                 _env("storage"),

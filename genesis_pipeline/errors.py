@@ -6,6 +6,7 @@ always names the file or setting and the reason); anything else is a bug and get
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,20 @@ class StorageError(GenesisError):
 
 class AuthenticationError(GenesisError):
     """No credentials, or credentials Genesis does not know (unknown or revoked token)."""
+
+
+class TooManyAttemptsError(AuthenticationError):
+    """Too many failed sign-ins for a user or from a client: refused until ``retry_at``."""
+
+    def __init__(self, who: str, retry_at: datetime, retry_after_s: int) -> None:
+        self.who = who
+        self.retry_at = retry_at
+        self.retry_after_s = retry_after_s
+        minutes = max(1, -(-retry_after_s // 60))
+        super().__init__(
+            f"{who}: too many failed sign-ins; try again after {retry_at:%H:%M:%S} "
+            f"(in {minutes} min)"
+        )
 
 
 class PermissionDeniedError(GenesisError):

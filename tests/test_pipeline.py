@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 from support.metrics import match_cuts, video_frames_and_duration, wer
 
 from genesis_pipeline.config import Settings
@@ -34,8 +35,8 @@ def tiny_blip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def project(tmp_path_factory: pytest.TempPathFactory, tiny_blip: Path, footage):
     home = tmp_path_factory.mktemp("pipeline-home")
     store = Store(Settings(home=home, caption_model=str(tiny_blip), offline="1"))
-    pid = create_project(store, "pipeline test").id
-    add_media(store, pid, [footage.path])
+    pid = create_project(store, "pipeline test", actor=ADMIN).id
+    add_media(store, pid, [footage.path], actor=ADMIN)
     service = ProjectPipelineService(store)
     first = service.run(pid, RunOptions())
     return store, pid, service, first
@@ -159,9 +160,11 @@ def test_second_run_hits_the_cache_for_every_step(project, monkeypatch: pytest.M
 def test_rules_change_reruns_only_chapters_and_render(project, footage) -> None:
     store, pid, service, _first = project
     doc = project_status(store, pid)
-    save_rules(store, pid, Rules(min_chapter_s=4.0, max_chapter_s=8.0, pause_split_s=0.3))
+    save_rules(
+        store, pid, Rules(min_chapter_s=4.0, max_chapter_s=8.0, pause_split_s=0.3), actor=ADMIN
+    )
     rejected = doc["scenes"][1]
-    set_scene_status(store, pid, [rejected["id"]], "rejected")
+    set_scene_status(store, pid, [rejected["id"]], "rejected", actor=ADMIN)
     report = service.run(pid, RunOptions())
     s = steps(report)
     for name in ML_STEPS:
@@ -198,8 +201,8 @@ def test_detector_trace_is_stored_with_the_scenes_and_comes_from_the_cache(
         raise AssertionError("scenes detected again")
 
     monkeypatch.setattr(genesis_pipeline.stages.scenes, "detect_scenes", called)
-    other = create_project(store, "same footage").id
-    add_media(store, other, [footage.path])
+    other = create_project(store, "same footage", actor=ADMIN).id
+    add_media(store, other, [footage.path], actor=ADMIN)
     report = ProjectPipelineService(store).run(other, RunOptions(render=False))
     assert report.status == "succeeded", report.error
     assert steps(report)["scenes"]["cache_hit"]

@@ -294,11 +294,13 @@ if save_cols[1].button(
     "Save rules as new version",
     key="ch_save",
     type="primary",
-    disabled=problem is not None or (not changes and version > 0),
+    disabled=(problem is not None or (not changes and version > 0)) or not state.can("review"),
     width="stretch",
 ):
     try:
-        new_version = save_rules(reads.store(), pid, rules, note.strip() or None)
+        new_version = save_rules(
+            reads.store(), pid, rules, note.strip() or None, actor=state.actor()
+        )
     except GenesisError as exc:
         st.error(str(exc))
     else:
@@ -347,9 +349,10 @@ with st.expander(f"Rules history ({len(saved_state.history)} versions)"):
                 icon=":material/history:",
                 help="Saves that version's rules as a new version; the history stays.",
                 width="stretch",
+                disabled=not state.can("review"),
             ):
                 try:
-                    restored = restore_rules(reads.store(), pid, int(pick))
+                    restored = restore_rules(reads.store(), pid, int(pick), actor=state.actor())
                 except GenesisError as exc:
                     st.error(str(exc))
                 else:
@@ -418,12 +421,12 @@ renamed = [
 if st.button(
     f"Save {plural(len(renamed), 'title')}" if renamed else "Save titles",
     key="ch_save_titles",
-    disabled=not renamed,
+    disabled=not renamed or not state.can("review"),
 ):
     errors = []
     for cid, title in renamed:
         try:
-            set_chapter_title(reads.store(), pid, cid, title)
+            set_chapter_title(reads.store(), pid, cid, title, actor=state.actor())
         except GenesisError as exc:
             errors.append(str(exc))
     if errors:

@@ -120,15 +120,19 @@ for vo in voiceovers:
                 "Gain (1.0 = unchanged)", step=0.1, format="%.2f", **state.kept(f"vo_gain_{vo.id}")
             )
             apply = f[2].form_submit_button(
-                "Apply", type="primary", width="stretch", key=f"vo_apply_{vo.id}"
+                "Apply",
+                type="primary",
+                width="stretch",
+                key=f"vo_apply_{vo.id}",
+                disabled=not state.can("review"),
             )
         if apply:
             try:
                 if abs(float(offset) - float(shown)) > 1e-6:
                     check_voiceover_offset(store, pid, vo.id, float(offset))
-                    set_voiceover_offset(store, pid, vo.id, float(offset))
+                    set_voiceover_offset(store, pid, vo.id, float(offset), actor=state.actor())
                 if abs(float(gain) - vo.gain) > 1e-9:
-                    set_voiceover_gain(store, pid, vo.id, float(gain))
+                    set_voiceover_gain(store, pid, vo.id, float(gain), actor=state.actor())
             except GenesisError as exc:
                 st.error(str(exc))
             else:
@@ -138,21 +142,24 @@ for vo in voiceovers:
         if is_chapter and actions[0].button(
             "Automatic start",
             key=f"vo_auto_{vo.id}",
-            disabled=vo.offset_s is None,
+            disabled=(vo.offset_s is None) or not state.can("review"),
             help="Forget the override: start where the narration talks over the least speech",
         ):
             try:
-                set_voiceover_offset(store, pid, vo.id, None)
+                set_voiceover_offset(store, pid, vo.id, None, actor=state.actor())
             except GenesisError as exc:
                 st.error(str(exc))
             else:
                 state.flash("success", f"{vo.original_name} starts automatically again.")
                 st.rerun()
         if actions[1 if is_chapter else 0].button(
-            "Remove", key=f"vo_remove_{vo.id}", icon=":material/delete:"
+            "Remove",
+            key=f"vo_remove_{vo.id}",
+            icon=":material/delete:",
+            disabled=not state.can("review"),
         ):
             try:
-                remove_voiceover(store, pid, vo.id)
+                remove_voiceover(store, pid, vo.id, actor=state.actor())
             except GenesisError as exc:
                 st.error(str(exc))
             else:
@@ -169,6 +176,7 @@ with add_col:
         "Audio (or a video whose sound to use)",
         type=AUDIO_TYPES,
         key=f"narr_upload_{st.session_state['narr_upload_nonce']}",
+        disabled=not state.can("review"),
     )
     targets = [WHOLE_CUT, *sorted(spans)]
     cols = st.columns([2, 1.2], vertical_alignment="bottom")
@@ -187,7 +195,13 @@ with add_col:
         disabled=target != WHOLE_CUT,
         help="Chapter voiceovers start automatically; set an override afterwards if needed.",
     )
-    if st.button("Add voiceover", key="narr_add", type="primary", icon=":material/mic:"):
+    if st.button(
+        "Add voiceover",
+        key="narr_add",
+        type="primary",
+        icon=":material/mic:",
+        disabled=not state.can("review"),
+    ):
         if upload is None:
             st.warning("Choose a file to upload first.")
         else:
@@ -202,6 +216,7 @@ with add_col:
                         chapter_idx=None if target == WHOLE_CUT else int(target),
                         offset_s=float(new_offset) if target == WHOLE_CUT else None,
                         original_name=upload.name,
+                        actor=state.actor(),
                     )
             except GenesisError as exc:
                 st.error(f"Voiceover not added: {exc}")
@@ -232,9 +247,19 @@ with mix_col:
             **state.kept("narr_bed_gain"),
             help="The bed is also ducked under the narration",
         )
-        if st.form_submit_button("Apply mix", key="narr_mix_apply"):
+        if st.form_submit_button(
+            "Apply mix",
+            key="narr_mix_apply",
+            disabled=not state.can("review"),
+        ):
             try:
-                set_mix(store, pid, voiceover_gain=float(narr_gain), bed_gain=float(bed_gain))
+                set_mix(
+                    store,
+                    pid,
+                    voiceover_gain=float(narr_gain),
+                    bed_gain=float(bed_gain),
+                    actor=state.actor(),
+                )
             except GenesisError as exc:
                 st.error(str(exc))
             else:

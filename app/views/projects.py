@@ -1,5 +1,6 @@
 """Projects: create one, pick one, see each project's media, last run, renders and disk use at a
-glance; rename or delete a project and remove a media file (each asks first)."""
+glance; rename or delete a project and remove a media file (each asks first; an admin's); the
+current project's activity feed (who changed what, when), filterable by person."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import streamlit as st
 
 from genesis_app import reads, state
 from genesis_pipeline.errors import GenesisError
+from genesis_pipeline.services.activity import activity, people
 from genesis_pipeline.services.projects import (
     ProjectSummary,
     create_project,
@@ -28,25 +30,32 @@ RUN_WORDS = {
 st.title("Projects")
 state.show_flash()
 
-with st.form("create_project", clear_on_submit=True):
-    cols = st.columns([4, 1], vertical_alignment="bottom")
-    name = cols[0].text_input(
-        "New project", placeholder="e.g. Harbour shoot, day 1", **state.kept("new_project_name")
-    )
-    if cols[1].form_submit_button("Create", type="primary", width="stretch"):
-        try:
-            project = create_project(reads.store(), name)
-        except GenesisError as exc:
-            st.error(str(exc))
-        else:
-            reads.clear()
-            state.set_project(project.id)
-            state.flash("success", f"Created project “{project.name}”. Add footage on Upload.")
-            st.rerun()
+# Creating, renaming and deleting projects and removing footage are an admin's.
+can_manage = state.can("manage")
+if can_manage:
+    with st.form("create_project", clear_on_submit=True):
+        cols = st.columns([4, 1], vertical_alignment="bottom")
+        name = cols[0].text_input(
+            "New project", placeholder="e.g. Harbour shoot, day 1", **state.kept("new_project_name")
+        )
+        if cols[1].form_submit_button("Create", type="primary", width="stretch"):
+            try:
+                project = create_project(reads.store(), name, actor=state.actor())
+            except GenesisError as exc:
+                st.error(str(exc))
+            else:
+                reads.clear()
+                state.set_project(project.id)
+                state.flash("success", f"Created project “{project.name}”. Add footage on Upload.")
+                st.rerun()
 
 projects = reads.projects()
 if not projects:
-    st.info("No projects yet: name one above and press **Create**, then add footage on Upload.")
+    st.info(
+        "No projects yet: name one above and press **Create**, then add footage on Upload."
+        if can_manage
+        else "No projects yet: an admin creates them."
+    )
     st.stop()
 
 current = state.project_id()
@@ -65,7 +74,9 @@ def ask(what: tuple[str, int, int] | None) -> None:
 
 def do_rename(pid: int) -> None:
     try:
-        project = rename_project(reads.store(), pid, st.session_state.get(f"proj_name_{pid}", ""))
+        project = rename_project(
+            reads.store(), pid, st.session_state.get(f"proj_name_{pid}", ""), actor=state.actor()
+        )
     except GenesisError as exc:
         state.flash("error", f"Not renamed: {exc}")
     else:
@@ -76,7 +87,7 @@ def do_rename(pid: int) -> None:
 def do_delete(pid: int) -> None:
     ask(None)
     try:
-        removed = delete_project(reads.store(), pid)
+        removed = delete_project(reads.store(), pid, actor=state.actor())
     except GenesisError as exc:
         state.flash("error", f"Not deleted: {exc}")
     else:
@@ -89,7 +100,7 @@ def do_delete(pid: int) -> None:
 def do_remove(pid: int, media_id: int) -> None:
     ask(None)
     try:
-        removed = remove_media(reads.store(), pid, media_id)
+        removed = remove_media(reads.store(), pid, media_id, actor=state.actor())
     except GenesisError as exc:
         state.flash("error", f"Not removed: {exc}")
     else:
@@ -232,4 +243,33 @@ for entry in reversed(projects):
                 f"{plural(len(renders), 'render')}; the latest is {duration(latest.duration_s)} "
                 f"long, made {minute(latest.created_at)}. Play or download it on the Render page."
             )
-        manage(entry)
+        if can_manage:
+            manage(entry)
+
+
+def activity_feed(pid: int) -> None:
+    """Who changed the current project, when and what, newest first (the audit log)."""
+    st.subheader("Activity", anchor=False)
+    everyone = people(reads.store(), pid)
+    if not everyone:
+        st.caption("Nothing recorded yet: approvals, rules, renders and uploads show here.")
+        return
+    pick = st.selectbox(
+        "Person",
+        ["", *everyone],
+        format_func=lambda a: f"{a.partition(':')[2]} ({a.partition(':')[0]})" if a else "Everyone",
+        key="proj_activity_person",
+    )
+    items = activity(reads.store(), pid, person=pick or None)
+    st.dataframe(
+        [
+            {"when": minute(i.happened_at), "who": i.who, "via": i.via, "what": i.what}
+            for i in items
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+
+
+if current is not None:
+    activity_feed(int(current))

@@ -85,7 +85,9 @@ _SUBTITLE_LABELS = {
 
 def _save_subtitles(pid: int) -> None:
     try:
-        set_render_subtitles(reads.store(), pid, st.session_state[f"render_subtitles_{pid}"])
+        set_render_subtitles(
+            reads.store(), pid, st.session_state[f"render_subtitles_{pid}"], actor=state.actor()
+        )
     except GenesisError as exc:
         state.flash("error", str(exc))
     reads.clear()
@@ -93,7 +95,9 @@ def _save_subtitles(pid: int) -> None:
 
 def _save_mode(pid: int) -> None:
     try:
-        set_render_mode(reads.store(), pid, st.session_state[f"render_mode_{pid}"])
+        set_render_mode(
+            reads.store(), pid, st.session_state[f"render_mode_{pid}"], actor=state.actor()
+        )
     except GenesisError as exc:
         state.flash("error", str(exc))
     reads.clear()
@@ -182,7 +186,7 @@ start = cols[0].button(
     key="render_start",
     type="primary",
     icon=":material/movie:",
-    disabled=live.active,
+    disabled=live.active or not state.can("review"),
     width="stretch",
 )
 cols[1].caption(
@@ -197,7 +201,7 @@ if start:
         st.error("Nothing to render: no scene is approved. Approve scenes on the Scenes page.")
     else:
         try:
-            start_background_run(store, pid, RunOptions())
+            start_background_run(store, pid, RunOptions(), actor=state.actor())
         except RunInProgressError:
             st.warning("A run of this project is already going: wait for it to finish.")
         except GenesisError as exc:
@@ -423,12 +427,15 @@ def _timeline_import(pid: int) -> None:
         "Edited timeline",
         type=["otio", "fcpxml", "xml", "edl"],
         key=f"timeline_file_{st.session_state['timeline_nonce']}",
+        disabled=not state.can("review"),
     )
     if upload is None:
         return
     store = reads.store()
     try:
-        report = import_timeline_file(store, pid, upload.name, upload.getvalue())
+        report = import_timeline_file(
+            store, pid, upload.name, upload.getvalue(), actor=state.actor()
+        )
     except GenesisError as exc:
         st.error(f"The timeline cannot be imported: {exc}")
         return
@@ -436,9 +443,17 @@ def _timeline_import(pid: int) -> None:
     if not (report.reject or report.approve):
         return
     label = f"Apply: reject {len(report.reject)}, approve {len(report.approve)}"
-    if st.button(label, key="timeline_apply", type="primary", icon=":material/check:"):
+    if st.button(
+        label,
+        key="timeline_apply",
+        type="primary",
+        icon=":material/check:",
+        disabled=not state.can("review"),
+    ):
         try:
-            done = import_timeline_file(store, pid, upload.name, upload.getvalue(), apply=True)
+            done = import_timeline_file(
+                store, pid, upload.name, upload.getvalue(), apply=True, actor=state.actor()
+            )
         except GenesisError as exc:
             st.error(f"The timeline could not be applied: {exc}")
             return

@@ -55,7 +55,7 @@ def start(force: bool) -> None:
     st.session_state["run_confirm_force"] = False
     options = RunOptions(force=force, render=bool(st.session_state.get("run_render", False)))
     try:
-        worker = start_background_run(reads.store(), pid, options)
+        worker = start_background_run(reads.store(), pid, options, actor=state.actor())
     except RunInProgressError as exc:
         state.flash("warning", f"Not started: {exc}")
     except GenesisError as exc:
@@ -86,7 +86,7 @@ def controls(active: bool) -> None:
         icon=":material/play_arrow:",
         key="run_start",
         type="primary",
-        disabled=active,
+        disabled=active or not state.can("review"),
         on_click=start,
         args=(False,),
         width="stretch",
@@ -95,7 +95,7 @@ def controls(active: bool) -> None:
     cols[1].button(
         "Force re-run…",
         key="run_force",
-        disabled=active,
+        disabled=active or not state.can("review"),
         on_click=confirm_force,
         args=(True,),
         width="stretch",
@@ -135,6 +135,7 @@ def controls(active: bool) -> None:
                 type="primary",
                 on_click=start,
                 args=(True,),
+                disabled=not state.can("review"),
             )
             c[1].button("Cancel", key="run_force_cancel", on_click=confirm_force, args=(False,))
 

@@ -66,7 +66,7 @@ def review(ids: list[int], status: str) -> None:
     """Button callback: store the decision before the rerun (the revision-keyed cache refreshes)."""
     st.session_state["scene_confirm_bulk"] = None
     try:
-        n = set_scene_status(reads.store(), pid, ids, status)
+        n = set_scene_status(reads.store(), pid, ids, status, actor=state.actor())
     except GenesisError as exc:
         state.flash("error", f"Could not save the review: {exc}")
     else:
@@ -82,7 +82,7 @@ def ask_bulk(status: str | None, ids: list[int] | None = None) -> None:
 def undo(action_id: int | None) -> None:
     """Button callback: undo one action (``None``: the last one still standing)."""
     try:
-        result = undo_review(reads.store(), pid, action_id)
+        result = undo_review(reads.store(), pid, action_id, actor=state.actor())
     except GenesisError as exc:
         state.flash("warning", f"Nothing undone: {exc}")
     else:
@@ -109,6 +109,9 @@ def turn_page(delta: int) -> None:
     st.session_state["scene_page"] = max(0, int(st.session_state.get("scene_page", 0)) + delta)
 
 
+# A viewer sees the decisions; the buttons that change them are a reviewer's (the services
+# refuse a viewer anyway).
+can_review = state.can("review")
 scenes = reads.scenes(pid)
 if scenes.empty:
     st.info("No scenes yet: add footage on Upload and process it on the Run page.")
@@ -224,25 +227,26 @@ bar[3].button(
     on_click=turn_page,
     args=(1,),
 )
-bar[4].button(
-    "Approve all shown",
-    key="scene_bulk_approve",
-    disabled=not shown,
-    on_click=ask_bulk,
-    args=("approved", shown),
-    width="stretch",
-)
-bar[5].button(
-    "Reject all shown",
-    key="scene_bulk_reject",
-    disabled=not shown,
-    on_click=ask_bulk,
-    args=("rejected", shown),
-    width="stretch",
-)
+if can_review:
+    bar[4].button(
+        "Approve all shown",
+        key="scene_bulk_approve",
+        disabled=not shown,
+        on_click=ask_bulk,
+        args=("approved", shown),
+        width="stretch",
+    )
+    bar[5].button(
+        "Reject all shown",
+        key="scene_bulk_reject",
+        disabled=not shown,
+        on_click=ask_bulk,
+        args=("rejected", shown),
+        width="stretch",
+    )
 
 pending = st.session_state.get("scene_confirm_bulk")
-if pending:
+if pending and can_review:
     bulk_status, bulk_ids = pending
     verb = "Approve" if bulk_status == "approved" else "Reject"
     with st.container(border=True, key="scene_confirm_box"):
@@ -260,38 +264,39 @@ if pending:
         )
         c[2].button("Cancel", key="scene_bulk_cancel", on_click=ask_bulk, args=(None,))
 
-history = reads.recent_reviews(pid)
-standing = [a for a in history if not a.undone]
-u = st.columns([1.3, 5], vertical_alignment="center")
-u[0].button(
-    "Undo last",
-    key="scene_undo_last",
-    icon=":material/undo:",
-    disabled=not standing,
-    help=f"Undo “{standing[0].label}”" if standing else "No decision to undo",
-    on_click=undo,
-    args=(None,),
-    width="stretch",
-)
-with u[1].expander(f"Recent decisions ({len(standing)} can be undone)"):
-    if not history:
-        st.caption("No decisions yet: approve or reject a scene on its card.")
-    for action in history:
-        row_cols = st.columns([4, 1.2], vertical_alignment="center")
-        when = action.created_at.strftime("%H:%M:%S")
-        row_cols[0].markdown(
-            f":gray[{when}] ~~{action.label}~~ · undone"
-            if action.undone
-            else f":gray[{when}] {action.label}"
-        )
-        row_cols[1].button(
-            "Undo",
-            key=f"scene_undo_{action.id}",
-            disabled=action.undone,
-            on_click=undo,
-            args=(action.id,),
-            width="stretch",
-        )
+if can_review:
+    history = reads.recent_reviews(pid)
+    standing = [a for a in history if not a.undone]
+    u = st.columns([1.3, 5], vertical_alignment="center")
+    u[0].button(
+        "Undo last",
+        key="scene_undo_last",
+        icon=":material/undo:",
+        disabled=not standing,
+        help=f"Undo “{standing[0].label}”" if standing else "No decision to undo",
+        on_click=undo,
+        args=(None,),
+        width="stretch",
+    )
+    with u[1].expander(f"Recent decisions ({len(standing)} can be undone)"):
+        if not history:
+            st.caption("No decisions yet: approve or reject a scene on its card.")
+        for action in history:
+            row_cols = st.columns([4, 1.2], vertical_alignment="center")
+            when = action.created_at.strftime("%H:%M:%S")
+            row_cols[0].markdown(
+                f":gray[{when}] ~~{action.label}~~ · undone"
+                if action.undone
+                else f":gray[{when}] {action.label}"
+            )
+            row_cols[1].button(
+                "Undo",
+                key=f"scene_undo_{action.id}",
+                disabled=action.undone,
+                on_click=undo,
+                args=(action.id,),
+                width="stretch",
+            )
 
 
 def save_trim(sid: int, in_key: str, out_key: str) -> None:
@@ -302,6 +307,7 @@ def save_trim(sid: int, in_key: str, out_key: str) -> None:
             sid,
             int(st.session_state[in_key]),
             int(st.session_state[out_key]),
+            actor=state.actor(),
         )
     except GenesisError as exc:
         state.flash("error", f"Trim not saved: {exc}")
@@ -377,7 +383,8 @@ def scene_player(row: pd.Series, press: int) -> None:
                     length = max(int(row.end_frame) - int(row.start_frame), 1)
                     frame_s = float(row.duration_s) / length
                     player.play("scene_player", start, end=end, frame_s=frame_s, press=press)
-            trim_controls(row)
+            if can_review:
+                trim_controls(row)
         with cols[1]:
             frames = [
                 p
@@ -427,8 +434,23 @@ def card(row: pd.Series) -> None:
             label = ":green[:material/check_circle: **Approved**]"
         else:
             label = ":gray[:material/radio_button_unchecked: Unreviewed]"
+        decided = reads.decisions(pid).get(sid) if row.reviewed else None
+        if decided is not None:
+            when = decided.decided_at.strftime("%d %b %H:%M")
+            label += f" :gray[by {decided.who} · {when}]"
         st.markdown(label)
         b = st.columns(4, vertical_alignment="center")
+        if not can_review:
+            b[3].button(
+                "",
+                icon=":material/play_arrow:",
+                key=f"play_{sid}",
+                help="Play this scene (from its first frame to its last)",
+                on_click=play,
+                args=(sid,),
+                width="stretch",
+            )
+            return
         b[0].button(
             "",
             icon=":material/check:",

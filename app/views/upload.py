@@ -39,6 +39,12 @@ FORMATS = "MP4, MOV, MKV, WebM, AVI, MXF, MTS; audio: WAV, MP3, M4A, AAC, FLAC, 
 st.title("Upload")
 state.show_flash()
 pid = state.require_project(follow=False)  # polls on its own while a run goes
+if not state.can("manage"):
+    st.info(
+        f"Adding and removing footage is an admin's; you are signed in as {state.actor().role}.",
+        icon=":material/lock:",
+    )
+    st.stop()
 st.session_state.setdefault("upload_nonce", 0)
 st.session_state.setdefault("import_nonce", 0)
 st.session_state.setdefault("upload_results", None)
@@ -76,10 +82,10 @@ def save_uploads(project_id: int, files: Iterable[Any]) -> list[Outcome]:
     results = []
     for f in files:
         try:
-            ticket = create_upload(store, project_id, f.name)
+            ticket = create_upload(store, project_id, f.name, actor=state.actor())
             f.seek(0)
             write_upload(store, ticket, f)
-            added = finalize_upload(store, ticket.upload_id, ticket.token)
+            added = finalize_upload(store, ticket.upload_id, ticket.token, actor=state.actor())
         except GenesisError as exc:
             results.append(outcome(f.name, error=exc))
         except OSError as exc:
@@ -200,7 +206,9 @@ def direct_upload_panel(project_id: int) -> None:
         )
         if cols[2].button("Get upload URL", key="direct_create", disabled=not name):
             try:
-                ticket = create_upload(store, project_id, name, size_bytes=int(size) or None)
+                ticket = create_upload(
+                    store, project_id, name, size_bytes=int(size) or None, actor=state.actor()
+                )
             except GenesisError as exc:
                 st.error(str(exc))
             else:
@@ -217,7 +225,7 @@ def direct_upload_panel(project_id: int) -> None:
     if cols[0].button("Finalize", key="direct_finalize", type="primary"):
         with st.spinner(f"Checking {target.filename}…"):
             try:
-                added = finalize_upload(store, target.upload_id, target.token)
+                added = finalize_upload(store, target.upload_id, target.token, actor=state.actor())
             except GenesisError as exc:
                 results = [outcome(target.filename, error=exc)]
             else:
@@ -273,7 +281,11 @@ def s3_import_panel(project_id: int) -> None:
     )
     if cols[1].button("Import", key="s3_import", type="primary", disabled=not chosen):
         with st.spinner(f"Checking {len(chosen)} object(s)…"):
-            keep_results(project_id, chosen, lambda: import_from_s3(store, project_id, chosen))
+            keep_results(
+                project_id,
+                chosen,
+                lambda: import_from_s3(store, project_id, chosen, actor=state.actor()),
+            )
         st.session_state["s3_candidates"] = None
         st.rerun()
 
@@ -311,7 +323,9 @@ else:
         )
         if cols[1].button("Import", key="import_button", type="primary", disabled=not chosen):
             with st.spinner(f"Checking {len(chosen)} file(s)…"):
-                keep_results(pid, chosen, lambda: import_from_folder(store, pid, chosen))
+                keep_results(
+                    pid, chosen, lambda: import_from_folder(store, pid, chosen, actor=state.actor())
+                )
             st.session_state["import_nonce"] += 1
             st.rerun()
 

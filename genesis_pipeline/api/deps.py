@@ -53,11 +53,18 @@ Reviewer = Annotated[Actor, Depends(allowed("review", "review, tune or run"))]
 Admin = Annotated[Actor, Depends(allowed("manage", "manage projects, media and tokens"))]
 
 
+def forget(store: Store, project_id: int | None) -> None:
+    """After a write: the project's cached reads go (the service recorded the write itself,
+    in its own transaction, through ``access.permit``)."""
+    reads_for(store.home).forget(lambda key: isinstance(key, tuple) and key[1] == project_id)
+
+
 def audit(
     store: Store, actor: Actor, action: str, project_id: int | None = None, **details: Any
 ) -> None:
-    """Record a write the caller made (after it succeeded); the project's cached reads go."""
-    reads_for(store.home).forget(lambda key: isinstance(key, tuple) and key[1] == project_id)
+    """Record what no service records (an upload's bytes arriving) and forget the project's
+    cached reads."""
+    forget(store, project_id)
     access.record(store, actor, action, project_id, details)
 
 

@@ -16,6 +16,8 @@ import time
 from genesis_pipeline.errors import NotFoundError, RunInProgressError
 from genesis_pipeline.runs.control import run_state
 from genesis_pipeline.runs.launch import last_launch, pid_alive
+from genesis_pipeline.services import access
+from genesis_pipeline.services.access import Actor
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import runs as runs_sql
 from genesis_pipeline.store.records import RunRecord
@@ -33,14 +35,20 @@ def get_run(store: Store, project_id: int, run_id: int) -> RunRecord:
     return run
 
 
-def cancel_run(store: Store, project_id: int, reason: str = "cancelled") -> RunRecord | None:
-    """Stop the project's background run; returns the run as recorded afterwards.
+def cancel_run(
+    store: Store, project_id: int, reason: str | None = None, *, actor: Actor
+) -> RunRecord | None:
+    """Stop the project's background run; returns the run as recorded afterwards (failed with
+    ``reason``, by default "cancelled by <actor>").
 
     Raises:
         NotFoundError: no background run of the project is going.
         RunInProgressError: the run holds its lock but was not started in the background
             (a ``genesis process-project`` in a terminal): stop it there.
+        PermissionDeniedError: the actor may not start or stop runs.
     """
+    access.require(actor, "review", "runs.cancel")
+    reason = reason or f"cancelled by {actor.label}"
     state = run_state(store, project_id)
     launch = last_launch(store, f"project-{int(project_id)}")
     if not state.active:
@@ -61,7 +69,8 @@ def cancel_run(store: Store, project_id: int, reason: str = "cancelled") -> RunR
         if not pid_alive(launch.pid):
             break
     with store.db.write() as con:
-        for run in runs_sql.running(con, project_id):
+        stopped = runs_sql.running(con, project_id)
+        for run in stopped:
             runs_sql.finish(con, run.id, "failed", reason)
         latest = runs_sql.latest(con, project_id)
         if latest is None or latest.pid != launch.pid:
@@ -76,5 +85,9 @@ def cancel_run(store: Store, project_id: int, reason: str = "cancelled") -> RunR
                 device={},
             )
             runs_sql.finish(con, started.id, "failed", f"{reason} before its first step")
+            stopped.append(started)
             latest = runs_sql.get(con, started.id)
+        access.permit(
+            con, actor, "review", "runs.cancel", project_id, {"run_ids": [r.id for r in stopped]}
+        )
         return latest

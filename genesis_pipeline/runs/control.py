@@ -16,6 +16,8 @@ from typing import Any
 from genesis_pipeline.errors import RunInProgressError
 from genesis_pipeline.runs.launch import last_launch, launch_worker, pid_alive
 from genesis_pipeline.runs.options import RunOptions
+from genesis_pipeline.services import access
+from genesis_pipeline.services.access import Actor
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import runs as runs_sql
@@ -86,13 +88,17 @@ def _is_locked(store: Store, project_id: int) -> bool:
     return ProjectPipelineService(store).is_running(project_id)
 
 
-def start_background_run(store: Store, project_id: int, options: RunOptions | None = None) -> int:
+def start_background_run(
+    store: Store, project_id: int, options: RunOptions | None = None, *, actor: Actor
+) -> int:
     """Start ``process-project`` for ``project_id`` in a worker process; returns its pid.
 
     Raises:
         NotFoundError: no such project.
         RunInProgressError: a run of this project is already going.
+        PermissionDeniedError: the actor may not start runs.
     """
+    access.require(actor, "review", "runs.start")
     options = options or RunOptions()
     with store.db.read() as con:
         projects_sql.get(con, project_id)
@@ -118,6 +124,11 @@ def start_background_run(store: Store, project_id: int, options: RunOptions | No
         if value is not None:
             args += [flag, str(value)]
     launch = launch_worker(store, _marker(project_id), f"run-project{int(project_id)}", args)
+    with store.db.write() as con:
+        access.permit(
+            con, actor, "review", "runs.start", project_id,
+            {"options": args[5:], "pid": launch.pid},
+        )  # fmt: skip
     return launch.pid
 
 

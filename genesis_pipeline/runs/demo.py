@@ -17,6 +17,7 @@ from genesis_pipeline.progress import Progress, no_progress
 from genesis_pipeline.runs.control import start_background_run
 from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.runs.pipeline import ProjectPipelineService, RunReport
+from genesis_pipeline.services import access
 from genesis_pipeline.services.narration import add_voiceover
 from genesis_pipeline.services.projects import create_project, has_projects
 from genesis_pipeline.services.upload import add_media
@@ -132,16 +133,18 @@ def ensure_demo_project(store: Store) -> int | None:
     if has_projects(store):
         return None
     project_id = create_demo_project(store)
-    start_background_run(store, project_id)
+    start_background_run(store, project_id, actor=access.system_actor("demo"))
     return project_id
 
 
 def create_demo_project(store: Store) -> int:
     """The demo project with its clip and voiceover, not yet processed."""
     src = demo_sources(store)
-    project = create_project(store, DEMO_NAME)
+    project = create_project(store, DEMO_NAME, actor=access.system_actor("demo"))
     with store.db.write() as con:
         projects_sql.update_settings(con, project.id, {"demo": True})
-    add_media(store, project.id, [src / "demo.mp4"])
-    add_voiceover(store, project.id, src / "voiceover.wav", offset_s=8.0)
+    add_media(store, project.id, [src / "demo.mp4"], actor=access.system_actor("demo"))
+    add_voiceover(
+        store, project.id, src / "voiceover.wav", offset_s=8.0, actor=access.system_actor("demo")
+    )
     return project.id

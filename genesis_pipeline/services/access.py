@@ -88,6 +88,12 @@ def local_actor() -> Actor:
     return Actor("user", _os_user(), "admin")
 
 
+def system_actor(what: str) -> Actor:
+    """Genesis itself acting (``system:pipeline``, ``system:demo``): the pipeline applying a
+    run's options (whoever started the run was checked then) and the demo it sets up."""
+    return Actor("system", what, "admin")
+
+
 def token_sha256(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -110,25 +116,36 @@ def require(actor: Actor, right: Right, action: str) -> None:
         raise PermissionDeniedError(actor.label, actor.role, NEEDS[right], action)
 
 
-def create_token(store: Store, name: str, role: str, *, actor: Actor | None = None) -> CreatedToken:
-    """Issue a token named ``name`` with ``role``; its secret is returned once.
+def check_name(name: str, setting: str = "--name") -> str:
+    """A token's or user's name, stripped.
 
     Raises:
-        InvalidSettingError: a bad name or role, or an active token already has the name.
+        InvalidSettingError: not 1-64 letters, digits, '.', '_', '@' or '-' starting alnum.
     """
     name = (name or "").strip()
     if not _NAME.match(name):
         raise InvalidSettingError(
-            "--name", f"{name!r}: 1-64 letters, digits, '.', '_', '@' or '-', starting alnum"
+            setting, f"{name!r}: 1-64 letters, digits, '.', '_', '@' or '-', starting alnum"
         )
+    return name
+
+
+def create_token(store: Store, name: str, role: str, *, actor: Actor) -> CreatedToken:
+    """Issue a token named ``name`` with ``role``; its secret is returned once.
+
+    Raises:
+        InvalidSettingError: a bad name or role, or an active token already has the name.
+        PermissionDeniedError: the actor may not manage tokens.
+    """
+    require(actor, "manage", "tokens.create")
+    name = check_name(name, "--name")
     checked = check_role(role, "--role")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with store.db.write() as con:
         if tokens_sql.active_by_name(con, name) is not None:
             raise InvalidSettingError("--name", f"a token named {name!r} exists; revoke it first")
         token = tokens_sql.insert(con, name, checked, token_sha256(secret), secret[:8])
-        who = actor or cli_actor()
-        audit_sql.append(con, who.label, "tokens.create", None, {"name": name, "role": checked})
+        permit(con, actor, "manage", "tokens.create", None, {"name": name, "role": checked})
     return CreatedToken(token, secret)
 
 
@@ -138,19 +155,20 @@ def list_tokens(store: Store) -> list[TokenRecord]:
         return tokens_sql.list_all(con)
 
 
-def revoke_token(store: Store, name: str, *, actor: Actor | None = None) -> TokenRecord:
+def revoke_token(store: Store, name: str, *, actor: Actor) -> TokenRecord:
     """Revoke the active token named ``name``; it is refused from then on.
 
     Raises:
         NotFoundError: no active token has that name.
+        PermissionDeniedError: the actor may not manage tokens.
     """
+    require(actor, "manage", "tokens.revoke")
     with store.db.write() as con:
         token = tokens_sql.active_by_name(con, name)
         if token is None:
             raise NotFoundError(f"token {name!r}: no active token has this name")
         tokens_sql.revoke(con, token.id)
-        who = actor or cli_actor()
-        audit_sql.append(con, who.label, "tokens.revoke", None, {"name": name})
+        permit(con, actor, "manage", "tokens.revoke", None, {"name": name})
     return token
 
 
@@ -201,8 +219,18 @@ def record(
 
 
 def audit_log(
-    store: Store, project_id: int | None = None, limit: int = 100, offset: int = 0
+    store: Store,
+    project_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    actor: str | None = None,
 ) -> list[AuditEntry]:
-    """The audit log, newest first (one project's entries when given)."""
+    """The audit log, newest first (one project's entries, or one actor's, when given)."""
     with store.db.read() as con:
-        return audit_sql.entries(con, project_id, limit, offset)
+        return audit_sql.entries(con, project_id, limit, offset, actor)
+
+
+def audit_actors(store: Store, project_id: int) -> list[str]:
+    """The labels of everyone who changed the project (``user:rita``, ``cli:ana``…)."""
+    with store.db.read() as con:
+        return audit_sql.actors(con, project_id)

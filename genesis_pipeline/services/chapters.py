@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 from genesis_pipeline import serde
 from genesis_pipeline.errors import InvalidSettingError, NotFoundError
+from genesis_pipeline.services import access
+from genesis_pipeline.services.access import Actor
 from genesis_pipeline.stages.chapters import Chapter, ChapterScene, Rules, TimedWord, group_chapters
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import chapters as chapters_sql
@@ -123,27 +125,35 @@ def rules_history(store: Store, project_id: int) -> list[RulesVersion]:
         return rules_sql.rules_history(con, project_id)
 
 
-def save_rules(store: Store, project_id: int, rules: Rules, note: str | None = None) -> int:
+def save_rules(
+    store: Store, project_id: int, rules: Rules, note: str | None = None, *, actor: Actor
+) -> int:
     """Save ``rules`` as a new version (the same rules as the latest keep its number).
 
     Raises:
         InvalidSettingError: the rules are inconsistent (names the rule).
         NotFoundError: no such project.
+        PermissionDeniedError: the actor may not tune chapters.
     """
     rules.validate()
     with store.db.write() as con:
         projects_sql.get(con, project_id)
         version = rules_sql.save_rules(con, project_id, serde.to_json(rules), note)
+        access.permit(
+            con, actor, "review", "chapters.rules", project_id,
+            {"version": version, "note": note, "rules": serde.to_json(rules)},
+        )  # fmt: skip
         projects_sql.bump_revision(con, project_id)
     return version
 
 
-def restore_rules(store: Store, project_id: int, version: int) -> int:
+def restore_rules(store: Store, project_id: int, version: int, *, actor: Actor) -> int:
     """Save the rules of an earlier ``version`` as a new version (the history is kept); returns
     the version now in effect (the latest's number when it already holds those rules).
 
     Raises:
         NotFoundError: no such project or no such version.
+        PermissionDeniedError: the actor may not tune chapters.
     """
     with store.db.write() as con:
         projects_sql.get(con, project_id)
@@ -151,21 +161,31 @@ def restore_rules(store: Store, project_id: int, version: int) -> int:
         if rules is None:
             raise NotFoundError(f"chapter rules v{version}: no such version in this project")
         new = rules_sql.save_rules(con, project_id, rules, f"restored from v{version}")
+        access.permit(
+            con, actor, "review", "chapters.restore", project_id, {"from": version, "version": new}
+        )
         projects_sql.bump_revision(con, project_id)
     return new
 
 
-def set_chapter_title(store: Store, project_id: int, chapter_id: int, title: str) -> None:
+def set_chapter_title(
+    store: Store, project_id: int, chapter_id: int, title: str, *, actor: Actor
+) -> None:
     """Rename a chapter; the title survives re-chaptering while its first scene stays first.
 
     Raises:
         InvalidSettingError: empty title.
         NotFoundError: no such chapter in the project.
+        PermissionDeniedError: the actor may not tune chapters.
     """
     title = (title or "").strip()
     if not title:
         raise InvalidSettingError("chapter title", "must not be empty")
     with store.db.write() as con:
+        access.permit(
+            con, actor, "review", "chapters.title", project_id,
+            {"chapter_id": chapter_id, "title": title[:200]},
+        )  # fmt: skip
         review_sql.set_chapter_title(con, project_id, chapter_id, title[:200])
         projects_sql.bump_revision(con, project_id)
 

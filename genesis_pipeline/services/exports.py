@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from genesis_pipeline import serde
 from genesis_pipeline.errors import InvalidSettingError
 from genesis_pipeline.files import write_bytes
+from genesis_pipeline.services import access
+from genesis_pipeline.services.access import Actor
 from genesis_pipeline.services.comments import cut_marks
 from genesis_pipeline.services.cut import CutPlan, load_cut
 from genesis_pipeline.services.wording import download_name
@@ -581,7 +583,13 @@ class TimelineImport:
 
 
 def import_timeline_file(
-    store: Store, project_id: int, name: str, data: bytes, *, apply: bool = False
+    store: Store,
+    project_id: int,
+    name: str,
+    data: bytes,
+    *,
+    apply: bool = False,
+    actor: Actor,
 ) -> TimelineImport:
     """:func:`import_timeline` of an uploaded file: ``data`` named ``name`` (its ending says
     its format), kept in a temporary folder of the data dir for the import only.
@@ -601,12 +609,12 @@ def import_timeline_file(
     with tempfile.TemporaryDirectory(prefix=f"{TMP_PREFIX}timeline-", dir=folder) as d:
         path = Path(d) / shown
         path.write_bytes(data)
-        report = import_timeline(store, project_id, path, apply=apply)
+        report = import_timeline(store, project_id, path, apply=apply, actor=actor)
     return replace(report, file=shown)
 
 
 def import_timeline(
-    store: Store, project_id: int, path: Path, *, apply: bool = False
+    store: Store, project_id: int, path: Path, *, apply: bool = False, actor: Actor
 ) -> TimelineImport:
     """Map an edited timeline (``.otio``, ``.fcpxml``, ``.xml``, ``.edl``) onto the project's
     scenes: clips kept → approved, scenes without a clip → rejected. Nothing changes unless
@@ -620,6 +628,8 @@ def import_timeline(
     from genesis_pipeline.services.review import set_scene_status
     from genesis_pipeline.stages.exports.formats import read_timeline
 
+    if apply:
+        access.require(actor, "review", "scenes.import")
     with store.db.read() as con:
         projects_sql.get(con, project_id)
         scenes = scenes_sql.scenes_for_project(con, project_id)
@@ -639,8 +649,10 @@ def import_timeline(
     reject = tuple(SceneChange(s, label[s]) for s in mapping.dropped if status[s] != "rejected")
     note = f"timeline import {Path(path).name}"
     if apply:
-        set_scene_status(store, project_id, [c.scene_id for c in reject], "rejected", note=note)
-        set_scene_status(store, project_id, [c.scene_id for c in approve], "approved", note=note)
+        rejected = [c.scene_id for c in reject]
+        approved = [c.scene_id for c in approve]
+        set_scene_status(store, project_id, rejected, "rejected", actor=actor, note=note)
+        set_scene_status(store, project_id, approved, "approved", actor=actor, note=note)
     log.info(
         "%s: %d clips, %d scenes kept, %d to approve, %d to reject, %d unmapped%s",
         note, mapping.clips, len(mapping.kept), len(approve), len(reject),

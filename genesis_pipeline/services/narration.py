@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline import serde
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError, NotFoundError
+from genesis_pipeline.services import access
+from genesis_pipeline.services.access import Actor
 from genesis_pipeline.services.cut import CutPlan, load_cut
 from genesis_pipeline.services.naming import sanitize_filename
 from genesis_pipeline.services.upload import sha256_file
@@ -96,8 +98,10 @@ def set_mix(
     *,
     voiceover_gain: float | None = None,
     bed_gain: float | None = None,
+    actor: Actor,
 ) -> MixSettings:
-    """Raises: InvalidSettingError: a gain is negative or absurd."""
+    """Raises: InvalidSettingError: a gain is negative or absurd. PermissionDeniedError: the
+    actor may not tune narration."""
     current = get_mix(store, project_id)
     new = MixSettings(
         _check_gain("voiceover gain", voiceover_gain)
@@ -106,6 +110,7 @@ def set_mix(
         _check_gain("bed gain", bed_gain) if bed_gain is not None else current.bed_gain,
     )
     with store.db.write() as con:
+        access.permit(con, actor, "review", "narration.mix", project_id, serde.to_json(new))
         projects_sql.update_settings(con, project_id, {"mix": serde.to_json(new)})
     return new
 
@@ -119,6 +124,7 @@ def add_voiceover(
     offset_s: float | None = None,
     gain: float = 1.0,
     original_name: str | None = None,
+    actor: Actor,
 ) -> VoiceoverRecord:
     """Copy a voiceover into ``voiceovers/<project>/`` as WAV and make it the active one for the
     whole cut (``chapter_idx=None``) or for one chapter.
@@ -126,9 +132,11 @@ def add_voiceover(
     Raises:
         InvalidMediaError: the file is missing or has no usable audio (names the file).
         InvalidSettingError: negative offset or gain.
+        PermissionDeniedError: the actor may not tune narration.
     """
     from genesis_pipeline.stages.narration import import_voiceover
 
+    access.require(actor, "review", "narration.add")
     src = Path(source)
     name = original_name or src.name
     if not src.is_file():
@@ -159,6 +167,10 @@ def add_voiceover(
             offset_s=offset_s,
             gain=gain,
         )
+        access.permit(
+            con, actor, "review", "narration.add", project_id,
+            {"voiceover_id": vo.id, "name": name, "chapter_idx": chapter_idx},
+        )  # fmt: skip
         projects_sql.bump_revision(con, project_id)
     return vo
 
@@ -170,7 +182,7 @@ def list_voiceovers(store: Store, project_id: int) -> list[VoiceoverRecord]:
 
 
 def set_voiceover_offset(
-    store: Store, project_id: int, voiceover_id: int, offset_s: float | None
+    store: Store, project_id: int, voiceover_id: int, offset_s: float | None, *, actor: Actor
 ) -> None:
     """Override a voiceover's offset (seconds on the cut); ``None`` returns it to automatic.
 
@@ -181,22 +193,37 @@ def set_voiceover_offset(
     if offset_s is not None:
         offset_s = _check_offset(offset_s)
     with store.db.write() as con:
+        access.permit(
+            con, actor, "review", "narration.offset", project_id,
+            {"voiceover_id": voiceover_id, "offset_s": offset_s},
+        )  # fmt: skip
         voiceovers_sql.update_voiceover(con, project_id, voiceover_id, offset_s=offset_s)
         projects_sql.bump_revision(con, project_id)
 
 
-def set_voiceover_gain(store: Store, project_id: int, voiceover_id: int, gain: float) -> None:
-    """Raises: InvalidSettingError: a negative or absurd gain. NotFoundError: no such voiceover."""
+def set_voiceover_gain(
+    store: Store, project_id: int, voiceover_id: int, gain: float, *, actor: Actor
+) -> None:
+    """Raises: InvalidSettingError: a negative or absurd gain. NotFoundError: no such voiceover.
+    PermissionDeniedError: the actor may not tune narration."""
     with store.db.write() as con:
+        access.permit(
+            con, actor, "review", "narration.gain", project_id,
+            {"voiceover_id": voiceover_id, "gain": gain},
+        )  # fmt: skip
         voiceovers_sql.update_voiceover(
             con, project_id, voiceover_id, gain=_check_gain("voiceover gain", gain)
         )
         projects_sql.bump_revision(con, project_id)
 
 
-def remove_voiceover(store: Store, project_id: int, voiceover_id: int) -> None:
-    """Raises: NotFoundError: no such voiceover in the project."""
+def remove_voiceover(store: Store, project_id: int, voiceover_id: int, *, actor: Actor) -> None:
+    """Raises: NotFoundError: no such voiceover in the project. PermissionDeniedError: the
+    actor may not tune narration."""
     with store.db.write() as con:
+        access.permit(
+            con, actor, "review", "narration.remove", project_id, {"voiceover_id": voiceover_id}
+        )
         voiceovers_sql.update_voiceover(con, project_id, voiceover_id, active=False)
         projects_sql.bump_revision(con, project_id)
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from genesis_pipeline.errors import InvalidSettingError, NotFoundError
+from genesis_pipeline.services import access
+from genesis_pipeline.services.access import Actor
 from genesis_pipeline.services.cut import load_cut
 from genesis_pipeline.services.narration import (
     check_voiceover_offset,
@@ -109,7 +111,7 @@ def overrun_report(store: Store, project_id: int) -> OverrunReport:
     return OverrunReport(choice, cut.duration_s, overruns, extension_s(clips, choice))
 
 
-def move_to_fit(store: Store, project_id: int, voiceover_id: int) -> float:
+def move_to_fit(store: Store, project_id: int, voiceover_id: int, *, actor: Actor) -> float:
     """Start a voiceover early enough to end with the cut (an offset override); returns its
     new start on the cut.
 
@@ -117,7 +119,9 @@ def move_to_fit(store: Store, project_id: int, voiceover_id: int) -> float:
         InvalidSettingError: it cannot end with the cut (longer than the cut, or than its
             chapter to the cut's end): trim it or extend the cut instead.
         NotFoundError: no such active voiceover in the project.
+        PermissionDeniedError: the actor may not tune narration.
     """
+    access.require(actor, "review", "narration.offset")
     report = overrun_report(store, project_id)
     item = next((o for o in report.overruns if o.voiceover_id == voiceover_id), None)
     if item is None:
@@ -132,5 +136,5 @@ def move_to_fit(store: Store, project_id: int, voiceover_id: int) -> float:
             f"{item.file} lasts {item.duration_s:.2f} s, longer than {where}: it cannot end "
             "with the cut; trim it or extend the cut instead",
         )
-    set_voiceover_offset(store, project_id, voiceover_id, item.fit_offset_s)
+    set_voiceover_offset(store, project_id, voiceover_id, item.fit_offset_s, actor=actor)
     return item.fit_start_s

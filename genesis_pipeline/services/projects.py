@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genesis_pipeline.errors import InvalidSettingError, NotFoundError, RunInProgressError
+from genesis_pipeline.services import access
+from genesis_pipeline.services.access import Actor
 from genesis_pipeline.services.documents import (
     MediaDoc,
     ProjectDoc,
@@ -57,22 +59,31 @@ def _checked_name(name: str) -> str:
     return name
 
 
-def create_project(store: Store, name: str) -> Project:
-    """Raises: InvalidSettingError: the name is empty or longer than 200 characters."""
+def create_project(store: Store, name: str, *, actor: Actor) -> Project:
+    """Raises: InvalidSettingError: the name is empty or longer than 200 characters.
+    PermissionDeniedError: the actor may not manage projects."""
     name = _checked_name(name)
+    access.require(actor, "manage", "projects.create")
     with store.db.write() as con:
-        return projects_sql.create(con, name)
+        project = projects_sql.create(con, name)
+        access.permit(con, actor, "manage", "projects.create", project.id, {"name": name})
+        return project
 
 
-def rename_project(store: Store, project_id: int, name: str) -> Project:
+def rename_project(store: Store, project_id: int, name: str, *, actor: Actor) -> Project:
     """Give a project a new name; returns it renamed.
 
     Raises:
         InvalidSettingError: the name is empty or longer than 200 characters.
         NotFoundError: no such project.
+        PermissionDeniedError: the actor may not manage projects.
     """
     name = _checked_name(name)
     with store.db.write() as con:
+        was = projects_sql.get(con, project_id).name
+        access.permit(
+            con, actor, "manage", "projects.rename", project_id, {"name": name, "was": was}
+        )
         projects_sql.rename(con, project_id, name)
         return projects_sql.get(con, project_id)
 
@@ -111,7 +122,7 @@ class ProjectRemoved(ReadModel):
     files: int
 
 
-def delete_project(store: Store, project_id: int) -> ProjectRemoved:
+def delete_project(store: Store, project_id: int, *, actor: Actor) -> ProjectRemoved:
     """Delete a project: its rows, then its files in the storage (footage, playable copies,
     previews, transcripts, voiceovers, renders, unfinished uploads). Footage registered in
     place (a host folder or an S3 import) belongs to its owner and stays; the stage cache is
@@ -120,10 +131,15 @@ def delete_project(store: Store, project_id: int) -> ProjectRemoved:
     Raises:
         NotFoundError: no such project.
         RunInProgressError: a run of the project is going.
+        PermissionDeniedError: the actor may not manage projects.
     """
+    access.require(actor, "manage", "projects.delete")
     with _no_run(store, project_id, "delete it"):
         with store.db.write() as con:
             project = projects_sql.get(con, project_id)
+            access.permit(
+                con, actor, "manage", "projects.delete", project_id, {"name": project.name}
+            )
             uploads = removal_sql.upload_ids(con, project_id)
             removal_sql.delete_project_rows(con, project_id)
         files = 0
@@ -143,7 +159,7 @@ class MediaRemoved(ReadModel):
     kept_in_place: bool  # footage registered in place stays where its owner keeps it
 
 
-def remove_media(store: Store, project_id: int, media_id: int) -> MediaRemoved:
+def remove_media(store: Store, project_id: int, media_id: int, *, actor: Actor) -> MediaRemoved:
     """Remove one media file from a project, with what was made from it (transcript, scenes
     and their reviews, previews, playable copy); the project's chapters are made again by the
     next run. Renders already made stay.
@@ -151,12 +167,18 @@ def remove_media(store: Store, project_id: int, media_id: int) -> MediaRemoved:
     Raises:
         NotFoundError: no such media file in the project.
         RunInProgressError: a run of the project is going (it may be reading the file).
+        PermissionDeniedError: the actor may not manage media.
     """
+    access.require(actor, "manage", "media.remove")
     with _no_run(store, project_id, "remove the file"):
         with store.db.write() as con:
             media = media_sql.get(con, media_id)
             if media.project_id != project_id:
                 raise NotFoundError(f"media {media_id}: not a file of project {project_id}")
+            access.permit(
+                con, actor, "manage", "media.remove", project_id,
+                {"media_id": media_id, "name": media.original_name},
+            )  # fmt: skip
             keys = removal_sql.media_file_keys(con, media_id)
             removal_sql.delete_media_rows(con, project_id, media_id)
             projects_sql.bump_revision(con, project_id)

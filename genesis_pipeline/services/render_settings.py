@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError
+from genesis_pipeline.services import access
+from genesis_pipeline.services.access import Actor
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import transcripts as transcripts_sql
@@ -51,7 +53,7 @@ def get_render_subtitles(store: Store, project_id: int) -> str:
 
 
 def set_render_subtitles(
-    store: Store, project_id: int, choice: str, what: str = "subtitles"
+    store: Store, project_id: int, choice: str, what: str = "subtitles", *, actor: Actor
 ) -> str:
     """Save the subtitles renders of the project carry from now on.
 
@@ -61,11 +63,14 @@ def set_render_subtitles(
     Raises:
         InvalidSettingError: ``choice`` is not one of :data:`RENDER_SUBTITLES`.
         NotFoundError: no such project.
+        PermissionDeniedError: the actor may not change render settings.
     """
+    access.require(actor, "review", "render.subtitles")
     check_subtitles_choice(choice, what)
     with store.db.write() as con:
         current = projects_sql.get(con, project_id).settings_json.get(_SUBTITLES_KEY)
         if current != choice:
+            access.permit(con, actor, "review", "render.subtitles", project_id, {"to": choice})
             projects_sql.update_settings(con, project_id, {_SUBTITLES_KEY: choice})
             projects_sql.bump_revision(con, project_id)
     return choice
@@ -86,13 +91,15 @@ def get_render_mode(store: Store, project_id: int) -> str:
     return _mode_of(_settings(store, project_id))
 
 
-def set_render_mode(store: Store, project_id: int, mode: str) -> str:
+def set_render_mode(store: Store, project_id: int, mode: str, *, actor: Actor) -> str:
     """Save how the project renders from now on.
 
     Raises:
         InvalidSettingError: ``mode`` is not one of :data:`RENDER_MODES`.
         NotFoundError: no such project.
+        PermissionDeniedError: the actor may not change render settings.
     """
+    access.require(actor, "review", "render.mode")
     if mode not in RENDER_MODES:
         raise InvalidSettingError(
             "render mode", f"{mode!r} is not one of {', '.join(RENDER_MODES)}"
@@ -100,6 +107,7 @@ def set_render_mode(store: Store, project_id: int, mode: str) -> str:
     with store.db.write() as con:
         current = projects_sql.get(con, project_id).settings_json.get(_KEY, DEFAULT_RENDER_MODE)
         if current != mode:
+            access.permit(con, actor, "review", "render.mode", project_id, {"to": mode})
             projects_sql.update_settings(con, project_id, {_KEY: mode})
     return mode
 
@@ -113,19 +121,22 @@ def get_narration_overrun(store: Store, project_id: int) -> str:
     return _overrun_of(_settings(store, project_id))
 
 
-def set_narration_overrun(store: Store, project_id: int, choice: str) -> str:
+def set_narration_overrun(store: Store, project_id: int, choice: str, *, actor: Actor) -> str:
     """Save what renders of the project do with a voiceover that runs past the cut's end.
 
     Raises:
         InvalidSettingError: ``choice`` is not ``trim``, ``extend`` or ``freeze``.
         NotFoundError: no such project.
+        PermissionDeniedError: the actor may not change render settings.
     """
     from genesis_pipeline.stages.narration import check_overrun_choice
 
+    access.require(actor, "review", "narration.overrun")
     check_overrun_choice(choice)
     with store.db.write() as con:
         current = projects_sql.get(con, project_id).settings_json.get(_OVERRUN_KEY)
         if current != choice:
+            access.permit(con, actor, "review", "narration.overrun", project_id, {"to": choice})
             projects_sql.update_settings(con, project_id, {_OVERRUN_KEY: choice})
     return choice
 

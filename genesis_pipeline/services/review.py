@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from genesis_pipeline.errors import InvalidSettingError, NotFoundError
+from genesis_pipeline.services import access
+from genesis_pipeline.services.access import Actor
 from genesis_pipeline.services.wording import plural
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import projects as projects_sql
@@ -60,16 +62,20 @@ def set_scene_status(
     scene_ids: Sequence[int],
     status: str,
     *,
+    actor: Actor,
     reviewer: str | None = None,
     note: str | None = None,
 ) -> int:
     """Approve or reject scenes, or make them unreviewed again; returns how many were set.
-    The action can be undone (:func:`undo_review`).
+    The action can be undone (:func:`undo_review`). ``reviewer`` (the actor's label unless
+    given) is who the scene shows as having decided.
 
     Raises:
         InvalidSettingError: status is not approved, rejected or unreviewed.
         NotFoundError: a scene is not in the project.
+        PermissionDeniedError: the actor may not review.
     """
+    access.require(actor, "review", "scenes.review")
     if status not in STATUSES:
         raise InvalidSettingError(
             "review status", f"{status!r} is not approved, rejected or unreviewed"
@@ -78,19 +84,29 @@ def set_scene_status(
         return 0
     ids = [int(s) for s in scene_ids]
     with store.db.write() as con:
+        access.permit(
+            con, actor, "review", "scenes.review", project_id, {"scene_ids": ids, "status": status}
+        )
         keys = review_sql.scene_keys(con, project_id, ids)
         log_sql.record_action(con, project_id, status, keys)
         if status == UNREVIEWED:
             n = review_sql.clear_scene_status(con, project_id, ids)
         else:
-            n = review_sql.set_scene_status(con, project_id, ids, status, reviewer, note)
+            n = review_sql.set_scene_status(
+                con, project_id, ids, status, reviewer or actor.label, note
+            )
         projects_sql.bump_revision(con, project_id)
     return n
 
 
-def reset_reviews(store: Store, project_id: int) -> None:
-    """Back to every scene approved and unreviewed, with an empty undo log."""
+def reset_reviews(store: Store, project_id: int, *, actor: Actor) -> None:
+    """Back to every scene approved and unreviewed, with an empty undo log.
+
+    Raises:
+        PermissionDeniedError: the actor may not review.
+    """
     with store.db.write() as con:
+        access.permit(con, actor, "review", "scenes.reset", project_id)
         review_sql.clear_reviews(con, project_id)
         log_sql.clear_log(con, project_id)
         projects_sql.bump_revision(con, project_id)
@@ -118,22 +134,60 @@ def review_history(store: Store, project_id: int, limit: int = 20) -> list[Revie
         return [_action(r) for r in log_sql.list_actions(con, project_id, limit)]
 
 
-def undo_review(store: Store, project_id: int, action_id: int | None = None) -> UndoResult:
+def undo_review(
+    store: Store, project_id: int, action_id: int | None = None, *, actor: Actor
+) -> UndoResult:
     """Undo one review action (``None``: the newest one still standing). Scenes that a later
     action changed again keep the later decision.
 
     Raises:
         NotFoundError: nothing to undo, or no such action standing in the project.
+        PermissionDeniedError: the actor may not review.
     """
     with store.db.write() as con:
+        access.require(actor, "review", "scenes.undo")
         if action_id is None:
             action_id = log_sql.last_standing(con, project_id)
             if action_id is None:
                 raise NotFoundError("nothing to undo: no review decision is left to take back")
         records = {r.id: r for r in log_sql.list_actions(con, project_id, limit=1_000_000)}
         restored, skipped = log_sql.undo_action(con, project_id, action_id)
+        access.permit(
+            con, actor, "review", "scenes.undo", project_id,
+            {"action_id": action_id, "restored": restored, "skipped": skipped},
+        )  # fmt: skip
         projects_sql.bump_revision(con, project_id)
     return UndoResult(_action(records[action_id]), restored, skipped)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision(ReadModel):
+    """Who approved or rejected a scene last, and when (``reviewer`` is an actor's label:
+    ``user:rita``, ``token:ci-bot``, ``cli:ana``)."""
+
+    scene_id: int
+    status: str
+    reviewer: str | None
+    decided_at: datetime
+
+    @property
+    def who(self) -> str:
+        """The reviewer without the kind (``rita``), or "someone" when nobody was recorded."""
+        return (self.reviewer or "someone").split(":", 1)[-1]
+
+
+def last_decisions(store: Store, project_id: int) -> dict[int, Decision]:
+    """The reviewed scenes of the project by scene id: who decided last (a scene card shows
+    it); a decision survives re-detection that keeps the scene, as the decision itself does."""
+    with store.db.read() as con:
+        found = review_sql.deciders(con, project_id)
+        scenes = scenes_sql.scenes_for_project(con, project_id)
+    out = {}
+    for s in scenes:
+        d = found.get((s.media_id, s.start_frame))
+        if d is not None:
+            out[s.id] = Decision(s.id, d[0], d[1], d[2])
+    return out
 
 
 # -- trims --------------------------------------------------------------------------------------
@@ -146,7 +200,9 @@ class Trim(ReadModel):
     out_frame: int
 
 
-def set_trim(store: Store, project_id: int, scene_id: int, in_frame: int, out_frame: int) -> Trim:
+def set_trim(
+    store: Store, project_id: int, scene_id: int, in_frame: int, out_frame: int, *, actor: Actor
+) -> Trim:
     """Trim a scene to frames ``[in_frame, out_frame)`` of its source (whole frames, within
     the scene's own range); the whole range clears the trim. The render, the chapters on the
     cut and the exports play the trimmed range; a re-run that keeps the scene keeps the trim.
@@ -154,9 +210,14 @@ def set_trim(store: Store, project_id: int, scene_id: int, in_frame: int, out_fr
     Raises:
         InvalidSettingError: the points are outside the scene or out is not after in.
         NotFoundError: the scene is not in the project.
+        PermissionDeniedError: the actor may not review.
     """
     in_frame, out_frame = int(in_frame), int(out_frame)
     with store.db.write() as con:
+        access.permit(
+            con, actor, "review", "scenes.trim", project_id,
+            {"scene_id": int(scene_id), "in_frame": in_frame, "out_frame": out_frame},
+        )  # fmt: skip
         scene = next(
             (s for s in scenes_sql.scenes_for_project(con, project_id) if s.id == int(scene_id)),
             None,

@@ -40,6 +40,8 @@ from genesis_pipeline.errors import (
 from genesis_pipeline.files import atomic_path, fsync_dir
 from genesis_pipeline.media.probe import MediaInfo, probe, probe_url
 from genesis_pipeline.progress import Progress
+from genesis_pipeline.services import access
+from genesis_pipeline.services.access import Actor
 from genesis_pipeline.services.naming import sanitize_filename
 from genesis_pipeline.storage import UploadPart
 from genesis_pipeline.store import Store
@@ -146,6 +148,8 @@ def create_upload(
     size_bytes: int | None = None,
     sha256: str | None = None,
     part_sha256s: Sequence[str] = (),
+    *,
+    actor: Actor,
 ) -> UploadTicket:
     """Issue a single-use upload target for ``filename`` in ``project_id``.
 
@@ -161,7 +165,9 @@ def create_upload(
         NotFoundError: no such project.
         InvalidSettingError: the file name is empty, or S3 cannot be reached (names the setting).
         InvalidMediaError: ``size_bytes`` is over the upload limit.
+        PermissionDeniedError: the actor may not add media.
     """
+    access.require(actor, "manage", "uploads.create")
     if not filename or not filename.strip():
         raise InvalidSettingError("filename", "an upload needs a file name")
     if sha256 is not None:
@@ -204,6 +210,10 @@ def create_upload(
             expected_sha256=sha256,
             expected_part_sha256=parts_sha,
         )
+        access.permit(
+            con, actor, "manage", "uploads.create", project_id,
+            {"upload_id": upload_id, "file": filename, "size_bytes": size_bytes},
+        )  # fmt: skip
     target.parent.mkdir(parents=True, exist_ok=True)
     return UploadTicket(upload_id, token, target, expires, filename, url, parts, recorded, headers)
 
@@ -287,7 +297,7 @@ def write_upload(store: Store, ticket: UploadTicket, stream: BinaryIO) -> None:
         shutil.copyfileobj(stream, out, _CHUNK)
 
 
-def finalize_upload(store: Store, upload_id: str, token: str) -> AddedMedia:
+def finalize_upload(store: Store, upload_id: str, token: str, *, actor: Actor) -> AddedMedia:
     """Validate the uploaded bytes and register them as a media file of the ticket's project.
 
     The ticket is used up whatever the outcome. Rejected bytes are deleted; the project is left as
@@ -296,8 +306,10 @@ def finalize_upload(store: Store, upload_id: str, token: str) -> AddedMedia:
     Raises:
         UploadError: unknown ticket, wrong token, expired, already used, or no file written.
         InvalidMediaError: the file is over the size limit or not usable media (names the file
-            as the user called it, and the reason).
+            as it was called, and the reason).
+        PermissionDeniedError: the actor may not add media.
     """
+    access.require(actor, "manage", "media.add")
     with store.db.write() as con:
         up = uploads_sql.get(con, upload_id)
         if up is None or not secrets.compare_digest(up.token_sha256, _hash_token(token)):
@@ -323,14 +335,18 @@ def finalize_upload(store: Store, upload_id: str, token: str) -> AddedMedia:
     expected = _Expected(up.expected_size, up.expected_sha256, up.expected_parts)
     try:
         if store.remote and not target.is_file():
-            added = _finalize_object(store, up.project_id, up.target_path, name, expected)
+            added = _finalize_object(
+                store, up.project_id, up.target_path, name, expected, actor=actor
+            )
         else:
             if not target.is_file():
                 raise UploadError(f"{name}: nothing was uploaded to the ticket's location")
             expected.check_size(name, check_size(store, target, name))
             info = _probe_as(target, name)
             sha = expected.check_sha256(name, sha256_file(target))
-            added = _register(store, up.project_id, name, info, sha, _moved(store, target))
+            added = _register(
+                store, up.project_id, name, info, sha, _moved(store, target), actor=actor
+            )
     except BaseException as exc:
         with store.db.write() as con:
             uploads_sql.close(con, upload_id, "rejected", error=str(exc)[:500])
@@ -368,7 +384,7 @@ class _Expected:
 
 
 def _finalize_object(
-    store: Store, project_id: int, key: str, name: str, expected: _Expected
+    store: Store, project_id: int, key: str, name: str, expected: _Expected, *, actor: Actor
 ) -> AddedMedia:
     """Verify an upload that went straight to S3 and register it (copied to ``media/``
     inside S3)."""
@@ -395,7 +411,7 @@ def _finalize_object(
         storage.copy(key, final_key)  # inside S3: no bytes through this host
         return final_key
 
-    return _register(store, project_id, name, info, sha, place)
+    return _register(store, project_id, name, info, sha, place, actor=actor)
 
 
 def add_media(
@@ -403,6 +419,8 @@ def add_media(
     project_id: int,
     paths: Sequence[str | Path],
     progress: Progress | None = None,
+    *,
+    actor: Actor,
 ) -> list[AddedMedia]:
     """Add local files through the upload service (copy, validate, register).
 
@@ -411,7 +429,9 @@ def add_media(
     Raises:
         NotFoundError: no such project.
         InvalidMediaError: a file is missing, unreadable, too large or not usable media.
+        PermissionDeniedError: the actor may not add media.
     """
+    access.require(actor, "manage", "media.add")
     files = [Path(p) for p in paths]
     if not files:
         raise InvalidSettingError("files", "no files given")
@@ -428,10 +448,10 @@ def add_media(
     for i, f in enumerate(files):
         if progress:
             progress(i, len(files), f"adding {f.name}")
-        ticket = create_upload(store, project_id, f.name)
+        ticket = create_upload(store, project_id, f.name, actor=actor)
         with atomic_path(ticket.target) as tmp:
             shutil.copyfile(f, tmp)
-        added.append(finalize_upload(store, ticket.upload_id, ticket.token))
+        added.append(finalize_upload(store, ticket.upload_id, ticket.token, actor=actor))
     if progress:
         progress(len(files), len(files), "done")
     return added
@@ -442,6 +462,8 @@ def add_sources(
     project_id: int,
     sources: Sequence[str | Path],
     progress: Progress | None = None,
+    *,
+    actor: Actor,
 ) -> list[AddedMedia]:
     """``genesis add-media``: local files are added through the upload service
     (:func:`add_media`); ``s3://`` URIs are registered in place (:func:`import_from_s3`).
@@ -449,14 +471,16 @@ def add_sources(
     Raises:
         InvalidSettingError: no files given, or an s3:// URI without S3 storage.
         InvalidMediaError: a file or object is missing, too large or not usable media.
+        PermissionDeniedError: the actor may not add media.
     """
+    access.require(actor, "manage", "media.add")
     remote = [str(s) for s in sources if str(s).startswith("s3://")]
     local = [s for s in sources if not str(s).startswith("s3://")]
     if not remote:
-        return add_media(store, project_id, local, progress)
+        return add_media(store, project_id, local, progress, actor=actor)
     checked = _check_s3_objects(store, project_id, remote)
-    added = add_media(store, project_id, local, progress) if local else []
-    return added + [_register_s3(store, project_id, c) for c in checked]
+    added = add_media(store, project_id, local, progress, actor=actor) if local else []
+    return added + [_register_s3(store, project_id, c, actor=actor) for c in checked]
 
 
 def importable_files(store: Store) -> list[Path]:
@@ -479,6 +503,8 @@ def import_from_folder(
     project_id: int,
     relpaths: Sequence[str],
     progress: Progress | None = None,
+    *,
+    actor: Actor,
 ) -> list[AddedMedia]:
     """Register files under ``GENESIS_IMPORT_DIR`` in place (no copy), for footage too large to
     upload through a browser. Under ``GENESIS_EXECUTOR=ray`` with S3 storage the files are
@@ -490,7 +516,9 @@ def import_from_folder(
         InvalidSettingError: no import root configured, or a path escapes it.
         InvalidMediaError: a file is not usable media.
         StorageError: a copy into the storage failed.
+        PermissionDeniedError: the actor may not add media.
     """
+    access.require(actor, "manage", "media.add")
     root = _import_root(store)
     resolved = []
     for rel in relpaths:
@@ -506,7 +534,7 @@ def import_from_folder(
     added = []
     for i, (p, info) in enumerate(resolved):
         place = _copied(store, p, i, len(resolved), progress) if copy else _in_place(str(p))
-        added.append(_register(store, project_id, p.name, info, sha256_file(p), place))
+        added.append(_register(store, project_id, p.name, info, sha256_file(p), place, actor=actor))
     if progress:
         progress(len(resolved), len(resolved), "done")
     return added
@@ -536,7 +564,9 @@ def importable_objects(store: Store, prefix_uri: str) -> list[str]:
     ]
 
 
-def import_from_s3(store: Store, project_id: int, uris: Sequence[str]) -> list[AddedMedia]:
+def import_from_s3(
+    store: Store, project_id: int, uris: Sequence[str], *, actor: Actor
+) -> list[AddedMedia]:
     """Register objects already in S3 in place (no copy; rows record their ``s3://`` URIs),
     as :func:`import_from_folder` does for host folders. Every object is checked (size, probe
     over range reads, sha256 by a streamed read) before any is registered.
@@ -544,11 +574,13 @@ def import_from_s3(store: Store, project_id: int, uris: Sequence[str]) -> list[A
     Raises:
         InvalidSettingError: the storage is not S3, or a URI is not an s3:// URI.
         InvalidMediaError: an object is missing, too large or not usable media (names it).
+        PermissionDeniedError: the actor may not add media.
     """
+    access.require(actor, "manage", "media.add")
     if not uris:
         raise InvalidSettingError("files", "no objects given")
     checked = _check_s3_objects(store, project_id, [str(u) for u in uris])
-    return [_register_s3(store, project_id, c) for c in checked]
+    return [_register_s3(store, project_id, c, actor=actor) for c in checked]
 
 
 def _check_s3_objects(store: Store, project_id: int, uris: list[str]) -> list[_CheckedObject]:
@@ -571,8 +603,8 @@ def _check_s3_objects(store: Store, project_id: int, uris: list[str]) -> list[_C
     return out
 
 
-def _register_s3(store: Store, project_id: int, c: _CheckedObject) -> AddedMedia:
-    return _register(store, project_id, c.name, c.info, c.sha256, _in_place(c.uri))
+def _register_s3(store: Store, project_id: int, c: _CheckedObject, *, actor: Actor) -> AddedMedia:
+    return _register(store, project_id, c.name, c.info, c.sha256, _in_place(c.uri), actor=actor)
 
 
 def _import_root(store: Store) -> Path:
@@ -667,7 +699,14 @@ def _moved(store: Store, src: Path) -> Placer:
 
 
 def _register(
-    store: Store, project_id: int, name: str, info: MediaInfo, sha: str, place: Placer
+    store: Store,
+    project_id: int,
+    name: str,
+    info: MediaInfo,
+    sha: str,
+    place: Placer,
+    *,
+    actor: Actor,
 ) -> AddedMedia:
     stored_name = sanitize_filename(name)
     with store.db.read() as con:
@@ -691,6 +730,10 @@ def _register(
             sha256=sha,
             imported=imported,
         )
+        access.permit(
+            con, actor, "manage", "media.add", project_id,
+            {"media_id": media.id, "name": name, "in_place": imported},
+        )  # fmt: skip
         projects_sql.bump_revision(con, project_id)
     log.info("project %s: added media %s (%s)", project_id, media.id, name)
     return AddedMedia(media, duplicate=False)

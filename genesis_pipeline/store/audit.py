@@ -21,16 +21,31 @@ def append(
 
 
 def entries(
-    con: Connection, project_id: int | None = None, limit: int = 100, offset: int = 0
+    con: Connection,
+    project_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    actor: str | None = None,
 ) -> list[AuditEntry]:
-    """Newest first; only ``project_id``'s when given."""
-    if project_id is None:
-        cur = con.execute(
-            "SELECT * FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?", [int(limit), int(offset)]
-        )
-    else:
-        cur = con.execute(
-            "SELECT * FROM audit_log WHERE project_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
-            [int(project_id), int(limit), int(offset)],
-        )
+    """Newest first; only ``project_id``'s, or only ``actor``'s, when given."""
+    where: list[str] = []
+    args: list[object] = []
+    if project_id is not None:
+        where.append("project_id = ?")
+        args.append(int(project_id))
+    if actor is not None:
+        where.append("actor = ?")
+        args.append(actor)
+    sql = "SELECT * FROM audit_log"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    cur = con.execute(sql + " ORDER BY id DESC LIMIT ? OFFSET ?", [*args, int(limit), int(offset)])
     return all_rows(AuditEntry, cur)
+
+
+def actors(con: Connection, project_id: int) -> list[str]:
+    """Everyone who changed the project, by name."""
+    rows = con.execute(
+        "SELECT DISTINCT actor FROM audit_log WHERE project_id = ? ORDER BY actor", [project_id]
+    ).fetchall()
+    return [str(r[0]) for r in rows]

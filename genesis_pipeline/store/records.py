@@ -133,6 +133,17 @@ class TokenRecord(ReadModel):
 
 
 @dataclass(frozen=True, slots=True)
+class UserRecord(ReadModel):
+    """A local account of the app's sign-in form (never its password, nor its hash)."""
+
+    id: int
+    name: str
+    role: str  # viewer | reviewer | admin
+    created_at: datetime
+    password_changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class AuditEntry(ReadModel):
     """One write through a front end: who (``token:<name>``, ``cli:<user>``…), when, what."""
 

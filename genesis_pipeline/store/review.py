@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from genesis_pipeline.errors import NotFoundError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from duckdb import DuckDBPyConnection as Connection
 
 
@@ -142,6 +144,19 @@ def clear_trim(con: Connection, project_id: int, key: tuple[int, int]) -> None:
         "DELETE FROM scene_trims WHERE project_id = ? AND media_id = ? AND start_frame = ?",
         [project_id, key[0], key[1]],
     )
+
+
+def deciders(
+    con: Connection, project_id: int
+) -> dict[tuple[int, int], tuple[str, str | None, datetime]]:
+    """Who decided each reviewed scene last, by ``(media id, start frame)``:
+    ``(status, reviewer, when)``."""
+    rows = con.execute(
+        "SELECT media_id, start_frame, status, reviewer, updated_at FROM scene_reviews"
+        " WHERE project_id = ?",
+        [project_id],
+    ).fetchall()
+    return {(int(m), int(f)): (str(s), r, when) for m, f, s, r, when in rows}
 
 
 def trims(con: Connection, project_id: int) -> dict[tuple[int, int], tuple[int, int]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from support.actors import ADMIN
 
 from genesis_pipeline.api import create_app
 from genesis_pipeline.config import Settings
@@ -40,8 +41,8 @@ def api_settings(home: Path) -> Settings:
 def processed_home(tmp_path_factory: pytest.TempPathFactory, footage) -> tuple[Path, int]:
     home = tmp_path_factory.mktemp("api-home")
     store = Store(api_settings(home))
-    pid = create_project(store, "API fixture").id
-    add_media(store, pid, [footage.path])
+    pid = create_project(store, "API fixture", actor=ADMIN).id
+    add_media(store, pid, [footage.path], actor=ADMIN)
     report = ProjectPipelineService(store).run(pid, RunOptions())
     assert report.status == "succeeded", report.error
     return home, pid
@@ -53,7 +54,7 @@ def api(processed_home: tuple[Path, int]) -> Iterator[Api]:
     settings = api_settings(home)
     store = Store(settings)
     tokens = {
-        role: access.create_token(store, f"test-{role}", role).secret
+        role: access.create_token(store, f"test-{role}", role, actor=ADMIN).secret
         for role in ("viewer", "reviewer", "admin")
     }
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from support.actors import ADMIN
 
 from genesis_pipeline.api import create_app
 from genesis_pipeline.config import Settings
@@ -26,9 +27,12 @@ from genesis_pipeline.store import Store
 def test_cancel_stops_the_worker_and_records_the_reason(home: Path, footage) -> None:
     settings = Settings(home=home, caption_model=str(home / "no-model"), offline="1")
     store = Store(settings)
-    pid = create_project(store, "to cancel").id
-    add_media(store, pid, [footage.path])
-    h = {"Authorization": "Bearer " + access.create_token(store, "canceller", "reviewer").secret}
+    pid = create_project(store, "to cancel", actor=ADMIN).id
+    add_media(store, pid, [footage.path], actor=ADMIN)
+    h = {
+        "Authorization": "Bearer "
+        + access.create_token(store, "canceller", "reviewer", actor=ADMIN).secret
+    }
     with TestClient(create_app(settings)) as client:
         assert client.post(f"/projects/{pid}/runs", headers=h, json={"force": True}).is_success
         deadline = time.monotonic() + 120
@@ -52,13 +56,13 @@ def test_a_run_cancelled_before_it_records_itself_is_in_the_history(home: Path) 
     """The race the test above waits out: the worker is stopped after its launch and before it
     records its run (a stand-in worker that never gets that far). The cancel records the run."""
     store = Store(Settings(home=home))
-    pid = create_project(store, "cancel early").id
+    pid = create_project(store, "cancel early", actor=ADMIN).id
     worker = subprocess.Popen(["sleep", "60"], start_new_session=True)
     marker = store.lock_path(f"project-{pid}.launch")
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps({"pid": worker.pid, "at": time.time(), "log": ""}))
     try:
-        run = cancel_run(store, pid, "cancelled by token:early")
+        run = cancel_run(store, pid, "cancelled by token:early", actor=ADMIN)
     finally:
         worker.kill()
     assert worker.wait(5) is not None
@@ -66,4 +70,4 @@ def test_a_run_cancelled_before_it_records_itself_is_in_the_history(home: Path) 
     assert run.error == "cancelled by token:early before its first step"
     assert [r.id for r in list_runs(store, pid)] == [run.id]
     with pytest.raises(NotFoundError):
-        cancel_run(store, pid)
+        cancel_run(store, pid, actor=ADMIN)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.actors import ADMIN
 from support.apiserver import api_server
 
 from genesis_pipeline.config import Settings
@@ -42,8 +43,8 @@ def test_upload_run_review_render_download(tmp_path: Path, footage) -> None:
     home.mkdir()
     env = {"GENESIS_CAPTION_MODEL": str(tmp_path / "no-model"), "GENESIS_OFFLINE": "1"}
     store = Store(Settings(home=home))
-    admin = access.create_token(store, "e2e-admin", "admin").secret
-    reviewer = access.create_token(store, "e2e-reviewer", "reviewer").secret
+    admin = access.create_token(store, "e2e-admin", "admin", actor=ADMIN).secret
+    reviewer = access.create_token(store, "e2e-reviewer", "reviewer", actor=ADMIN).secret
     data = footage.path.read_bytes()
     with api_server(home, env) as url:
         a = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=60)
@@ -102,10 +103,18 @@ def test_upload_run_review_render_download(tmp_path: Path, footage) -> None:
             "projects.create",
             "uploads.create",
             "uploads.content",
-            "uploads.finalize",
+            "media.add",
             "runs.start",
+            "chapters.rules",  # the first run saves the default rules
             "scenes.review",
             "chapters.rules",
             "runs.start",
         ]
-        assert {e["actor"] for e in log} == {"token:e2e-admin", "token:e2e-reviewer"}
+        # Each recorded by the service in its own transaction, as who acted.
+        assert [e["actor"] for e in reversed(log)][-5:] == [
+            "token:e2e-reviewer",
+            "system:pipeline",
+            "token:e2e-reviewer",
+            "token:e2e-reviewer",
+            "token:e2e-reviewer",
+        ]

@@ -11,6 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
+from support.actors import ADMIN
 
 from genesis_pipeline.api import create_app
 from genesis_pipeline.config import Settings
@@ -28,8 +29,10 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory):
     home: Path = tmp_path_factory.mktemp("fuzz-home")
     settings_ = Settings(home=home, max_upload_mb=1)
     store = Store(settings_)
-    create_project(store, "fuzzed")
-    HEADERS["Authorization"] = "Bearer " + access.create_token(store, "fuzz", "admin").secret
+    create_project(store, "fuzzed", actor=ADMIN)
+    HEADERS["Authorization"] = (
+        "Bearer " + access.create_token(store, "fuzz", "admin", actor=ADMIN).secret
+    )
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(settings_))
     return schema.exclude(path_regex=r"/runs(/events)?$", method=["POST", "GET"]).exclude(
         path="/tokens/{name}"  # revoking the fuzzer's own token would end the run early

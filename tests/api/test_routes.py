@@ -13,6 +13,7 @@ import wave
 from collections.abc import Iterator
 
 import pytest
+from support.actors import ADMIN
 
 from genesis_pipeline.services import access
 from genesis_pipeline.services.upload import add_media
@@ -55,8 +56,8 @@ def write_routes(api) -> list[tuple[str, str]]:
 def test_every_write_route_refuses_viewers_and_revoked_tokens(api) -> None:
     routes = write_routes(api)
     assert len(routes) >= 15
-    revoked = access.create_token(api.store, "revoked-soon", "admin").secret
-    access.revoke_token(api.store, "revoked-soon")
+    revoked = access.create_token(api.store, "revoked-soon", "admin", actor=ADMIN).secret
+    access.revoke_token(api.store, "revoked-soon", actor=ADMIN)
     for method, path in routes:
         r = api.client.request(method, path, headers=api.headers("viewer"), json={})
         doc = problem_of(r, 403)
@@ -352,7 +353,7 @@ def test_rename_disk_and_delete_project(api, footage) -> None:
 
     empty = api.client.get(f"/projects/{pid}/disk", headers=api.headers("viewer")).json()
     assert empty["total_bytes"] == 0 and "media" in empty["by_folder"]
-    add_media(api.store, pid, [footage.path])
+    add_media(api.store, pid, [footage.path], actor=ADMIN)
     used = api.client.get(f"/projects/{pid}/disk", headers=api.headers("viewer")).json()
     assert used["by_folder"]["media"] == footage.path.stat().st_size
     assert used["total_bytes"] == sum(used["by_folder"].values()) and used["in_place_bytes"] == 0
@@ -378,7 +379,7 @@ def test_rename_disk_and_delete_project(api, footage) -> None:
 def test_remove_media_refused_during_a_run_then_removed(api, footage) -> None:
     h = api.headers("admin")
     pid = new_project(api, "Media to remove")
-    media_id = add_media(api.store, pid, [footage.path])[0].media.id
+    media_id = add_media(api.store, pid, [footage.path], actor=ADMIN)[0].media.id
     theirs = api.client.get(f"/projects/{api.project_id}/media", headers=h).json()
     problem_of(api.client.delete(f"/projects/{pid}/media/{theirs[0]['id']}", headers=h), 404)
     as_reviewer = api.client.delete(

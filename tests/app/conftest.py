@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 from support.apptest import APP
 
 from genesis_pipeline.config import Settings
@@ -46,11 +47,11 @@ def app_project(
 
     home = tmp_path_factory.mktemp("app-home")
     store = Store(Settings(home=home, caption_model=str(tiny_blip_dir), offline="1"))
-    pid = create_project(store, "App fixture").id
-    add_media(store, pid, [footage.path, silent_footage.path])
+    pid = create_project(store, "App fixture", actor=ADMIN).id
+    add_media(store, pid, [footage.path, silent_footage.path], actor=ADMIN)
     vo = home.parent / "app-vo.wav"
     speak("Narration for the app tests.", vo)
-    add_voiceover(store, pid, vo, offset_s=1.0)
+    add_voiceover(store, pid, vo, offset_s=1.0, actor=ADMIN)
     report = ProjectPipelineService(store).run(pid, RunOptions())
     assert report.status == "succeeded", report.error
     return store, pid
@@ -98,6 +99,6 @@ def small_project(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     clip = make_footage(
         tmp_path / "clip.mp4", (Shot("smptebars", 1.0), Shot("testsrc2", 1.0)), audio=False
     )
-    pid = create_project(store, "Small project").id
-    add_media(store, pid, [clip.path])
+    pid = create_project(store, "Small project", actor=ADMIN).id
+    add_media(store, pid, [clip.path], actor=ADMIN)
     return store, pid

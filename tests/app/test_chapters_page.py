@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from support.actors import ADMIN
 from support.apptest import assert_no_exception, texts
 
 from genesis_pipeline.runs.control import list_runs
@@ -96,7 +97,7 @@ def test_save_rules_makes_a_new_version(make_app, app_project) -> None:
         assert at.slider(key="ch_min").value == 3.0
         assert at.button(key="ch_save").disabled
     finally:
-        save_rules(store, pid, rules, note="restored by test")
+        save_rules(store, pid, rules, note="restored by test", actor=ADMIN)
     assert current_rules(store, pid)[1] == rules
 
 
@@ -121,15 +122,15 @@ def test_title_edit_persists(make_app, app_project) -> None:
         # The preview shows the reviewer's title for the same first scene.
         assert _table(at, "starts because")["title"].iloc[0] == "Opening remarks"
     finally:
-        set_chapter_title(store, pid, chapter["id"], chapter["title"])
+        set_chapter_title(store, pid, chapter["id"], chapter["title"], actor=ADMIN)
 
 
 def test_restore_a_rules_version_as_a_new_one(make_app, app_project) -> None:
     store, pid = app_project
     _version, rules = current_rules(store, pid)
     try:
-        older = save_rules(store, pid, replace(rules, min_chapter_s=3.0), note="three")
-        latest = save_rules(store, pid, replace(rules, min_chapter_s=4.0), note="four")
+        older = save_rules(store, pid, replace(rules, min_chapter_s=3.0), note="three", actor=ADMIN)
+        latest = save_rules(store, pid, replace(rules, min_chapter_s=4.0), note="four", actor=ADMIN)
         before = len(rules_history(store, pid))
         at = make_app("views/chapters.py")
         assert at.slider(key="ch_min").value == 4.0
@@ -147,7 +148,7 @@ def test_restore_a_rules_version_as_a_new_one(make_app, app_project) -> None:
         assert f"Restored the rules of v{older} as v{latest + 1}" in texts(at)
         assert at.slider(key="ch_min").value == 3.0  # the controls show the restored rules
     finally:
-        save_rules(store, pid, rules, note="restored by test")
+        save_rules(store, pid, rules, note="restored by test", actor=ADMIN)
 
 
 def test_chapters_of_the_cut_leave_rejected_scenes_out(make_app, app_project) -> None:
@@ -162,7 +163,7 @@ def test_chapters_of_the_cut_leave_rejected_scenes_out(make_app, app_project) ->
     assert len(big.scene_ids) >= 2, "the fixture needs a chapter of two scenes or more"
     gone = big.scene_ids[-1]
     try:
-        set_scene_status(store, pid, [gone], "rejected")
+        set_scene_status(store, pid, [gone], "rejected", actor=ADMIN)
         at = make_app("views/chapters.py")
         assert_no_exception(at)
         table = at.data_editor(key="ch_titles").value.set_index("#")
@@ -182,11 +183,11 @@ def test_chapters_of_the_cut_leave_rejected_scenes_out(make_app, app_project) ->
         assert "1 rejected scene left out" in texts(at)
 
         # A chapter whose every scene is rejected is not in the cut, and says so.
-        set_scene_status(store, pid, list(big.scene_ids), "rejected")
+        set_scene_status(store, pid, list(big.scene_ids), "rejected", actor=ADMIN)
         at = make_app("views/chapters.py")
         row = at.data_editor(key="ch_titles").value.set_index("#").loc[big.index + 1]
         assert row["scenes kept"] == f"none of {len(big.scene_ids)} (not in the cut)"
         assert row["length in the cut"] == duration(0.0)
         assert _metric(at, "Chapters in the cut") == str(len(saved) - 1)
     finally:
-        reset_reviews(store, pid)
+        reset_reviews(store, pid, actor=ADMIN)

@@ -5,6 +5,7 @@ like the page's other settings, and the timeline import that reports before it a
 from __future__ import annotations
 
 import opentimelineio as otio
+from support.actors import ADMIN
 from support.apptest import assert_no_exception, texts
 
 from genesis_pipeline.runs.exports import export_project, preview_exports
@@ -88,11 +89,11 @@ def test_subtitle_choice_is_saved_and_kept(make_app, app_project) -> None:
         at.switch_page("views/projects.py").run()
         at.switch_page(RENDER).run()
         assert at.radio(key=f"render_subtitles_{pid}").value == "burned"
-        set_render_subtitles(store, pid, "soft")
+        set_render_subtitles(store, pid, "soft", actor=ADMIN)
         at.run()
         assert at.radio(key=f"render_subtitles_{pid}").value == "soft"
     finally:
-        set_render_subtitles(store, pid, "off")
+        set_render_subtitles(store, pid, "off", actor=ADMIN)
     at.run()
     assert "matches the approved cut" in texts(at)
 
@@ -134,4 +135,4 @@ def test_timeline_import_reports_then_applies(make_app, app_project, tmp_path) -
         assert_no_exception(at)
         assert "The timeline cannot be imported" in " ".join(e.value for e in at.error)
     finally:
-        reset_reviews(store, pid)
+        reset_reviews(store, pid, actor=ADMIN)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from support.actors import ADMIN
 from support.apptest import assert_no_exception, texts
 
 from genesis_pipeline.media.probe import probe
@@ -32,9 +33,9 @@ def whole_vo(app_project):
     vo = next(v for v in list_voiceovers(store, pid) if v.chapter_idx is None)
     mix = get_mix(store, pid)
     yield vo
-    set_voiceover_offset(store, pid, vo.id, vo.offset_s)
-    set_voiceover_gain(store, pid, vo.id, vo.gain)
-    set_mix(store, pid, voiceover_gain=mix.voiceover_gain, bed_gain=mix.bed_gain)
+    set_voiceover_offset(store, pid, vo.id, vo.offset_s, actor=ADMIN)
+    set_voiceover_gain(store, pid, vo.id, vo.gain, actor=ADMIN)
+    set_mix(store, pid, voiceover_gain=mix.voiceover_gain, bed_gain=mix.bed_gain, actor=ADMIN)
 
 
 def test_offset_gain_and_mix_persist(make_app, app_project, whole_vo) -> None:
@@ -126,7 +127,7 @@ def test_chapter_preview_follows_new_chapter_rules(make_app, app_project) -> Non
     assert at.get("video") and "Preview of Chapter 1" in texts(at)
     try:
         # New rules make more, shorter chapters; the next run applies them.
-        save_rules(store, pid, replace(rules, min_chapter_s=1.0, pause_split_s=0.3))
+        save_rules(store, pid, replace(rules, min_chapter_s=1.0, pause_split_s=0.3), actor=ADMIN)
         assert ProjectPipelineService(store).run(pid, RunOptions(render=False)).status == (
             "succeeded"
         )
@@ -141,7 +142,7 @@ def test_chapter_preview_follows_new_chapter_rules(make_app, app_project) -> Non
         shown = probe(preview_chapter_mix(store, pid, 0))
         assert shown.duration_s == pytest.approx(after.end_s - after.start_s, abs=0.05)
     finally:
-        save_rules(store, pid, rules, note="restored by test")
+        save_rules(store, pid, rules, note="restored by test", actor=ADMIN)
         ProjectPipelineService(store).run(pid, RunOptions(render=False))
     again = load_cut(store, pid).chapters[0]
     assert (again.title, again.start_s, again.end_s) == (before.title, before.start_s, before.end_s)
@@ -178,4 +179,4 @@ def test_chapter_voiceover_upload_override_auto_and_remove(make_app, app_project
         assert added.id not in [v.id for v in list_voiceovers(store, pid)]
     finally:
         if added.id in [v.id for v in list_voiceovers(store, pid)]:
-            remove_voiceover(store, pid, added.id)
+            remove_voiceover(store, pid, added.id, actor=ADMIN)

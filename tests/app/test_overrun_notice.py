@@ -4,6 +4,7 @@ with the choices (saved for the project) and one click to move it earlier."""
 from __future__ import annotations
 
 import pytest
+from support.actors import ADMIN
 from support.apptest import assert_no_exception, texts
 
 from genesis_pipeline.services.cut import load_cut
@@ -20,10 +21,10 @@ def late_vo(app_project):
     store, pid = app_project
     vo = next(v for v in list_voiceovers(store, pid) if v.chapter_idx is None)
     cut_s = load_cut(store, pid).duration_s
-    set_voiceover_offset(store, pid, vo.id, round(cut_s - 1.0, 3))
+    set_voiceover_offset(store, pid, vo.id, round(cut_s - 1.0, 3), actor=ADMIN)
     yield vo, cut_s, round(vo.duration_s - 1.0, 1)
-    set_voiceover_offset(store, pid, vo.id, vo.offset_s)
-    set_narration_overrun(store, pid, "trim")
+    set_voiceover_offset(store, pid, vo.id, vo.offset_s, actor=ADMIN)
+    set_narration_overrun(store, pid, "trim", actor=ADMIN)
 
 
 def test_narration_page_says_it_and_offers_the_choices(make_app, app_project, late_vo) -> None:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 from support.apptest import assert_no_exception, open_page, texts
 from support.db import scalar
 from support.playback_media import make_clip
@@ -78,7 +79,7 @@ def test_uploaded_footage_plays_from_its_copy_without_a_run(
     env: Store, clips: Path, served: list[str]
 ) -> None:
     store = env
-    pid = create_project(store, "Proxy").id
+    pid = create_project(store, "Proxy", actor=ADMIN).id
     src = clips / "mpeg4 part2.mp4"
     upload = open_page(pid, "views/upload.py")
     upload.file_uploader[0].set_value((src.name, src.read_bytes(), "video/mp4"))
@@ -120,8 +121,8 @@ def test_preparing_then_the_player(
     started: list[int] = []
     monkeypatch.setattr(playback, "start_proxy_worker", lambda _s, pid: started.append(pid))
     store = env
-    pid = create_project(store, "Proxy").id
-    add_media(store, pid, [clips / "mpeg4 part2.mp4"])
+    pid = create_project(store, "Proxy", actor=ADMIN).id
+    add_media(store, pid, [clips / "mpeg4 part2.mp4"], actor=ADMIN)
     at = open_page(pid, "views/transcript.py")
     assert not at.get("video") and not served
     assert PREPARING in texts(at) and "MPEG-4 Part 2" in texts(at)
@@ -141,8 +142,8 @@ def test_no_copy_possible_says_why(
     from genesis_pipeline.runs import proxy_worker as playback
 
     store = env
-    pid = create_project(store, "Proxy").id
-    add_media(store, pid, [clips / "mpeg4 part2.mp4"])
+    pid = create_project(store, "Proxy", actor=ADMIN).id
+    add_media(store, pid, [clips / "mpeg4 part2.mp4"], actor=ADMIN)
     broken = tmp_path / "ffmpeg"
     broken.write_text("#!/bin/sh\necho 'Conversion failed!' >&2\nexit 1\n")
     broken.chmod(0o755)
@@ -171,8 +172,8 @@ def test_playable_footage_plays_as_it_is(
     started: list[int] = []
     monkeypatch.setattr(playback, "start_proxy_worker", lambda _s, pid: started.append(pid))
     store = env
-    pid = create_project(store, "Proxy").id
-    (added,) = add_media(store, pid, [clips / "h264.mp4"])
+    pid = create_project(store, "Proxy", actor=ADMIN).id
+    (added,) = add_media(store, pid, [clips / "h264.mp4"], actor=ADMIN)
     at = open_page(pid, "views/transcript.py")
     assert served == [str(store.absolute(added.media.path))] and not started
     assert "copy" not in texts(at)

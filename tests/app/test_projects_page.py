@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from support.actors import ADMIN
 from support.apptest import assert_no_exception, texts
 
 from genesis_pipeline.services.projects import list_projects
@@ -42,7 +43,7 @@ def test_sidebar_picker_switches_project(make_app, app_project) -> None:
     from genesis_pipeline.services.projects import create_project
 
     store, pid = app_project
-    other = create_project(store, "Other project").id
+    other = create_project(store, "Other project", actor=ADMIN).id
     try:
         at = make_app("views/projects.py")
         at.selectbox(key="project_picker").select(other).run()
@@ -67,8 +68,8 @@ def _processed_two_clips(store, tmp_path):
         make_footage(tmp_path / f"clip{i}.mp4", (Shot(a, 1.0), Shot(b, 1.0)), audio=False).path
         for i, (a, b) in enumerate(shots, 1)
     ]
-    pid = create_project(store, "Harbour shoot").id
-    add_media(store, pid, clips)
+    pid = create_project(store, "Harbour shoot", actor=ADMIN).id
+    add_media(store, pid, clips, actor=ADMIN)
     report = ProjectPipelineService(store).run(pid, RunOptions(render=False))
     assert report.status == "succeeded", report.error
     return pid
@@ -138,7 +139,9 @@ def test_remove_media_refused_during_a_run_then_removed(small_project, tmp_path)
     summary = next(p for p in list_projects(store) if p.project.id == pid)
     gone, kept = summary.media
     scenes = scenes_table(store, pid)
-    set_scene_status(store, pid, [int(scenes.id[scenes.media_id == gone.id].iloc[0])], "rejected")
+    set_scene_status(
+        store, pid, [int(scenes.id[scenes.media_id == gone.id].iloc[0])], "rejected", actor=ADMIN
+    )
     footage = store.absolute(gone.path)
     previews = store.project_dir("scene_previews", pid) / str(gone.id)
     assert footage.is_file() and _files(previews)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 from support.apptest import APP, assert_no_exception, texts
 
 from genesis_pipeline.config import Settings
@@ -31,8 +32,8 @@ def render_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, int
     clip = make_footage(
         home / "clip.mp4", (Shot("smptebars", 1.0), Shot("testsrc2", 1.0)), audio=False
     )
-    pid = create_project(store, "Render test").id
-    add_media(store, pid, [clip.path])
+    pid = create_project(store, "Render test", actor=ADMIN).id
+    add_media(store, pid, [clip.path], actor=ADMIN)
     report = ProjectPipelineService(store).run(pid, RunOptions(render=False))
     assert report.status == "succeeded", report.error
     return store, pid, missing
@@ -63,7 +64,7 @@ def open_page(render_project, monkeypatch: pytest.MonkeyPatch):
 def test_nothing_approved_is_refused(render_project, open_page) -> None:
     store, pid, _ = render_project
     runs = len(list_runs(store, pid))
-    set_scene_status(store, pid, scenes_table(store, pid).id.tolist(), "rejected")
+    set_scene_status(store, pid, scenes_table(store, pid).id.tolist(), "rejected", actor=ADMIN)
     try:
         at = open_page()
         assert "Nothing is approved" in texts(at)
@@ -74,7 +75,7 @@ def test_nothing_approved_is_refused(render_project, open_page) -> None:
         assert len(list_runs(store, pid)) == runs
         assert not run_state(store, pid).active
     finally:
-        reset_reviews(store, pid)
+        reset_reviews(store, pid, actor=ADMIN)
 
 
 def test_render_runs_in_a_worker_and_is_listed(render_project, open_page) -> None:
@@ -150,11 +151,11 @@ def test_render_mode_is_saved_and_used(render_project, open_page) -> None:
         at.switch_page("views/projects.py").run()
         at.switch_page("views/render.py").run()
         assert at.radio(key=f"render_mode_{pid}").value == "reencode"
-        set_render_mode(store, pid, "smart")
+        set_render_mode(store, pid, "smart", actor=ADMIN)
         at.run()
         assert at.radio(key=f"render_mode_{pid}").value == "smart"
     finally:
-        set_render_mode(store, pid, "smart")
+        set_render_mode(store, pid, "smart", actor=ADMIN)
 
 
 def test_forced_rerun_with_nothing_changed_adds_no_identical_render(render_project) -> None:

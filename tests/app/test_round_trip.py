@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from support.actors import ADMIN
 from support.apptest import assert_no_exception
 
 from genesis_pipeline import serde
@@ -86,10 +87,10 @@ def saved_state(app_project):
     gains = {v.id: v.gain for v in list_voiceovers(store, pid)}
     yield store, pid
     if current_rules(store, pid)[1] != rules:
-        save_rules(store, pid, rules, note="restored by test")
-    set_mix(store, pid, voiceover_gain=mix.voiceover_gain, bed_gain=mix.bed_gain)
+        save_rules(store, pid, rules, note="restored by test", actor=ADMIN)
+    set_mix(store, pid, voiceover_gain=mix.voiceover_gain, bed_gain=mix.bed_gain, actor=ADMIN)
     for vid, gain in gains.items():
-        set_voiceover_gain(store, pid, vid, gain)
+        set_voiceover_gain(store, pid, vid, gain, actor=ADMIN)
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -163,7 +164,7 @@ def test_chapters_round_trip_then_save_changes_nothing(make_app, saved_state) ->
     wanted = replace(
         rules, min_chapter_s=2.0, max_chapter_s=5.0, pause_split_s=0.3, caption_similarity=0.2
     )
-    version = save_rules(store, pid, wanted, note="round trip")
+    version = save_rules(store, pid, wanted, note="round trip", actor=ADMIN)
     shown = {"ch_min": 2.0, "ch_max": 5.0, "ch_pause": 0.3, "ch_sim": 0.2, "ch_keep": True}
     shown["ch_keep"] = wanted.keep_sentences
     at = make_app("views/chapters.py")
@@ -184,7 +185,7 @@ def test_chapters_show_a_version_saved_elsewhere(make_app, saved_state) -> None:
     at.slider(key="ch_min").set_value(4.0).run()
     at.switch_page("views/scenes.py").run()
     newer = replace(rules, min_chapter_s=6.0, pause_split_s=0.5)
-    save_rules(store, pid, newer, note="another tab")  # meanwhile, in another browser
+    save_rules(store, pid, newer, note="another tab", actor=ADMIN)  # meanwhile, in another browser
     at.switch_page("views/chapters.py").run()
     assert at.slider(key="ch_min").value == 6.0
     assert at.slider(key="ch_pause").value == pytest.approx(0.5)
@@ -193,7 +194,7 @@ def test_chapters_show_a_version_saved_elsewhere(make_app, saved_state) -> None:
 
 def test_narration_round_trip_then_apply_changes_nothing(make_app, saved_state) -> None:
     store, pid = saved_state
-    set_mix(store, pid, voiceover_gain=1.0, bed_gain=0.5)
+    set_mix(store, pid, voiceover_gain=1.0, bed_gain=0.5, actor=ADMIN)
     vo = next(v for v in list_voiceovers(store, pid) if v.chapter_idx is None)
     at = make_app("views/narration.py")
     before = widget_values(at)
@@ -216,7 +217,7 @@ def test_narration_shows_a_mix_saved_elsewhere(make_app, saved_state) -> None:
     store, pid = saved_state
     at = make_app("views/narration.py")
     at.switch_page("views/scenes.py").run()
-    set_mix(store, pid, voiceover_gain=0.8, bed_gain=0.4)  # the CLI or another tab
+    set_mix(store, pid, voiceover_gain=0.8, bed_gain=0.4, actor=ADMIN)  # the CLI or another tab
     at.switch_page("views/narration.py").run()
     assert at.number_input(key="narr_gain").value == pytest.approx(0.8)
     assert at.number_input(key="narr_bed_gain").value == pytest.approx(0.4)
@@ -227,7 +228,7 @@ def test_a_new_project_starts_without_the_last_ones_search(make_app, app_project
     from genesis_pipeline.services.projects import create_project
 
     store, pid = app_project
-    other = create_project(store, "Second project").id
+    other = create_project(store, "Second project", actor=ADMIN).id
     try:
         at = make_app("views/transcript.py")
         at.text_input(key="transcript_search").set_value("scenes").run()

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 from support.apptest import APP, assert_no_exception, texts
 
 from genesis_pipeline.services.queries import scenes_table
@@ -45,9 +46,9 @@ def _ids(at) -> list[int]:
 def reviews_undone(app_project):
     """The fixture project's reviews are cleared again after the test."""
     store, pid = app_project
-    reset_reviews(store, pid)
+    reset_reviews(store, pid, actor=ADMIN)
     yield store, pid
-    reset_reviews(store, pid)
+    reset_reviews(store, pid, actor=ADMIN)
 
 
 def _min_conf(df) -> dict[int, float]:
@@ -112,7 +113,7 @@ def test_filters_and_lowest_confidence_first(make_app, reviews_undone) -> None:
     store, pid = reviews_undone
     scenes = scenes_table(store, pid)
     rejected = [int(scenes.id[1]), int(scenes.id[3])]
-    set_scene_status(store, pid, rejected, "rejected")
+    set_scene_status(store, pid, rejected, "rejected", actor=ADMIN)
     at = make_app("views/scenes.py")
 
     at.selectbox(key="scene_status").set_value("rejected")
@@ -328,12 +329,12 @@ def test_undo_of_a_bulk_action_keeps_later_decisions(app_project, reviews_undone
 
     store, pid = reviews_undone
     ids = [int(i) for i in scenes_table(store, pid).id]
-    set_scene_status(store, pid, [ids[0]], "rejected")
-    set_scene_status(store, pid, ids, "approved")  # the bulk action
-    set_scene_status(store, pid, [ids[1]], "rejected")  # a later decision on one scene
+    set_scene_status(store, pid, [ids[0]], "rejected", actor=ADMIN)
+    set_scene_status(store, pid, ids, "approved", actor=ADMIN)  # the bulk action
+    set_scene_status(store, pid, [ids[1]], "rejected", actor=ADMIN)  # a later decision on one scene
     bulk = next(a for a in review_history(store, pid) if a.scene_count == len(ids))
     assert bulk.label == f"Approved {len(ids)} scenes"
-    result = undo_review(store, pid, bulk.id)
+    result = undo_review(store, pid, bulk.id, actor=ADMIN)
     assert (result.restored, result.skipped) == (len(ids) - 1, 1)
     table = scenes_table(store, pid).set_index("id")
     assert table.review_status[ids[0]] == "rejected"  # back to what it had before the bulk
@@ -352,7 +353,9 @@ def test_a_change_by_another_reviewer_shows_and_refreshes(make_app, reviews_undo
     assert dict((sid, look) for look, sid in _cards(at))[first] == "default"
     assert "someone else changed" not in texts(at)
 
-    set_scene_status(store, pid, [first], "rejected")  # another reviewer, another browser
+    set_scene_status(
+        store, pid, [first], "rejected", actor=ADMIN
+    )  # another reviewer, another browser
     # What the page's polling fragment does when the revision moved past the drawn one.
     from genesis_pipeline.services.projects import project_revision
 
@@ -420,7 +423,7 @@ def test_trim_a_scene_and_the_cut_follows(make_app, app_project) -> None:
         assert f"Keeps frames {first + 5}–{last - 3}" in texts(at)
         # Out of the scene's range: refused with a message.
         with pytest.raises(Exception, match="within the scene"):
-            set_trim(store, pid, sid, first - 1, last)
+            set_trim(store, pid, sid, first - 1, last, actor=ADMIN)
     finally:
-        set_trim(store, pid, sid, first, last)  # the whole range clears the trim
+        set_trim(store, pid, sid, first, last, actor=ADMIN)  # the whole range clears the trim
     assert sid not in scene_trims(store, pid)

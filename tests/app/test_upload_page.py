@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 from support.apptest import assert_no_exception, open_page, texts
 
 from genesis_pipeline.config import Settings
@@ -35,7 +36,7 @@ def _open(home: Path, monkeypatch: pytest.MonkeyPatch, import_dir: Path | None =
     else:
         monkeypatch.setenv("GENESIS_IMPORT_DIR", str(import_dir))
     store = Store(Settings.from_env())
-    pid = create_project(store, "Upload test").id
+    pid = create_project(store, "Upload test", actor=ADMIN).id
     return open_page(pid, "views/upload.py"), store, pid
 
 

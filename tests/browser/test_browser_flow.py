@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 
 from genesis_pipeline import serde
 from genesis_pipeline.config import Settings
@@ -482,7 +483,7 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     from genesis_pipeline.services.review import set_scene_status
 
     scenes = project_status(store, pid, include_words=False)["scenes"]
-    set_scene_status(store, pid, [scenes[1]["id"]], "rejected")
+    set_scene_status(store, pid, [scenes[1]["id"]], "rejected", actor=ADMIN)
     goto(pg, url, "render")
     pg.get_by_role("button", name="Render approved cut").click()
     settle(pg)

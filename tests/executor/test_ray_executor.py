@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.actors import ADMIN
 from support.procs import spawn
 from support.raygate import wait_for
 from support.rayrows import OWNER, project, rows, settings
@@ -107,8 +108,8 @@ def test_ray_workers_read_inputs_from_s3_and_publish_the_render_themselves(
             s3_endpoint_url=s3.endpoint,
         )
     )
-    pid = create_project(store, "ray-s3").id
-    import_from_s3(store, pid, [footage_uri])
+    pid = create_project(store, "ray-s3", actor=ADMIN).id
+    import_from_s3(store, pid, [footage_uri], actor=ADMIN)
     worker_cache = worker_dir() / CACHE_DIR / "objects" / f"s3:{bucket}"
     try:
         report = ProjectPipelineService(store).run(pid)
@@ -199,8 +200,8 @@ def test_two_projects_at_once_keep_their_rows_apart(
 ) -> None:
     home = tmp_path / "home"
     store, a = project(home, tiny_blip_session, footage.path, "a")
-    b = create_project(store, "b").id
-    add_media(store, b, [tone_footage.path])
+    b = create_project(store, "b", actor=ADMIN).id
+    add_media(store, b, [tone_footage.path], actor=ADMIN)
     env = {
         "GENESIS_EXECUTOR": "ray",
         "GENESIS_RAY_ADDRESS": ray_cluster.address,

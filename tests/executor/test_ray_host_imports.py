@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.actors import ADMIN
 from support.rayrows import OWNER
 
 from genesis_pipeline.config import Settings
@@ -60,8 +61,8 @@ def test_a_run_refuses_host_imports_its_workers_cannot_read(
             offline="1",
         )
     )
-    pid = create_project(store, "host folder").id
-    import_from_folder(store, pid, [tone_footage.path.name])
+    pid = create_project(store, "host folder", actor=ADMIN).id
+    import_from_folder(store, pid, [tone_footage.path.name], actor=ADMIN)
     t0 = time.monotonic()
     report = ProjectPipelineService(store).run(pid)
     assert report.status == "failed"
@@ -92,8 +93,8 @@ def test_a_run_refuses_a_data_dir_its_workers_cannot_read(
             home=home, executor="ray", ray_address=ray_cluster.address, ray_owner=OWNER, offline="1"
         )
     )
-    pid = create_project(store, "data dir").id
-    add_media(store, pid, [tone_footage.path])
+    pid = create_project(store, "data dir", actor=ADMIN).id
+    add_media(store, pid, [tone_footage.path], actor=ADMIN)
     report = ProjectPipelineService(store).run(pid)
     error = report.error or ""
     assert error.startswith(

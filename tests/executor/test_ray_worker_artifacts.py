@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.actors import ADMIN
 from support.playback_media import make_clip
 from support.rayrows import settings
 
@@ -48,9 +49,9 @@ def test_workers_publish_previews_and_copies_and_read_voiceovers_from_s3(
             **ON_GPU_NODE,
         )
     )
-    pid = create_project(store, "worker artifacts").id
-    [added] = add_media(store, pid, [clip])
-    add_voiceover(store, pid, vo, offset_s=0.5)
+    pid = create_project(store, "worker artifacts", actor=ADMIN).id
+    [added] = add_media(store, pid, [clip], actor=ADMIN)
+    add_voiceover(store, pid, vo, offset_s=0.5, actor=ADMIN)
     # The uploads left their bytes in the host's read-through cache: gone, so that whatever
     # the run fetches to the host shows.
     shutil.rmtree(store.home / CACHE_DIR)
@@ -105,8 +106,8 @@ def test_make_proxies_under_ray_encodes_on_a_worker(
             s3_endpoint_url=s3.endpoint,
         )
     )
-    pid = create_project(store, "copies").id
-    [added] = add_media(store, pid, [clip])
+    pid = create_project(store, "copies", actor=ADMIN).id
+    [added] = add_media(store, pid, [clip], actor=ADMIN)
     shutil.rmtree(store.home / CACHE_DIR)
     notes: list[str] = []
     worker_cache = worker_dir() / CACHE_DIR / "objects" / f"s3:{bucket}"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import av
 import pytest
+from support.actors import ADMIN
 from support.metrics import normalise
 
 from genesis_pipeline.config import Settings
@@ -51,17 +52,17 @@ pytestmark = pytest.mark.slow
 def project(tmp_path_factory: pytest.TempPathFactory, footage):
     home = tmp_path_factory.mktemp("exports-home")
     store = Store(Settings(home=home, offline="1"))
-    pid = create_project(store, "Exports").id
-    add_media(store, pid, [footage.path])
+    pid = create_project(store, "Exports", actor=ADMIN).id
+    add_media(store, pid, [footage.path], actor=ADMIN)
     service = ProjectPipelineService(store)
     assert service.run(pid, RunOptions(render=False)).status == "succeeded"
-    save_rules(store, pid, Rules(min_chapter_s=2.0, max_chapter_s=8.0))
+    save_rules(store, pid, Rules(min_chapter_s=2.0, max_chapter_s=8.0), actor=ADMIN)
     scenes = project_status(store, pid, include_words=False)["scenes"]
-    set_scene_status(store, pid, [scenes[1]["id"]], "rejected")
-    set_render_subtitles(store, pid, "soft")
+    set_scene_status(store, pid, [scenes[1]["id"]], "rejected", actor=ADMIN)
+    set_render_subtitles(store, pid, "soft", actor=ADMIN)
     renders = {}
     for mode in ("smart", "reencode"):
-        set_render_mode(store, pid, mode)
+        set_render_mode(store, pid, mode, actor=ADMIN)
         report = service.run(pid, RunOptions())
         assert report.status == "succeeded", report.error
         assert report.render_path

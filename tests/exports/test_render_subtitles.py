@@ -14,6 +14,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from support.actors import ADMIN
 from support.metrics import normalise
 
 from genesis_pipeline.config import Settings
@@ -48,11 +49,11 @@ def narrated(tmp_path_factory: pytest.TempPathFactory, silent_footage):
     then (the project's mode smart) with subtitles burned in, then without subtitles."""
     home = tmp_path_factory.mktemp("render-subtitles")
     store = Store(Settings(home=home, caption_model=str(home / "no-model"), offline="1"))
-    pid = create_project(store, "Narrated").id
-    add_media(store, pid, [silent_footage.path])
+    pid = create_project(store, "Narrated", actor=ADMIN).id
+    add_media(store, pid, [silent_footage.path], actor=ADMIN)
     vo = home / "narration.wav"
     speak(NARRATION, vo, words_per_minute=140)
-    add_voiceover(store, pid, vo, offset_s=VO_AT)
+    add_voiceover(store, pid, vo, offset_s=VO_AT, actor=ADMIN)
     service = ProjectPipelineService(store)
     renders, reports = {}, {}
     for name, mode, subtitles in (

@@ -12,6 +12,7 @@ from xml.etree import ElementTree as ET
 
 import opentimelineio as otio
 import pytest
+from support.actors import ADMIN
 from support.framecode import CodedClip, alternating_times, cfr_times, write_clip
 
 from genesis_pipeline.config import Settings
@@ -48,9 +49,9 @@ def project(tmp_path_factory: pytest.TempPathFactory):
     vo = d / "vo.wav"
     speak("Narration over the cut.", vo)
     store = Store(Settings(home=d / "home", offline="1"))
-    pid = create_project(store, "Rates").id
-    add_media(store, pid, [c.path for c in clips])
-    add_voiceover(store, pid, vo, offset_s=1.25, gain=0.5)
+    pid = create_project(store, "Rates", actor=ADMIN).id
+    add_media(store, pid, [c.path for c in clips], actor=ADMIN)
+    add_voiceover(store, pid, vo, offset_s=1.25, gain=0.5, actor=ADMIN)
     report = ProjectPipelineService(store).run(pid, RunOptions(render=False))
     assert report.status == "succeeded", report.error
     return store, pid, d
@@ -265,17 +266,17 @@ def test_round_trip_removing_two_clips_rejects_exactly_those_scenes(project, fmt
         root.write(edited, encoding="unicode")
     removed = {cut.scene_ids[1], cut.scene_ids[3]}
     before = load_cut(store, pid).scene_ids
-    report = import_timeline(store, pid, edited)
+    report = import_timeline(store, pid, edited, actor=ADMIN)
     assert {c.scene_id for c in report.reject} == removed
     assert not report.approve and not report.unmapped and not report.reordered
     assert load_cut(store, pid).scene_ids == before  # nothing changes until applied
-    applied = import_timeline(store, pid, edited, apply=True)
+    applied = import_timeline(store, pid, edited, apply=True, actor=ADMIN)
     assert applied.applied
     assert set(load_cut(store, pid).scene_ids) == set(before) - removed
     # Back to every scene approved for the next test.
     from genesis_pipeline.services.review import reset_reviews
 
-    reset_reviews(store, pid)
+    reset_reviews(store, pid, actor=ADMIN)
 
 
 def test_comment_threads_are_markers_where_they_fall_on_the_cut(project) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 from support.db import scalar
 from support.oddmedia import bad_files
 
@@ -34,12 +35,12 @@ def snapshot(store: Store) -> tuple:
 )
 def test_bad_file_refused(home: Path, bad, footage, kind: str) -> None:
     store = Store(Settings(home=home))
-    pid = create_project(store, "p").id
-    add_media(store, pid, [footage.path])
+    pid = create_project(store, "p", actor=ADMIN).id
+    add_media(store, pid, [footage.path], actor=ADMIN)
     before = snapshot(store)
     path, word = bad[kind]
     with pytest.raises(InvalidMediaError) as err:
-        add_media(store, pid, [path])
+        add_media(store, pid, [path], actor=ADMIN)
     message = str(err.value)
     assert path.name in message and word in message
     assert "\n" not in message
@@ -48,17 +49,19 @@ def test_bad_file_refused(home: Path, bad, footage, kind: str) -> None:
 
 def test_file_over_the_size_limit(home: Path, footage) -> None:
     store = Store(Settings(home=home, max_upload_mb=1))
-    pid = create_project(store, "p").id
+    pid = create_project(store, "p", actor=ADMIN).id
     big = home.parent / "big clip.mp4"
     big.write_bytes(footage.path.read_bytes() + b"\0" * (1024 * 1024))
     with pytest.raises(InvalidMediaError, match=r"big clip\.mp4.*over the upload limit of 1 MB"):
-        add_media(store, pid, [big])
+        add_media(store, pid, [big], actor=ADMIN)
     assert snapshot(store)[0] == 0
 
 
 def test_one_bad_file_among_good_ones_adds_none(home: Path, bad, footage, silent_footage) -> None:
     store = Store(Settings(home=home))
-    pid = create_project(store, "p").id
+    pid = create_project(store, "p", actor=ADMIN).id
     with pytest.raises(InvalidMediaError, match=r"notes\.mp4"):
-        add_media(store, pid, [footage.path, bad["text named mp4"][0], silent_footage.path])
+        add_media(
+            store, pid, [footage.path, bad["text named mp4"][0], silent_footage.path], actor=ADMIN
+        )
     assert snapshot(store) == (0, 0, [])

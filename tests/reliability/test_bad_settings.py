@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError
@@ -28,8 +29,8 @@ pytestmark = pytest.mark.slow
 def project(tmp_path_factory: pytest.TempPathFactory, footage):
     home = tmp_path_factory.mktemp("settings-home")
     store = Store(Settings(home=home, caption_model=str(home / "none"), offline="1"))
-    pid = create_project(store, "settings").id
-    add_media(store, pid, [footage.path])
+    pid = create_project(store, "settings", actor=ADMIN).id
+    add_media(store, pid, [footage.path], actor=ADMIN)
     first = ProjectPipelineService(store).run(pid, RunOptions())
     assert first.status == "succeeded"
     return store, pid, first
@@ -38,22 +39,22 @@ def project(tmp_path_factory: pytest.TempPathFactory, footage):
 def test_missing_voiceover(project) -> None:
     store, pid, _ = project
     with pytest.raises(InvalidMediaError, match=r"narration\.wav.*does not exist"):
-        add_voiceover(store, pid, "/nowhere/narration.wav")
+        add_voiceover(store, pid, "/nowhere/narration.wav", actor=ADMIN)
 
 
 def test_negative_gain(project) -> None:
     store, pid, _ = project
     with pytest.raises(InvalidSettingError, match="bed gain"):
-        set_mix(store, pid, bed_gain=-0.5)
+        set_mix(store, pid, bed_gain=-0.5, actor=ADMIN)
     with pytest.raises(InvalidSettingError, match="voiceover gain"):
-        set_mix(store, pid, voiceover_gain=float("nan"))
+        set_mix(store, pid, voiceover_gain=float("nan"), actor=ADMIN)
 
 
 def test_rules_min_over_max(project) -> None:
     store, pid, _ = project
     before = current_rules(store, pid)
     with pytest.raises(InvalidSettingError, match="min_chapter_s"):
-        save_rules(store, pid, Rules(min_chapter_s=60, max_chapter_s=30))
+        save_rules(store, pid, Rules(min_chapter_s=60, max_chapter_s=30), actor=ADMIN)
     assert current_rules(store, pid) == before
 
 
@@ -65,14 +66,14 @@ def test_offset_beyond_the_cut_fails_the_run_and_keeps_the_render(
     store, pid, first = project
     vo = tmp_path / "vo.wav"
     speak("Late narration.", vo)
-    rec = add_voiceover(store, pid, vo, offset_s=0.0)
-    set_voiceover_offset(store, pid, rec.id, 500.0)
+    rec = add_voiceover(store, pid, vo, offset_s=0.0, actor=ADMIN)
+    set_voiceover_offset(store, pid, rec.id, 500.0, actor=ADMIN)
     report = ProjectPipelineService(store).run(pid, RunOptions())
     assert report.status == "failed"
     assert report.error_type == "InvalidSettingError" and report.error is not None
     assert "voiceover offset" in report.error and "500" in report.error
     assert Path(first.render_path).is_file()  # the previous render is intact
-    set_voiceover_offset(store, pid, rec.id, 1.0)
+    set_voiceover_offset(store, pid, rec.id, 1.0, actor=ADMIN)
     assert ProjectPipelineService(store).run(pid, RunOptions()).status == "succeeded"
 
 

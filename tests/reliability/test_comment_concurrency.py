@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 from support.procs import start_commenter, store_for
 from support.scenes import store_scenes
 
@@ -22,8 +23,8 @@ ROUNDS = 10
 def test_two_reviewers_comment_and_approve_at_once(tmp_path: Path, footage) -> None:
     home = tmp_path / "home"
     store = store_for(home)
-    pid = create_project(store, "two reviewers").id
-    media = add_media(store, pid, [footage.path])[0].media
+    pid = create_project(store, "two reviewers", actor=ADMIN).id
+    media = add_media(store, pid, [footage.path], actor=ADMIN)[0].media
     frames = int(media.frame_count or round(media.duration_s * float(media.fps or 25)))
     store_scenes(
         store, pid, media.id, [frames // 3, 2 * frames // 3], frames, float(media.fps or 25)

@@ -10,10 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 from support.procs import spawn, start_reviewer, store_for
 
 from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.runs.pipeline import ProjectPipelineService
+from genesis_pipeline.services import access
 from genesis_pipeline.services.chapters import rules_history
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.status import project_status
@@ -40,8 +42,8 @@ print(json.dumps({"ok": ok, "errors": errors}))
 def test_run_reader_and_reviewer_at_once(tmp_path: Path, footage) -> None:
     home = tmp_path / "home"
     store = store_for(home, caption_model=str(tmp_path / "none"), offline="1")
-    pid = create_project(store, "busy").id
-    add_media(store, pid, [footage.path])
+    pid = create_project(store, "busy", actor=ADMIN).id
+    add_media(store, pid, [footage.path], actor=ADMIN)
     stop = tmp_path / "stop"
     reviewer = start_reviewer(home, pid, stop, "w")
     reader = subprocess.Popen(
@@ -77,6 +79,9 @@ def test_run_reader_and_reviewer_at_once(tmp_path: Path, footage) -> None:
     # Every write is there: one rules version per write (each differs from the one before).
     notes = {h["note"] for h in rules_history(store, pid)}
     assert {f"w{i}" for i in review["done"]} <= notes
+    audited = access.audit_log(store, pid, limit=100_000, actor="user:reviewer-w")
+    rules_notes = {e.details_json["note"] for e in audited if e.action == "chapters.rules"}
+    assert {f"w{i}" for i in review["done"]} <= rules_notes
     last = review["done"][-1]
     mix = project_status(store, pid)["project"]["settings"]["mix"]
     assert mix["bed_gain"] == round(0.5 + (last % 50) / 100, 2)
@@ -85,8 +90,8 @@ def test_run_reader_and_reviewer_at_once(tmp_path: Path, footage) -> None:
 def test_second_run_of_a_project_is_refused_or_waits(tmp_path: Path, footage) -> None:
     home = tmp_path / "home"
     store = store_for(home, caption_model=str(tmp_path / "none"), offline="1")
-    pid = create_project(store, "twice").id
-    add_media(store, pid, [footage.path])
+    pid = create_project(store, "twice", actor=ADMIN).id
+    add_media(store, pid, [footage.path], actor=ADMIN)
     env = {"GENESIS_CAPTION_MODEL": str(tmp_path / "none")}
     first = spawn(home, "process-project", "--project-id", str(pid), "--json", "-q", env=env)
     svc = ProjectPipelineService(store)

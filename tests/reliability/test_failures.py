@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 from support.procs import spawn, store_for
 
 from genesis_pipeline.media.ffmpeg import ffmpeg_exe
@@ -31,13 +32,13 @@ def reviewed(tmp_path: Path, footage):
     """A processed project with a render, a rejected scene and saved rules."""
     home = tmp_path / "home"
     store = store_for(home, caption_model=str(tmp_path / "none"), offline="1")
-    pid = create_project(store, "faults").id
-    add_media(store, pid, [footage.path])
+    pid = create_project(store, "faults", actor=ADMIN).id
+    add_media(store, pid, [footage.path], actor=ADMIN)
     first = ProjectPipelineService(store).run(pid, RunOptions())
     assert first.status == "succeeded"
     doc = project_status(store, pid)
-    set_scene_status(store, pid, [doc["scenes"][2]["id"]], "rejected")
-    save_rules(store, pid, Rules(min_chapter_s=5.0, max_chapter_s=12.0), note="mine")
+    set_scene_status(store, pid, [doc["scenes"][2]["id"]], "rejected", actor=ADMIN)
+    save_rules(store, pid, Rules(min_chapter_s=5.0, max_chapter_s=12.0), note="mine", actor=ADMIN)
     return store, pid, first
 
 

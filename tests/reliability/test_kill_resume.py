@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 from support.procs import kill_hard, spawn, store_for, wait_for_step
 
 from genesis_pipeline.media.probe import probe
@@ -37,8 +38,8 @@ def _counts(store, pid: int) -> dict[str, int]:
 def test_killed_run_resumes(tmp_path: Path, footage, kill_in: str) -> None:
     home = tmp_path / "home"
     store = store_for(home, caption_model=str(tmp_path / "none"), offline="1")
-    pid = create_project(store, "kill").id
-    add_media(store, pid, [footage.path])
+    pid = create_project(store, "kill", actor=ADMIN).id
+    add_media(store, pid, [footage.path], actor=ADMIN)
 
     proc = spawn(
         home,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 from support.metrics import video_frames_and_duration
 from support.oddmedia import odd_media
 
@@ -24,8 +25,8 @@ def processed(tmp_path_factory: pytest.TempPathFactory):
     files = odd_media(tmp_path_factory.mktemp("odd"))
     home = tmp_path_factory.mktemp("odd-home")
     store = Store(Settings(home=home, caption_model=str(home / "no-such-model"), offline="1"))
-    pid = create_project(store, "odd media").id
-    added = add_media(store, pid, list(files.values()))
+    pid = create_project(store, "odd media", actor=ADMIN).id
+    added = add_media(store, pid, list(files.values()), actor=ADMIN)
     report = ProjectPipelineService(store).run(pid, RunOptions())
     by_kind = {kind: a.media for kind, a in zip(files, added, strict=True)}
     return store, pid, report, by_kind, files

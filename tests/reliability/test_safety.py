@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import InvalidSettingError, UploadError
@@ -19,8 +20,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "genesis_pipeline"
 
 def test_tampered_upload_target_outside_the_data_dir_is_rejected(home: Path, footage) -> None:
     store = Store(Settings(home=home))
-    pid = create_project(store, "p").id
-    ticket = create_upload(store, pid, "clip.mp4")
+    pid = create_project(store, "p", actor=ADMIN).id
+    ticket = create_upload(store, pid, "clip.mp4", actor=ADMIN)
     outside = home.parent / "elsewhere.mp4"
     shutil.copyfile(footage.path, outside)
     with store.db.write() as con:
@@ -28,7 +29,7 @@ def test_tampered_upload_target_outside_the_data_dir_is_rejected(home: Path, foo
             "UPDATE uploads SET target_path = ? WHERE id = ?", [str(outside), ticket.upload_id]
         )
     with pytest.raises(InvalidSettingError, match="outside the data dir"):
-        finalize_upload(store, ticket.upload_id, ticket.token)
+        finalize_upload(store, ticket.upload_id, ticket.token, actor=ADMIN)
     assert outside.is_file()  # not moved into the store, not deleted
 
 
@@ -46,18 +47,18 @@ def test_store_inside_rejects_escapes(home: Path) -> None:
 def test_user_text_is_stored_as_data(home: Path) -> None:
     store = Store(Settings(home=home))
     name = "Robert'); DROP TABLE projects; --"
-    pid = create_project(store, name).id
+    pid = create_project(store, name, actor=ADMIN).id
     assert get_project(store, pid).name == name
 
 
 def test_ticket_used_twice_or_late_is_refused(home: Path, footage) -> None:
     store = Store(Settings(home=home, upload_ttl_s=3600))
-    pid = create_project(store, "p").id
-    ticket = create_upload(store, pid, "a.mp4")
+    pid = create_project(store, "p", actor=ADMIN).id
+    ticket = create_upload(store, pid, "a.mp4", actor=ADMIN)
     shutil.copyfile(footage.path, ticket.target)
-    finalize_upload(store, ticket.upload_id, ticket.token)
+    finalize_upload(store, ticket.upload_id, ticket.token, actor=ADMIN)
     with pytest.raises(UploadError, match="already used"):
-        finalize_upload(store, ticket.upload_id, ticket.token)
+        finalize_upload(store, ticket.upload_id, ticket.token, actor=ADMIN)
 
 
 def _calls(tree: ast.AST) -> list[ast.Call]:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 
 from genesis_pipeline.cli import main
 from genesis_pipeline.config import Settings
@@ -26,7 +27,7 @@ def store(home: Path) -> Store:
 
 
 def test_token_is_shown_once_and_only_its_hash_is_stored(store: Store) -> None:
-    made = access.create_token(store, "ci-bot", "reviewer")
+    made = access.create_token(store, "ci-bot", "reviewer", actor=ADMIN)
     assert made.secret.startswith(access.TOKEN_PREFIX) and len(made.secret) > 40
     actor = access.authenticate(store, made.secret)
     assert (actor.label, actor.role) == ("token:ci-bot", "reviewer")
@@ -36,26 +37,26 @@ def test_token_is_shown_once_and_only_its_hash_is_stored(store: Store) -> None:
 
 
 def test_revoked_unknown_and_missing_tokens_are_refused(store: Store) -> None:
-    made = access.create_token(store, "old", "admin")
-    access.revoke_token(store, "old")
+    made = access.create_token(store, "old", "admin", actor=ADMIN)
+    access.revoke_token(store, "old", actor=ADMIN)
     for secret in (made.secret, "gen_nope", None, ""):
         with pytest.raises(AuthenticationError):
             access.authenticate(store, secret)
     assert access.list_tokens(store)[0].revoked_at is not None
     with pytest.raises(NotFoundError, match="old"):
-        access.revoke_token(store, "old")
+        access.revoke_token(store, "old", actor=ADMIN)
     # The name is free again once revoked.
-    access.create_token(store, "old", "viewer")
+    access.create_token(store, "old", "viewer", actor=ADMIN)
 
 
 def test_bad_names_roles_and_duplicates_name_the_flag(store: Store) -> None:
     with pytest.raises(InvalidSettingError, match="--role"):
-        access.create_token(store, "x", "owner")
+        access.create_token(store, "x", "owner", actor=ADMIN)
     with pytest.raises(InvalidSettingError, match="--name"):
-        access.create_token(store, "has space", "viewer")
-    access.create_token(store, "dup", "viewer")
+        access.create_token(store, "has space", "viewer", actor=ADMIN)
+    access.create_token(store, "dup", "viewer", actor=ADMIN)
     with pytest.raises(InvalidSettingError, match="exists"):
-        access.create_token(store, "dup", "admin")
+        access.create_token(store, "dup", "admin", actor=ADMIN)
 
 
 @pytest.mark.parametrize(

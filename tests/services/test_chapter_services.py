@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from support.actors import ADMIN
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import InvalidSettingError, NotFoundError
@@ -88,8 +89,8 @@ def silent_project(tmp_path_factory: pytest.TempPathFactory, silent_footage) -> 
     """Two 3 s shots, no audio (no transcription, captions skipped): chapters by rules only."""
     home = tmp_path_factory.mktemp("chapter-services")
     store = Store(Settings(home=home, caption_model=str(home / "no-model"), offline="1"))
-    pid = create_project(store, "Chapters").id
-    add_media(store, pid, [silent_footage.path])
+    pid = create_project(store, "Chapters", actor=ADMIN).id
+    add_media(store, pid, [silent_footage.path], actor=ADMIN)
     report = ProjectPipelineService(store).run(pid, RunOptions(render=False))
     assert report.status == "succeeded", report.error
     return store, pid
@@ -122,7 +123,7 @@ def test_saved_chapters_are_the_preview_of_the_saved_rules(silent_project) -> No
 def test_titles_persist_and_reach_the_preview(silent_project) -> None:
     store, pid = silent_project
     chapter = saved_chapters(store, pid)[0]
-    set_chapter_title(store, pid, chapter["id"], "  Colour bars  ")
+    set_chapter_title(store, pid, chapter["id"], "  Colour bars  ", actor=ADMIN)
     again = saved_chapters(store, pid)[0]
     assert again["title"] == "Colour bars" and again["title_edited"]
     titles = edited_titles(store, pid)
@@ -131,6 +132,6 @@ def test_titles_persist_and_reach_the_preview(silent_project) -> None:
     preview = with_edited_titles(preview_chapters(inputs, Rules()), inputs, titles)
     assert preview[0].title == "Colour bars"
     with pytest.raises(InvalidSettingError, match="title"):
-        set_chapter_title(store, pid, chapter["id"], "  ")
+        set_chapter_title(store, pid, chapter["id"], "  ", actor=ADMIN)
     with pytest.raises(NotFoundError):
         saved_chapters(store, pid + 99)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 from support.scenes import store_scenes
 
 from genesis_pipeline.config import Settings
@@ -39,8 +40,8 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def project(home: Path, clip: Path) -> tuple[Store, int, int, list[int]]:
     store = Store(Settings(home=home))
-    pid = create_project(store, "Comments").id
-    media_id = add_media(store, pid, [clip])[0].media.id
+    pid = create_project(store, "Comments", actor=ADMIN).id
+    media_id = add_media(store, pid, [clip], actor=ADMIN)[0].media.id
     return store, pid, media_id, detect(store, pid, media_id, [25, 50])
 
 
@@ -122,7 +123,7 @@ def test_a_scene_comment_survives_a_re_detection_that_keeps_the_scene(project) -
     store, pid, media_id, scenes = project
     kept = comments.add_comment(store, pid, "keep me", actor=ANA, scene_id=scenes[0])
     moved = comments.add_comment(store, pid, "split me", actor=ANA, scene_id=scenes[1])
-    set_scene_status(store, pid, [scenes[0]], "rejected")
+    set_scene_status(store, pid, [scenes[0]], "rejected", actor=ADMIN)
     # Re-detection: a new cut inside scene 2 (frames 25-50 become 25-40 and 40-50); scene 1
     # (frames 0-25) is kept with a new id, as its approval is.
     new = detect(store, pid, media_id, [25, 40, 50])
@@ -147,7 +148,9 @@ def test_chapter_and_cut_comments_and_their_place_on_the_cut(project) -> None:
     ch = comments.add_comment(store, pid, "rename", actor=ANA, chapter_id=_chapter(store, pid))
     cut = comments.add_comment(store, pid, "music up", actor=VIC, start_s=2.0, end_s=2.5)
     sc = comments.add_comment(store, pid, "flash", actor=ANA, scene_id=scenes[2], start_s=2.2)
-    set_scene_status(store, pid, [scenes[1]], "rejected")  # scene 3 moves to 1 s on the cut
+    set_scene_status(
+        store, pid, [scenes[1]], "rejected", actor=ADMIN
+    )  # scene 3 moves to 1 s on the cut
     marks = comments.cut_marks(store, pid)
     assert [(m.thread_id, m.start_s, m.end_s) for m in marks] == [
         (ch.id, 0.0, 0.0),

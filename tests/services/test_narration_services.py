@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import InvalidMediaError, InvalidSettingError, NotFoundError
@@ -45,9 +46,9 @@ def mix_project(tmp_path_factory: pytest.TempPathFactory, tone_footage, silent_f
     chapter voiceover on chapter 1 and a whole-cut voiceover that crosses into chapter 2."""
     home = tmp_path_factory.mktemp("narration-services")
     store = Store(Settings(home=home, caption_model=str(home / "no-model"), offline="1"))
-    pid = create_project(store, "Narration").id
-    add_media(store, pid, [tone_footage.path, silent_footage.path])
-    save_rules(store, pid, Rules(min_chapter_s=5.0))
+    pid = create_project(store, "Narration", actor=ADMIN).id
+    add_media(store, pid, [tone_footage.path, silent_footage.path], actor=ADMIN)
+    save_rules(store, pid, Rules(min_chapter_s=5.0), actor=ADMIN)
     report = ProjectPipelineService(store).run(pid, RunOptions(render=False))
     assert report.status == "succeeded", report.error
     spans = [(c["start_s"], c["end_s"]) for c in saved_chapters(store, pid)]
@@ -55,8 +56,10 @@ def mix_project(tmp_path_factory: pytest.TempPathFactory, tone_footage, silent_f
     short_wav, long_wav = home / "short.wav", home / "long.wav"
     speak("Short narration.", short_wav)
     speak("This is the narration for the chapter preview test.", long_wav)
-    chapter_vo = add_voiceover(store, pid, short_wav, chapter_idx=0, offset_s=CHAPTER_VO_AT)
-    whole_vo = add_voiceover(store, pid, long_wav, offset_s=WHOLE_VO_AT)
+    chapter_vo = add_voiceover(
+        store, pid, short_wav, chapter_idx=0, offset_s=CHAPTER_VO_AT, actor=ADMIN
+    )
+    whole_vo = add_voiceover(store, pid, long_wav, offset_s=WHOLE_VO_AT, actor=ADMIN)
     assert whole_vo.duration_s > 12.0 - WHOLE_VO_AT + 0.5, "the whole-cut voiceover must cross"
     return store, pid, chapter_vo, whole_vo
 
@@ -109,12 +112,12 @@ def test_a_preview_is_found_only_for_the_same_inputs(mix_project) -> None:
     assert (plan.chapter_idx, plan.project_id) == (0, pid)
     assert find_chapter_preview(store, plan) == path
     assert find_chapter_preview(store, plan_chapter_preview(store, pid, 0, width=160)) is None
-    set_voiceover_gain(store, pid, chapter_vo.id, 0.25)
+    set_voiceover_gain(store, pid, chapter_vo.id, 0.25, actor=ADMIN)
     try:
         louder = plan_chapter_preview(store, pid, 0)
         assert louder.key != plan.key and find_chapter_preview(store, louder) is None
     finally:
-        set_voiceover_gain(store, pid, chapter_vo.id, 1.0)
+        set_voiceover_gain(store, pid, chapter_vo.id, 1.0, actor=ADMIN)
     assert find_chapter_preview(store, plan_chapter_preview(store, pid, 0)) == path
 
 
@@ -136,11 +139,11 @@ def test_preview_trims_narration_that_began_in_an_earlier_chapter(mix_project) -
 def test_preview_follows_gain_and_reports_errors(mix_project, tmp_path: Path) -> None:
     store, pid, chapter_vo, _whole_vo = mix_project
     first = preview_chapter_mix(store, pid, 0)
-    set_voiceover_gain(store, pid, chapter_vo.id, 0.5)
+    set_voiceover_gain(store, pid, chapter_vo.id, 0.5, actor=ADMIN)
     try:
         assert preview_chapter_mix(store, pid, 0) != first  # new inputs, new preview
     finally:
-        set_voiceover_gain(store, pid, chapter_vo.id, 1.0)
+        set_voiceover_gain(store, pid, chapter_vo.id, 1.0, actor=ADMIN)
     assert preview_chapter_mix(store, pid, 0) == first
     with pytest.raises(NotFoundError, match="chapter 8"):
         preview_chapter_mix(store, pid, 7)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from support.actors import ADMIN
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import InvalidSettingError
@@ -43,11 +44,11 @@ def late(tmp_path_factory: pytest.TempPathFactory, silent_footage):
     """A 6 s cut with a whole-cut voiceover starting 1 s before its end."""
     home = tmp_path_factory.mktemp("overrun-home")
     store = Store(Settings(home=home, caption_model=str(home / "no-model"), offline="1"))
-    pid = create_project(store, "Overrun").id
-    add_media(store, pid, [silent_footage.path])
+    pid = create_project(store, "Overrun", actor=ADMIN).id
+    add_media(store, pid, [silent_footage.path], actor=ADMIN)
     wav = home / "late.wav"
     speak("A closing line that is too long for the end.", wav)
-    vo = add_voiceover(store, pid, wav, offset_s=LATE_AT, original_name="closing.wav")
+    vo = add_voiceover(store, pid, wav, offset_s=LATE_AT, original_name="closing.wav", actor=ADMIN)
     assert vo.duration_s > 2.0
     assert ProjectPipelineService(store).run(pid, RunOptions(render=False)).status == "succeeded"
     return store, pid, vo
@@ -57,8 +58,8 @@ def late(tmp_path_factory: pytest.TempPathFactory, silent_footage):
 def project(late):
     """The project with the voiceover back at its late start and the default choice."""
     store, pid, vo = late
-    set_voiceover_offset(store, pid, vo.id, LATE_AT)
-    set_narration_overrun(store, pid, "trim")
+    set_voiceover_offset(store, pid, vo.id, LATE_AT, actor=ADMIN)
+    set_narration_overrun(store, pid, "trim", actor=ADMIN)
     return late
 
 
@@ -121,12 +122,14 @@ def test_extend_or_freeze_lengthens_the_render(project, choice: str, said: str) 
 def test_move_it_earlier_in_one_click(project) -> None:
     store, pid, vo = project
     before = render_key(store, pid)
-    start = move_to_fit(store, pid, vo.id)
+    start = move_to_fit(store, pid, vo.id, actor=ADMIN)
     assert start == pytest.approx(CUT_S - vo.duration_s - 0.05, abs=1e-3)
     assert next(v for v in list_voiceovers(store, pid) if v.id == vo.id).offset_s == start
     assert overrun_report(store, pid).overruns == ()
     assert render_key(store, pid) != before
-    assert move_to_fit(store, pid, vo.id) == pytest.approx(start)  # nothing left to move
+    assert move_to_fit(store, pid, vo.id, actor=ADMIN) == pytest.approx(
+        start
+    )  # nothing left to move
 
 
 def test_a_voiceover_longer_than_the_cut_cannot_be_moved(project, tmp_path) -> None:
@@ -134,7 +137,7 @@ def test_a_voiceover_longer_than_the_cut_cannot_be_moved(project, tmp_path) -> N
     wav = tmp_path / "long.wav"
     text = "This narration goes on and on, for much longer than the six seconds of the cut."
     speak(f"{text} {text}", wav)
-    long_vo = add_voiceover(store, pid, wav, chapter_idx=0, original_name="long.wav")
+    long_vo = add_voiceover(store, pid, wav, chapter_idx=0, original_name="long.wav", actor=ADMIN)
     assert long_vo.duration_s > CUT_S
     try:
         by_file = {o.file: o for o in overrun_report(store, pid).overruns}
@@ -142,15 +145,15 @@ def test_a_voiceover_longer_than_the_cut_cannot_be_moved(project, tmp_path) -> N
         with pytest.raises(
             InvalidSettingError, match=r"long\.wav lasts .* longer than chapter 1 to the cut's end"
         ):
-            move_to_fit(store, pid, long_vo.id)
+            move_to_fit(store, pid, long_vo.id, actor=ADMIN)
     finally:
-        remove_voiceover(store, pid, long_vo.id)
+        remove_voiceover(store, pid, long_vo.id, actor=ADMIN)
 
 
 def test_bad_choice_is_refused_and_old_projects_trim(project) -> None:
     store, pid, _vo = project
     with pytest.raises(InvalidSettingError, match="narration overrun: 'fade' is not one of"):
-        set_narration_overrun(store, pid, "fade")
+        set_narration_overrun(store, pid, "fade", actor=ADMIN)
     assert get_narration_overrun(store, pid) == "trim"
     # Projects saved before the choice existed have no such key (no migration: settings are
     # JSON, an absent or unknown value reads as the default).

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from support.actors import ADMIN
 from support.db import scalar
 from support.playback_media import make_clip
 from support.procs import spawn, store_for
@@ -74,8 +75,8 @@ def path_of(pb: playback.Playback) -> str:
 
 
 def project_with(store: Store, *files: Path) -> tuple[int, list[int]]:
-    pid = create_project(store, "playback").id
-    added = add_media(store, pid, list(files))
+    pid = create_project(store, "playback", actor=ADMIN).id
+    added = add_media(store, pid, list(files), actor=ADMIN)
     return pid, [a.media.id for a in added]
 
 
@@ -295,11 +296,12 @@ db._migrations = lambda: all_but_2
 from genesis_pipeline.config import Settings
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.upload import add_media
+from genesis_pipeline.services.access import cli_actor
 from genesis_pipeline.store import Store
 from pathlib import Path
 store = Store(Settings(home=Path({str(home)!r})))
-pid = create_project(store, "old").id
-add_media(store, pid, [{str(clips / "mpeg4 part2.mp4")!r}])
+pid = create_project(store, "old", actor=cli_actor()).id
+add_media(store, pid, [{str(clips / "mpeg4 part2.mp4")!r}], actor=cli_actor())
 """
     subprocess.run([sys.executable, "-c", script], check=True, env={**os.environ})
     store = Store(Settings(home=home))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support.actors import ADMIN
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.media.probe import MediaInfo
@@ -73,7 +74,7 @@ def project(home: Path):
     Scenes: a0 0-4 s, a1 4-10 s, b0 0-6 s. Transcript of a: one segment, three words.
     """
     store = Store(Settings(home=home))
-    pid = create_project(store, "q").id
+    pid = create_project(store, "q", actor=ADMIN).id
     a = _media(store, pid, "a.mp4", 10.0, video=True, audio=True)
     b = _media(store, pid, "b.mp4", 6.0, video=True, audio=False)
     c = _media(store, pid, "c.wav", 3.0, video=False, audio=True)
@@ -182,7 +183,7 @@ def test_scenes_table(project) -> None:
     assert list(df.review_status) == ["approved"] * 3 and not df.reviewed.any()
 
     rev = project_revision(store, pid)
-    set_scene_status(store, pid, [int(df.id[1])], "rejected")
+    set_scene_status(store, pid, [int(df.id[1])], "rejected", actor=ADMIN)
     assert project_revision(store, pid) != rev
     df = scenes_table(store, pid)
     assert list(df.review_status) == ["approved", "rejected", "approved"]
@@ -192,7 +193,7 @@ def test_scenes_table(project) -> None:
 
 def test_scenes_table_empty(home: Path) -> None:
     store = Store(Settings(home=home))
-    pid = create_project(store, "empty").id
+    pid = create_project(store, "empty", actor=ADMIN).id
     assert list(scenes_table(store, pid).columns) == SCENE_COLUMNS
     assert scenes_table(store, pid).empty
     assert list(transcript_summary(store, pid).columns) == TRANSCRIPT_SUMMARY_COLUMNS

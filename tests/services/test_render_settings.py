@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import InvalidSettingError, NotFoundError
@@ -31,31 +32,31 @@ def test_modes_are_the_stage_modes_smart_first() -> None:
 
 
 def test_smart_by_default_then_what_was_saved(store: Store) -> None:
-    pid = create_project(store, "modes").id
+    pid = create_project(store, "modes", actor=ADMIN).id
     assert get_render_mode(store, pid) == "smart"
     assert render_params(store, pid).mode == "smart"
-    set_mix(store, pid, voiceover_gain=0.7, bed_gain=0.4)
-    assert set_render_mode(store, pid, "reencode") == "reencode"
+    set_mix(store, pid, voiceover_gain=0.7, bed_gain=0.4, actor=ADMIN)
+    assert set_render_mode(store, pid, "reencode", actor=ADMIN) == "reencode"
     assert get_render_mode(store, pid) == "reencode"
     p = render_params(store, pid)
     assert (p.mode, p.narration_gain, p.bed_gain) == ("reencode", 0.7, 0.4)
 
 
 def test_saving_the_same_mode_changes_nothing(store: Store) -> None:
-    pid = create_project(store, "same").id
-    set_render_mode(store, pid, "reencode")
+    pid = create_project(store, "same", actor=ADMIN).id
+    set_render_mode(store, pid, "reencode", actor=ADMIN)
     with store.db.read() as con:
         revision = projects_sql.get(con, pid).revision
-    set_render_mode(store, pid, "reencode")
+    set_render_mode(store, pid, "reencode", actor=ADMIN)
     with store.db.read() as con:
         assert projects_sql.get(con, pid).revision == revision
 
 
 def test_bad_mode_is_refused_and_nothing_changes(store: Store) -> None:
-    pid = create_project(store, "bad").id
+    pid = create_project(store, "bad", actor=ADMIN).id
     with pytest.raises(InvalidSettingError) as err:
-        set_render_mode(store, pid, "fast")
+        set_render_mode(store, pid, "fast", actor=ADMIN)
     assert "render mode" in str(err.value) and "'fast'" in str(err.value)
     assert get_render_mode(store, pid) == "smart"
     with pytest.raises(NotFoundError):
-        set_render_mode(store, pid + 1, "smart")
+        set_render_mode(store, pid + 1, "smart", actor=ADMIN)

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import NotFoundError, RunInProgressError
@@ -108,17 +109,17 @@ def store(home: Path) -> Store:
 
 
 def test_idle_and_running(store: Store) -> None:
-    pid = create_project(store, "p").id
+    pid = create_project(store, "p", actor=ADMIN).id
     state = run_state(store, pid)
     assert (state.running, state.starting, state.active, state.run) == (False, False, False, None)
     with ProjectPipelineService(store).project_lock(pid):
         state = run_state(store, pid)
         assert state.running and state.active and not state.starting
         with pytest.raises(RunInProgressError):
-            start_background_run(store, pid)
+            start_background_run(store, pid, actor=ADMIN)
     assert not run_state(store, pid).active
     with pytest.raises(NotFoundError):
-        start_background_run(store, pid + 100)
+        start_background_run(store, pid + 100, actor=ADMIN)
 
 
 def test_background_run_starting_refusal_and_end(
@@ -126,8 +127,10 @@ def test_background_run_starting_refusal_and_end(
 ) -> None:
     # A variable of the app's environment that the store's settings do not carry stays out.
     monkeypatch.setenv("GENESIS_IMPORT_DIR", "/nonexistent/leak")
-    pid = create_project(store, "no media yet").id  # the worker fails fast: nothing to process
-    worker = start_background_run(store, pid)
+    pid = create_project(
+        store, "no media yet", actor=ADMIN
+    ).id  # the worker fails fast: nothing to process
+    worker = start_background_run(store, pid, actor=ADMIN)
     state = run_state(store, pid)
     assert state.starting and state.active and not state.running
     # Its own session: closing the app's terminal or tab does not stop it.
@@ -140,7 +143,7 @@ def test_background_run_starting_refusal_and_end(
     assert environ["GENESIS_HOME"] == str(store.settings.home)
     assert environ["GENESIS_OFFLINE"] == "1" and "GENESIS_IMPORT_DIR" not in environ
     with pytest.raises(RunInProgressError, match="already in progress"):
-        start_background_run(store, pid)
+        start_background_run(store, pid, actor=ADMIN)
 
     run = wait_for_run(store, pid, timeout_s=60)
     assert run is not None and run.status == "failed"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from support.actors import ADMIN
+
 from genesis_pipeline.config import Settings
 from genesis_pipeline.progress import no_progress
 from genesis_pipeline.runs.context import StepOutcome, StepResults
@@ -27,7 +29,7 @@ def test_neighbours_that_need_nothing_from_each_other_form_one_group() -> None:
 
 def test_progress_of_two_steps_at_once(home: Path) -> None:
     store = Store(Settings(home=home))
-    pid = create_project(store, "p").id
+    pid = create_project(store, "p", actor=ADMIN).id
     with store.db.write() as con:
         run = runs_sql.start(con, pid, pid=1, host="h", options={}, device={})
     rec = StepRecorder(store, run.id, no_progress)

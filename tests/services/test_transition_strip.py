@@ -10,6 +10,7 @@ import av
 import numpy as np
 import pytest
 from PIL import Image
+from support.actors import ADMIN
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import NotFoundError
@@ -47,8 +48,8 @@ def frames(clip) -> list[np.ndarray]:
 
 def test_strip_spans_the_transition(clip, frames, tmp_path: Path) -> None:
     store = Store(Settings(home=tmp_path / "home"))
-    pid = create_project(store, "strip").id
-    (added,) = add_media(store, pid, [clip.path])
+    pid = create_project(store, "strip", actor=ADMIN).id
+    (added,) = add_media(store, pid, [clip.path], actor=ADMIN)
     media = added.media
     diss, cut = clip.boundaries
     assert (diss.start, diss.end, cut.start) == (30, 50, 80)

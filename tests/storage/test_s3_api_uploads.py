@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 from fastapi.testclient import TestClient
+from support.actors import ADMIN
 from support.s3server import S3Server, object_keys, s3_would_accept, write_noise_clip
 
 from genesis_pipeline.api import create_app
@@ -40,8 +41,11 @@ def s3_api(tmp_path_factory: pytest.TempPathFactory, s3: S3Server) -> Iterator[S
         s3_multipart_mb=5,
     )
     store = Store(settings)
-    pid = create_project(store, "S3 uploads").id
-    auth = {"Authorization": "Bearer " + access.create_token(store, "ingest", "admin").secret}
+    pid = create_project(store, "S3 uploads", actor=ADMIN).id
+    auth = {
+        "Authorization": "Bearer "
+        + access.create_token(store, "ingest", "admin", actor=ADMIN).secret
+    }
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield S3Api(client, bucket, pid, auth)
 

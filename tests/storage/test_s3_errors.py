@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 from support.s3server import S3Server, free_port
 
 from genesis_pipeline.config import Settings
@@ -51,10 +52,10 @@ def _credentials_checked() -> Iterator[None]:
 
 def _fails_fast(settings: Settings, footage_path: Path, setting: str) -> str:
     store = Store(settings)
-    pid = create_project(store, "p").id  # the database is local: no S3 needed yet
+    pid = create_project(store, "p", actor=ADMIN).id  # the database is local: no S3 needed yet
     t0 = time.monotonic()
     with pytest.raises(InvalidSettingError) as err:
-        add_media(store, pid, [footage_path])
+        add_media(store, pid, [footage_path], actor=ADMIN)
     took = time.monotonic() - t0
     assert took < FAST_S, took
     assert err.value.setting.startswith(setting)

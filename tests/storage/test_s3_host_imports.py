@@ -8,6 +8,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from support.actors import ADMIN
+
 from genesis_pipeline.config import Settings
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.upload import import_from_folder
@@ -23,9 +25,11 @@ def test_host_folder_imports_are_copied_into_s3_under_ray(
     shutil.copyfile(tone_footage.path, src)
     size = src.stat().st_size
     store = Store(s3_settings(tmp_path / "home", executor="ray", import_dir=folder))
-    pid = create_project(store, "ray import").id
+    pid = create_project(store, "ray import", actor=ADMIN).id
     notes: list[str] = []
-    [added] = import_from_folder(store, pid, ["tone.mp4"], lambda d, t, n: notes.append(n))
+    [added] = import_from_folder(
+        store, pid, ["tone.mp4"], lambda d, t, n: notes.append(n), actor=ADMIN
+    )
     recorded = added.media.path
     assert recorded.startswith(f"media/{pid}/") and recorded.endswith("-tone.mp4"), recorded
     assert store.object_size(recorded) == size
@@ -41,7 +45,7 @@ def test_host_folder_imports_stay_in_place_with_the_local_executor(
     s3_settings: Callable[..., Settings], tmp_path: Path, tone_footage
 ) -> None:
     store = Store(s3_settings(tmp_path / "home", import_dir=tone_footage.path.parent))
-    pid = create_project(store, "local import").id
-    [added] = import_from_folder(store, pid, [tone_footage.path.name])
+    pid = create_project(store, "local import", actor=ADMIN).id
+    [added] = import_from_folder(store, pid, [tone_footage.path.name], actor=ADMIN)
     assert added.media.path == str(tone_footage.path.resolve())
     assert added.media.imported

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from support.actors import ADMIN
 from support.apptest import assert_no_exception, open_page, texts
 from support.s3server import S3Server, object_keys
 
@@ -43,7 +44,7 @@ def test_upload_page_with_s3(
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("GENESIS_IMPORT_DIR", raising=False)
     store = Store(Settings.from_env())
-    pid = create_project(store, "S3 upload").id
+    pid = create_project(store, "S3 upload", actor=ADMIN).id
     at = open_page(pid, "views/upload.py")
     assert "Direct upload to S3" in texts(at) and "Import from an S3 prefix" in texts(at)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from support.actors import ADMIN
 from support.db import scalar
 from support.s3server import S3Server, object_keys, s3_would_accept, write_noise_clip
 
@@ -66,7 +67,7 @@ def multipart(tmp_path_factory: pytest.TempPathFactory, s3: S3Server) -> Multipa
         s3_multipart_mb=5,
     )
     store = Store(settings)
-    return Multipart(store, create_project(store, "p").id, bucket)
+    return Multipart(store, create_project(store, "p", actor=ADMIN).id, bucket)
 
 
 def _sha(path: Path) -> str:
@@ -82,15 +83,15 @@ def test_presigned_put_then_finalize(
     home: Path, footage, s3_settings: MakeSettings, s3: S3Server, bucket: str
 ) -> None:
     store = Store(s3_settings(home))
-    pid = create_project(store, "p").id
-    ticket = create_upload(store, pid, "Harbour dawn.mp4")
+    pid = create_project(store, "p", actor=ADMIN).id
+    ticket = create_upload(store, pid, "Harbour dawn.mp4", actor=ADMIN)
     assert ticket.url is not None and not ticket.parts
     doc = upload_target(store, ticket)
     assert doc.commands[0].startswith("curl --fail -X PUT -T FILE ")
     assert any(c.startswith("aws s3 cp FILE s3://") for c in doc.commands)
     r = requests.put(ticket.url, data=footage.path.read_bytes(), timeout=30)
     assert r.status_code == 200, r.text
-    added = finalize_upload(store, ticket.upload_id, ticket.token)
+    added = finalize_upload(store, ticket.upload_id, ticket.token, actor=ADMIN)
     m = added.media
     assert not added.duplicate and m.original_name == "Harbour dawn.mp4"
     assert (m.width, m.height, m.fps, m.has_audio) == (320, 180, 25.0, True)
@@ -101,7 +102,7 @@ def test_presigned_put_then_finalize(
     assert not [k for k in keys if "/uploads/" in k]  # the upload object is gone
     assert store.local_path(m.path).read_bytes() == footage.path.read_bytes()
     with pytest.raises(UploadError, match="already used"):
-        finalize_upload(store, ticket.upload_id, ticket.token)
+        finalize_upload(store, ticket.upload_id, ticket.token, actor=ADMIN)
 
 
 def test_multipart_upload_from_a_plain_http_client(
@@ -109,14 +110,14 @@ def test_multipart_upload_from_a_plain_http_client(
 ) -> None:
     store, pid = multipart.store, multipart.pid
     size = big_clip.stat().st_size
-    ticket = create_upload(store, pid, big_clip.name, size_bytes=size)
+    ticket = create_upload(store, pid, big_clip.name, size_bytes=size, actor=ADMIN)
     assert ticket.url is None and len(ticket.parts) == math.ceil(size / (5 * 1024 * 1024)) >= 2
     assert sum(p.size for p in ticket.parts) == size
     data = big_clip.read_bytes()
     for part in reversed(ticket.parts):  # any order
         r = requests.put(part.url, data=data[part.offset : part.offset + part.size], timeout=60)
         assert r.status_code == 200, r.text
-    added = finalize_upload(store, ticket.upload_id, ticket.token)
+    added = finalize_upload(store, ticket.upload_id, ticket.token, actor=ADMIN)
     assert added.media.sha256 == _sha(big_clip) and added.media.size_bytes == size
     assert f"genesis/{added.media.path}" in object_keys(s3, multipart.bucket)
     assert multipart.upload_keys(s3) == []
@@ -128,7 +129,7 @@ def test_multipart_short_of_what_was_announced_is_refused(
     store, pid = multipart.store, multipart.pid
     before = multipart.media_count()
     size = big_clip.stat().st_size
-    ticket = create_upload(store, pid, big_clip.name, size_bytes=size)
+    ticket = create_upload(store, pid, big_clip.name, size_bytes=size, actor=ADMIN)
     data = big_clip.read_bytes()
     *whole, last = ticket.parts
     for part in whole:
@@ -136,7 +137,7 @@ def test_multipart_short_of_what_was_announced_is_refused(
         requests.put(part.url, data=chunk, timeout=60).raise_for_status()
     requests.put(last.url, data=data[last.offset : last.offset + 1000], timeout=60)
     with pytest.raises(UploadError, match="were announced"):
-        finalize_upload(store, ticket.upload_id, ticket.token)
+        finalize_upload(store, ticket.upload_id, ticket.token, actor=ADMIN)
     assert multipart.media_count() == before
     assert multipart.upload_keys(s3) == []
 
@@ -147,7 +148,7 @@ def test_puts_are_signed_with_their_size_and_checksum_and_finalize_checks_both(
     store, pid = multipart.store, multipart.pid
     before = multipart.media_count()
     data, sha = footage.path.read_bytes(), _sha(footage.path)
-    ticket = create_upload(store, pid, "a.mp4", size_bytes=len(data), sha256=sha)
+    ticket = create_upload(store, pid, "a.mp4", size_bytes=len(data), sha256=sha, actor=ADMIN)
     assert ticket.url is not None
     signed = dict(ticket.headers)
     assert list(signed) == ["x-amz-checksum-sha256"]
@@ -167,7 +168,7 @@ def test_puts_are_signed_with_their_size_and_checksum_and_finalize_checks_both(
     assert not s3_would_accept(ticket.url, "PUT", {"Content-Length": str(len(data))}, now)
     # Each part of a multipart upload is signed with its own length.
     size = big_clip.stat().st_size
-    parts = create_upload(store, pid, big_clip.name, size_bytes=size).parts
+    parts = create_upload(store, pid, big_clip.name, size_bytes=size, actor=ADMIN).parts
     assert len(parts) >= 2
     for part in parts:
         assert s3_would_accept(part.url, "PUT", {"Content-Length": str(part.size)}, now)
@@ -176,14 +177,14 @@ def test_puts_are_signed_with_their_size_and_checksum_and_finalize_checks_both(
     # moto stores any body; finalize refuses what S3 would have: another size...
     requests.put(ticket.url, data=data[:-1000], headers=signed, timeout=30).raise_for_status()
     with pytest.raises(UploadError, match=f"{len(data) - 1000} bytes arrived, {len(data)} were"):
-        finalize_upload(store, ticket.upload_id, ticket.token)
+        finalize_upload(store, ticket.upload_id, ticket.token, actor=ADMIN)
     # ... or other bytes of the announced size.
-    again = create_upload(store, pid, "b.mp4", size_bytes=len(data), sha256=sha)
+    again = create_upload(store, pid, "b.mp4", size_bytes=len(data), sha256=sha, actor=ADMIN)
     assert again.url is not None
     tampered = data[:-16] + bytes(16)
     requests.put(again.url, data=tampered, headers=signed, timeout=30).raise_for_status()
     with pytest.raises(UploadError, match="not the announced"):
-        finalize_upload(store, again.upload_id, again.token)
+        finalize_upload(store, again.upload_id, again.token, actor=ADMIN)
     assert multipart.media_count() == before
     assert not [k for k in multipart.upload_keys(s3) if k.endswith(("/a.mp4", "/b.mp4"))]
 
@@ -192,8 +193,8 @@ def test_expired_ticket_is_refused_and_its_object_removed(
     home: Path, footage, s3_settings: MakeSettings, s3: S3Server, bucket: str
 ) -> None:
     store = Store(s3_settings(home, upload_ttl_s=1))
-    pid = create_project(store, "p").id
-    ticket = create_upload(store, pid, "late.mp4")
+    pid = create_project(store, "p", actor=ADMIN).id
+    ticket = create_upload(store, pid, "late.mp4", actor=ADMIN)
     assert ticket.url is not None
     body = footage.path.read_bytes()
     requests.put(ticket.url, data=body, timeout=30).raise_for_status()
@@ -203,7 +204,7 @@ def test_expired_ticket_is_refused_and_its_object_removed(
     assert not s3_would_accept(ticket.url, "PUT", {"Content-Length": str(len(body))}, time.time())
     for _ in range(2):
         with pytest.raises(UploadError, match="expired"):
-            finalize_upload(store, ticket.upload_id, ticket.token)
+            finalize_upload(store, ticket.upload_id, ticket.token, actor=ADMIN)
     assert object_keys(s3, bucket) == [] and _media_count(store) == 0
 
 
@@ -211,24 +212,24 @@ def test_wrong_token_and_nothing_uploaded_are_refused(
     home: Path, s3_settings: MakeSettings
 ) -> None:
     store = Store(s3_settings(home))
-    pid = create_project(store, "p").id
-    ticket = create_upload(store, pid, "a.mp4")
+    pid = create_project(store, "p", actor=ADMIN).id
+    ticket = create_upload(store, pid, "a.mp4", actor=ADMIN)
     with pytest.raises(UploadError, match="wrong token"):
-        finalize_upload(store, ticket.upload_id, "not-the-token")
+        finalize_upload(store, ticket.upload_id, "not-the-token", actor=ADMIN)
     with pytest.raises(UploadError, match="nothing was uploaded"):
-        finalize_upload(store, ticket.upload_id, ticket.token)
+        finalize_upload(store, ticket.upload_id, ticket.token, actor=ADMIN)
 
 
 def test_bytes_that_are_not_media_are_refused_naming_the_file(
     home: Path, s3_settings: MakeSettings, s3: S3Server, bucket: str
 ) -> None:
     store = Store(s3_settings(home))
-    pid = create_project(store, "p").id
-    ticket = create_upload(store, pid, "notes.mp4")
+    pid = create_project(store, "p", actor=ADMIN).id
+    ticket = create_upload(store, pid, "notes.mp4", actor=ADMIN)
     assert ticket.url is not None
     requests.put(ticket.url, data=b"just some text, not a video\n" * 100, timeout=30)
     with pytest.raises(InvalidMediaError) as err:
-        finalize_upload(store, ticket.upload_id, ticket.token)
+        finalize_upload(store, ticket.upload_id, ticket.token, actor=ADMIN)
     assert err.value.path == "notes.mp4" and "media" in err.value.reason
     assert object_keys(s3, bucket) == [] and _media_count(store) == 0
 
@@ -237,11 +238,11 @@ def test_bytes_written_on_the_app_host_are_uploaded_and_kept_cached(
     home: Path, footage, s3_settings: MakeSettings, s3: S3Server, bucket: str
 ) -> None:
     store = Store(s3_settings(home))
-    pid = create_project(store, "p").id
-    ticket = create_upload(store, pid, "small.mp4")
+    pid = create_project(store, "p", actor=ADMIN).id
+    ticket = create_upload(store, pid, "small.mp4", actor=ADMIN)
     with open(footage.path, "rb") as fh:
         write_upload(store, ticket, fh)
-    added = finalize_upload(store, ticket.upload_id, ticket.token)
+    added = finalize_upload(store, ticket.upload_id, ticket.token, actor=ADMIN)
     assert f"genesis/{added.media.path}" in object_keys(s3, bucket)
     assert not ticket.target.exists()
     # The bytes moved into the read-through cache: reading them downloads nothing.
@@ -257,10 +258,10 @@ def test_import_from_an_s3_prefix_registers_in_place(
     client.put_object(Bucket=bucket, Key="incoming/day1/b.mp4", Body=tone_footage.path.read_bytes())
     client.put_object(Bucket=bucket, Key="incoming/day1/notes.txt", Body=b"not footage")
     store = Store(s3_settings(home))
-    pid = create_project(store, "p").id
+    pid = create_project(store, "p", actor=ADMIN).id
     found = importable_objects(store, f"s3://{bucket}/incoming/day1")
     assert found == [f"s3://{bucket}/incoming/day1/a.mp4", f"s3://{bucket}/incoming/day1/b.mp4"]
-    added = import_from_s3(store, pid, found)
+    added = import_from_s3(store, pid, found, actor=ADMIN)
     assert [a.media.path for a in added] == found  # rows record the URIs
     assert all(a.media.imported for a in added)
     assert added[0].media.sha256 == _sha(footage.path)
@@ -269,11 +270,13 @@ def test_import_from_an_s3_prefix_registers_in_place(
     assert local.read_bytes() == footage.path.read_bytes()
     assert store.relative(local) == found[0]
     # One bad object: nothing is registered.
-    pid2 = create_project(store, "q").id
+    pid2 = create_project(store, "q", actor=ADMIN).id
     with pytest.raises(InvalidMediaError, match=r"notes\.txt"):
-        import_from_s3(store, pid2, [found[0], f"s3://{bucket}/incoming/day1/notes.txt"])
+        import_from_s3(
+            store, pid2, [found[0], f"s3://{bucket}/incoming/day1/notes.txt"], actor=ADMIN
+        )
     with pytest.raises(InvalidMediaError, match="does not exist"):
-        import_from_s3(store, pid2, [f"s3://{bucket}/incoming/day1/gone.mp4"])
+        import_from_s3(store, pid2, [f"s3://{bucket}/incoming/day1/gone.mp4"], actor=ADMIN)
     with store.db.read() as con:
         assert int(scalar(con, f"SELECT count(*) FROM media_files WHERE project_id = {pid2}")) == 0
 
@@ -291,9 +294,13 @@ def test_multipart_parts_signed_with_their_sha256_and_finalize_checks_them(
     sums = [hashlib.sha256(c).hexdigest() for c in chunks]
     # The wrong number of part checksums is refused at once, saying how the file is cut.
     with pytest.raises(InvalidSettingError, match=f"parts of {part} bytes"):
-        create_upload(store, pid, big_clip.name, size_bytes=size, part_sha256s=sums[:-1])
+        create_upload(
+            store, pid, big_clip.name, size_bytes=size, part_sha256s=sums[:-1], actor=ADMIN
+        )
 
-    ticket = create_upload(store, pid, big_clip.name, size_bytes=size, part_sha256s=sums)
+    ticket = create_upload(
+        store, pid, big_clip.name, size_bytes=size, part_sha256s=sums, actor=ADMIN
+    )
     now = time.time()
     for p, sha in zip(ticket.parts, sums, strict=True):
         signed = dict(p.headers)
@@ -308,18 +315,18 @@ def test_multipart_parts_signed_with_their_sha256_and_finalize_checks_them(
     for p in ticket.parts:
         body = data[p.offset : p.offset + p.size]
         requests.put(p.url, data=body, headers=dict(p.headers), timeout=60).raise_for_status()
-    added = finalize_upload(store, ticket.upload_id, ticket.token)
+    added = finalize_upload(store, ticket.upload_id, ticket.token, actor=ADMIN)
     assert added.media.sha256 == _sha(big_clip) and added.media.size_bytes == size
 
     # moto stores whatever body arrives; finalize refuses parts that are not the announced
     # bytes (S3 itself refuses them at the PUT), by the object's checksum of its parts.
-    again = create_upload(store, pid, "b.mp4", size_bytes=size, part_sha256s=sums)
+    again = create_upload(store, pid, "b.mp4", size_bytes=size, part_sha256s=sums, actor=ADMIN)
     for i, p in enumerate(again.parts):
         body = data[p.offset : p.offset + p.size]
         if i == 0:
             body = bytes(16) + body[16:]
         requests.put(p.url, data=body, headers=dict(p.headers), timeout=60).raise_for_status()
     with pytest.raises(UploadError, match=r"not \S+ from the announced part sha256s"):
-        finalize_upload(store, again.upload_id, again.token)
+        finalize_upload(store, again.upload_id, again.token, actor=ADMIN)
     assert multipart.media_count() == before + 1
     assert multipart.upload_keys(s3) == []

@@ -72,10 +72,11 @@ def test_local_mode_never_imports_boto3(home: Path, footage) -> None:
         "from genesis_pipeline.config import Settings\n"
         "from genesis_pipeline.services.projects import create_project\n"
         "from genesis_pipeline.services.upload import add_media\n"
+        "from genesis_pipeline.services.access import cli_actor\n"
         "from genesis_pipeline.store import Store\n"
         f"store = Store(Settings(home=Path({str(home)!r})))\n"
-        "pid = create_project(store, 'p').id\n"
-        f"add_media(store, pid, [{str(footage.path)!r}])\n"
+        "pid = create_project(store, 'p', actor=cli_actor()).id\n"
+        f"add_media(store, pid, [{str(footage.path)!r}], actor=cli_actor())\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n"
     )
     out = subprocess.run(

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.actors import ADMIN
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.media.probe import MediaInfo
@@ -56,7 +57,7 @@ def test_read_models_read_by_name() -> None:
 @pytest.fixture()
 def scene(home: Path) -> tuple[Store, int]:
     store = Store(Settings(home=home))
-    pid = create_project(store, "records").id
+    pid = create_project(store, "records", actor=ADMIN).id
     info = MediaInfo(
         path="a.mp4", container="mp4", duration_s=4.0, size_bytes=10, has_video=True,
         has_audio=True, video_codec="h264", width=320, height=180, fps=25.0,

@@ -81,10 +81,12 @@ from genesis_pipeline.store import Store
 from genesis_pipeline.services.review import set_scene_status
 from genesis_pipeline.services.chapters import save_rules
 from genesis_pipeline.services.narration import set_mix
+from genesis_pipeline.services.access import Actor
 from genesis_pipeline.services.status import project_status
 from genesis_pipeline.stages.chapters import Rules
 store = Store(Settings(home=Path(sys.argv[1])))
 pid, stop_file, prefix = int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+who = Actor("user", f"reviewer-{prefix}", "reviewer")
 done, errors, i = [], [], 0
 while not stop_file.exists():
     i += 1
@@ -92,9 +94,13 @@ while not stop_file.exists():
         doc = project_status(store, pid, include_words=False)
         ids = [s["id"] for s in doc["scenes"]]
         if ids:
-            set_scene_status(store, pid, [ids[i % len(ids)]], "approved" if i % 2 else "rejected")
-        save_rules(store, pid, Rules(min_chapter_s=1.0 + (i % 500) * 0.01), note=f"{prefix}{i}")
-        set_mix(store, pid, bed_gain=round(0.5 + (i % 50) / 100, 2))
+            set_scene_status(
+                store, pid, [ids[i % len(ids)]], "approved" if i % 2 else "rejected", actor=who
+            )
+        save_rules(
+            store, pid, Rules(min_chapter_s=1.0 + (i % 500) * 0.01), note=f"{prefix}{i}", actor=who
+        )
+        set_mix(store, pid, bed_gain=round(0.5 + (i % 50) / 100, 2), actor=who)
         done.append(i)
     except Exception as exc:
         errors.append(f"{type(exc).__name__}: {exc}")

@@ -11,6 +11,7 @@ from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.status import status_report
 from genesis_pipeline.services.upload import add_media
 from genesis_pipeline.store import Store
+from support.actors import ADMIN
 
 #: The executor tests share one owner, so their model actors serve each other's runs (as the
 #: runs of one app do) whatever their data dirs.
@@ -24,8 +25,8 @@ def settings(home: Path, blip: Path, **kw: Any) -> Settings:
 
 def project(home: Path, blip: Path, footage: Path, name: str, **kw: Any) -> tuple[Store, int]:
     store = Store(settings(home, blip, **kw))
-    pid = create_project(store, name).id
-    add_media(store, pid, [footage])
+    pid = create_project(store, name, actor=ADMIN).id
+    add_media(store, pid, [footage], actor=ADMIN)
     return store, pid
 
 

@@ -11,6 +11,7 @@ from genesis_pipeline.runs.pipeline import ProjectPipelineService, RunReport
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.upload import add_media
 from genesis_pipeline.store import Store
+from support.actors import ADMIN
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,8 @@ class Processed:
 def process(settings: Settings, footage: Path, name: str = "harbour") -> Processed:
     """``footage`` added to a new project and run through the whole pipeline, successfully."""
     store = Store(settings)
-    pid = create_project(store, name).id
-    add_media(store, pid, [footage])
+    pid = create_project(store, name, actor=ADMIN).id
+    add_media(store, pid, [footage], actor=ADMIN)
     report = ProjectPipelineService(store).run(pid)
     assert report.status == "succeeded", report.error
     return Processed(store, pid, report)

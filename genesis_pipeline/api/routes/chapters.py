@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from genesis_pipeline.api.deps import PathId, Reader, Reviewer, StoreDep, audit
+from genesis_pipeline.api.deps import PathId, Reader, Reviewer, StoreDep, forget
 from genesis_pipeline.api.problems import responses
 from genesis_pipeline.services.chapters import (
     SavedChapter,
@@ -108,8 +108,8 @@ def rules(project_id: PathId, store: StoreDep, _: Reader) -> CurrentRules:
     summary="Save a rules version (the next run re-chapters with it)",
 )
 def save(project_id: PathId, body: RulesSave, store: StoreDep, actor: Reviewer) -> RulesSaved:
-    version = save_rules(store, project_id, body.rules(), body.note)
-    audit(store, actor, "chapters.rules", project_id, version=version, **body.model_dump())
+    version = save_rules(store, project_id, body.rules(), body.note, actor=actor)
+    forget(store, project_id)
     return RulesSaved(version=version)
 
 
@@ -144,6 +144,6 @@ def preview(
 def title(
     project_id: PathId, chapter_id: PathId, body: TitleBody, store: StoreDep, actor: Reviewer
 ) -> list[SavedChapter]:
-    set_chapter_title(store, project_id, chapter_id, body.title)
-    audit(store, actor, "chapters.title", project_id, chapter_id=chapter_id, title=body.title)
+    set_chapter_title(store, project_id, chapter_id, body.title, actor=actor)
+    forget(store, project_id)
     return saved_chapters(store, project_id)

@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
-from genesis_pipeline.api.deps import Admin, PathId, Reader, Reviewer, StoreDep, audit
+from genesis_pipeline.api.deps import Admin, PathId, Reader, Reviewer, StoreDep, forget
 from genesis_pipeline.api.problems import responses
 from genesis_pipeline.services import access, render_settings
 from genesis_pipeline.services.documents import ProjectDoc, project_doc
@@ -74,8 +74,8 @@ def projects(store: StoreDep, _: Reader) -> list[ProjectSummary]:
     summary="Create a project",
 )
 def create(body: ProjectCreate, store: StoreDep, actor: Admin) -> ProjectDoc:
-    project = create_project(store, body.name)
-    audit(store, actor, "projects.create", project.id, name=project.name)
+    project = create_project(store, body.name, actor=actor)
+    forget(store, project.id)
     return project_doc(project)
 
 
@@ -99,9 +99,8 @@ def project_status(
     summary="Rename a project",
 )
 def rename(project_id: PathId, body: ProjectRename, store: StoreDep, actor: Admin) -> ProjectDoc:
-    before = get_project(store, project_id).name
-    project = rename_project(store, project_id, body.name)
-    audit(store, actor, "projects.rename", project_id, name=project.name, was=before)
+    project = rename_project(store, project_id, body.name, actor=actor)
+    forget(store, project_id)
     return project_doc(project)
 
 
@@ -112,8 +111,8 @@ def rename(project_id: PathId, body: ProjectRename, store: StoreDep, actor: Admi
     responses=responses(409),
 )
 def delete(project_id: PathId, store: StoreDep, actor: Admin) -> ProjectRemoved:
-    removed = delete_project(store, project_id)
-    audit(store, actor, "projects.delete", project_id, name=removed.name, files=removed.files)
+    removed = delete_project(store, project_id, actor=actor)
+    forget(store, project_id)
     return removed
 
 
@@ -155,12 +154,16 @@ def change_settings(
 ) -> ProjectSettings:
     get_project(store, project_id)
     if body.render_mode is not None:
-        render_settings.set_render_mode(store, project_id, body.render_mode)
+        render_settings.set_render_mode(store, project_id, body.render_mode, actor=actor)
     if body.subtitles is not None:
-        render_settings.set_render_subtitles(store, project_id, body.subtitles, "subtitles")
+        render_settings.set_render_subtitles(
+            store, project_id, body.subtitles, "subtitles", actor=actor
+        )
     if body.narration_overrun is not None:
-        render_settings.set_narration_overrun(store, project_id, body.narration_overrun)
-    audit(store, actor, "projects.settings", project_id, **body.model_dump(exclude_none=True))
+        render_settings.set_narration_overrun(
+            store, project_id, body.narration_overrun, actor=actor
+        )
+    forget(store, project_id)
     return _settings(store, project_id)
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from genesis_pipeline.api.deps import PathId, Reader, Reviewer, StoreDep, audit
+from genesis_pipeline.api.deps import PathId, Reader, Reviewer, StoreDep, forget
 from genesis_pipeline.api.problems import responses
 from genesis_pipeline.api.streaming import BINARY_BODY, receive_body
 from genesis_pipeline.errors import NotFoundError
@@ -109,8 +109,10 @@ def narration(project_id: PathId, store: StoreDep, _: Reader) -> Narration:
 )
 def mix(project_id: PathId, body: MixChange, store: StoreDep, actor: Reviewer) -> MixSettings:
     get_project(store, project_id)
-    new = set_mix(store, project_id, voiceover_gain=body.voiceover_gain, bed_gain=body.bed_gain)
-    audit(store, actor, "narration.mix", project_id, **body.model_dump(exclude_none=True))
+    new = set_mix(
+        store, project_id, voiceover_gain=body.voiceover_gain, bed_gain=body.bed_gain, actor=actor
+    )
+    forget(store, project_id)
     return new
 
 
@@ -144,34 +146,23 @@ async def upload_voiceover(
 ) -> Narration:
     # The project and the length are checked before the first byte of the body is read.
     await anyio.to_thread.run_sync(get_project, store, project_id)
-    vo, received = await receive_body(
+    await receive_body(
         request,
         receive_file(store, filename, content_length),
-        lambda sink: (
-            add_voiceover(
-                store,
-                project_id,
-                sink.complete(),
-                chapter_idx=chapter_idx,
-                offset_s=offset_s,
-                gain=gain,
-                original_name=filename,
-            ),
-            sink.received,
+        lambda sink: add_voiceover(
+            store,
+            project_id,
+            sink.complete(),
+            chapter_idx=chapter_idx,
+            offset_s=offset_s,
+            gain=gain,
+            original_name=filename,
+            actor=actor,
         ),
     )
 
     def record() -> Narration:
-        audit(
-            store,
-            actor,
-            "narration.add",
-            project_id,
-            voiceover_id=vo.id,
-            file=vo.original_name,
-            chapter_idx=chapter_idx,
-            bytes=received,
-        )
+        forget(store, project_id)
         return narration(project_id, store, actor)
 
     return await anyio.to_thread.run_sync(record)
@@ -192,18 +183,11 @@ def voiceover(
     get_project(store, project_id)
     if body.automatic or body.offset_s is not None:
         set_voiceover_offset(
-            store, project_id, voiceover_id, None if body.automatic else body.offset_s
+            store, project_id, voiceover_id, None if body.automatic else body.offset_s, actor=actor
         )
     if body.gain is not None:
-        set_voiceover_gain(store, project_id, voiceover_id, body.gain)
-    audit(
-        store,
-        actor,
-        "narration.voiceover",
-        project_id,
-        voiceover_id=voiceover_id,
-        **body.model_dump(exclude_none=True),
-    )
+        set_voiceover_gain(store, project_id, voiceover_id, body.gain, actor=actor)
+    forget(store, project_id)
     return narration(project_id, store, actor)
 
 
@@ -216,6 +200,6 @@ def drop_voiceover(
     project_id: PathId, voiceover_id: PathId, store: StoreDep, actor: Reviewer
 ) -> Narration:
     get_project(store, project_id)
-    remove_voiceover(store, project_id, voiceover_id)
-    audit(store, actor, "narration.remove", project_id, voiceover_id=voiceover_id)
+    remove_voiceover(store, project_id, voiceover_id, actor=actor)
+    forget(store, project_id)
     return narration(project_id, store, actor)

@@ -12,7 +12,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
 from genesis_pipeline.api.cache import reads_for
-from genesis_pipeline.api.deps import PathId, Reader, Reviewer, StoreDep, audit
+from genesis_pipeline.api.deps import PathId, Reader, Reviewer, StoreDep, forget
 from genesis_pipeline.api.problems import responses
 from genesis_pipeline.errors import InvalidSettingError
 from genesis_pipeline.runs.cancel import cancel_run, get_run
@@ -116,8 +116,8 @@ def start(project_id: PathId, body: RunStart, store: StoreDep, actor: Reviewer) 
         narration_overrun=body.narration_overrun,
         subtitles=body.subtitles,
     )
-    pid = start_background_run(store, project_id, options)
-    audit(store, actor, "runs.start", project_id, **body.model_dump(exclude_none=True))
+    pid = start_background_run(store, project_id, options, actor=actor)
+    forget(store, project_id)
     base = f"/projects/{project_id}/runs"
     return RunStarted(
         project_id=project_id, pid=pid, status_url=f"{base}/current", events_url=f"{base}/events"
@@ -170,8 +170,8 @@ async def events(
     responses=responses(409),
 )
 def cancel(project_id: PathId, store: StoreDep, actor: Reviewer) -> RunDoc | None:
-    run = cancel_run(store, project_id, f"cancelled by {actor.label}")
-    audit(store, actor, "runs.cancel", project_id, run_id=run.id if run else None)
+    run = cancel_run(store, project_id, f"cancelled by {actor.label}", actor=actor)
+    forget(store, project_id)
     return run_doc(run) if run else None
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from genesis_pipeline.api.cache import reads_for
-from genesis_pipeline.api.deps import BodyId, PathId, QueryId, Reader, Reviewer, StoreDep, audit
+from genesis_pipeline.api.deps import BodyId, PathId, QueryId, Reader, Reviewer, StoreDep, forget
 from genesis_pipeline.api.problems import responses
 from genesis_pipeline.errors import NotFoundError
 from genesis_pipeline.services.projects import get_project
@@ -170,9 +170,15 @@ def scenes(
 )
 def review(project_id: PathId, body: Review, store: StoreDep, actor: Reviewer) -> Reviewed:
     n = set_scene_status(
-        store, project_id, body.scene_ids, body.status, reviewer=actor.label, note=body.note
+        store,
+        project_id,
+        body.scene_ids,
+        body.status,
+        reviewer=actor.label,
+        note=body.note,
+        actor=actor,
     )
-    audit(store, actor, "scenes.review", project_id, scene_ids=body.scene_ids, status=body.status)
+    forget(store, project_id)
     return Reviewed(updated=n)
 
 
@@ -189,8 +195,8 @@ def review_one(
     actor: Reviewer,
 ) -> Reviewed:
     status = "approved" if verdict == "approve" else "rejected"
-    n = set_scene_status(store, project_id, [scene_id], status, reviewer=actor.label)
-    audit(store, actor, "scenes.review", project_id, scene_ids=[scene_id], status=status)
+    n = set_scene_status(store, project_id, [scene_id], status, reviewer=actor.label, actor=actor)
+    forget(store, project_id)
     return Reviewed(updated=n)
 
 

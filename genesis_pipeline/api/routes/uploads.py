@@ -9,7 +9,7 @@ import anyio
 from fastapi import APIRouter, Header, Request, status
 from pydantic import BaseModel, Field
 
-from genesis_pipeline.api.deps import Admin, PathId, Reader, StoreDep, audit
+from genesis_pipeline.api.deps import Admin, PathId, Reader, StoreDep, audit, forget
 from genesis_pipeline.api.problems import responses
 from genesis_pipeline.api.streaming import BINARY_BODY, receive_body
 from genesis_pipeline.services.documents import AddedMediaDoc, MediaDoc, added_media_doc
@@ -102,11 +102,10 @@ def start_upload(
         size_bytes=body.size_bytes,
         sha256=body.sha256,
         part_sha256s=body.part_sha256s,
+        actor=actor,
     )
     own = str(request.url_for("upload_content", upload_id=ticket.upload_id))
-    audit(
-        store, actor, "uploads.create", project_id, upload_id=ticket.upload_id, file=body.filename
-    )
+    forget(store, project_id)
     return UploadCreated(
         upload_id=ticket.upload_id,
         token=ticket.token,
@@ -166,16 +165,8 @@ async def upload_content(
     responses=responses(409),
 )
 def finish(upload_id: str, body: FinalizeBody, store: StoreDep, actor: Admin) -> AddedMediaDoc:
-    added = finalize_upload(store, upload_id, body.token)
-    audit(
-        store,
-        actor,
-        "uploads.finalize",
-        added.media.project_id,
-        upload_id=upload_id,
-        media_id=added.media.id,
-        duplicate=added.duplicate,
-    )
+    added = finalize_upload(store, upload_id, body.token, actor=actor)
+    forget(store, added.media.project_id)
     return added_media_doc(added.media, added.duplicate)
 
 
@@ -209,14 +200,6 @@ def one_media(project_id: PathId, media_id: PathId, store: StoreDep, _: Reader) 
     responses=responses(409),
 )
 def drop_media(project_id: PathId, media_id: PathId, store: StoreDep, actor: Admin) -> MediaRemoved:
-    removed = remove_media(store, project_id, media_id)
-    audit(
-        store,
-        actor,
-        "media.remove",
-        project_id,
-        media_id=media_id,
-        name=removed.name,
-        files=removed.files,
-    )
+    removed = remove_media(store, project_id, media_id, actor=actor)
+    forget(store, project_id)
     return removed

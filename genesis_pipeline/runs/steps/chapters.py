@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from genesis_pipeline.runs.context import RunContext, StepOutcome
+from genesis_pipeline.services import access
 from genesis_pipeline.services.chapters import current_rules, load_chapter_inputs, save_rules
 from genesis_pipeline.store import chapters as chapters_sql
 from genesis_pipeline.store import review as review_sql
@@ -17,7 +18,9 @@ def run(ctx: RunContext) -> StepOutcome:
 
     version, rules = current_rules(ctx.store, ctx.project_id)
     if version == 0:
-        version = save_rules(ctx.store, ctx.project_id, rules, note="defaults")
+        version = save_rules(
+            ctx.store, ctx.project_id, rules, note="defaults", actor=access.system_actor("pipeline")
+        )
     inputs = load_chapter_inputs(ctx.store, ctx.project_id)
     if not inputs.scenes:
         return StepOutcome(status="skipped", note="no scenes to group")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from genesis_pipeline import serde
 from genesis_pipeline.errors import InvalidSettingError
 from genesis_pipeline.runs.context import RunContext, StepOutcome
+from genesis_pipeline.services import access, render_settings
 from genesis_pipeline.services import narration as narration_service
-from genesis_pipeline.services import render_settings
 from genesis_pipeline.services.cut import load_cut
 from genesis_pipeline.services.overrun import overrun_text
 
@@ -22,14 +22,24 @@ def apply_run_options(ctx: RunContext) -> None:
     """
     opts = ctx.options
     if opts.narration_overrun is not None:
-        render_settings.set_narration_overrun(ctx.store, ctx.project_id, opts.narration_overrun)
+        render_settings.set_narration_overrun(
+            ctx.store, ctx.project_id, opts.narration_overrun, actor=access.system_actor("pipeline")
+        )
     if opts.voiceover_gain is not None or opts.bed_gain is not None:
         narration_service.set_mix(
-            ctx.store, ctx.project_id, voiceover_gain=opts.voiceover_gain, bed_gain=opts.bed_gain
+            ctx.store,
+            ctx.project_id,
+            voiceover_gain=opts.voiceover_gain,
+            bed_gain=opts.bed_gain,
+            actor=access.system_actor("pipeline"),
         )
     if opts.voiceover is not None:
         narration_service.add_voiceover(
-            ctx.store, ctx.project_id, opts.voiceover, offset_s=opts.voiceover_offset or 0.0
+            ctx.store,
+            ctx.project_id,
+            opts.voiceover,
+            offset_s=opts.voiceover_offset or 0.0,
+            actor=access.system_actor("pipeline"),
         )
     elif opts.voiceover_offset is not None:
         whole = [
@@ -42,7 +52,11 @@ def apply_run_options(ctx: RunContext) -> None:
                 "--voiceover-offset", "the project has no voiceover; pass --voiceover PATH too"
             )
         narration_service.set_voiceover_offset(
-            ctx.store, ctx.project_id, whole[0].id, opts.voiceover_offset
+            ctx.store,
+            ctx.project_id,
+            whole[0].id,
+            opts.voiceover_offset,
+            actor=access.system_actor("pipeline"),
         )
 
 

@@ -12,7 +12,7 @@ from genesis_pipeline.errors import MediaToolError, StageError, StorageError
 from genesis_pipeline.runs.context import RunContext, StepOutcome
 from genesis_pipeline.runs.executor import Call, StepProgress, tasks
 from genesis_pipeline.runs.exports import render_extras, subtitle_file
-from genesis_pipeline.services import render_settings
+from genesis_pipeline.services import access, render_settings
 from genesis_pipeline.services.cut import CutPlan, load_cut
 from genesis_pipeline.services.narration import MixSettings
 from genesis_pipeline.services.overrun import overrun_text
@@ -79,10 +79,19 @@ def run(ctx: RunContext) -> StepOutcome:
     """Raises: StageError: the disk cannot hold the render, or filled up during it.
     MediaToolError: ffmpeg failed."""
     if ctx.options.render_mode is not None:
-        render_settings.set_render_mode(ctx.store, ctx.project_id, ctx.options.render_mode)
+        render_settings.set_render_mode(
+            ctx.store,
+            ctx.project_id,
+            ctx.options.render_mode,
+            actor=access.system_actor("pipeline"),
+        )
     if ctx.options.subtitles is not None:
         render_settings.set_render_subtitles(
-            ctx.store, ctx.project_id, ctx.options.subtitles, "--subtitles"
+            ctx.store,
+            ctx.project_id,
+            ctx.options.subtitles,
+            "--subtitles",
+            actor=access.system_actor("pipeline"),
         )
     if not ctx.options.render:
         return StepOutcome(status="skipped", note="render not requested")

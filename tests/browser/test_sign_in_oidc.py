@@ -1,0 +1,257 @@
+"""Single sign-on in a real browser: a real OpenID Connect provider (oidc-provider-mock, in a
+thread), `streamlit run` configured against it in secrets.toml, Debian's chromium driven by
+Playwright. A reviewer signs in and approves a scene; a viewer in a second browser context
+sees the approval and who made it, finds no approve buttons, and a forged service call as the
+viewer is refused. Screenshots of the sign-in pages go to GENESIS_SCREENSHOTS (the README's)
+(#18)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from support.actors import ADMIN
+
+from genesis_pipeline.config import Settings
+from genesis_pipeline.errors import PermissionDeniedError
+from genesis_pipeline.media.synth import Shot, make_footage
+from genesis_pipeline.runs.options import RunOptions
+from genesis_pipeline.runs.pipeline import ProjectPipelineService
+from genesis_pipeline.services import access, review
+from genesis_pipeline.services.projects import create_project
+from genesis_pipeline.services.upload import add_media
+from genesis_pipeline.store import Store
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
+REVIEWER = "rita@example.com"
+VIEWER = "victor@example.com"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[str]:
+    """The OpenID Connect provider, with the two people's claims."""
+    import oidc_provider_mock
+
+    with oidc_provider_mock.run_server_in_thread() as server:
+        url = f"http://localhost:{server.server_port}"
+        for email, name in ((REVIEWER, "Rita"), (VIEWER, "Victor")):
+            r = httpx.put(f"{url}/users/{quote(email)}", json={"email": email, "name": name})
+            assert r.status_code == 204, r.text
+        yield url
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, int]:
+    """A small processed project (two shots, no speech, no render)."""
+    from support.tiny_blip import build_tiny_blip
+
+    work = tmp_path_factory.mktemp("oidc")
+    blip = build_tiny_blip(work / "blip")
+    store = Store(Settings(home=work / "home", caption_model=str(blip), offline="1"))
+    clip = make_footage(
+        work / "clip.mp4", (Shot("smptebars", 1.5), Shot("testsrc2", 1.5)), audio=False
+    )
+    pid = create_project(store, "Sign-in", actor=ADMIN).id
+    add_media(store, pid, [clip.path], actor=ADMIN)
+    report = ProjectPipelineService(store).run(pid, RunOptions(render=False))
+    assert report.status == "succeeded", report.error
+    return store, pid
+
+
+@pytest.fixture(scope="module")
+def app(provider: str, project: tuple[Store, int], tmp_path_factory) -> Iterator[str]:
+    """`streamlit run` with the provider in its secrets.toml (run from a folder of its own, so
+    the checkout's .streamlit has no secrets.toml written into it)."""
+    store, _pid = project
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    run_dir = tmp_path_factory.mktemp("oidc-app")
+    (run_dir / ".streamlit").mkdir()
+    shutil.copy(REPO / ".streamlit" / "config.toml", run_dir / ".streamlit" / "config.toml")
+    (run_dir / ".streamlit" / "secrets.toml").write_text(
+        "[auth]\n"
+        f'redirect_uri = "{url}/oauth2callback"\n'
+        f'cookie_secret = "{secrets.token_hex(32)}"\n'
+        'client_id = "genesis"\n'
+        'client_secret = "genesis-secret"\n'
+        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
+        "[genesis]\n"
+        'default_role = "viewer"\n'
+        "[genesis.roles]\n"
+        f'"{REVIEWER}" = "reviewer"\n'
+    )
+    env = {
+        **os.environ,
+        "GENESIS_HOME": str(store.home),
+        "GENESIS_CAPTION_MODEL": store.settings.caption_model,
+        "GENESIS_OFFLINE": "1",
+        "GENESIS_NO_DEMO": "1",
+    }
+    log_path = run_dir / "streamlit.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(REPO / "app" / "streamlit_app.py"),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+            ],
+            cwd=run_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            proc.kill()
+            pytest.fail("streamlit did not start: " + log_path.read_text())
+        yield url
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser(app: str):
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: run ./.ci/setup (it apt-installs it)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = os.environ.get("GENESIS_SCREENSHOTS")
+    d = Path(out) if out else tmp_path_factory.mktemp("screenshots")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def settle(pg, quiet_s: float = 1.0, timeout_s: float = 60.0) -> None:
+    """Wait until Streamlit has finished its script run: no running indicator and the page's
+    text unchanged for ``quiet_s``."""
+    deadline = time.monotonic() + timeout_s
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        running = pg.locator("[data-testid='stStatusWidget']").count() > 0
+        text = pg.inner_text("body")
+        if text != last or running:
+            last, since = text, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+        pg.wait_for_timeout(200)
+
+
+def sign_in(browser, app: str, email: str, shots: Path | None = None):
+    """A new browser context signed in as ``email`` through the provider's form."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    pg.goto(app)
+    pg.wait_for_selector("[data-testid='stAppViewContainer']")
+    pg.get_by_role("button", name="Sign in").wait_for()
+    settle(pg)
+    assert "Sign in to review" in pg.inner_text("body")
+    if shots is not None:
+        pg.screenshot(path=str(shots / "sign-in-oidc.png"))
+    pg.get_by_role("button", name="Sign in").click()
+    pg.get_by_placeholder("sub").fill(email)
+    pg.get_by_role("button", name="Authorize").click()
+    pg.wait_for_url(f"{app}/**")
+    pg.get_by_text(f"Signed in as {email}").wait_for()
+    settle(pg)
+    return context, pg
+
+
+def scenes_page(pg, app: str) -> None:
+    pg.goto(f"{app}/scenes")
+    pg.wait_for_selector("[data-testid='stAppViewContainer']")
+    pg.locator("[class*='st-key-play_']").first.wait_for()
+    settle(pg)
+    assert pg.locator("[data-testid='stException']").count() == 0, pg.inner_text("body")[:2000]
+
+
+def test_a_reviewer_approves_and_a_viewer_sees_it_read_only(
+    browser, app: str, project: tuple[Store, int], shots: Path
+) -> None:
+    store, pid = project
+    sid = _scene_ids(store, pid)[0]  # unreviewed: its approve button is live
+
+    context, pg = sign_in(browser, app, REVIEWER, shots)
+    assert "reviewer" in pg.inner_text("[data-testid='stSidebar']")
+    scenes_page(pg, app)
+    pg.locator(f".st-key-approve_{sid} button").first.click()
+    pg.get_by_text("by rita@example.com").first.wait_for()
+    settle(pg)
+    decided = review.last_decisions(store, pid)[sid]
+    assert (decided.status, decided.reviewer) == ("approved", f"user:{REVIEWER}")
+    last = access.audit_log(store, pid, limit=1)[0]
+    assert (last.actor, last.action) == (f"user:{REVIEWER}", "scenes.review")
+    context.close()
+
+    context, pg = sign_in(browser, app, VIEWER)
+    assert "viewer" in pg.inner_text("[data-testid='stSidebar']")
+    scenes_page(pg, app)
+    body = pg.inner_text("body")
+    assert "by rita@example.com" in body  # the approval, and who made it
+    assert pg.locator("[class*='st-key-approve_']").count() == 0
+    assert pg.locator("[class*='st-key-reject_']").count() == 0
+    assert pg.locator("[class*='st-key-scene_bulk_']").count() == 0
+    pg.screenshot(path=str(shots / "scenes-viewer.png"))
+    # A forged service call as the viewer is refused, and nothing changes.
+    viewer = access.Actor("user", VIEWER, "viewer")
+    with pytest.raises(PermissionDeniedError):
+        review.set_scene_status(store, pid, [sid], "rejected", actor=viewer)
+    assert review.last_decisions(store, pid)[sid].status == "approved"
+    # Sign out ends the session: the sign-in page again.
+    # Sign out: Streamlit ends the provider's session too (its end-session page), then the
+    # app asks for a sign-in again.
+    pg.get_by_role("button", name="Sign out").click()
+    pg.get_by_role("button", name="End session").click()
+    pg.get_by_role("button", name="Sign in").wait_for()
+    assert "Signed in as" not in pg.inner_text("body")
+    context.close()
+
+
+def _scene_ids(store: Store, pid: int) -> list[int]:
+    from genesis_pipeline.services.queries import scenes_table
+
+    return [int(i) for i in scenes_table(store, pid).id]
