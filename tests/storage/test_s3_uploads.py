@@ -328,5 +328,6 @@ def test_multipart_parts_signed_with_their_sha256_and_finalize_checks_them(
         requests.put(p.url, data=body, headers=dict(p.headers), timeout=60).raise_for_status()
     with pytest.raises(UploadError, match=r"not \S+ from the announced part sha256s"):
         finalize_upload(store, again.upload_id, again.token, actor=ADMIN)
-    assert multipart.media_count() == before + 1
+    # The same clip may be in the module's project already (an earlier multipart test).
+    assert multipart.media_count() == before + (0 if added.duplicate else 1)
     assert multipart.upload_keys(s3) == []
