@@ -45,6 +45,17 @@ st.html(
 [class*="st-key-scene-rejected-"] img { filter: grayscale(100%); opacity: .45; }
 [class*="st-key-scene-rejected-"] p { opacity: .7; }
 [class*="st-key-scene-approved-"] { border: 1px solid #30a46c !important; }
+/* Filmstrip frames a trim leaves out. */
+[class*="st-key-strip-cut-"] img { filter: grayscale(100%); opacity: .35; }
+/* Cards of a row as tall as the tallest: columns stretch, each card fills its column. */
+[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [class*="st-key-scene-"]) {
+  align-items: stretch;
+}
+[data-testid="stColumn"]:has(> [data-testid="stVerticalBlock"] > [class*="st-key-scene-"])
+  > [data-testid="stVerticalBlock"],
+[data-testid="stColumn"] [data-testid="stVerticalBlock"] > [class*="st-key-scene-"] {
+  height: 100%;
+}
 </style>
 """
 )
@@ -126,8 +137,10 @@ m[1].metric(
 )
 m[2].metric("Rejected", f"{rejected:,}")
 m[3].metric("Unreviewed", f"{unreviewed:,}", help="Unreviewed scenes are in the cut.")
-kept = scenes.duration_s[scenes.review_status != "rejected"].sum()
-m[4].metric("Kept length", f"{timecode(kept)}", help="Approved and unreviewed scenes.")
+kept = scenes.kept_s[scenes.review_status != "rejected"].sum()
+m[4].metric(
+    "Kept length", f"{timecode(kept)}", help="Approved and unreviewed scenes, trimmed ones trimmed."
+)
 
 focus = st.session_state.get("scene_focus_ids")
 if focus is not None:
@@ -341,13 +354,7 @@ def trim_controls(row: pd.Series) -> None:
 
 def played_range(row: pd.Series) -> tuple[float, float]:
     """Where the scene starts and ends in its source, in seconds, trimmed when it is."""
-    trim = reads.trims(pid).get(int(row.id))
-    if trim is None:
-        return float(row.start_s), float(row.end_s)
-    first, last = int(row.start_frame), int(row.end_frame)
-    fps = (last - first) / max(float(row.duration_s), 1e-6)
-    start = float(row.start_s) + (trim.in_frame - first) / fps
-    return start, min(float(row.end_s), float(row.start_s) + (trim.out_frame - first) / fps)
+    return float(row.kept_start_s), float(row.kept_end_s)
 
 
 def scene_player(row: pd.Series, press: int) -> None:
@@ -375,16 +382,43 @@ def scene_player(row: pd.Series, press: int) -> None:
                     player.play("scene_player", start, end=end, frame_s=frame_s, press=press)
             trim_controls(row)
         with cols[1]:
-            frames = [
-                p
-                for p in (row.preview_paths if isinstance(row.preview_paths, list) else [])
-                if p and (str(p).startswith(("http://", "https://")) or Path(p).is_file())
-            ]
-            if frames:
-                st.caption(f"Filmstrip: {plural(len(frames), 'frame')} across the scene")
-                st.image(frames, width=120)
-            else:
-                st.caption("No filmstrip: this scene has no preview frames yet.")
+            filmstrip_view(row)
+
+
+STRIP_COLUMNS = 3
+
+
+def filmstrip_view(row: pd.Series) -> None:
+    """A few frames evenly across the scene, made from its footage on first open; the frames
+    a trim leaves out are greyed and marked."""
+    try:
+        with st.spinner("Taking frames across the scene…"):
+            strip = reads.filmstrip(pid, int(row.id))
+    except GenesisError as exc:
+        st.caption(f"No filmstrip: {exc}")
+        return
+    left_out = sum(not f.kept for f in strip.frames)
+    st.caption(
+        f"Filmstrip: {plural(len(strip.frames), 'frame')} across the scene"
+        + (f" · {left_out} outside the trim (greyed)" if left_out else "")
+    )
+    grid = st.columns(STRIP_COLUMNS)
+    for i, frame in enumerate(strip.frames):
+        look = "kept" if frame.kept else "cut"
+        with grid[i % STRIP_COLUMNS], st.container(key=f"strip-{look}-{i}"):
+            st.image(str(frame.path), width="stretch")
+            st.caption(
+                f"{timecode(frame.time_s)} · frame {frame.frame}" + ("" if frame.kept else " · cut")
+            )
+
+
+def scene_line(row: pd.Series) -> str:
+    """Where the scene is and how long the cut plays it (its trim when it has one)."""
+    line = (
+        f"{row.media_name} · scene {int(row.idx) + 1} · {timecode(row.kept_start_s)}–"
+        f"{timecode(row.kept_end_s)} · {timecode(row.kept_s)} long"
+    )
+    return line + (f" (trimmed from {timecode(row.duration_s)})" if bool(row.trimmed) else "")
 
 
 def card(row: pd.Series) -> None:
@@ -402,10 +436,7 @@ def card(row: pd.Series) -> None:
         if caption and len(caption) > CAPTION_CHARS:
             caption = caption[: CAPTION_CHARS - 1].rsplit(" ", 1)[0] + "…"
         st.markdown(f"**{caption}**" if caption else ":gray[*no caption*]")
-        st.caption(
-            f"{row.media_name} · scene {int(row.idx) + 1} · {timecode(row.start_s)}–"
-            f"{timecode(row.end_s)} · {timecode(row.duration_s)} long"
-        )
+        st.caption(scene_line(row))
         st.markdown(
             " ".join(
                 (
