@@ -424,6 +424,7 @@ def test_trim_a_scene_and_the_cut_follows(make_app, app_project) -> None:
         assert seg.start_s == pytest.approx(row.start_s + 5 / seg.fps)
         assert cut.duration_s == pytest.approx(before.duration_s - 8 / seg.fps)
         assert f"Keeps frames {first + 5}–{last - 3}" in texts(at)
+        assert "(trimmed from" in texts(at)  # the card gives the kept length
         # The filmstrip shows the trim: frames before the in point are greyed and marked.
         assert "outside the trim" not in texts(at)  # frames 5–72 keep all six
         set_trim(store, pid, sid, first + (last - first) // 2, last)
