@@ -15,6 +15,7 @@ import streamlit as st
 
 from genesis_app import player, reads, state
 from genesis_pipeline.errors import GenesisError
+from genesis_pipeline.services.filmstrip import Filmstrip
 from genesis_pipeline.services.review import (
     UNREVIEWED,
     VERBS,
@@ -47,15 +48,9 @@ st.html(
 [class*="st-key-scene-approved-"] { border: 1px solid #30a46c !important; }
 /* Filmstrip frames a trim leaves out. */
 [class*="st-key-strip-cut-"] img { filter: grayscale(100%); opacity: .35; }
-/* Cards of a row as tall as the tallest: columns stretch, each card fills its column. */
-[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [class*="st-key-scene-"]) {
-  align-items: stretch;
-}
-[data-testid="stColumn"]:has(> [data-testid="stVerticalBlock"] > [class*="st-key-scene-"])
-  > [data-testid="stVerticalBlock"],
-[data-testid="stColumn"] [data-testid="stVerticalBlock"] > [class*="st-key-scene-"] {
-  height: 100%;
-}
+/* Cards of a row line up: the caption and the place/length line keep a fixed height. */
+[class*="st-key-scene_caption_"] { height: 4.9em; overflow: hidden; }
+[class*="st-key-scene_where_"] { height: 4.2em; overflow: hidden; }
 </style>
 """
 )
@@ -359,12 +354,15 @@ def played_range(row: pd.Series) -> tuple[float, float]:
 
 def scene_player(row: pd.Series, press: int) -> None:
     """The scene playing: its range of the footage (first frame to last, then it stops) and a
-    filmstrip of its previews."""
+    filmstrip of frames across it."""
+    # The frames first (an ffmpeg on first open): the player then loads and starts with no
+    # script work left after it.
+    strip = load_filmstrip(row)
     with st.container(border=True, key="scene_player"):
         head = st.columns([5, 1], vertical_alignment="center")
         head[0].markdown(
             f":material/play_circle: **{row.media_name} · scene {int(row.idx) + 1}** · "
-            f"{timecode(row.start_s)}–{timecode(row.end_s)} · {timecode(row.duration_s)} long"
+            + kept_span(row)
         )
         head[1].button(
             "Close", key="scene_player_close", icon=":material/close:", on_click=stop_playing
@@ -382,20 +380,26 @@ def scene_player(row: pd.Series, press: int) -> None:
                     player.play("scene_player", start, end=end, frame_s=frame_s, press=press)
             trim_controls(row)
         with cols[1]:
-            filmstrip_view(row)
+            filmstrip_view(strip)
 
 
 STRIP_COLUMNS = 3
 
 
-def filmstrip_view(row: pd.Series) -> None:
-    """A few frames evenly across the scene, made from its footage on first open; the frames
-    a trim leaves out are greyed and marked."""
+def load_filmstrip(row: pd.Series) -> Filmstrip | str:
+    """A few frames evenly across the scene (made from its footage on first open), or why
+    there are none."""
     try:
         with st.spinner("Taking frames across the scene…"):
-            strip = reads.filmstrip(pid, int(row.id))
+            return reads.filmstrip(pid, int(row.id))
     except GenesisError as exc:
-        st.caption(f"No filmstrip: {exc}")
+        return str(exc)
+
+
+def filmstrip_view(strip: Filmstrip | str) -> None:
+    """The filmstrip; the frames a trim leaves out are greyed and marked."""
+    if isinstance(strip, str):
+        st.caption(f"No filmstrip: {strip}")
         return
     left_out = sum(not f.kept for f in strip.frames)
     st.caption(
@@ -412,13 +416,14 @@ def filmstrip_view(row: pd.Series) -> None:
             )
 
 
+def kept_span(row: pd.Series) -> str:
+    """Where the scene plays from and to and how long (its trim when it has one)."""
+    span = f"{timecode(row.kept_start_s)}–{timecode(row.kept_end_s)} · {timecode(row.kept_s)} long"
+    return span + (f" (trimmed from {timecode(row.duration_s)})" if bool(row.trimmed) else "")
+
+
 def scene_line(row: pd.Series) -> str:
-    """Where the scene is and how long the cut plays it (its trim when it has one)."""
-    line = (
-        f"{row.media_name} · scene {int(row.idx) + 1} · {timecode(row.kept_start_s)}–"
-        f"{timecode(row.kept_end_s)} · {timecode(row.kept_s)} long"
-    )
-    return line + (f" (trimmed from {timecode(row.duration_s)})" if bool(row.trimmed) else "")
+    return f"{row.media_name} · scene {int(row.idx) + 1} · {kept_span(row)}"
 
 
 def card(row: pd.Series) -> None:
@@ -435,8 +440,10 @@ def card(row: pd.Series) -> None:
         caption = row.caption if isinstance(row.caption, str) and row.caption else None
         if caption and len(caption) > CAPTION_CHARS:
             caption = caption[: CAPTION_CHARS - 1].rsplit(" ", 1)[0] + "…"
-        st.markdown(f"**{caption}**" if caption else ":gray[*no caption*]")
-        st.caption(scene_line(row))
+        with st.container(key=f"scene_caption_{sid}"):
+            st.markdown(f"**{caption}**" if caption else ":gray[*no caption*]")
+        with st.container(key=f"scene_where_{sid}"):
+            st.caption(scene_line(row))
         st.markdown(
             " ".join(
                 (
