@@ -49,8 +49,12 @@ st.html(
 /* Filmstrip frames a trim leaves out. */
 [class*="st-key-strip-cut-"] img { filter: grayscale(100%); opacity: .35; }
 /* Cards of a row line up: the caption and the place/length line keep a fixed height. */
-[class*="st-key-scene_caption_"] { height: 4.9em; overflow: hidden; }
-[class*="st-key-scene_where_"] { height: 4.2em; overflow: hidden; }
+[class*="st-key-scene_caption_"] {
+  height: 4.9em !important; flex: 0 0 4.9em !important; overflow: hidden;
+}
+[class*="st-key-scene_where_"] {
+  height: 4.2em !important; flex: 0 0 4.2em !important; overflow: hidden;
+}
 </style>
 """
 )
