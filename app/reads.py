@@ -31,8 +31,12 @@ from genesis_pipeline.services.chapters import (
 )
 from genesis_pipeline.services.comments import Thread, threads
 from genesis_pipeline.services.cut import CutPlan, load_cut
+from genesis_pipeline.services.cut_order import CutOrder
+from genesis_pipeline.services.cut_order import cut_order as read_cut_order
 from genesis_pipeline.services.detector_trace import MediaTrace, media_trace, traced_media
 from genesis_pipeline.services.exports import ExportPreview
+from genesis_pipeline.services.filmstrip import Filmstrip
+from genesis_pipeline.services.filmstrip import filmstrip as make_filmstrip
 from genesis_pipeline.services.narration import (
     MixSettings,
     VoiceoverPlacement,
@@ -160,6 +164,26 @@ def _scenes(home: str, project_id: int, rev: int) -> pd.DataFrame:
 
 def scenes(project_id: int) -> pd.DataFrame:
     return _scenes(str(store().home), project_id, revision(project_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _filmstrip(home: str, project_id: int, rev: int, scene_id: int) -> Filmstrip:
+    return make_filmstrip(_store(home), project_id, scene_id)
+
+
+def filmstrip(project_id: int, scene_id: int) -> Filmstrip:
+    """Scenes page: a few frames across a scene (made from the footage on first call)."""
+    return _filmstrip(str(store().home), project_id, revision(project_id), scene_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _cut_order(home: str, project_id: int, rev: int) -> CutOrder:
+    return read_cut_order(_store(home), project_id)
+
+
+def cut_order(project_id: int) -> CutOrder:
+    """Cut order page: chapters and their scenes in the order the cut plays them."""
+    return _cut_order(str(store().home), project_id, revision(project_id))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -31,9 +31,9 @@ DEFAULTS: dict[str, Any] = {
     "timeline_nonce": 0,  # Render: rotates the timeline import's uploader key after an apply
 }
 # Pages also keep page-local keys with these prefixes (widget state, cache-sync markers):
-# ch_* (Chapters), conf_* (Confidence), narr_* (Narration), proj_* (Projects, one per project),
-# render_* (Render), scene_* (Scenes), transcript_* (Transcript), vo_* (Narration, one per
-# voiceover), _saved_* (see show_saved).
+# ch_* (Chapters), conf_* (Confidence), order_* (Cut order), narr_* (Narration), proj_*
+# (Projects, one per project), render_* (Render), scene_* (Scenes), transcript_* (Transcript),
+# vo_* (Narration, one per voiceover), _saved_* (see show_saved).
 
 # Streamlit forgets a widget's value in the first run that does not draw it, that is as soon as
 # the reviewer opens another page, while plain keys (markers such as _saved_*) stay: the page

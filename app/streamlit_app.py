@@ -21,6 +21,7 @@ PAGES = [
     st.Page("views/scenes.py", title="Scenes", icon=":material/grid_view:"),
     st.Page("views/confidence.py", title="Confidence", icon=":material/monitoring:"),
     st.Page("views/chapters.py", title="Chapters", icon=":material/segment:"),
+    st.Page("views/order.py", title="Cut order", icon=":material/reorder:"),
     st.Page("views/narration.py", title="Narration", icon=":material/mic:"),
     st.Page("views/render.py", title="Render", icon=":material/movie:"),
 ]

@@ -456,7 +456,7 @@ def cmd_import_timeline(args: argparse.Namespace) -> int:
         lines += [f"  approve scene {c.scene_id}: {c.label}" for c in report.approve]
         lines += [f"  not mapped: {u.clip}: {u.reason}" for u in report.unmapped]
         if report.reordered:
-            lines.append("  the timeline's order differs from the project's: not applied")
+            lines.append("  the timeline's order differs from the cut's: not applied")
         if not (report.reject or report.approve):
             lines.append("  no approval changes")
         elif report.applied:

@@ -413,7 +413,10 @@ def _import_report(report: TimelineImport) -> None:
             "nothing:\n\n" + "\n".join(f"* {u.clip}: {u.reason}" for u in report.unmapped)
         )
     if report.reordered:
-        st.info("The timeline's clip order differs from the project's: Genesis keeps its order.")
+        st.info(
+            "The timeline's clip order differs from the cut's: the import keeps the cut's "
+            "order (change it on the Cut order page)."
+        )
 
 
 def _timeline_import(pid: int) -> None:

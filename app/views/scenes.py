@@ -16,6 +16,7 @@ import streamlit as st
 from genesis_app import comments as comment_ui
 from genesis_app import player, reads, state, transitions
 from genesis_pipeline.errors import GenesisError
+from genesis_pipeline.services.filmstrip import Filmstrip
 from genesis_pipeline.services.review import (
     UNREVIEWED,
     VERBS,
@@ -46,6 +47,15 @@ st.html(
 [class*="st-key-scene-rejected-"] img { filter: grayscale(100%); opacity: .45; }
 [class*="st-key-scene-rejected-"] p { opacity: .7; }
 [class*="st-key-scene-approved-"] { border: 1px solid #30a46c !important; }
+/* Filmstrip frames a trim leaves out. */
+[class*="st-key-strip-cut-"] img { filter: grayscale(100%); opacity: .35; }
+/* Cards of a row line up: the caption and the place/length line keep a fixed height. */
+[class*="st-key-scene_caption_"] {
+  height: 4.9em !important; flex: 0 0 4.9em !important; overflow: hidden;
+}
+[class*="st-key-scene_where_"] {
+  height: 4.2em !important; flex: 0 0 4.2em !important; overflow: hidden;
+}
 </style>
 """
 )
@@ -130,8 +140,10 @@ m[1].metric(
 )
 m[2].metric("Rejected", f"{rejected:,}")
 m[3].metric("Unreviewed", f"{unreviewed:,}", help="Unreviewed scenes are in the cut.")
-kept = scenes.duration_s[scenes.review_status != "rejected"].sum()
-m[4].metric("Kept length", f"{timecode(kept)}", help="Approved and unreviewed scenes.")
+kept = scenes.kept_s[scenes.review_status != "rejected"].sum()
+m[4].metric(
+    "Kept length", f"{timecode(kept)}", help="Approved and unreviewed scenes, trimmed ones trimmed."
+)
 
 focus = st.session_state.get("scene_focus_ids")
 if focus is not None:
@@ -351,23 +363,20 @@ def trim_controls(row: pd.Series) -> None:
 
 def played_range(row: pd.Series) -> tuple[float, float]:
     """Where the scene starts and ends in its source, in seconds, trimmed when it is."""
-    trim = reads.trims(pid).get(int(row.id))
-    if trim is None:
-        return float(row.start_s), float(row.end_s)
-    first, last = int(row.start_frame), int(row.end_frame)
-    fps = (last - first) / max(float(row.duration_s), 1e-6)
-    start = float(row.start_s) + (trim.in_frame - first) / fps
-    return start, min(float(row.end_s), float(row.start_s) + (trim.out_frame - first) / fps)
+    return float(row.kept_start_s), float(row.kept_end_s)
 
 
 def scene_player(row: pd.Series, press: int) -> None:
     """The scene playing: its range of the footage (first frame to last, then it stops) and a
-    filmstrip of its previews."""
+    filmstrip of frames across it."""
+    # The frames first (an ffmpeg on first open): the player then loads and starts with no
+    # script work left after it.
+    strip = load_filmstrip(row)
     with st.container(border=True, key="scene_player"):
         head = st.columns([5, 1], vertical_alignment="center")
         head[0].markdown(
             f":material/play_circle: **{row.media_name} · scene {int(row.idx) + 1}** · "
-            f"{timecode(row.start_s)}–{timecode(row.end_s)} · {timecode(row.duration_s)} long"
+            + kept_span(row)
         )
         head[1].button(
             "Close", key="scene_player_close", icon=":material/close:", on_click=stop_playing
@@ -386,16 +395,50 @@ def scene_player(row: pd.Series, press: int) -> None:
             if can_review:
                 trim_controls(row)
         with cols[1]:
-            frames = [
-                p
-                for p in (row.preview_paths if isinstance(row.preview_paths, list) else [])
-                if p and (str(p).startswith(("http://", "https://")) or Path(p).is_file())
-            ]
-            if frames:
-                st.caption(f"Filmstrip: {plural(len(frames), 'frame')} across the scene")
-                st.image(frames, width=120)
-            else:
-                st.caption("No filmstrip: this scene has no preview frames yet.")
+            filmstrip_view(strip)
+
+
+STRIP_COLUMNS = 3
+
+
+def load_filmstrip(row: pd.Series) -> Filmstrip | str:
+    """A few frames evenly across the scene (made from its footage on first open), or why
+    there are none."""
+    try:
+        with st.spinner("Taking frames across the scene…"):
+            return reads.filmstrip(pid, int(row.id))
+    except GenesisError as exc:
+        return str(exc)
+
+
+def filmstrip_view(strip: Filmstrip | str) -> None:
+    """The filmstrip; the frames a trim leaves out are greyed and marked."""
+    if isinstance(strip, str):
+        st.caption(f"No filmstrip: {strip}")
+        return
+    left_out = sum(not f.kept for f in strip.frames)
+    st.caption(
+        f"Filmstrip: {plural(len(strip.frames), 'frame')} across the scene"
+        + (f" · {left_out} outside the trim (greyed)" if left_out else "")
+    )
+    grid = st.columns(STRIP_COLUMNS)
+    for i, frame in enumerate(strip.frames):
+        look = "kept" if frame.kept else "cut"
+        with grid[i % STRIP_COLUMNS], st.container(key=f"strip-{look}-{i}"):
+            st.image(str(frame.path), width="stretch")
+            st.caption(
+                f"{timecode(frame.time_s)} · frame {frame.frame}" + ("" if frame.kept else " · cut")
+            )
+
+
+def kept_span(row: pd.Series) -> str:
+    """Where the scene plays from and to and how long (its trim when it has one)."""
+    span = f"{timecode(row.kept_start_s)}–{timecode(row.kept_end_s)} · {timecode(row.kept_s)} long"
+    return span + (f" (trimmed from {timecode(row.duration_s)})" if bool(row.trimmed) else "")
+
+
+def scene_line(row: pd.Series) -> str:
+    return f"{row.media_name} · scene {int(row.idx) + 1} · {kept_span(row)}"
 
 
 def card(row: pd.Series) -> None:
@@ -412,11 +455,10 @@ def card(row: pd.Series) -> None:
         caption = row.caption if isinstance(row.caption, str) and row.caption else None
         if caption and len(caption) > CAPTION_CHARS:
             caption = caption[: CAPTION_CHARS - 1].rsplit(" ", 1)[0] + "…"
-        st.markdown(f"**{caption}**" if caption else ":gray[*no caption*]")
-        st.caption(
-            f"{row.media_name} · scene {int(row.idx) + 1} · {timecode(row.start_s)}–"
-            f"{timecode(row.end_s)} · {timecode(row.duration_s)} long"
-        )
+        with st.container(key=f"scene_caption_{sid}"):
+            st.markdown(f"**{caption}**" if caption else ":gray[*no caption*]")
+        with st.container(key=f"scene_where_{sid}"):
+            st.caption(scene_line(row))
         st.markdown(
             " ".join(
                 (

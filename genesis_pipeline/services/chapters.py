@@ -7,13 +7,14 @@ project timeline; ``group_chapters`` (pure, fast) can then be called on every sl
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from genesis_pipeline import serde
 from genesis_pipeline.errors import InvalidSettingError, NotFoundError
 from genesis_pipeline.services import access
 from genesis_pipeline.services.access import Actor
+from genesis_pipeline.services.cut import kept_range, scene_fps
 from genesis_pipeline.stages.chapters import Chapter, ChapterScene, Rules, TimedWord, group_chapters
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import chapters as chapters_sql
@@ -56,6 +57,7 @@ class ChapterInputs:
     words: tuple[TimedWord, ...]
     media_offsets: dict[int, float]  # media id -> where it starts on the project timeline
     scene_frames: dict[int, tuple[int, int]]  # scene id -> (media id, start frame)
+    kept_s: dict[int, float] = field(default_factory=dict)  # scene id -> kept (trimmed) length
 
     def fingerprint(self) -> str:
         return fingerprint(
@@ -74,8 +76,11 @@ def load_chapter_inputs(store: Store, project_id: int) -> ChapterInputs:
         offsets = media_sql.timeline_offsets(con, project_id)
         scenes = scenes_sql.scenes_for_project(con, project_id)
         words = transcripts_sql.words_for_project(con, project_id)
+        media = {m.id: m for m in media_sql.list_for_project(con, project_id)}
+        trims = review_sql.trims(con, project_id)
     ch_scenes = []
     frames = {}
+    kept_s = {}
     for scene in scenes:
         off = offsets.get(scene.media_id)
         if off is None:
@@ -90,6 +95,9 @@ def load_chapter_inputs(store: Store, project_id: int) -> ChapterInputs:
             )
         )
         frames[scene.id] = (scene.media_id, scene.start_frame)
+        fps = scene_fps(scene, media[scene.media_id])
+        trim = trims.get((scene.media_id, scene.start_frame))
+        kept_s[scene.id] = kept_range(scene, fps, trim).duration_s
     ch_words = [
         TimedWord(
             word=str(w.word),
@@ -100,7 +108,7 @@ def load_chapter_inputs(store: Store, project_id: int) -> ChapterInputs:
         if int(w.media_id) in offsets
     ]
     ch_words.sort(key=lambda w: w.start_s)
-    return ChapterInputs(tuple(ch_scenes), tuple(ch_words), offsets, frames)
+    return ChapterInputs(tuple(ch_scenes), tuple(ch_words), offsets, frames, kept_s)
 
 
 def preview_chapters(inputs: ChapterInputs, rules: Rules) -> list[Chapter]:
@@ -304,7 +312,7 @@ class ChapterOnCut(ReadModel):
     scenes: int
     kept: int
     footage_s: float  # from its first scene's start to its last's end, rejected ones included
-    cut_s: float  # its kept scenes back to back, as the render plays them
+    cut_s: float  # its kept scenes back to back (trimmed ones trimmed), as the render plays them
 
     @property
     def dropped(self) -> bool:
@@ -340,9 +348,9 @@ def chapters_on_cut(
     inputs: ChapterInputs,
     rejected: Collection[int],
 ) -> CutChapters:
-    """Each chapter's kept scenes and length in the cut (rejected scenes left out), for the
-    live preview's chapters as for the saved ones."""
-    length = {int(s.key): s.end_s - s.start_s for s in inputs.scenes}
+    """Each chapter's kept scenes and length in the cut (rejected scenes left out, trimmed
+    ones at their kept length), for the live preview's chapters as for the saved ones."""
+    length = {int(s.key): s.end_s - s.start_s for s in inputs.scenes} | inputs.kept_s
     out = []
     for ch in chapters:
         ids = [int(k) for k in (ch.scene_ids if isinstance(ch, SavedChapter) else ch.scene_keys)]

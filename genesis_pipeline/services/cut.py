@@ -1,18 +1,77 @@
-"""The approved cut: approved scenes in project order as segments, chapters and speech on it."""
+"""The approved cut: approved scenes in the cut's order (:mod:`.cut_order`), each over its kept
+range (:func:`kept_range`: its frames, or a reviewer's trim), as segments; chapters and speech
+on it."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
 
+from genesis_pipeline.services import cut_order
 from genesis_pipeline.stages.timeline import CutSegment, cut_starts, map_intervals
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import chapters as chapters_sql
+from genesis_pipeline.store import cut_order as order_sql
 from genesis_pipeline.store import media as media_sql
 from genesis_pipeline.store import review as review_sql
 from genesis_pipeline.store import scenes as scenes_sql
 from genesis_pipeline.store import transcripts as transcripts_sql
-from genesis_pipeline.store.records import ReadModel
+from genesis_pipeline.store.records import MediaFile, ReadModel, SceneRecord
+
+
+@dataclass(frozen=True, slots=True)
+class KeptRange:
+    """The part of a scene the cut plays: source frames ``[start_frame, end_frame)`` and their
+    times in the source."""
+
+    start_frame: int
+    end_frame: int
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+def kept_range(scene: SceneRecord, fps: float, trim: tuple[int, int] | None) -> KeptRange:
+    """A scene's kept range: its own frames, or a reviewer's in/out points (whole frames
+    within the scene, ``trim`` as ``(in frame, out frame)``). The one place the cut, the
+    chapters of the cut, the exports and the pages take a scene's length from."""
+    if trim is None:
+        return KeptRange(scene.start_frame, scene.end_frame, scene.start_s, scene.end_s)
+    first, last = trim
+    start_s = scene.start_s + (first - scene.start_frame) / fps
+    end_s = min(scene.end_s, scene.start_s + (last - scene.start_frame) / fps)
+    return KeptRange(first, last, start_s, end_s)
+
+
+def scene_fps(scene: SceneRecord, media: MediaFile) -> float:
+    """The frame rate a scene's frames count in: its file's, else its own frames over time."""
+    if media.fps:
+        return float(media.fps)
+    frames = scene.end_frame - scene.start_frame
+    return frames / max(scene.end_s - scene.start_s, 1e-9) if frames > 0 else 25.0
+
+
+def scene_segment(
+    store: Store, scene: SceneRecord, media: MediaFile, trim: tuple[int, int] | None = None
+) -> CutSegment:
+    """A scene's kept range (:func:`kept_range`) as a segment of the cut."""
+    fps = scene_fps(scene, media)
+    kept = kept_range(scene, fps, trim)
+    return CutSegment(
+        media_key=scene.media_id,
+        media_path=store.absolute(media.path),
+        start_frame=kept.start_frame,
+        end_frame=kept.end_frame,
+        fps=fps,
+        start_s=kept.start_s,
+        end_s=kept.end_s,
+        has_audio=media.has_audio,
+        width=media.width,
+        height=media.height,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,41 +103,29 @@ class CutPlan:
 
 
 def load_cut(store: Store, project_id: int) -> CutPlan:
-    """Build the cut from approved scenes (every scene is approved until a reviewer rejects it)."""
+    """Build the cut from approved scenes (every scene is approved until a reviewer rejects it)
+    in the cut's order, each over its kept range."""
     with store.db.read() as con:
         scenes = scenes_sql.scenes_for_project(con, project_id)
         media = {m.id: m for m in media_sql.list_for_project(con, project_id)}
         chapters = chapters_sql.chapters_for_project(con, project_id)
         words = transcripts_sql.words_for_project(con, project_id)
         trims = review_sql.trims(con, project_id)
+        order = cut_order.order_from(
+            scenes,
+            chapters,
+            order_sql.positions(con, project_id, "scene"),
+            order_sql.positions(con, project_id, "chapter"),
+        )
+    by_id = {s.id: s for s in scenes}
     segments: list[CutSegment] = []
     ids: list[int] = []
-    for scene in scenes:
+    for sid in order.scene_ids:
+        scene = by_id[sid]
         if scene.review_status != "approved":
             continue
-        m = media[scene.media_id]
-        fps = float(m.fps)  # type: ignore[arg-type]  # scenes exist for video only
-        start_frame, end_frame = scene.start_frame, scene.end_frame
-        start_s, end_s = scene.start_s, scene.end_s
         trim = trims.get((scene.media_id, scene.start_frame))
-        if trim is not None:  # a reviewer's in/out points, whole frames within the scene
-            start_frame, end_frame = trim
-            start_s = scene.start_s + (start_frame - scene.start_frame) / fps
-            end_s = min(scene.end_s, scene.start_s + (end_frame - scene.start_frame) / fps)
-        segments.append(
-            CutSegment(
-                media_key=scene.media_id,
-                media_path=store.absolute(m.path),
-                start_frame=start_frame,
-                end_frame=end_frame,
-                fps=fps,
-                start_s=start_s,
-                end_s=end_s,
-                has_audio=m.has_audio,
-                width=m.width,
-                height=m.height,
-            )
-        )
+        segments.append(scene_segment(store, scene, media[scene.media_id], trim))
         ids.append(scene.id)
     starts = cut_starts(segments)
     pos = {sid: (start, seg) for sid, start, seg in zip(ids, starts, segments, strict=True)}
@@ -96,6 +143,7 @@ def load_cut(store: Store, project_id: int) -> CutPlan:
                 end_s=max(s + seg.duration_s for s, seg in kept),
             )
         )
+    spans.sort(key=lambda c: c.start_s)
     speech: list[tuple[float, float]] = []
     for media_id, group in words.groupby("media_id"):
         speech += map_intervals(

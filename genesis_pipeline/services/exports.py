@@ -25,7 +25,8 @@ from genesis_pipeline.files import write_bytes
 from genesis_pipeline.services import access
 from genesis_pipeline.services.access import Actor
 from genesis_pipeline.services.comments import cut_marks
-from genesis_pipeline.services.cut import CutPlan, load_cut
+from genesis_pipeline.services.cut import CutPlan, load_cut, scene_segment
+from genesis_pipeline.services.cut_order import read_order
 from genesis_pipeline.services.wording import download_name
 from genesis_pipeline.stages.exports import VERSION
 from genesis_pipeline.stages.exports.chapters import (
@@ -58,6 +59,7 @@ from genesis_pipeline.stages.timeline import CutSegment, cut_starts
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import media as media_sql
 from genesis_pipeline.store import projects as projects_sql
+from genesis_pipeline.store import review as review_sql
 from genesis_pipeline.store import scenes as scenes_sql
 from genesis_pipeline.store import transcripts as transcripts_sql
 from genesis_pipeline.store.cache import fingerprint, stage_key
@@ -202,25 +204,14 @@ def media_url(store: Store, media: MediaFile) -> str:
     return media.path if "://" in media.path else store.absolute(media.path).resolve().as_uri()
 
 
-def scene_segment(store: Store, scene: SceneRecord, media: MediaFile) -> CutSegment:
-    return CutSegment(
-        media_key=scene.media_id,
-        media_path=store.absolute(media.path),
-        start_frame=scene.start_frame,
-        end_frame=scene.end_frame,
-        fps=float(media.fps or 25.0),
-        start_s=scene.start_s,
-        end_s=scene.end_s,
-        has_audio=media.has_audio,
-        width=media.width,
-        height=media.height,
-    )
-
-
 def scene_clips(
-    store: Store, scenes: Sequence[SceneRecord], media: Mapping[int, MediaFile]
+    store: Store,
+    scenes: Sequence[SceneRecord],
+    media: Mapping[int, MediaFile],
+    segments: Sequence[CutSegment] | None = None,
 ) -> tuple[list[SceneClip], RenderPlan]:
-    """``scenes`` as timeline clips (in order), placed by the render's plan of them.
+    """``scenes`` as timeline clips (in order), placed by the render's plan of them: over
+    ``segments`` (the cut's, one per scene: their kept ranges) when given, else whole.
 
     Raises:
         InvalidMediaError: a media file is missing or unreadable.
@@ -228,7 +219,8 @@ def scene_clips(
     from genesis_pipeline.media.filtergraph import fps_fraction
     from genesis_pipeline.stages.render.plan import plan_cut
 
-    segments = [scene_segment(store, s, media[s.media_id]) for s in scenes]
+    if segments is None:
+        segments = [scene_segment(store, s, media[s.media_id]) for s in scenes]
     plan = plan_cut(segments)
     placed = {id(p.seg): p for p in plan.pieces}
     out = []
@@ -283,8 +275,9 @@ def cut_timeline(store: Store, pc: ProjectCut) -> CutTimeline:
     Raises:
         InvalidMediaError: a media file is missing or unreadable.
     """
-    kept = set(pc.cut.scene_ids)
-    clips, plan = scene_clips(store, [s for s in pc.scenes if s.id in kept], pc.media)
+    by_id = {s.id: s for s in pc.scenes}
+    kept = [by_id[i] for i in pc.cut.scene_ids]  # the cut's order, each over its kept range
+    clips, plan = scene_clips(store, kept, pc.media, pc.cut.segments)
     narration = tuple(
         NarrationItem(
             url=c.path.resolve().as_uri(),
@@ -568,8 +561,8 @@ class TimelineImport:
         kept: scenes the timeline keeps (approved after the import).
         unmapped: clips that could not be mapped one to one (trims inside a scene, clips
             spanning scenes, new media), with why; they change nothing of their own.
-        reordered: the timeline's clip order differs from the project's (Genesis keeps
-            project order).
+        reordered: the timeline's clip order differs from the cut's (an import does not
+            change the order; the Cut order page does).
     """
 
     file: str
@@ -634,9 +627,19 @@ def import_timeline(
         projects_sql.get(con, project_id)
         scenes = scenes_sql.scenes_for_project(con, project_id)
         media = {m.id: m for m in media_sql.list_for_project(con, project_id)}
+        trims = review_sql.trims(con, project_id)
+        order = read_order(con, project_id)
     if not scenes:
         raise InvalidSettingError(f"project {project_id}", "has no scenes to import onto")
-    clips, plan = scene_clips(store, scenes, media)
+    # Every scene in the cut's order over its kept range, as an export of the cut gives it: an
+    # exported timeline imported unchanged maps clip for clip, in order.
+    by_id = {s.id: s for s in scenes}
+    ordered = [by_id[i] for i in order.scene_ids]
+    segments = [
+        scene_segment(store, s, media[s.media_id], trims.get((s.media_id, s.start_frame)))
+        for s in ordered
+    ]
+    clips, plan = scene_clips(store, ordered, media, segments)
     timeline = read_timeline(Path(path), rate=Fraction(plan.rate))
     mapping = map_timeline(timeline, clips)
     if not mapping.kept:

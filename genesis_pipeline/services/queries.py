@@ -13,10 +13,13 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from genesis_pipeline.services import cut_order
+from genesis_pipeline.services.cut import kept_range, scene_fps
 from genesis_pipeline.services.documents import media_doc
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import chapters as chapters_sql
 from genesis_pipeline.store import media as media_sql
+from genesis_pipeline.store import review as review_sql
 from genesis_pipeline.store import scenes as scenes_sql
 from genesis_pipeline.store import transcripts as transcripts_sql
 from genesis_pipeline.store.records import TranscriptSummaryRow
@@ -49,6 +52,11 @@ SCENE_COLUMNS = [
     "transition",
     "transition_start_s",
     "transition_end_s",
+    "kept_start_s",
+    "kept_end_s",
+    "kept_s",
+    "trimmed",
+    "cut_position",
 ]
 SEGMENT_COLUMNS = [
     "media_id",
@@ -90,13 +98,19 @@ def _shown(store: Store) -> Callable[[str], str]:
 def scenes_table(store: Store, project_id: int) -> pd.DataFrame:
     """Every scene with its confidences, review status and chapter, in project order.
 
-    ``timeline_start_s`` places scenes on the project timeline (media laid end to end).
+    ``timeline_start_s`` places scenes on the project timeline (media laid end to end);
+    ``kept_*`` is the part the cut plays (:func:`~genesis_pipeline.services.cut.kept_range`:
+    the scene, or a reviewer's trim) and ``cut_position`` the scene's place in the cut's order
+    (0-based, rejected scenes included).
     """
     with store.db.read() as con:
         scenes = scenes_sql.scenes_for_project(con, project_id)
-        names = {m.id: m.original_name for m in media_sql.list_for_project(con, project_id)}
+        media = {m.id: m for m in media_sql.list_for_project(con, project_id)}
         offsets = media_sql.timeline_offsets(con, project_id)
         chapters = chapters_sql.chapter_of_scenes(con, project_id)
+        trims = review_sql.trims(con, project_id)
+        order = cut_order.read_order(con, project_id)
+    names = {k: m.original_name for k, m in media.items()}
     if not scenes:
         return pd.DataFrame(columns=SCENE_COLUMNS)
     shown = _shown(store)
@@ -151,6 +165,16 @@ def scenes_table(store: Store, project_id: int) -> pd.DataFrame:
         "transition_end_s",
     ):
         out[col] = pd.to_numeric(out[col], errors="coerce")
+    kept = [
+        kept_range(s, scene_fps(s, media[s.media_id]), trims.get((s.media_id, s.start_frame)))
+        for s in scenes
+    ]
+    out["kept_start_s"] = [float(k.start_s) for k in kept]
+    out["kept_end_s"] = [float(k.end_s) for k in kept]
+    out["kept_s"] = out.kept_end_s - out.kept_start_s
+    out["trimmed"] = [(s.media_id, s.start_frame) in trims for s in scenes]
+    place = {sid: i for i, sid in enumerate(order.scene_ids)}
+    out["cut_position"] = [place[s.id] for s in scenes]
     return out[SCENE_COLUMNS].reset_index(drop=True)
 
 

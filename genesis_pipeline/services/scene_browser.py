@@ -11,8 +11,9 @@ SORTS = {
     "timeline": (["media_position", "idx"], [True, True]),
     "lowest confidence first": (["min_confidence", "media_position", "idx"], [True, True, True]),
     "highest confidence first": (["min_confidence", "media_position", "idx"], [False, True, True]),
-    "longest first": (["duration_s", "media_position", "idx"], [False, True, True]),
-    "shortest first": (["duration_s", "media_position", "idx"], [True, True, True]),
+    "cut order": (["cut_position"], [True]),
+    "longest first": (["kept_s", "media_position", "idx"], [False, True, True]),
+    "shortest first": (["kept_s", "media_position", "idx"], [True, True, True]),
 }
 STATUS_FILTERS = ("all", "approved", "rejected", "unreviewed")
 

@@ -60,8 +60,9 @@ def media_file_keys(con: Connection, media_id: int) -> list[str]:
 
 def delete_media_rows(con: Connection, project_id: int, media_id: int) -> None:
     """Delete one media file and what was made from it: transcript, words, scenes and their
-    reviews, titles and undo entries, playable copy. The project's chapters go too (they span
-    the file's scenes); the next run makes them again from what is left."""
+    reviews, titles, trims, places in the cut's order and undo entries, playable copy. The
+    project's chapters go too (they span the file's scenes); the next run makes them again
+    from what is left."""
     con.execute("DELETE FROM transcript_words WHERE media_id = ?", [media_id])
     con.execute("DELETE FROM transcripts WHERE media_id = ?", [media_id])
     con.execute("DELETE FROM scene_chapters WHERE project_id = ?", [project_id])
@@ -70,6 +71,8 @@ def delete_media_rows(con: Connection, project_id: int, media_id: int) -> None:
     con.execute("DELETE FROM scene_traces WHERE media_id = ?", [media_id])
     con.execute("DELETE FROM scene_reviews WHERE media_id = ?", [media_id])
     con.execute("DELETE FROM chapter_titles WHERE media_id = ?", [media_id])
+    con.execute("DELETE FROM scene_trims WHERE media_id = ?", [media_id])
+    con.execute("DELETE FROM cut_order WHERE media_id = ?", [media_id])
     con.execute("DELETE FROM review_action_scenes WHERE media_id = ?", [media_id])
     con.execute("DELETE FROM media_proxies WHERE media_id = ?", [media_id])
     con.execute("DELETE FROM media_files WHERE id = ? AND project_id = ?", [media_id, project_id])

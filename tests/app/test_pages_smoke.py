@@ -13,6 +13,7 @@ PAGES = [
     "views/scenes.py",
     "views/confidence.py",
     "views/chapters.py",
+    "views/order.py",
     "views/narration.py",
     "views/render.py",
 ]

@@ -390,8 +390,14 @@ def test_play_a_scene_with_its_filmstrip(make_app, app_project) -> None:
     # The range is played from the page: seek to the first frame, pause at the last.
     script = next(h.proto.body for h in at.get("html") if "scene_player" in h.proto.body)
     assert f"start = {row.start_s:.4f}, end = {row.end_s:.4f}, frame = " in script
-    frames = [p for p in row.preview_paths if p]
-    assert f"Filmstrip: {len(frames)} frame" in page
+    # The filmstrip: six frames evenly across the scene, taken from the footage.
+    from genesis_pipeline.services.filmstrip import strip_frames
+
+    want = strip_frames(int(row.start_frame), int(row.end_frame), 6)
+    assert "Filmstrip: 6 frames across the scene" in page
+    for f in want:
+        assert f"frame {f}" in page
+    assert not any(str(c.value).endswith(" · cut") for c in at.caption)
     at.button(key="scene_player_close").click().run()
     assert not at.get("video")
 
@@ -421,6 +427,13 @@ def test_trim_a_scene_and_the_cut_follows(make_app, app_project) -> None:
         assert seg.start_s == pytest.approx(row.start_s + 5 / seg.fps)
         assert cut.duration_s == pytest.approx(before.duration_s - 8 / seg.fps)
         assert f"Keeps frames {first + 5}–{last - 3}" in texts(at)
+        assert "(trimmed from" in texts(at)  # the card gives the kept length
+        # The filmstrip shows the trim: frames before the in point are greyed and marked.
+        assert "outside the trim" not in texts(at)  # frames 5–72 keep all six
+        set_trim(store, pid, sid, first + (last - first) // 2, last, actor=ADMIN)
+        at.run()
+        assert "3 outside the trim (greyed)" in texts(at)
+        assert any(str(c.value).endswith(" · cut") for c in at.caption)
         # Out of the scene's range: refused with a message.
         with pytest.raises(Exception, match="within the scene"):
             set_trim(store, pid, sid, first - 1, last, actor=ADMIN)

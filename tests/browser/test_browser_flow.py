@@ -374,7 +374,49 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     held = pg.evaluate("() => document.querySelector('.st-key-scene_player video').currentTime")
     assert end - 1 / footage.fps < held < end, (held, end)
     settle(pg)
+    # Trim: the in point halfway through the scene; its length on the page changes and the
+    # filmstrip greys the frames the trim leaves out.
+    from genesis_pipeline.services.queries import scenes_table
+    from genesis_pipeline.services.review import scene_trims
+
+    row = scenes_table(store, pid).set_index("id").loc[second["id"]]
+    first_frame, last_frame = int(row.start_frame), int(row.end_frame)
+    half = first_frame + (last_frame - first_frame) // 2
+    pg.wait_for_selector("[class*='st-key-strip-kept-']")
+    assert pg.locator("[class*='st-key-strip-cut-']").count() == 0
+    field = pg.locator(f".st-key-scene_in_{second['id']} input")
+    field.fill(str(half))
+    field.press("Enter")
+    settle(pg)
+    pg.locator(f".st-key-scene_trim_{second['id']} button").first.click()
+    settle(pg)
+    no_exception(pg)
+    trim = scene_trims(store, pid)[second["id"]]
+    assert (trim.in_frame, trim.out_frame) == (half, last_frame)
+    # The card's length is the kept one; the filmstrip greys the three frames left out.
+    pg.wait_for_function("() => document.body.innerText.includes('(trimmed from')")
+    pg.wait_for_selector("[class*='st-key-strip-cut-2']")
+    settle(pg)
+    body = pg.inner_text("body")
+    assert f"Keeps frames {half}–{last_frame} of {first_frame}–{last_frame}" in body
+    assert pg.locator("[class*='st-key-strip-cut-']").count() == 3
+    pg.mouse.move(1, 1)
+    settle(pg)
     snap(pg, shots, "scene-player")
+    # A second reviewer: a change made elsewhere (here the service, as the CLI or another
+    # browser would) while the page is open shows the notice and the page follows it.
+    from genesis_pipeline.services.review import UNREVIEWED, set_scene_status
+
+    third = project_status(store, pid, include_words=False)["scenes"][2]["id"]
+    set_scene_status(store, pid, [third], "rejected", actor=ADMIN)
+    pg.wait_for_function(
+        "() => document.body.innerText.includes('someone else changed this project')",
+        timeout=30_000,
+    )
+    pg.wait_for_selector(f".st-key-scene-rejected-{third}")
+    set_scene_status(store, pid, [third], UNREVIEWED, actor=ADMIN)
+    pg.wait_for_selector(f".st-key-scene-default-{third}", timeout=30_000)
+    settle(pg)
     pg.locator(".st-key-scene_player_close button").first.click()
     settle(pg)
     snap(pg, shots, "scenes")
@@ -501,9 +543,43 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     assert isinstance(mode, str) and mode.startswith("smart render")
     assert shown[f"render_subtitles_{pid}"] == "off"
 
-    # Export: every format downloads from the Export section, each file what it says it is.
+    # Cut order: the run made chapters with the saved rules; move the first one later (its
+    # scenes go with it) and a scene within its chapter; the cut and the exports follow.
+    from genesis_pipeline.services.cut_order import cut_order
+
+    nav(pg, "Cut order")
+    no_exception(pg)
+    order = cut_order(store, pid)
+    assert len(order.blocks) >= 2, order
+    top = order.blocks[0]
+    pg.locator(f".st-key-order_chapter_down_{top.chapter_id} button").first.click()
+    settle(pg)
+    no_exception(pg)
+    moved = cut_order(store, pid)
+    assert moved.blocks[1].chapter_id == top.chapter_id and moved.reordered
+    big = next((b for b in moved.blocks if len(b.scene_ids) >= 2), None)
+    if big is not None:  # the rules may give one scene per chapter (AppTests cover this)
+        pg.locator(f".st-key-order_scene_down_{big.scene_ids[0]} button").first.click()
+        settle(pg)
+        again = next(b for b in cut_order(store, pid).blocks if b.key == big.key)
+        assert again.scene_ids[:2] == (big.scene_ids[1], big.scene_ids[0])
+    assert "reordered" in pg.inner_text("body")
+    cut = load_cut(store, pid)
+    in_cut = {c.chapter_id for c in cut.chapters}  # a chapter all rejected is not in the cut
+    assert [c.chapter_id for c in cut.chapters] == [
+        b.chapter_id for b in cut_order(store, pid).blocks if b.chapter_id in in_cut
+    ]
+    pg.mouse.move(1, 1)
+    settle(pg)
+    snap(pg, shots, "order")
+    nav(pg, "Render")
+    no_exception(pg)
+
+    # Export: every format downloads from the Export section, each file what it says it is,
+    # in the cut's order.
     downloads = download_exports(pg)
     check_exports(downloads, load_cut(store, pid))
+    assert chapter_titles(downloads["chapters-vtt"][1]) == [c.title for c in cut.chapters]
     # The section is taller than the window and Streamlit scrolls its own main block: a
     # window tall enough for the whole page, so the section is drawn whole, then back.
     viewport = pg.viewport_size
@@ -588,3 +664,9 @@ def list_runs_ids(store: Store, pid: int) -> list[int]:
 def _preview_count(text: str) -> str:
     m = re.search(r"Preview chapters\s*\n\s*(\d+)", text)
     return m.group(1) if m else ""
+
+
+def chapter_titles(vtt: bytes) -> list[str]:
+    """The cue texts of a chapters WebVTT file, in order."""
+    text = vtt.decode("utf-8")
+    return re.findall(r"(?m)^\d\d:\d\d:\d\d\.\d{3} --> [^\n]+\n(.+)$", text)

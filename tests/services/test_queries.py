@@ -232,6 +232,9 @@ def _frame(n: int) -> pd.DataFrame:
             "media_position": [0 if i < n // 2 else 1 for i in range(n)],
             "idx": [i if i < n // 2 else i - n // 2 for i in range(n)],
             "duration_s": [1.0 + (i * 7) % 5 for i in range(n)],
+            # Trimmed: the first scene keeps half of itself (sorts by length go by what is kept).
+            "kept_s": [(1.0 + (i * 7) % 5) * (0.5 if i == 0 else 1.0) for i in range(n)],
+            "cut_position": [(i + 3) % n for i in range(n)],  # scene 8 moved first
             "caption": [f"shot {i} {'boat' if i % 3 == 0 else 'street'}" for i in range(n)],
             "detection_confidence": [conf[i % 10] for i in range(n)],
             "caption_confidence": [None] * n,
@@ -258,4 +261,6 @@ def test_browse_filters_sorts_and_pages() -> None:
     assert list(browse(df, ids=[9, 3], sort="timeline").rows.id) == [3, 9]
     assert browse(df, ids=[]).matching == 0 and browse(df, ids=[]).pages == 1
     longest = browse(df, sort="longest first").rows
-    assert list(longest.duration_s) == sorted(df.duration_s, reverse=True)
+    assert list(longest.kept_s) == sorted(df.kept_s, reverse=True)
+    cut = browse(df, sort="cut order").rows
+    assert list(cut.id) == [8, 9, 10, 1, 2, 3, 4, 5, 6, 7]
