@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from support.actors import ADMIN
+from support.browser import CHROMIUM, CHROMIUM_ARGS, free_port, screenshot_dir, settle
 
 from genesis_pipeline import serde
 from genesis_pipeline.config import Settings
@@ -36,23 +36,6 @@ from genesis_pipeline.store import Store
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +50,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, tiny_blip: Path) -> Iterato
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: run ./.ci/setup (it apt-installs it)")
     home = tmp_path_factory.mktemp("browser-home")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "GENESIS_HOME": str(home),
@@ -133,25 +116,7 @@ def page(server):
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = os.environ.get("GENESIS_SCREENSHOTS")
-    d = Path(out) if out else tmp_path_factory.mktemp("screenshots")
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-
-def settle(pg, quiet_s: float = 1.0, timeout_s: float = 60.0) -> None:
-    """Wait until Streamlit has finished the current script run: no running indicator and the
-    page's text unchanged for ``quiet_s``."""
-    deadline = time.monotonic() + timeout_s
-    last, since = None, time.monotonic()
-    while time.monotonic() < deadline:
-        running = pg.locator("[data-testid='stStatusWidget']").count() > 0
-        text = pg.inner_text("body")
-        if text != last or running:
-            last, since = text, time.monotonic()
-        elif time.monotonic() - since >= quiet_s:
-            return
-        pg.wait_for_timeout(200)
+    return screenshot_dir(tmp_path_factory)
 
 
 def goto(pg, url: str, path: str) -> None:

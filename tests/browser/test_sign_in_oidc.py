@@ -21,6 +21,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from support.actors import ADMIN
+from support.browser import CHROMIUM, CHROMIUM_ARGS, free_port, screenshot_dir, settle
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import PermissionDeniedError
@@ -35,16 +36,8 @@ from genesis_pipeline.store import Store
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
 REVIEWER = "rita@example.com"
 VIEWER = "victor@example.com"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +76,7 @@ def app(provider: str, project: tuple[Store, int], tmp_path_factory) -> Iterator
     """`streamlit run` with the provider in its secrets.toml (run from a folder of its own, so
     the checkout's .streamlit has no secrets.toml written into it)."""
     store, _pid = project
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     run_dir = tmp_path_factory.mktemp("oidc-app")
     (run_dir / ".streamlit").mkdir()
@@ -159,25 +152,7 @@ def browser(app: str):
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = os.environ.get("GENESIS_SCREENSHOTS")
-    d = Path(out) if out else tmp_path_factory.mktemp("screenshots")
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-
-def settle(pg, quiet_s: float = 1.0, timeout_s: float = 60.0) -> None:
-    """Wait until Streamlit has finished its script run: no running indicator and the page's
-    text unchanged for ``quiet_s``."""
-    deadline = time.monotonic() + timeout_s
-    last, since = None, time.monotonic()
-    while time.monotonic() < deadline:
-        running = pg.locator("[data-testid='stStatusWidget']").count() > 0
-        text = pg.inner_text("body")
-        if text != last or running:
-            last, since = text, time.monotonic()
-        elif time.monotonic() - since >= quiet_s:
-            return
-        pg.wait_for_timeout(200)
+    return screenshot_dir(tmp_path_factory)
 
 
 def sign_in(browser, app: str, email: str, shots: Path | None = None):
