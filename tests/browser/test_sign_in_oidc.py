@@ -28,7 +28,7 @@ from genesis_pipeline.errors import PermissionDeniedError
 from genesis_pipeline.media.synth import Shot, make_footage
 from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.runs.pipeline import ProjectPipelineService
-from genesis_pipeline.services import access, review
+from genesis_pipeline.services import access, comments, review
 from genesis_pipeline.services.projects import create_project
 from genesis_pipeline.services.upload import add_media
 from genesis_pipeline.store import Store
@@ -38,6 +38,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 REVIEWER = "rita@example.com"
 VIEWER = "victor@example.com"
+NOTE = "Check the name spelled at 0:42"
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +201,17 @@ def test_a_reviewer_approves_and_a_viewer_sees_it_read_only(
     assert (decided.status, decided.reviewer) == ("approved", f"user:{REVIEWER}")
     last = access.audit_log(store, pid, limit=1)[0]
     assert (last.actor, last.action) == (f"user:{REVIEWER}", "scenes.review")
+    # ... and leaves a note on the scene, in the thread beside its thumbnail.
+    pg.locator(f".st-key-scene_comments_{sid} button").first.click()
+    panel = pg.locator(".st-key-scene_thread_panel")
+    panel.wait_for()
+    settle(pg)
+    panel.locator(f".st-key-scene_new_comment_{sid} textarea").fill(NOTE)
+    panel.locator(f".st-key-scene_add_comment_{sid} button").click()
+    panel.get_by_text(NOTE).first.wait_for()  # the thread shows it
+    settle(pg)
+    (thread,) = comments.scene_threads(comments.threads(store, pid), sid)
+    assert (thread.root.body, thread.root.author) == (NOTE, f"user:{REVIEWER}")
     context.close()
 
     context, pg = sign_in(browser, app, VIEWER)
@@ -207,6 +219,9 @@ def test_a_reviewer_approves_and_a_viewer_sees_it_read_only(
     scenes_page(pg, app)
     body = pg.inner_text("body")
     assert "by rita@example.com" in body  # the approval, and who made it
+    pg.locator(f".st-key-scene_comments_{sid} button").first.click()
+    pg.locator(".st-key-scene_thread_panel").get_by_text(NOTE).first.wait_for()  # the note
+    settle(pg)
     assert pg.locator("[class*='st-key-approve_']").count() == 0
     assert pg.locator("[class*='st-key-reject_']").count() == 0
     assert pg.locator("[class*='st-key-scene_bulk_']").count() == 0

@@ -142,7 +142,7 @@ for i in range(n):
         sid = ids[i % len(ids)]
         c = comments.add_comment(store, pid, f"{name} {i}", actor=me, scene_id=sid)
         out["comments"].append(c.id)
-        set_scene_status(store, pid, [sid], "approved" if i % 2 else "rejected", reviewer=name)
+        set_scene_status(store, pid, [sid], "approved" if i % 2 else "rejected", actor=me)
         out["reviews"] += 1
         if len(out["comments"]) > 1:
             r = comments.reply(store, pid, out["comments"][-2], f"{name} re {i}", actor=me)
