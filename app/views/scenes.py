@@ -482,7 +482,7 @@ def card(row: pd.Series) -> None:
             label += f" :gray[by {decided.who} · {when}]"
         st.markdown(label)
         b = st.columns(4, vertical_alignment="center")
-        if not can_review:
+        if not can_review:  # a viewer plays and comments; decisions are a reviewer's
             b[3].button(
                 "",
                 icon=":material/play_arrow:",
@@ -492,6 +492,8 @@ def card(row: pd.Series) -> None:
                 args=(sid,),
                 width="stretch",
             )
+            with b[2]:
+                comment_ui.card_button(sid, comment_counts.get(sid))
             return
         b[0].button(
             "",

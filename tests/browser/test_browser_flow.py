@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from support.actors import ADMIN
 from support.browser import CHROMIUM, CHROMIUM_ARGS, free_port, screenshot_dir, settle
 
@@ -193,9 +194,19 @@ def round_trip(pg, title: str, via: str = "Projects") -> dict[str, object]:
 
 
 def pick(pg, key: str, option: str) -> None:
-    """Choose ``option`` in the selectbox ``key``."""
-    pg.locator(f".st-key-{key} input[role=combobox]").click()
-    pg.get_by_role("option", name=option, exact=True).click()
+    """Choose ``option`` in the selectbox ``key``. A rerun of the page (the poll that follows
+    other reviewers' changes) closes an open list: open it again, up to three times."""
+    choice = pg.get_by_role("option", name=option, exact=True)
+    for attempt in range(3):
+        settle(pg)
+        pg.locator(f".st-key-{key} input[role=combobox]").click()
+        try:
+            choice.click(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            pg.keyboard.press("Escape")
     settle(pg)
 
 
