@@ -482,16 +482,16 @@ def card(row: pd.Series) -> None:
             label += f" :gray[by {decided.who} · {when}]"
         st.markdown(label)
         b = st.columns(4, vertical_alignment="center")
+        b[3].button(
+            "",
+            icon=":material/play_arrow:",
+            key=f"play_{sid}",
+            help="Play this scene (from its first frame to its last)",
+            on_click=play,
+            args=(sid,),
+            width="stretch",
+        )
         if not can_review:  # a viewer plays and comments; decisions are a reviewer's
-            b[3].button(
-                "",
-                icon=":material/play_arrow:",
-                key=f"play_{sid}",
-                help="Play this scene (from its first frame to its last)",
-                on_click=play,
-                args=(sid,),
-                width="stretch",
-            )
             with b[2]:
                 comment_ui.card_button(sid, comment_counts.get(sid))
             return
@@ -513,15 +513,6 @@ def card(row: pd.Series) -> None:
             disabled=status == "rejected",
             on_click=review,
             args=([sid], "rejected"),
-            width="stretch",
-        )
-        b[3].button(
-            "",
-            icon=":material/play_arrow:",
-            key=f"play_{sid}",
-            help="Play this scene (from its first frame to its last)",
-            on_click=play,
-            args=(sid,),
             width="stretch",
         )
         b[2].button(
