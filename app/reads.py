@@ -31,7 +31,7 @@ from genesis_pipeline.services.chapters import (
 )
 from genesis_pipeline.services.comments import Thread, threads
 from genesis_pipeline.services.cut import CutPlan, load_cut
-from genesis_pipeline.services.cut_order import CutOrder
+from genesis_pipeline.services.cut_order import CutOrder, order_history
 from genesis_pipeline.services.cut_order import cut_order as read_cut_order
 from genesis_pipeline.services.detector_trace import MediaTrace, media_trace, traced_media
 from genesis_pipeline.services.exports import ExportPreview
@@ -70,7 +70,12 @@ from genesis_pipeline.services.review import (
 from genesis_pipeline.services.subtitles import split_lines, to_srt, to_vtt
 from genesis_pipeline.stages.chapters import Rules
 from genesis_pipeline.store import Store
-from genesis_pipeline.store.records import RulesVersion, RunRecord, VoiceoverRecord
+from genesis_pipeline.store.records import (
+    CutOrderActionRecord,
+    RulesVersion,
+    RunRecord,
+    VoiceoverRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +189,16 @@ def _cut_order(home: str, project_id: int, rev: int) -> CutOrder:
 def cut_order(project_id: int) -> CutOrder:
     """Cut order page: chapters and their scenes in the order the cut plays them."""
     return _cut_order(str(store().home), project_id, revision(project_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _order_history(home: str, project_id: int, rev: int) -> list[CutOrderActionRecord]:
+    return order_history(_store(home), project_id, limit=10)
+
+
+def order_changes(project_id: int) -> list[CutOrderActionRecord]:
+    """Cut order page: the latest moves and resets, newest first (what Undo can take back)."""
+    return _order_history(str(store().home), project_id, revision(project_id))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -13,9 +13,10 @@ from genesis_app import auth, reads, state
 
 st.set_page_config(page_title="Genesis", page_icon=":material/movie:", layout="wide")
 
+UPLOAD = st.Page("views/upload.py", title="Upload", icon=":material/upload:")
 PAGES = [
     st.Page("views/projects.py", title="Projects", icon=":material/folder_open:", default=True),
-    st.Page("views/upload.py", title="Upload", icon=":material/upload:"),
+    UPLOAD,
     st.Page("views/run.py", title="Run", icon=":material/play_circle:"),
     st.Page("views/transcript.py", title="Transcript", icon=":material/subtitles:"),
     st.Page("views/scenes.py", title="Scenes", icon=":material/grid_view:"),
@@ -27,7 +28,8 @@ PAGES = [
 ]
 
 auth.gate()  # the sign-in page stops the run here until someone signs in
-nav = st.navigation(PAGES)
+# Only an admin adds footage: the others do not see a page that would only say so.
+nav = st.navigation([p for p in PAGES if p is not UPLOAD or state.can("manage")])
 reads.ensure_demo()
 state.project_picker()
 nav.run()

@@ -154,11 +154,15 @@ def main(argv: list[str] | None = None) -> int:
     doc["cluster_start_s"] = round(time.monotonic() - t_cluster, 2)
     # The model actors ask for a share of the GPU node's declared GPU (so they run there, as on
     # a GPU host) and compute on its CPU (it has no CUDA), with the local executor's plan.
+    # One owner for every Ray run, as one app host with one set of model actors: each run here
+    # has a data dir of its own, and model actors are scoped by owner (by default the host and
+    # its data dir), so three owners' actors at 0.5 GPU each would not fit the one GPU.
     ray_env = {
         **base,
         "GENESIS_EXECUTOR": "ray",
         "GENESIS_RAY_ADDRESS": cluster.address,
         "GENESIS_RAY_GPU_PER_MODEL": "0.5",
+        "GENESIS_RAY_OWNER": "benchmark",
         "GENESIS_DEVICE": "cpu",
     }
     try:

@@ -102,6 +102,14 @@ class ErrorShown:
     type: str  # the GenesisError subclass
 
 
+@dataclass(frozen=True, slots=True)
+class OrderChanged:
+    project_id: int
+    action: str  # move-scene | move-chapter | reset | undo
+    place: int | None  # the moved item's new place (0-based)
+    what: str
+
+
 class _Bar:
     """A progress display on stderr: a redrawn bar on a terminal, one line per step otherwise."""
 
@@ -247,8 +255,13 @@ def cmd_finalize_upload(args: argparse.Namespace) -> int:
 
 
 def cmd_process_project(args: argparse.Namespace) -> int:
+    import os
+
     from genesis_pipeline.runs.options import RunOptions
     from genesis_pipeline.runs.pipeline import ProjectPipelineService
+
+    if args.nice:
+        os.nice(args.nice)
 
     options = RunOptions(
         force=args.force,
@@ -466,6 +479,64 @@ def cmd_import_timeline(args: argparse.Namespace) -> int:
         return "\n".join(lines)
 
     _emit(args, report, human)
+    return EXIT_OK
+
+
+def cmd_order(args: argparse.Namespace) -> int:
+    """Show the cut's order, move a scene or a chapter, reset it, undo the last change."""
+    from genesis_pipeline.services import cut_order as order
+    from genesis_pipeline.services.queries import scenes_table
+
+    store, pid, actor = _store(args), args.project_id, _cli_actor()
+    verb = args.order_command
+    if verb == "show":
+        now = order.cut_order(store, pid)
+        names = {
+            int(r.id): f"{r.media_name} scene {int(r.idx) + 1}"
+            + (" (rejected)" if r.review_status == "rejected" else "")
+            for r in scenes_table(store, pid).itertuples()
+        }
+
+        def human() -> str:
+            lines = [] if now.reordered else ["footage order (nothing moved)"]
+            for i, block in enumerate(now.blocks):
+                lines.append(f"{i + 1}. {block.title} (chapter id {block.chapter_id})")
+                lines += [
+                    f"   {j + 1}. {names.get(s, s)} (scene id {s})"
+                    for j, s in enumerate(block.scene_ids)
+                ]
+            return "\n".join(lines) or "no scenes yet"
+
+        _emit(args, now, human)
+        return EXIT_OK
+    if verb == "history":
+        changes = order.order_history(store, pid, limit=args.limit)
+        _emit(
+            args,
+            changes,
+            lambda: (
+                "\n".join(
+                    f"{c.created_at:%Y-%m-%d %H:%M:%S}  {c.who:<12} {c.label}"
+                    + ("  (undone)" if c.undone else "")
+                    for c in changes
+                )
+                or "no moves yet"
+            ),
+        )
+        return EXIT_OK
+    place: int | None = None
+    if verb == "move-scene":
+        place = order.move_scene(store, pid, args.scene_id, args.by, actor=actor)
+        what = f"scene {args.scene_id} is now {place + 1} in its chapter"
+    elif verb == "move-chapter":
+        place = order.move_chapter(store, pid, args.chapter_id, args.by, actor=actor)
+        what = f"chapter {args.chapter_id} is now {place + 1} in the cut"
+    elif verb == "reset":
+        n = order.reset_order(store, pid, actor=actor)
+        what = f"back to the footage's order ({n} stored places forgotten)"
+    else:
+        what = f"undid: {order.undo_order_change(store, pid, actor=actor).label}"
+    _emit(args, OrderChanged(pid, verb, place, what), lambda: what)
     return EXIT_OK
 
 
@@ -773,6 +844,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bed-gain", type=float, metavar="G", help="natural sound gain (linear)")
     p.add_argument("--force", action="store_true", help="recompute every step, ignore the cache")
     p.add_argument("--wait", action="store_true", help="wait for a run already in progress")
+    p.add_argument(
+        "--nice", type=int, default=0, metavar="N", help="lower this run's priority (0-19)"
+    )
     p.add_argument("--no-render", action="store_true", help="stop before rendering")
     from genesis_pipeline.services.render_settings import RENDER_MODES
 
@@ -854,6 +928,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--apply", action="store_true", help="apply the approvals (default: only report them)"
     )
     p.set_defaults(func=cmd_import_timeline)
+
+    p = sub.add_parser("order", parents=[common], help="the cut's order: show, move, reset, undo")
+    osub = p.add_subparsers(dest="order_command", required=True, metavar="ACTION")
+    by_help = "places to move: negative earlier, positive later (stops at the ends)"
+    o = osub.add_parser("show", parents=[common], help="chapters and scenes as the cut plays them")
+    o.add_argument("--project-id", type=int, required=True)
+    o = osub.add_parser("move-scene", parents=[common], help="move a scene within its chapter")
+    o.add_argument("--project-id", type=int, required=True)
+    o.add_argument("--scene-id", type=int, required=True)
+    o.add_argument("--by", type=int, required=True, help=by_help)
+    o = osub.add_parser("move-chapter", parents=[common], help="move a chapter with its scenes")
+    o.add_argument("--project-id", type=int, required=True)
+    o.add_argument("--chapter-id", type=int, required=True)
+    o.add_argument("--by", type=int, required=True, help=by_help)
+    o = osub.add_parser("reset", parents=[common], help="back to the footage's order")
+    o.add_argument("--project-id", type=int, required=True)
+    o = osub.add_parser("undo", parents=[common], help="take back the last move or reset")
+    o.add_argument("--project-id", type=int, required=True)
+    o = osub.add_parser("history", parents=[common], help="the latest moves, newest first")
+    o.add_argument("--project-id", type=int, required=True)
+    o.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=cmd_order)
 
     p = sub.add_parser("app", parents=[common], help="start the review app in the browser")
     p.add_argument("--port", type=int, default=8501)

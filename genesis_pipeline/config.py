@@ -92,6 +92,14 @@ class Settings:
             " 0 = one after another (less peak memory, slower).",
         },
     )
+    run_nice: int = field(
+        default=10,
+        metadata={
+            "env": "GENESIS_RUN_NICE",
+            "doc": "Runs started from the app or the API work at this nice level (0-19): the"
+            " pages and API calls stay responsive while a run uses every core; 0 = no lower.",
+        },
+    )
     max_upload_mb: int = field(
         default=2048,
         metadata={"env": "GENESIS_MAX_UPLOAD_MB", "doc": "Largest accepted upload, in MB."},
@@ -278,6 +286,8 @@ class Settings:
             raise InvalidSettingError(_env("offline"), "must be auto, 1 or 0")
         if self.steps_together not in ("0", "1"):
             raise InvalidSettingError(_env("steps_together"), "must be 1 or 0")
+        if not 0 <= self.run_nice <= 19:
+            raise InvalidSettingError(_env("run_nice"), "must be 0 to 19 (a nice level)")
         for name in ("whisper_batch_size", "caption_batch_size"):
             if getattr(self, name) < 0:
                 raise InvalidSettingError(_env(name), "must be 0 (automatic) or a positive count")

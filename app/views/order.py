@@ -2,7 +2,7 @@
 
 Chapters move as blocks with their scenes; a scene moves within its chapter. Moves are stored
 through ``services.cut_order`` keyed like approvals, so a re-run that keeps the scenes keeps
-them; Reset order goes back to the footage's order.
+them; Reset order goes back to the footage's order; Undo takes back the last move or reset.
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ import streamlit as st
 
 from genesis_app import reads, state
 from genesis_pipeline.errors import GenesisError
-from genesis_pipeline.services.cut_order import OrderBlock, move_chapter, move_scene, reset_order
+from genesis_pipeline.services.cut_order import (
+    OrderBlock,
+    move_chapter,
+    move_scene,
+    reset_order,
+    undo_order_change,
+)
 from genesis_pipeline.services.wording import duration, plural
 
 st.title("Cut order")
@@ -44,6 +50,15 @@ def reset() -> None:
         state.flash("error", f"Order not reset: {exc}")
     else:
         state.flash("success", "Back to the footage's order.")
+
+
+def undo() -> None:
+    try:
+        undone = undo_order_change(reads.store(), pid, actor=state.actor())
+    except GenesisError as exc:
+        state.flash("warning", f"Nothing undone: {exc}")
+    else:
+        state.flash("success", f"Undid “{undone.label}”.")
 
 
 def arrows(key: str, place: int, count: int, on_move, target: int, what: str) -> None:
@@ -116,20 +131,37 @@ st.caption(
     "chapter moves with all its scenes; a scene moves within its chapter. Rejected scenes keep "
     "their place but are left out of the cut. A re-run keeps the order."
 )
-top = st.columns([4, 1.4], vertical_alignment="center")
+changes = reads.order_changes(pid)
+standing = [c for c in changes if not c.undone]
+top = st.columns([4, 1.4, 1.4], vertical_alignment="center")
 top[0].markdown(
     f"{plural(len(order.blocks), 'chapter')} · {plural(len(scenes), 'scene')}"
     + (" · :orange[reordered]" if order.reordered else " · footage order")
 )
 top[1].button(
+    "Undo move",
+    key="order_undo",
+    icon=":material/undo:",
+    disabled=not standing or not may_reorder,
+    help=f"Undo “{standing[0].label}” (by {standing[0].who})" if standing else "No move to undo",
+    on_click=undo,
+    width="stretch",
+)
+top[2].button(
     "Reset order",
     key="order_reset",
     icon=":material/restart_alt:",
     disabled=not order.reordered or not may_reorder,
-    help="Back to the footage's order (every move forgotten)",
+    help="Back to the footage's order (Undo move brings it back)",
     on_click=reset,
     width="stretch",
 )
+if changes:
+    with st.expander(f"Recent moves ({len(standing)} can be undone, newest first)"):
+        for change in changes:
+            when = change.created_at.strftime("%H:%M:%S")
+            text = f"~~{change.label}~~ · undone" if change.undone else change.label
+            st.markdown(f":gray[{when}] {text} · :gray[by {change.who}]")
 by_id = scenes.set_index("id", drop=False)
 for place, block in enumerate(order.blocks):
     chapter_block(block, place, len(order.blocks), by_id.loc[list(block.scene_ids)])

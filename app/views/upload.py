@@ -322,10 +322,18 @@ else:
             **state.kept(f"import_files_{st.session_state['import_nonce']}"),
         )
         if cols[1].button("Import", key="import_button", type="primary", disabled=not chosen):
-            with st.spinner(f"Checking {len(chosen)} file(s)…"):
-                keep_results(
-                    pid, chosen, lambda: import_from_folder(store, pid, chosen, actor=state.actor())
-                )
+            # Under Ray with S3 the files are copied into the bucket: the bar says how far.
+            bar = st.progress(0.0, text=f"Checking {len(chosen)} file(s)…")
+
+            def note(done: int, total: int, what: str) -> None:
+                bar.progress(min(done / max(total, 1), 1.0), text=what)
+
+            keep_results(
+                pid,
+                chosen,
+                lambda: import_from_folder(store, pid, chosen, note, actor=state.actor()),
+            )
+            bar.empty()
             st.session_state["import_nonce"] += 1
             st.rerun()
 

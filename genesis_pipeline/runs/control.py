@@ -123,7 +123,11 @@ def start_background_run(
     ):
         if value is not None:
             args += [flag, str(value)]
-    launch = launch_worker(store, _marker(project_id), f"run-project{int(project_id)}", args)
+    # Below the app and the API, which answer people meanwhile.
+    nice = ["--nice", str(store.settings.run_nice)] if store.settings.run_nice else []
+    launch = launch_worker(
+        store, _marker(project_id), f"run-project{int(project_id)}", [*args, *nice]
+    )
     with store.db.write() as con:
         access.permit(
             con, actor, "review", "runs.start", project_id,

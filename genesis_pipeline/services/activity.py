@@ -45,6 +45,10 @@ _WORDS: dict[str, Callable[[Mapping[str, Any]], str]] = {
         f"undid a review decision ({plural(int(d.get('restored', 0)), 'scene')} restored)"
     ),
     "scenes.trim": lambda d: f"trimmed a scene to frames {d.get('in_frame')}–{d.get('out_frame')}",
+    "cut.move_scene": lambda d: "moved a scene in the cut's order",
+    "cut.move_chapter": lambda d: "moved a chapter in the cut's order",
+    "cut.reset_order": lambda d: "reset the cut's order",
+    "cut.undo": lambda d: f"undid “{d.get('label', 'a change of the order')}”",
     "chapters.rules": lambda d: f"saved chapter rules v{d.get('version')}",
     "chapters.restore": lambda d: f"restored chapter rules v{d.get('from')} as v{d.get('version')}",
     "chapters.title": lambda d: f"titled a chapter {_quoted('title')(d)}",

@@ -2,7 +2,8 @@
 
 A reviewer's moves are keyed like approvals on a scene's ``(media, first frame)`` (a chapter on
 its first scene's), so a re-run that keeps the scenes keeps the order. Scenes and chapters
-nobody moved keep source order: each follows the one before it in the source. The cut
+nobody moved keep source order: each follows the one before it in the source. Every move and
+reset goes to an undo log (:func:`undo_order_change` takes the newest back). The cut
 (:func:`genesis_pipeline.services.cut.load_cut`), and with it the render, the chapters of the
 cut and the exports, plays scenes in this order.
 """
@@ -15,12 +16,19 @@ from typing import TYPE_CHECKING, TypeVar
 
 from genesis_pipeline.errors import NotFoundError
 from genesis_pipeline.services import access
+from genesis_pipeline.services.wording import plural
 from genesis_pipeline.store import Store
 from genesis_pipeline.store import chapters as chapters_sql
 from genesis_pipeline.store import cut_order as order_sql
+from genesis_pipeline.store import media as media_sql
 from genesis_pipeline.store import projects as projects_sql
 from genesis_pipeline.store import scenes as scenes_sql
-from genesis_pipeline.store.records import ChapterRecord, ReadModel, SceneRecord
+from genesis_pipeline.store.records import (
+    ChapterRecord,
+    CutOrderActionRecord,
+    ReadModel,
+    SceneRecord,
+)
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Connection
@@ -141,6 +149,13 @@ def _moved(items: Sequence[K], item: K, delta: int) -> list[K]:
     return out
 
 
+def _places(before: int, after: int) -> str:
+    """ "2 places earlier", "later" (one place)."""
+    step = after - before
+    way = "earlier" if step < 0 else "later"
+    return way if abs(step) == 1 else f"{plural(abs(step), 'place')} {way}"
+
+
 def move_scene(
     store: Store, project_id: int, scene_id: int, delta: int, *, actor: access.Actor
 ) -> int:
@@ -160,9 +175,18 @@ def move_scene(
         order = read_order(con, project_id)
         block = next(b for b in order.blocks if scene.id in b.scene_ids)
         moved = _moved(block.scene_ids, scene.id, delta)
+        was, now = block.scene_ids.index(scene.id), moved.index(scene.id)
+        if was == now:  # at the chapter's end already: nothing to store or undo
+            access.require(actor, "review", "cut.move_scene")
+            return now
         access.permit(
             con, actor, "review", "cut.move_scene", project_id,
             {"scene_id": scene.id, "delta": int(delta)},
+        )  # fmt: skip
+        name = media_sql.get(con, scene.media_id).original_name
+        order_sql.record_action(
+            con, project_id, "move_scene",
+            f"Moved scene {scene.idx + 1} of {name} {_places(was, now)}", actor.label,
         )  # fmt: skip
         order_sql.set_positions(
             con,
@@ -171,7 +195,7 @@ def move_scene(
             {(scenes[s].media_id, scenes[s].start_frame): i for i, s in enumerate(moved)},
         )
         projects_sql.bump_revision(con, project_id)
-    return moved.index(scene.id)
+    return now
 
 
 def move_chapter(
@@ -190,14 +214,23 @@ def move_chapter(
         block = next((b for b in order.blocks if b.chapter_id == int(chapter_id)), None)
         if block is None:
             raise NotFoundError(f"chapter {chapter_id}: not a chapter of project {project_id}")
-        moved = _moved([b.key for b in order.blocks], block.key, delta)
+        keys = [b.key for b in order.blocks]
+        moved = _moved(keys, block.key, delta)
+        was, now = keys.index(block.key), moved.index(block.key)
+        if was == now:
+            access.require(actor, "review", "cut.move_chapter")
+            return now
         access.permit(
             con, actor, "review", "cut.move_chapter", project_id,
             {"chapter_id": int(chapter_id), "delta": int(delta)},
         )  # fmt: skip
+        order_sql.record_action(
+            con, project_id, "move_chapter",
+            f"Moved chapter “{block.title}” {_places(was, now)}", actor.label,
+        )  # fmt: skip
         order_sql.set_positions(con, project_id, "chapter", {k: i for i, k in enumerate(moved)})
         projects_sql.bump_revision(con, project_id)
-    return moved.index(block.key)
+    return now
 
 
 def reset_order(store: Store, project_id: int, *, actor: access.Actor) -> int:
@@ -210,6 +243,39 @@ def reset_order(store: Store, project_id: int, *, actor: access.Actor) -> int:
     with store.db.write() as con:
         projects_sql.get(con, project_id)
         access.permit(con, actor, "review", "cut.reset_order", project_id, {})
+        if order_sql.places(con, project_id):
+            order_sql.record_action(
+                con, project_id, "reset", "Reset the order to the footage's", actor.label
+            )
         n = order_sql.clear(con, project_id)
         projects_sql.bump_revision(con, project_id)
     return n
+
+
+def order_history(store: Store, project_id: int, limit: int = 10) -> list[CutOrderActionRecord]:
+    """The project's latest moves and resets of the cut's order, newest first (undone ones
+    say so)."""
+    with store.db.read() as con:
+        return order_sql.list_actions(con, project_id, limit)
+
+
+def undo_order_change(
+    store: Store, project_id: int, *, actor: access.Actor
+) -> CutOrderActionRecord:
+    """Take back the newest move or reset of the cut's order still standing (the order goes
+    back to what it was just before it); returns that action, marked undone.
+
+    Raises:
+        NotFoundError: no such project, or nothing left to undo.
+        PermissionDeniedError: ``actor`` may not review.
+    """
+    with store.db.write() as con:
+        projects_sql.get(con, project_id)
+        access.require(actor, "review", "cut.undo")
+        undone = order_sql.undo_last(con, project_id)
+        access.permit(
+            con, actor, "review", "cut.undo", project_id,
+            {"action_id": undone.id, "label": undone.label},
+        )  # fmt: skip
+        projects_sql.bump_revision(con, project_id)
+    return undone

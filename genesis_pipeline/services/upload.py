@@ -23,6 +23,8 @@ import logging
 import os
 import secrets
 import shutil
+import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -53,6 +55,8 @@ from genesis_pipeline.store.records import MediaFile
 log = logging.getLogger(__name__)
 
 _CHUNK = 4 * 1024 * 1024
+#: How often a copy into the storage notes its progress (seconds).
+COPY_NOTE_S = 0.5
 
 
 #: Media-looking file names (for the import pickers).
@@ -509,8 +513,8 @@ def import_from_folder(
     """Register files under ``GENESIS_IMPORT_DIR`` in place (no copy), for footage too large to
     upload through a browser. Under ``GENESIS_EXECUTOR=ray`` with S3 storage the files are
     copied into the storage instead (streamed, multipart over ``GENESIS_S3_MULTIPART_MB``;
-    ``progress`` notes each), since Ray workers on other machines cannot read this host's
-    folders.
+    ``progress`` notes the megabytes sent), since Ray workers on other machines cannot read
+    this host's folders.
 
     Raises:
         InvalidSettingError: no import root configured, or a path escapes it.
@@ -668,13 +672,39 @@ def _copied(store: Store, src: Path, index: int, count: int, progress: Progress 
 
     def place(final_key: str) -> str:
         if not store.exists(final_key):
-            if progress:
-                size_mb = src.stat().st_size / 1e6
-                progress(index, count, f"copying {src.name} ({size_mb:.0f} MB) into the storage")
-            store.storage.put_file(src, final_key)
+            store.storage.put_file(
+                src, final_key, on_bytes=_bytes_noted(src, index, count, progress)
+            )
         return final_key
 
     return place
+
+
+def _bytes_noted(
+    src: Path, index: int, count: int, progress: Progress | None
+) -> Callable[[int], None] | None:
+    """An ``on_bytes`` for a copy of ``src`` that notes "copying a.mp4: 120 of 800 MB" to
+    ``progress`` at the start and then at most every :data:`COPY_NOTE_S` seconds, and at the
+    end (the transfer manager calls from several threads at once)."""
+    if progress is None:
+        return None
+    size = src.stat().st_size
+    sent, last = [0], [0.0]
+    lock = threading.Lock()
+
+    def note() -> None:
+        progress(index, count, f"copying {src.name}: {sent[0] / 1e6:.0f} of {size / 1e6:.0f} MB")
+
+    def on_bytes(n: int) -> None:
+        with lock:
+            sent[0] += n
+            now = time.monotonic()
+            if now - last[0] >= COPY_NOTE_S or sent[0] >= size:
+                last[0] = now
+                note()
+
+    note()
+    return on_bytes
 
 
 def _moved(store: Store, src: Path) -> Placer:

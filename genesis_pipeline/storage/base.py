@@ -10,7 +10,7 @@ and publish it (``writing``), and an object is visible only when complete.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
@@ -142,8 +142,16 @@ class Storage(Protocol):
         folder is there."""
         ...
 
-    def put_file(self, src: Path, key: str, *, move: bool = False) -> ObjectInfo:
-        """Publish a local file under ``key`` (atomically); ``move`` may consume ``src``."""
+    def put_file(
+        self,
+        src: Path,
+        key: str,
+        *,
+        move: bool = False,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> ObjectInfo:
+        """Publish a local file under ``key`` (atomically); ``move`` may consume ``src``.
+        ``on_bytes`` is called as bytes go out, with how many went since its last call."""
         ...
 
     def put_stream(self, stream: BinaryIO, key: str) -> ObjectInfo:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -108,7 +108,14 @@ class LocalStorage:
         with atomic_dir(self.root / prefix) as tmp:
             yield tmp
 
-    def put_file(self, src: Path, key: str, *, move: bool = False) -> ObjectInfo:
+    def put_file(
+        self,
+        src: Path,
+        key: str,
+        *,
+        move: bool = False,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> ObjectInfo:
         final = self.root / key
         if Path(src).resolve() != final.resolve():
             with atomic_path(final) as tmp:
@@ -119,7 +126,10 @@ class LocalStorage:
                         shutil.copyfile(src, tmp)
                 else:
                     shutil.copyfile(src, tmp)
-        return self._info(key)
+        info = self._info(key)
+        if on_bytes:  # one local copy: reported once it is done
+            on_bytes(info.size)
+        return info
 
     def put_stream(self, stream: BinaryIO, key: str) -> ObjectInfo:
         with atomic_path(self.root / key) as tmp, open(tmp, "wb") as out:

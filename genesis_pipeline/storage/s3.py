@@ -21,7 +21,7 @@ import math
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -332,7 +332,14 @@ class S3Storage:
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)
 
-    def put_file(self, src: Path, key: str, *, move: bool = False) -> ObjectInfo:
+    def put_file(
+        self,
+        src: Path,
+        key: str,
+        *,
+        move: bool = False,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> ObjectInfo:
         size = Path(src).stat().st_size
         try:
             if size <= self.multipart_bytes:
@@ -340,10 +347,13 @@ class S3Storage:
                 with open(src, "rb") as body:
                     r = self.client.put_object(Bucket=self.bucket, Key=self._k(key), Body=body)
                 info = ObjectInfo(key, size, str(r["ETag"]))
+                if on_bytes:
+                    on_bytes(size)
             else:  # the transfer manager: parts in parallel, the upload aborted on failure
                 self.client.upload_file(
-                    str(src), self.bucket, self._k(key), Config=self._conn.transfer
-                )
+                    str(src), self.bucket, self._k(key), Config=self._conn.transfer,
+                    Callback=on_bytes,
+                )  # fmt: skip
                 head = self.head(key)
                 if head is None:
                     raise ObjectMissingError(self.uri(key), "vanished right after it was uploaded")

@@ -352,6 +352,23 @@ class ReviewActionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class CutOrderActionRecord(ReadModel):
+    """One logged change of the cut's order: what it did in words, who, and whether it was
+    undone."""
+
+    id: int
+    action: str  # move_scene | move_chapter | reset
+    label: str
+    actor: str  # an actor's label: user:rita
+    created_at: datetime
+    undone: bool
+
+    @property
+    def who(self) -> str:
+        return self.actor.split(":", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
 class RulesVersion(ReadModel):
     """A saved version of a project's chapter rules (``rules`` as stored)."""
 

@@ -62,7 +62,8 @@ def delete_media_rows(con: Connection, project_id: int, media_id: int) -> None:
     """Delete one media file and what was made from it: transcript, words, scenes and their
     reviews, titles, trims, places in the cut's order and undo entries, playable copy. The
     project's chapters go too (they span the file's scenes); the next run makes them again
-    from what is left."""
+    from what is left; so does the order's undo log (the orders it kept place the file's
+    scenes)."""
     con.execute("DELETE FROM transcript_words WHERE media_id = ?", [media_id])
     con.execute("DELETE FROM transcripts WHERE media_id = ?", [media_id])
     con.execute("DELETE FROM scene_chapters WHERE project_id = ?", [project_id])
@@ -73,6 +74,7 @@ def delete_media_rows(con: Connection, project_id: int, media_id: int) -> None:
     con.execute("DELETE FROM chapter_titles WHERE media_id = ?", [media_id])
     con.execute("DELETE FROM scene_trims WHERE media_id = ?", [media_id])
     con.execute("DELETE FROM cut_order WHERE media_id = ?", [media_id])
+    con.execute("DELETE FROM cut_order_actions WHERE project_id = ?", [project_id])
     con.execute("DELETE FROM review_action_scenes WHERE media_id = ?", [media_id])
     con.execute("DELETE FROM media_proxies WHERE media_id = ?", [media_id])
     con.execute("DELETE FROM media_files WHERE id = ? AND project_id = ?", [media_id, project_id])

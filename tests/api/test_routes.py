@@ -191,6 +191,40 @@ def test_chapters_rules_preview_and_titles(api) -> None:
     )
 
 
+def test_cut_order_moves_history_undo_and_reset(api) -> None:
+    h, pid = api.headers("reviewer"), api.project_id
+    url = f"/projects/{pid}/cut-order"
+    order = api.client.get(url, headers=api.headers("viewer")).json()
+    assert order["reordered"] is False
+    block = next(b for b in order["blocks"] if len(b["scene_ids"]) >= 2)
+    first, second = block["scene_ids"][:2]
+    try:
+        top = order["blocks"][0]["chapter_id"]
+        if top is not None and len(order["blocks"]) >= 2:
+            r = api.client.post(f"{url}/chapters/{top}/move", headers=h, json={"delta": 1})
+            assert r.status_code == 200 and api.client.get(url, headers=h).json()["reordered"]
+            assert api.client.post(f"{url}/undo", headers=h).json()["undone"]
+        moved = api.client.post(f"{url}/scenes/{first}/move", headers=h, json={"delta": 1})
+        assert moved.status_code == 200 and moved.json() == {"place": 1}
+        now = api.client.get(url, headers=h).json()
+        again = next(b for b in now["blocks"] if b["key"] == block["key"])
+        assert now["reordered"] and again["scene_ids"][:2] == [second, first]
+        history = api.client.get(f"{url}/history", headers=h).json()
+        assert history[0]["label"].startswith("Moved scene ") and history[0]["actor"].endswith(
+            "test-reviewer"
+        )
+        undone = api.client.post(f"{url}/undo", headers=h).json()
+        assert undone["undone"] and undone["id"] == history[0]["id"]
+        assert api.client.get(url, headers=h).json() == order
+        problem_of(api.client.post(f"{url}/scenes/999999/move", headers=h, json={"delta": 1}), 404)
+        problem_of(api.client.post(f"{url}/scenes/{first}/move", headers=h, json={}), 422)
+        big = api.client.post(f"{url}/scenes/{first}/move", headers=h, json={"delta": 10**9})
+        assert problem_of(big, 422)["field"] == "body.delta"
+        assert api.client.post(f"{url}/reset", headers=h).json() == {"forgotten": 0}
+    finally:
+        api.client.post(f"{url}/reset", headers=h)
+
+
 def test_transcripts_words_search_and_subtitles(api) -> None:
     h, pid = api.headers("viewer"), api.project_id
     first = api.client.get(f"/projects/{pid}/transcripts/words?limit=5", headers=h).json()

@@ -1,5 +1,5 @@
 """Cut order page: move a scene within its chapter and a chapter with its scenes; the cut
-follows; Reset order goes back to the footage's order."""
+follows; Reset order goes back to the footage's order; Undo move takes back a move or a reset."""
 
 from __future__ import annotations
 
@@ -66,5 +66,31 @@ def test_scenes_page_sorts_by_cut_order(make_app, app_project) -> None:
         keys = [b.key for b in at.button if b.key and b.key.startswith("approve_")]
         shown = [int(k.removeprefix("approve_")) for k in keys]
         assert shown.index(second) < shown.index(first)
+    finally:
+        reset_order(store, pid, actor=local_actor())
+
+
+def test_undo_move_takes_back_the_last_move_and_a_reset(make_app, app_project) -> None:
+    store, pid = app_project
+    order = cut_order(store, pid)
+    natural = order.scene_ids
+    big = next(b for b in order.blocks if len(b.scene_ids) >= 2)
+    first = big.scene_ids[0]
+    at = make_app("views/order.py")
+    try:
+        at.button(key=f"order_scene_down_{first}").click().run()
+        assert not at.button(key="order_undo").disabled
+        moved = cut_order(store, pid).scene_ids
+        assert moved != natural
+        at.button(key="order_reset").click().run()
+        assert cut_order(store, pid).scene_ids == natural
+        at.button(key="order_undo").click().run()
+        assert_no_exception(at)
+        assert cut_order(store, pid).scene_ids == moved
+        assert "Undid “Reset the order to the footage's”." in texts(at)
+        at.button(key="order_undo").click().run()
+        assert cut_order(store, pid).scene_ids == natural
+        assert "Undid “Moved scene " in texts(at)
+        assert "~~Moved scene" in texts(at)  # the list of moves marks it undone
     finally:
         reset_order(store, pid, actor=local_actor())

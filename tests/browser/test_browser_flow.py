@@ -8,11 +8,7 @@ GENESIS_SCREENSHOTS)."""
 from __future__ import annotations
 
 import datetime
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from support.actors import ADMIN
-from support.browser import CHROMIUM, CHROMIUM_ARGS, free_port, screenshot_dir, settle
+from support.browser import CHROMIUM, CHROMIUM_ARGS, REPO, screenshot_dir, settle, streamlit_server
 
 from genesis_pipeline import serde
 from genesis_pipeline.config import Settings
@@ -36,8 +32,6 @@ from genesis_pipeline.store import Store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
 def tiny_blip(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -51,55 +45,14 @@ def server(tmp_path_factory: pytest.TempPathFactory, tiny_blip: Path) -> Iterato
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: run ./.ci/setup (it apt-installs it)")
     home = tmp_path_factory.mktemp("browser-home")
-    port = free_port()
     env = {
-        **os.environ,
         "GENESIS_HOME": str(home),
         "GENESIS_CAPTION_MODEL": str(tiny_blip),
         "GENESIS_OFFLINE": "1",
         "GENESIS_NO_DEMO": "1",
     }
-    log = open(home.parent / "streamlit.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(REPO / "app" / "streamlit_app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + (home.parent / "streamlit.log").read_text())
-    yield url, home
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with streamlit_server(env, REPO, home.parent / "streamlit.log") as url:
+        yield url, home
 
 
 @pytest.fixture(scope="module")
@@ -520,7 +473,8 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
     assert shown[f"render_subtitles_{pid}"] == "off"
 
     # Cut order: the run made chapters with the saved rules; move the first one later (its
-    # scenes go with it) and a scene within its chapter; the cut and the exports follow.
+    # scenes go with it) and a scene within its chapter, undo the last move; the cut and the
+    # exports follow.
     from genesis_pipeline.services.cut_order import cut_order
 
     nav(pg, "Cut order")
@@ -539,6 +493,16 @@ def test_a_reviewers_day(server, page, shots: Path, footage) -> None:
         settle(pg)
         again = next(b for b in cut_order(store, pid).blocks if b.key == big.key)
         assert again.scene_ids[:2] == (big.scene_ids[1], big.scene_ids[0])
+    # Undo move takes the last move back (the scene's, else the chapter's, which is made again).
+    pg.locator(".st-key-order_undo button").first.click()
+    settle(pg)
+    assert "Undid “Moved " in pg.inner_text("body")
+    if big is not None:
+        assert cut_order(store, pid).scene_ids == moved.scene_ids
+    else:
+        assert not cut_order(store, pid).reordered
+        pg.locator(f".st-key-order_chapter_down_{top.chapter_id} button").first.click()
+        settle(pg)
     assert "reordered" in pg.inner_text("body")
     cut = load_cut(store, pid)
     in_cut = {c.chapter_id for c in cut.chapters}  # a chapter all rejected is not in the cut

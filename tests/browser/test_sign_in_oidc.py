@@ -7,13 +7,8 @@ viewer is refused. Screenshots of the sign-in pages go to GENESIS_SCREENSHOTS (t
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -21,7 +16,15 @@ from urllib.parse import quote
 import httpx
 import pytest
 from support.actors import ADMIN
-from support.browser import CHROMIUM, CHROMIUM_ARGS, free_port, screenshot_dir, settle
+from support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    REPO,
+    free_port,
+    screenshot_dir,
+    settle,
+    streamlit_server,
+)
 
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import PermissionDeniedError
@@ -35,7 +38,6 @@ from genesis_pipeline.store import Store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
 REVIEWER = "rita@example.com"
 VIEWER = "victor@example.com"
 NOTE = "Check the name spelled at 0:42"
@@ -95,48 +97,13 @@ def app(provider: str, project: tuple[Store, int], tmp_path_factory) -> Iterator
         f'"{REVIEWER}" = "reviewer"\n'
     )
     env = {
-        **os.environ,
         "GENESIS_HOME": str(store.home),
         "GENESIS_CAPTION_MODEL": store.settings.caption_model,
         "GENESIS_OFFLINE": "1",
         "GENESIS_NO_DEMO": "1",
     }
-    log_path = run_dir / "streamlit.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(REPO / "app" / "streamlit_app.py"),
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-            ],
-            cwd=run_dir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            proc.kill()
-            pytest.fail("streamlit did not start: " + log_path.read_text())
-        yield url
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with streamlit_server(env, run_dir, run_dir / "streamlit.log", port) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,12 @@
 """The order of the cut: chapters move as blocks, scenes within their chapter; the cut's
-segments, its chapters, an export and a render follow; a re-run keeps the order; trims count
-in the chapters of the cut."""
+segments, its chapters, an export and a render follow; a re-run keeps the order; moves and
+resets are undone one at a time (also from the CLI); trims count in the chapters of the cut."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +28,9 @@ from genesis_pipeline.services.cut_order import (
     merge_order,
     move_chapter,
     move_scene,
+    order_history,
     reset_order,
+    undo_order_change,
 )
 from genesis_pipeline.services.exports import build_export
 from genesis_pipeline.services.projects import create_project
@@ -132,6 +136,92 @@ def test_a_rerun_keeps_the_order(project) -> None:
         assert scene_keys(store, pid) == before
     finally:
         reset_order(store, pid, actor=ME)
+
+
+def undo_everything(store: Store, pid: int) -> None:
+    """Undo every standing move of earlier tests (back to the footage's order, log all undone)."""
+    while any(not c.undone for c in order_history(store, pid, limit=1000)):
+        undo_order_change(store, pid, actor=ME)
+
+
+def test_undo_takes_moves_and_a_reset_back_one_at_a_time(project) -> None:
+    from genesis_pipeline.services.activity import activity
+
+    store, pid = project
+    undo_everything(store, pid)
+    natural = cut_order(store, pid)
+    assert not natural.reordered
+    last = natural.blocks[-1]
+    big = next(b for b in natural.blocks if len(b.scene_ids) >= 2)
+    try:
+        move_chapter(store, pid, cid(last), -1, actor=ME)
+        after_chapter = cut_order(store, pid).scene_ids
+        move_scene(store, pid, big.scene_ids[0], 1, actor=ME)
+        after_scene = cut_order(store, pid).scene_ids
+        assert len({natural.scene_ids, after_chapter, after_scene}) == 3
+        # A move that changes nothing (a chapter's last scene moved later) is not logged.
+        move_scene(store, pid, cut_order(store, pid).blocks[0].scene_ids[-1], 1, actor=ME)
+        reset_order(store, pid, actor=ME)
+        assert cut_order(store, pid).scene_ids == natural.scene_ids
+        history = order_history(store, pid)
+        labels = [c.label for c in history[:3]]
+        assert labels[0] == "Reset the order to the footage's"
+        assert labels[1].startswith("Moved scene ") and labels[1].endswith(" later")
+        assert labels[2] == f"Moved chapter “{last.title}” earlier"
+        assert history[0].who == ME.name and not any(c.undone for c in history[:3])
+        with pytest.raises(PermissionDeniedError):
+            undo_order_change(store, pid, actor=Actor("user", "v", "viewer"))
+        # Undo walks back: the reset, the scene's move, the chapter's move.
+        assert undo_order_change(store, pid, actor=ME).label == labels[0]
+        assert cut_order(store, pid).scene_ids == after_scene
+        undo_order_change(store, pid, actor=ME)
+        assert cut_order(store, pid).scene_ids == after_chapter
+        undo_order_change(store, pid, actor=ME)
+        assert cut_order(store, pid).scene_ids == natural.scene_ids
+        assert all(c.undone for c in order_history(store, pid, limit=1000))
+        with pytest.raises(NotFoundError, match="nothing to undo"):
+            undo_order_change(store, pid, actor=ME)
+        # A move after an undo is undone on its own.
+        move_scene(store, pid, big.scene_ids[0], 1, actor=ME)
+        undo_order_change(store, pid, actor=ME)
+        assert cut_order(store, pid).scene_ids == natural.scene_ids
+        feed = [a.what for a in activity(store, pid)]
+        assert f"undid “{labels[0]}”" in feed and "moved a chapter in the cut's order" in feed
+    finally:
+        reset_order(store, pid, actor=ME)
+
+
+def genesis(home: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "genesis_pipeline.cli", *args, "--data-dir", str(home)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_order_from_the_command_line(project) -> None:
+    store, pid = project
+    undo_everything(store, pid)
+    p = ["--project-id", str(pid)]
+    shown = json.loads(genesis(store.home, "order", "show", *p, "--json").stdout)
+    assert shown["reordered"] is False
+    blocks = shown["blocks"]
+    chapter = blocks[-1]["chapter_id"]
+    moved = genesis(store.home, "order", "move-chapter", *p, "--chapter-id", str(chapter),
+                    "--by", "-1", "--json")  # fmt: skip
+    assert moved.returncode == 0, moved.stderr
+    assert json.loads(moved.stdout)["place"] == len(blocks) - 2
+    assert cut_order(store, pid).blocks[-2].chapter_id == chapter
+    text = genesis(store.home, "order", "show", *p).stdout
+    assert f"(chapter id {chapter})" in text and "scene 1 (scene id" in text
+    history = genesis(store.home, "order", "history", *p).stdout
+    assert history.splitlines()[0].endswith(f"Moved chapter “{blocks[-1]['title']}” earlier")
+    undone = genesis(store.home, "order", "undo", *p)
+    assert undone.returncode == 0 and undone.stdout.startswith("undid: Moved chapter")
+    assert not cut_order(store, pid).reordered
+    missing = genesis(store.home, "order", "move-scene", *p, "--scene-id", "999999", "--by", "1")
+    assert missing.returncode == 2, missing
+    assert missing.stderr.strip().startswith("genesis: error: scene 999999")
+    assert len(missing.stderr.strip().splitlines()) == 1
 
 
 def edl_sources(text: str) -> list[tuple[str, str]]:

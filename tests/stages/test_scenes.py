@@ -341,3 +341,35 @@ def test_previews_of_frames_too_big_to_keep_whole(
             with Image.open(tmp_path / name) as a, Image.open(whole_dir / name) as b:
                 assert a.size == b.size
                 assert mae(thumb(a), thumb(b)) < 2.0
+
+
+def test_threaded_decode_is_on_and_its_absence_is_said(
+    footage: Footage, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """H.264 decodes on several threads (FFmpeg's frame threads); a decoder without threads
+    (raw video) is said in a warning instead of running at single-core speed unnoticed."""
+    import os
+
+    from genesis_pipeline.stages.scenes.decode import decode_frames, decode_threads
+
+    def threads_of(path: Path) -> int:
+        with av.open(str(path)) as c:
+            stream = c.streams.video[0]
+            stream.thread_type = "AUTO"
+            for _ in decode_frames(c, stream, path, 64):
+                break
+            return decode_threads(stream)
+
+    if (os.cpu_count() or 1) > 1:
+        assert threads_of(footage.path) > 1
+        assert "one thread" not in caplog.text
+    raw = tmp_path / "raw.nut"
+    run_ffmpeg(
+        ["-y", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=10:duration=1",
+         "-c:v", "rawvideo", raw],
+        what="raw video clip",
+    )  # fmt: skip
+    with caplog.at_level("WARNING"):
+        assert threads_of(raw) == 1
+    if (os.cpu_count() or 1) > 1:
+        assert "raw.nut: its rawvideo video decodes on one thread" in caplog.text

@@ -137,8 +137,10 @@ class RayExecutor:
     """Runs stage calls on a Ray cluster (connects on first use)."""
 
     name = "ray"
-    # One step at a time for now: the actor bookkeeping here is not shared between threads.
-    concurrent_steps = False
+    # Steps run at once (transcription on the model actors while scenes run as CPU tasks): each
+    # run()'s bookkeeping (placements, where waits are reported) is its thread's own, and the
+    # shared parts (connecting, the model pools, the checks before work) are taken under a lock.
+    concurrent_steps = True
 
     def __init__(self, settings: Settings) -> None:
         self.address = settings.ray_address.strip()
@@ -149,8 +151,8 @@ class RayExecutor:
         self.owner = settings.ray_owner or owner_of(settings)
         self.autoscaling = settings.ray_autoscaling
         self.scale_wait_s = settings.ray_scale_wait_s
-        self.progress_note: Callable[[str], None] = lambda note: None
-        """Where a wait for the autoscaler is reported (:meth:`run` points it at the step)."""
+        self._mine = threading.local()  # this thread's run: its placements and progress note
+        self._lock = threading.RLock()
         self._connected = False
         self._watching = False
         self._raised = False
@@ -164,8 +166,19 @@ class RayExecutor:
         self._turn = itertools.count()
         self._token = uuid.uuid4().hex[:12]
         self._before: list[Callable[[], None]] = []
-        self.placements: dict[int, dict[str, Any]] = {}
-        """Where each call of the last :meth:`run` ran: index → node, pid, busy_s."""
+
+    @property
+    def placements(self) -> dict[int, dict[str, Any]]:
+        """Where each call of this thread's last :meth:`run` ran: index → node, pid, busy_s."""
+        found: dict[int, dict[str, Any]] = getattr(self._mine, "placements", {})
+        return found
+
+    @property
+    def progress_note(self) -> Callable[[str], None]:
+        """Where a wait for the autoscaler is reported (this thread's :meth:`run` points it at
+        its step)."""
+        note: Callable[[str], None] = getattr(self._mine, "note", lambda note: None)
+        return note
 
     # -- connection ------------------------------------------------------------------------------
     def _shown(self) -> str:
@@ -180,6 +193,10 @@ class RayExecutor:
         Raises:
             ExecutorError: Ray is not installed, or the cluster cannot be reached.
         """
+        with self._lock:
+            self._connect()
+
+    def _connect(self) -> None:
         if self._connected:
             return
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -485,17 +502,23 @@ class RayExecutor:
     def run(self, calls: Sequence[Call[R]], progress: StepProgress) -> Iterator[tuple[int, R]]:
         if not calls:
             return  # a step whose calls all hit the cache: Ray is not even imported
-        while self._before:  # taken off first: a check may send calls of its own
-            self._before.pop(0)()
+        while True:  # each check taken off first (it may send calls of its own), run once
+            with self._lock:
+                check = self._before.pop(0) if self._before else None
+            if check is None:
+                break
+            check()
         import ray
 
         self.connect()
         self._check(calls[0].label)
-        self.progress_note = lambda note: progress.progress(0, progress.calls * 1000, note)
+        self._mine.note = lambda note: progress.progress(0, progress.calls * 1000, note)
         token = f"{self._token}/{next(self._turn)}/"
-        refs = {self._submit(c, f"{token}{i}"): i for i, c in enumerate(calls)}
+        with self._lock:  # one thread starts a model's actors; the other then finds them
+            refs = {self._submit(c, f"{token}{i}"): i for i, c in enumerate(calls)}
         pending = list(refs)
-        self.placements = {}
+        placements: dict[int, dict[str, Any]] = {}
+        self._mine.placements = placements
         finished = False
         try:
             next_probe = time.monotonic() + PROBE_S
@@ -510,7 +533,7 @@ class RayExecutor:
                 for ref in done:
                     i = refs[ref]
                     result = self._value(ref)
-                    self.placements[i] = {
+                    placements[i] = {
                         "node": result.node,
                         "pid": result.pid,
                         "busy_s": result.busy_s,

@@ -4,6 +4,7 @@ thread, each with a small BGR copy for the detector."""
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 from collections.abc import Generator
@@ -103,6 +104,7 @@ def decode_frames(
             if isinstance(item, BaseException):
                 raise item
             if size is None:
+                _warn_single_threaded(stream, video)
                 w = min(downscale_width, item.width)
                 size = (w, max(2, round(item.height * w / item.width)))
             small = scaler.reformat(
@@ -121,6 +123,25 @@ def decode_frames(
         log.warning("%s: %d video packets could not be decoded", video, stats["bad_packets"])
     if not stats["frames"]:
         raise InvalidMediaError(video, "has a video stream but no decodable frames")
+
+
+def decode_threads(stream: av.video.stream.VideoStream) -> int:
+    """How many threads FFmpeg decodes ``stream`` with, once its decoder is open (after the
+    first frame): its frame or slice threads, 1 when the decoder offers neither (FFmpeg then
+    sets the count to 1 instead of failing, so nothing else says so)."""
+    return int(stream.codec_context.thread_count)
+
+
+def _warn_single_threaded(stream: av.video.stream.VideoStream, video: Path) -> None:
+    cores = os.cpu_count() or 1
+    if cores > 1 and decode_threads(stream) == 1:
+        log.warning(
+            "%s: its %s video decodes on one thread of %d cores (FFmpeg's decoder for it has no "
+            "frame or slice threads): scene detection runs at single-core decode speed",
+            video.name,
+            stream.codec_context.name,
+            cores,
+        )
 
 
 def short_reason(exc: BaseException) -> str:
