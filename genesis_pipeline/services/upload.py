@@ -692,8 +692,11 @@ def _bytes_noted(
     sent, last = [0], [0.0]
     lock = threading.Lock()
 
+    digits = 1 if size < 10e6 else 0  # "0.4 of 0.9 MB", "120 of 800 MB"
+
     def note() -> None:
-        progress(index, count, f"copying {src.name}: {sent[0] / 1e6:.0f} of {size / 1e6:.0f} MB")
+        done, whole = f"{sent[0] / 1e6:.{digits}f}", f"{size / 1e6:.{digits}f}"
+        progress(index, count, f"copying {src.name}: {done} of {whole} MB")
 
     def on_bytes(n: int) -> None:
         with lock:

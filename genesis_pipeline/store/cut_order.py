@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline.errors import NotFoundError
 from genesis_pipeline.store.records import CutOrderActionRecord
@@ -89,7 +89,7 @@ _ACTIONS = (
 )
 
 
-def _actions(rows: list[tuple]) -> list[CutOrderActionRecord]:
+def _actions(rows: list[tuple[Any, ...]]) -> list[CutOrderActionRecord]:
     return [
         CutOrderActionRecord(
             id=int(i), action=str(a), label=str(lb), actor=str(who), created_at=at, undone=bool(u)

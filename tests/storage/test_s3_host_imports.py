@@ -41,8 +41,9 @@ def test_host_folder_imports_are_copied_into_s3_under_ray(
     assert store.location(recorded).startswith("s3://")
     assert not added.media.imported  # the copy is the project's; the original stays
     assert src.is_file()
-    mb = f"{size / 1e6:.0f} MB"
-    assert notes[0] == f"copying tone.mp4: 0 of {mb}" and f"copying tone.mp4: {mb} of {mb}" in notes
+    mb = f"{size / 1e6:.1f}"  # a small file: megabytes with one decimal
+    assert notes[0] == f"copying tone.mp4: 0.0 of {mb} MB"
+    assert notes[-2:] == [f"copying tone.mp4: {mb} of {mb} MB", "done"]
     # Not kept on the app host: the workers fetch it from S3.
     assert not list((store.home / "storage-cache").rglob("*.mp4"))
 
@@ -72,7 +73,7 @@ def test_a_multipart_copy_notes_its_bytes_as_they_go(
     assert store.object_size(added.media.path) == size
     sent = [float(m[1]) for n in notes if (m := re.match(r"copying room-tone\.wav: (\d+) of", n))]
     assert sent == sorted(sent) and sent[0] == 0 and len(set(sent)) >= 3, notes
-    assert sent[-1] == round(size / 1e6)
+    assert sent[-1] == round(size / 1e6) and notes[-1] == "done"
 
 
 def test_host_folder_imports_stay_in_place_with_the_local_executor(

@@ -166,6 +166,7 @@ class RayExecutor:
         self._turn = itertools.count()
         self._token = uuid.uuid4().hex[:12]
         self._before: list[Callable[[], None]] = []
+        self._refused: GenesisError | None = None  # a check before work failed: every step fails
 
     @property
     def placements(self) -> dict[int, dict[str, Any]]:
@@ -502,12 +503,15 @@ class RayExecutor:
     def run(self, calls: Sequence[Call[R]], progress: StepProgress) -> Iterator[tuple[int, R]]:
         if not calls:
             return  # a step whose calls all hit the cache: Ray is not even imported
-        while True:  # each check taken off first (it may send calls of its own), run once
-            with self._lock:
-                check = self._before.pop(0) if self._before else None
-            if check is None:
-                break
-            check()
+        with self._lock:  # a step at once with this one waits for the checks and their verdict
+            if self._refused is not None:
+                raise self._refused
+            while self._before:  # each taken off first: a check may send calls of its own
+                try:
+                    self._before.pop(0)()
+                except GenesisError as exc:
+                    self._refused = exc
+                    raise
         import ray
 
         self.connect()
