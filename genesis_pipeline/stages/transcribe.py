@@ -64,7 +64,8 @@ class TranscribeParams:
         vad_threshold: Silero speech probability above which a frame counts as speech.
         refine_words: Move word edges onto the pauses in the audio (:func:`refine_word_times`):
             faster-whisper's edges land late, 140 ms median and 450 ms p95 from the truth;
-            snapped, 3 ms and 270 ms (``benchmarks/word_timings.py``).
+            snapped, 3 ms and 9 ms (``benchmarks/word_timings.py``; the 4% of edges still
+            more than 150 ms off are mostly words beside one Whisper did not hear).
     """
 
     language: str | None = None
@@ -420,16 +421,32 @@ FRAME_S = 0.01
 QUIET_DB = 35.0
 MIN_PAUSE_S = 0.02
 SNAP_WINDOW_S = 0.35
+# Which pause: a stop consonant inside a word ("detec|ted", "in|tro") makes a short silence, often
+# nearer Whisper's boundary than the gap between the words, and a word gap is longer: in the
+# benchmark's espeak-ng speech, closures inside words last 20-50 ms and word gaps 20-120 ms. So a
+# pause's distance from the boundary is reduced by PAUSE_WEIGHT times its length, counted up to
+# PAUSE_FULL_S (a longer pause is surely a gap: past it, length tells nothing more). Measured
+# (benchmarks/word_timings.py, word edges more than 150 ms off of 366 on seeds 0-2): 21 without
+# the weight, 14 with it (12 and 16 on seeds 3-5 and 6-8); weights 3.5 to 8 give the same, 3
+# leaves 17 and 2.5 leaves 19. Espeak's closures are short; a speaker's can reach 100 ms.
+PAUSE_WEIGHT = 4.0
+PAUSE_FULL_S = 0.15
 # A word is marked uncertain when Whisper was unsure of it (probability below
 # UNCERTAIN_PROBABILITY) or of a neighbour (below UNCERTAIN_NEIGHBOUR: a misheard neighbour drags
 # the boundary they share), or when it lasts less than UNCERTAIN_SHORT_S or more than
-# UNCERTAIN_LONG_S. Measured (benchmarks/word_timings.py): these catch 22 of the 32 words more
-# than 150 ms off among 183, flagging 46; a large snap predicted nothing (Whisper's phrase-final
-# ends run 0.8 s into the pause and are snapped right).
+# UNCERTAIN_LONG_S, or when a snapped word still holds a pause of UNCERTAIN_HELD_PAUSE_S or more
+# (longer than any closure inside a word measured, 50 ms: it swallowed a word Whisper did not
+# hear, or was cut at a closure and its neighbour holds the gap). Measured
+# (benchmarks/word_timings.py, 183 paired words a set of 3 seeds): they catch 13 of the 14 words
+# more than 150 ms off on seeds 0-2 (12 without the held pause), 7 of 12 on seeds 3-5 and 10 of
+# 16 on seeds 6-8, flagging 41-44; the rest are words Whisper was sure of (p >= 0.6) beside a
+# word it dropped, or "detected|at" cut at the "t". A large snap predicted nothing (Whisper's
+# phrase-final ends run 0.8 s into the pause and are snapped right).
 UNCERTAIN_PROBABILITY = 0.55
 UNCERTAIN_NEIGHBOUR = 0.35
 UNCERTAIN_SHORT_S = 0.08
 UNCERTAIN_LONG_S = 1.0
+UNCERTAIN_HELD_PAUSE_S = 0.06
 
 
 def pauses(samples: np.ndarray, rate: int = SAMPLE_RATE) -> tuple[np.ndarray, np.ndarray]:
@@ -459,9 +476,10 @@ def _assign(
     ends: np.ndarray,
 ) -> list[int | None]:
     """The pause each word boundary moves onto, or None: the cheapest assignment in which
-    pauses are used once and in order (Viterbi), a boundary costing its distance to its pause,
-    or :data:`SNAP_WINDOW_S` when it keeps Whisper's time. Boundary ``i`` may only use a pause
-    strictly between ``lows[i]`` and ``highs[i]`` (its words' outer edges)."""
+    pauses are used once and in order (Viterbi), a boundary costing its distance to its pause
+    less :data:`PAUSE_WEIGHT` times the pause's length, or :data:`SNAP_WINDOW_S` when it keeps
+    Whisper's time. Boundary ``i`` may only use a pause strictly between ``lows[i]`` and
+    ``highs[i]`` (its neighbouring boundaries)."""
     import numpy as np
 
     Chain = tuple[int, int | None, Any] | None
@@ -477,7 +495,9 @@ def _assign(
                 new[last] = keep
             for j in near:
                 if j > last:
-                    moved = cost + abs(min(max(b, starts[j]), ends[j]) - b)
+                    near_edge = min(max(b, starts[j]), ends[j])
+                    longer = PAUSE_WEIGHT * min(ends[j] - starts[j], PAUSE_FULL_S)
+                    moved = cost + abs(near_edge - b) - longer
                     if j not in new or moved < new[j][0]:
                         new[j] = (moved, (i, j, chain))
         # States whose last pause lies before every pause still reachable are alike: keep one.
@@ -500,10 +520,11 @@ def refine_word_times(
     ``samples`` (16 kHz mono, starting ``offset`` seconds into the media) and marked
     :func:`uncertain` where their timing may be off.
 
-    Each boundary between two words moves onto the nearest pause (:func:`pauses`, after taking
-    off Whisper's lag, pauses used once and in order: :func:`_assign`); then a word edge left
-    inside a pause moves to the pause's speech side. A boundary with no pause near it (words
-    run together) keeps Whisper's time. With ``snap`` off only the marks are set.
+    Each boundary between two words moves onto the nearest pause, longer pauses counting as
+    nearer (:func:`pauses`, after taking off Whisper's lag, pauses used once and in order:
+    :func:`_assign`); then a word edge left inside a pause moves to the pause's speech side. A
+    boundary with no pause near it (words run together) keeps Whisper's time. With ``snap`` off
+    only the marks are set.
     """
     import numpy as np
 
@@ -512,8 +533,12 @@ def refine_word_times(
         starts, ends = pauses(samples)
         starts, ends = starts + offset, ends + offset
         bounds = np.array([(a.end + b.start) / 2 for a, b in itertools.pairwise(words)])
-        lows = [w.start for w in words[:-1]]
-        highs = [w.end for w in words[1:]]
+        # A boundary may move as far as its neighbouring boundaries, not only within its two
+        # words as Whisper timed them: Whisper starts a phrase's first word up to 0.4 s late
+        # ("the", "a"), past the gap after it. Edges more than 150 ms off, of 366 on seeds
+        # 0-2 of benchmarks/word_timings.py: 32 bounded by the words, 21 by the boundaries.
+        lows = [words[0].start, *bounds[:-1]]
+        highs = [*bounds[1:], words[-1].end]
         first = _assign(bounds, lows, highs, starts, ends)
         lags = [bounds[i] - (starts[j] + ends[j]) / 2 for i, j in enumerate(first) if j is not None]
         lag = float(np.median(lags)) if lags else 0.0
@@ -527,6 +552,11 @@ def refine_word_times(
             k = int(np.searchsorted(starts, t[1], side="right")) - 1
             if k >= 0 and t[1] < ends[k] and starts[k] > t[0]:
                 t[1] = float(starts[k])
+    held = [0.0] * len(words)
+    if snap and len(words) > 1:
+        for k, (a, b) in enumerate(times):
+            inside = (starts > a) & (ends < b)
+            held[k] = float((ends[inside] - starts[inside]).max()) if inside.any() else 0.0
     neighbours = [
         min([words[j].probability for j in (i - 1, i + 1) if 0 <= j < len(words)] or [1.0])
         for i in range(len(words))
@@ -536,20 +566,25 @@ def refine_word_times(
             w,
             start=round(a, 3),
             end=round(b, 3),
-            timing_uncertain=uncertain(w.probability, n, b - a),
+            timing_uncertain=uncertain(w.probability, n, b - a, h),
         )
-        for w, (a, b), n in zip(words, times, neighbours, strict=True)
+        for w, (a, b), n, h in zip(words, times, neighbours, held, strict=True)
     )
 
 
-def uncertain(probability: float, neighbour_probability: float, duration: float) -> bool:
+def uncertain(
+    probability: float, neighbour_probability: float, duration: float, held_pause: float = 0.0
+) -> bool:
     """Whether a word's timing may be well off: Whisper was unsure of it (probability below
-    :data:`UNCERTAIN_PROBABILITY`) or of a neighbour (below :data:`UNCERTAIN_NEIGHBOUR`), or
-    it lasts less than :data:`UNCERTAIN_SHORT_S` or more than :data:`UNCERTAIN_LONG_S`."""
+    :data:`UNCERTAIN_PROBABILITY`) or of a neighbour (below :data:`UNCERTAIN_NEIGHBOUR`), it
+    lasts less than :data:`UNCERTAIN_SHORT_S` or more than :data:`UNCERTAIN_LONG_S`, or its
+    longest pause inside (``held_pause``, seconds; snapped words only) is at least
+    :data:`UNCERTAIN_HELD_PAUSE_S`."""
     return (
         probability < UNCERTAIN_PROBABILITY
         or neighbour_probability < UNCERTAIN_NEIGHBOUR
         or not UNCERTAIN_SHORT_S <= duration <= UNCERTAIN_LONG_S
+        or held_pause >= UNCERTAIN_HELD_PAUSE_S
     )
 
 

@@ -53,14 +53,14 @@ def test_the_truth_is_each_words_audible_extent(spoken: SpokenWords) -> None:
 
 
 def test_refined_word_timings_meet_the_goals(spoken: SpokenWords, whisper_model) -> None:
-    """Median |error| <= 50 ms, no word outside its phrase, and better than faster-whisper's
-    own timings. The p95 goal of 150 ms holds for the words not marked uncertain (over all
-    words it does not: see benchmarks/word_timings.py)."""
+    """Median |error| <= 50 ms, 95th percentile <= 150 ms, no word outside its phrase, and
+    better than faster-whisper's own timings; the words not marked uncertain do better still."""
     transcript = transcribe(spoken.path, whisper_model)
     refined = _score(spoken, transcript)
     sure = _score(spoken, transcript, sure_only=True)
     assert sure.paired >= 0.6 * refined.paired
-    assert sure.quantile(0.5) <= 0.050 and sure.quantile(0.95) <= 0.150, sure
+    assert sure.quantile(0.5) <= 0.050 and sure.quantile(0.95) <= 0.050, sure
+    assert refined.quantile(0.95) <= 0.150, refined
     plain = TranscribeParams(refine_words=False)
     raw = _score(spoken, transcribe(spoken.path, whisper_model, plain))
     assert refined.paired >= 0.8 * refined.truth
@@ -92,6 +92,62 @@ def test_boundaries_move_onto_pauses_after_whispers_lag() -> None:
     same = refine_word_times(late, audio, snap=False)
     assert [(w.start, w.end) for w in same] == [(w.start, w.end) for w in late]
     assert [w.timing_uncertain for w in same] == [False, True, False]
+
+
+def _speech(spans: list[tuple[float, float]], seconds: float = 4.0) -> np.ndarray:
+    rate = 16_000
+    rng = np.random.default_rng(0)
+    audio = np.zeros(int(seconds * rate), dtype=np.int16)
+    for a, b in spans:
+        audio[round(a * rate) : round(b * rate)] = rng.normal(0, 4000, round((b - a) * rate))
+    return audio
+
+
+def test_a_stop_inside_a_word_is_not_taken_for_the_gap_after_it() -> None:
+    # "detected" holds a 40 ms closure (1.40-1.44) nearer Whisper's boundary, once its lag of
+    # 0.1 s is taken off, than the 100 ms gap before "at" (1.70-1.80): the longer pause wins.
+    audio = _speech([(0.5, 0.9), (1.0, 1.4), (1.44, 1.7), (1.8, 2.1), (2.2, 2.6)])
+    late = [
+        _word("one", 0.6, 1.05),
+        _word("detected", 1.05, 1.58),
+        _word("at", 1.58, 2.25),
+        _word("four", 2.25, 2.7),
+    ]
+    got = refine_word_times(late, audio)
+    assert [(w.start, w.end) for w in got] == [(0.6, 0.9), (1.0, 1.7), (1.8, 2.1), (2.2, 2.6)]
+    assert not any(w.timing_uncertain for w in got)
+
+
+def test_a_first_word_whisper_starts_late_gives_back_the_gap_it_ran_past() -> None:
+    # After a long pause "the" is spoken 2.4-2.7 and "narrator" 2.8-3.3; Whisper starts "the"
+    # at 2.85, past the gap between them, and puts their boundary at 2.95.
+    audio = _speech([(0.5, 0.9), (1.0, 1.4), (2.4, 2.7), (2.8, 3.3), (3.4, 3.8)], 4.5)
+    late = [
+        _word("one", 0.6, 1.05),
+        _word("two", 1.05, 1.6),
+        _word("the", 2.85, 2.95),
+        _word("narrator", 2.95, 3.45),
+        _word("five", 3.45, 3.9),
+    ]
+    got = refine_word_times(late, audio)
+    assert [(w.start, w.end) for w in got] == [
+        (0.6, 0.9),
+        (1.0, 1.4),
+        (2.4, 2.7),
+        (2.8, 3.3),
+        (3.4, 3.8),
+    ]
+
+
+def test_a_word_still_holding_a_gap_is_uncertain() -> None:
+    # Whisper heard one word where two were spoken (a 100 ms gap between them): the snapped
+    # word holds the gap, longer than any stop closure, so its timing is marked uncertain.
+    audio = _speech([(0.5, 0.9), (1.0, 1.3), (1.4, 1.7), (1.8, 2.2)])
+    words = [_word("one", 0.6, 1.05), _word("merged", 1.05, 1.85), _word("four", 1.85, 2.3)]
+    got = refine_word_times(words, audio)
+    assert (got[1].start, got[1].end) == (1.0, 1.7)
+    assert [w.timing_uncertain for w in got] == [False, True, False]
+    assert uncertain(0.9, 0.9, 0.5, held_pause=0.1) and not uncertain(0.9, 0.9, 0.5, 0.04)
 
 
 def test_words_run_together_keep_whispers_times() -> None:
