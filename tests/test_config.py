@@ -35,6 +35,7 @@ def test_from_env_reads_every_variable(tmp_path: Path) -> None:
         ("GENESIS_CAPTION_BATCH_SIZE", "-2"),
         ("GENESIS_MAX_UPLOAD_MB", "0"),
         ("GENESIS_OFFLINE", "maybe"),
+        ("GENESIS_RUN_NICE", "20"),
     ],
 )
 def test_bad_values_name_the_variable(var: str, value: str) -> None:

@@ -142,6 +142,9 @@ def test_background_run_starting_refusal_and_end(
     )
     assert environ["GENESIS_HOME"] == str(store.settings.home)
     assert environ["GENESIS_OFFLINE"] == "1" and "GENESIS_IMPORT_DIR" not in environ
+    # Below the app and the API that started it (GENESIS_RUN_NICE, 10 by default).
+    argv = Path(f"/proc/{worker}/cmdline").read_text().split("\0")
+    assert argv[argv.index("--nice") + 1] == str(store.settings.run_nice) == "10"
     with pytest.raises(RunInProgressError, match="already in progress"):
         start_background_run(store, pid, actor=ADMIN)
 
