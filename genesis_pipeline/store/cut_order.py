@@ -101,7 +101,7 @@ def _actions(rows: list[tuple[Any, ...]]) -> list[CutOrderActionRecord]:
 def list_actions(con: Connection, project_id: int, limit: int = 20) -> list[CutOrderActionRecord]:
     """The project's latest order actions, newest first."""
     rows = con.execute(
-        f"{_ACTIONS} WHERE project_id = ? ORDER BY id DESC LIMIT ?", [project_id, int(limit)]
+        _ACTIONS + " WHERE project_id = ? ORDER BY id DESC LIMIT ?", [project_id, int(limit)]
     ).fetchall()
     return _actions(rows)
 
@@ -130,4 +130,4 @@ def undo_last(con: Connection, project_id: int) -> CutOrderActionRecord:
             con, project_id, kind, {(int(m), int(f)): int(p) for k, m, f, p in before if k == kind}
         )
     con.execute("UPDATE cut_order_actions SET undone_at = now() WHERE id = ?", [action_id])
-    return _actions(con.execute(f"{_ACTIONS} WHERE id = ?", [action_id]).fetchall())[0]
+    return _actions(con.execute(_ACTIONS + " WHERE id = ?", [action_id]).fetchall())[0]

@@ -60,7 +60,9 @@ def wait_for_step(
         if proc.poll() is not None:
             return False
         name, _status = current_step(store, project_id)
-        if name == step:
+        # ``step`` alone, or first of steps running at once ("transcribe + scenes"): the later
+        # one is waited for alone, once the one beside it is done.
+        if name is not None and (name == step or name.startswith(f"{step} + ")):
             return True
         time.sleep(0.02)
     return False
