@@ -170,8 +170,8 @@ class StepRecorder:
             if self._running:
                 # A step that ran beside others shows as done while they go on.
                 self._write(self._progress_doc())
-            # Otherwise written with what comes next (a later step's delayed start, a progress
-            # row, the run's close): one short transaction.
+            # Otherwise written with what comes next (a later step's delayed start or the run's
+            # close): one short transaction.
 
     def fail_current(
         self, error: str, error_type: str, steps: tuple[str, ...], models: dict[str, Any]
