@@ -254,14 +254,27 @@ def cmd_finalize_upload(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_process_project(args: argparse.Namespace) -> int:
+def _lower_priority(nice: int) -> None:
+    """Run this process ``nice`` levels lower (``--nice``).
+
+    Raises:
+        InvalidSettingError: not 0 to 19 (raising a priority needs root).
+    """
     import os
 
+    from genesis_pipeline.errors import InvalidSettingError
+
+    if not 0 <= nice <= 19:
+        raise InvalidSettingError("--nice", f"{nice}: must be 0 to 19 (a nice level)")
+    if nice:
+        os.nice(nice)
+
+
+def cmd_process_project(args: argparse.Namespace) -> int:
     from genesis_pipeline.runs.options import RunOptions
     from genesis_pipeline.runs.pipeline import ProjectPipelineService
 
-    if args.nice:
-        os.nice(args.nice)
+    _lower_priority(args.nice)
 
     options = RunOptions(
         force=args.force,
@@ -313,12 +326,9 @@ def cmd_process_project(args: argparse.Namespace) -> int:
 
 def cmd_make_proxies(args: argparse.Namespace) -> int:
     """Make the playable copies a project's footage needs (what the app runs in the background)."""
-    import os
-
     from genesis_pipeline.runs.proxy_worker import ProxiesMade, make_project_proxies
 
-    if args.nice:
-        os.nice(args.nice)
+    _lower_priority(args.nice)
     bar = _Bar(not args.quiet)
     try:
         outcomes = make_project_proxies(

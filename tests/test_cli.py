@@ -233,6 +233,7 @@ def test_process_with_voiceover_end_to_end(
         (["--render-mode", "fast"], "--render-mode"),
         (["--narration-overrun", "fade"], "--narration-overrun"),
         (["--subtitles", "hard"], "--subtitles"),
+        (["--nice", "-5"], "--nice"),
     ],
 )
 def test_bad_run_settings_exit_2(

@@ -122,7 +122,11 @@ def chapter_block(block: OrderBlock, place: int, count: int, rows: pd.DataFrame)
 
 scenes = reads.scenes(pid)
 if scenes.empty:
-    st.info("No scenes yet: add footage on **Upload** and process it on the **Run** page.")
+    st.info(
+        "No scenes yet: add footage on **Upload** and process it on the **Run** page."
+        if state.can("manage")
+        else "No scenes yet: they appear once footage is added and processed."
+    )
     st.stop()
 order = reads.cut_order(pid)
 

@@ -234,7 +234,11 @@ for entry in reversed(projects):
                 width="stretch",
             )
         else:
-            st.caption("No footage yet: add some on the **Upload** page.")
+            st.caption(
+                "No footage yet: add some on the **Upload** page."
+                if state.can("manage")
+                else "No footage yet: an admin adds it on the Upload page."
+            )
         if run and run.error:
             st.error(f"Last run failed: {run.error}")
         if renders:

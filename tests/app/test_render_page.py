@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +18,7 @@ from genesis_pipeline.config import Settings
 from genesis_pipeline.media.probe import probe
 from genesis_pipeline.media.synth import Shot, make_footage
 from genesis_pipeline.runs.control import list_runs, run_state, wait_for_run
+from genesis_pipeline.runs.launch import last_launch
 from genesis_pipeline.runs.options import RunOptions
 from genesis_pipeline.runs.pipeline import ProjectPipelineService
 from genesis_pipeline.services.projects import create_project
@@ -78,6 +85,34 @@ def test_nothing_approved_is_refused(render_project, open_page) -> None:
         reset_reviews(store, pid, actor=ADMIN)
 
 
+@contextlib.contextmanager
+def worker_held(store: Store, pid: int) -> Iterator[list[int]]:
+    """Stop (SIGSTOP) the next run worker launched for the project as soon as it appears, and
+    let it go on leaving the block: the pages are checked while a run is going however fast the
+    render is against the page's own runs on a busy machine (it took 2.5 s, a page rerun under
+    CI load longer)."""
+    since, held, done = time.time(), [], threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            launch = last_launch(store, f"project-{pid}")
+            if launch is not None and launch.at >= since:
+                os.kill(launch.pid, signal.SIGSTOP)
+                held.append(launch.pid)
+                return
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield held
+    finally:
+        done.set()
+        watcher.join()
+        for worker in held:
+            os.kill(worker, signal.SIGCONT)
+
+
 def test_render_runs_in_a_worker_and_is_listed(render_project, open_page) -> None:
     store, pid, _ = render_project
     assert render_history(store, pid) == []
@@ -85,16 +120,18 @@ def test_render_runs_in_a_worker_and_is_listed(render_project, open_page) -> Non
     at = open_page()
     other = open_page()  # a second browser tab, opened before the render starts
     assert "No render yet" in texts(at)
-    at.button(key="render_start").click().run()
-    assert_no_exception(at)
-    assert run_state(store, pid).active, "no worker was started"
-    assert at.button(key="render_start").disabled
-    assert at.get("progress"), "no progress bar while rendering"
-    # The other tab cannot start a second run: it shows the one going.
-    other.button(key="render_start").click().run()
-    assert_no_exception(other)
-    assert other.button(key="render_start").disabled
-    assert "is going" in texts(other)
+    with worker_held(store, pid) as held:
+        at.button(key="render_start").click().run()
+        assert_no_exception(at)
+        assert held, "no worker was started"
+        assert run_state(store, pid).active
+        assert at.button(key="render_start").disabled
+        assert at.get("progress"), "no progress bar while rendering"
+        # The other tab cannot start a second run: it shows the one going.
+        other.button(key="render_start").click().run()
+        assert_no_exception(other)
+        assert other.button(key="render_start").disabled
+        assert "is going" in texts(other)
     run = wait_for_run(store, pid, timeout_s=120)
     assert run is not None and run.status == "succeeded", run and run.error
     assert len(list_runs(store, pid)) == runs + 1
