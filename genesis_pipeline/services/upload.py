@@ -689,21 +689,21 @@ def _bytes_noted(
     if progress is None:
         return None
     size = src.stat().st_size
-    sent, last = [0], [0.0]
+    sent, last = 0, 0.0
     lock = threading.Lock()
-
     digits = 1 if size < 10e6 else 0  # "0.4 of 0.9 MB", "120 of 800 MB"
 
     def note() -> None:
-        done, whole = f"{sent[0] / 1e6:.{digits}f}", f"{size / 1e6:.{digits}f}"
+        done, whole = f"{sent / 1e6:.{digits}f}", f"{size / 1e6:.{digits}f}"
         progress(index, count, f"copying {src.name}: {done} of {whole} MB")
 
     def on_bytes(n: int) -> None:
+        nonlocal sent, last
         with lock:
-            sent[0] += n
+            sent += n
             now = time.monotonic()
-            if now - last[0] >= COPY_NOTE_S or sent[0] >= size:
-                last[0] = now
+            if now - last >= COPY_NOTE_S or sent >= size:
+                last = now
                 note()
 
     note()
