@@ -75,7 +75,7 @@ def load_chapter_inputs(store: Store, project_id: int) -> ChapterInputs:
     with store.db.read() as con:
         offsets = media_sql.timeline_offsets(con, project_id)
         scenes = scenes_sql.scenes_for_project(con, project_id)
-        words = transcripts_sql.words_for_project(con, project_id)
+        words = transcripts_sql.word_timings_for_project(con, project_id)
         media = {m.id: m for m in media_sql.list_for_project(con, project_id)}
         trims = review_sql.trims(con, project_id)
     ch_scenes = []
@@ -100,12 +100,12 @@ def load_chapter_inputs(store: Store, project_id: int) -> ChapterInputs:
         kept_s[scene.id] = kept_range(scene, fps, trim).duration_s
     ch_words = [
         TimedWord(
-            word=str(w.word),
-            start_s=offsets[int(w.media_id)] + float(w.start_s),
-            end_s=offsets[int(w.media_id)] + float(w.end_s),
+            word=w.word,
+            start_s=offsets[w.media_id] + w.start_s,
+            end_s=offsets[w.media_id] + w.end_s,
         )
-        for w in words.itertuples()
-        if int(w.media_id) in offsets
+        for w in words
+        if w.media_id in offsets
     ]
     ch_words.sort(key=lambda w: w.start_s)
     return ChapterInputs(tuple(ch_scenes), tuple(ch_words), offsets, frames, kept_s)

@@ -4,6 +4,7 @@ on it."""
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -109,7 +110,7 @@ def load_cut(store: Store, project_id: int) -> CutPlan:
         scenes = scenes_sql.scenes_for_project(con, project_id)
         media = {m.id: m for m in media_sql.list_for_project(con, project_id)}
         chapters = chapters_sql.chapters_for_project(con, project_id)
-        words = transcripts_sql.words_for_project(con, project_id)
+        words = transcripts_sql.word_timings_for_project(con, project_id)
         trims = review_sql.trims(con, project_id)
         order = cut_order.order_from(
             scenes,
@@ -145,12 +146,8 @@ def load_cut(store: Store, project_id: int) -> CutPlan:
         )
     spans.sort(key=lambda c: c.start_s)
     speech: list[tuple[float, float]] = []
-    for media_id, group in words.groupby("media_id"):
-        speech += map_intervals(
-            segments,
-            int(media_id),
-            zip(group.start_s.astype(float), group.end_s.astype(float), strict=True),
-        )
+    for media_id, group in itertools.groupby(words, key=lambda w: w.media_id):
+        speech += map_intervals(segments, media_id, ((w.start_s, w.end_s) for w in group))
     speech.sort()
     return CutPlan(
         segments=tuple(segments),

@@ -1,19 +1,28 @@
-"""DuckDB access: short-lived connections, a file lock, retries, numbered migrations.
+"""DuckDB access: short-lived attachments, a file lock, retries, numbered migrations.
 
 DuckDB lets one process write at a time, and while a process holds the file open for writing no
 other process can open it at all. The app, the CLI and background runs share one data dir, so:
 
-* every connection is short-lived (open, one transaction, close) - never cache one;
+* the file is held open only for one unit of work (one read, one write transaction) - never
+  longer;
 * readers take a shared ``flock`` and writers an exclusive one on ``genesis.duckdb.lock``, so
   Genesis processes queue instead of colliding (flock is per open file, so threads queue too);
 * an open that still fails (a foreign process holds the file) is retried with backoff and only
   after ``timeout_s`` becomes :class:`StoreBusyError`.
+
+Opening is cheap: each process keeps one in-memory DuckDB *engine* and ``ATTACH``es the file to
+it for a unit of work, ``DETACH``ing it after. A fresh ``duckdb.connect`` builds a whole database
+instance (its catalog of built-in functions) every time, 30-40 ms of CPU here; an attach of the
+same file costs 2 ms for reading and 10 ms for a write (the checkpoint at detach included).
+Threads reading at once share one read-only attachment (counted; the last one out detaches it);
+a writer holds the exclusive lock, so it is always alone with its read-write attachment.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 import random
@@ -34,6 +43,44 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = 120.0
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
+
+
+class _Engine:
+    """This process's in-memory DuckDB instance and the store files attached to it.
+
+    Files are attached under an alias derived from their path; an attachment lives while some
+    unit of work in this process uses it. A forked child makes its own engine (a DuckDB
+    instance's threads do not survive ``fork``).
+    """
+
+    def __init__(self) -> None:
+        import duckdb
+
+        self.pid = os.getpid()
+        self.base = duckdb.connect(":memory:")
+        self.lock = threading.Lock()  # the base connection and the table below
+        self.users: dict[str, int] = {}  # alias -> units of work using it
+        self.gates: dict[str, threading.Lock] = {}  # alias -> serialises attach/detach
+
+    def gate(self, alias: str) -> threading.Lock:
+        with self.lock:
+            return self.gates.setdefault(alias, threading.Lock())
+
+    def cursor(self) -> Connection:
+        with self.lock:
+            return self.base.cursor()
+
+
+_engine: _Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def _the_engine() -> _Engine:
+    global _engine
+    with _engine_lock:
+        if _engine is None or _engine.pid != os.getpid():
+            _engine = _Engine()  # an inherited engine is left alone, never closed
+        return _engine
 
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -96,14 +143,29 @@ class Database:
             if fd >= 0:
                 os.close(fd)  # releases the main lock
 
-    def _open(self, read_only: bool) -> Connection:
+    @property
+    def alias(self) -> str:
+        """The name this file is attached under in the process's engine."""
+        return "genesis_" + hashlib.sha1(str(self.path.resolve()).encode()).hexdigest()[:16]
+
+    @property
+    def in_use(self) -> int:
+        """How many units of work in this process hold the file attached now (0: not open)."""
+        return _the_engine().users.get(self.alias, 0)
+
+    def _attach(self, engine: _Engine, read_only: bool) -> None:
+        """Attach the file to ``engine``, waiting for a program outside Genesis' lock."""
         import duckdb
 
+        path = str(self.path).replace("'", "''")
+        mode = "READ_ONLY" if read_only else "READ_WRITE"
         deadline = time.monotonic() + self.timeout_s
         delay = 0.01
         while True:
+            cur = engine.cursor()
             try:
-                return duckdb.connect(str(self.path), read_only=read_only)
+                cur.execute(f"ATTACH '{path}' AS \"{self.alias}\" ({mode})")
+                return
             except duckdb.IOException as exc:
                 # A process outside Genesis' lock (a notebook's long-lived connection, the
                 # duckdb CLI) holds the file: wait for it, then give up with a clear message.
@@ -114,8 +176,40 @@ class Database:
                             f"({str(exc).split(':', 1)[-1].strip()[:160]})"
                         ) from None
                     raise
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 0.5)
+            finally:
+                cur.close()
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.5)
+
+    def _detach(self, engine: _Engine) -> None:
+        cur = engine.cursor()
+        try:
+            cur.execute(f'DETACH "{self.alias}"')
+        finally:
+            cur.close()
+
+    @contextlib.contextmanager
+    def _open(self, read_only: bool) -> Iterator[Connection]:
+        """A connection whose default database is this file, for one unit of work. Call with
+        the file lock held: shared for reading, exclusive for writing."""
+        engine = _the_engine()
+        alias = self.alias
+        with engine.gate(alias):
+            if engine.users.get(alias, 0) == 0:
+                self._attach(engine, read_only)
+            engine.users[alias] = engine.users.get(alias, 0) + 1
+        try:
+            con = engine.cursor()
+            try:
+                con.execute(f'USE "{alias}"')
+                yield con
+            finally:
+                con.close()
+        finally:
+            with engine.gate(alias):
+                engine.users[alias] -= 1
+                if engine.users[alias] == 0:
+                    self._detach(engine)
 
     # -- public --------------------------------------------------------------------------------
     def ensure_schema(self) -> None:
@@ -126,41 +220,29 @@ class Database:
         with _migrate_lock:
             if key in _migrated:
                 return
-            with self._flock(exclusive=True):
-                con = self._open(read_only=False)
-                try:
-                    _apply_migrations(con)
-                finally:
-                    con.close()
+            with self._flock(exclusive=True), self._open(read_only=False) as con:
+                _apply_migrations(con)
             _migrated.add(key)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only connection for one unit of reading."""
         self.ensure_schema()
-        with self._flock(exclusive=False):
-            con = self._open(read_only=True)
-            try:
-                yield con
-            finally:
-                con.close()
+        with self._flock(exclusive=False), self._open(read_only=True) as con:
+            yield con
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """A connection inside one transaction: committed on success, rolled back on error."""
         self.ensure_schema()
-        with self._flock(exclusive=True):
-            con = self._open(read_only=False)
+        with self._flock(exclusive=True), self._open(read_only=False) as con:
+            con.execute("BEGIN TRANSACTION")
             try:
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    yield con
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
-                con.execute("COMMIT")
-            finally:
-                con.close()
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
 
 
 def _apply_migrations(con: Connection) -> None:

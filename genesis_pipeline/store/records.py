@@ -203,6 +203,16 @@ class TranscriptRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class WordTiming:
+    """One transcript word with its time in its file (what chapter rules read)."""
+
+    media_id: int
+    word: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class TranscriptSummaryRow:
     """Per media file, in project order: whether it was transcribed and what came out."""
 

@@ -7,12 +7,17 @@ the transcribe step when the stored ``cache_key`` already matches.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from genesis_pipeline import serde
 from genesis_pipeline.store.frames import insert_frame
-from genesis_pipeline.store.records import SegmentRecord, TranscriptRecord, TranscriptSummaryRow
+from genesis_pipeline.store.records import (
+    SegmentRecord,
+    TranscriptRecord,
+    TranscriptSummaryRow,
+    WordTiming,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,6 +99,36 @@ def words_for_project(con: Connection, project_id: int) -> pd.DataFrame:
         " FROM transcript_words WHERE project_id = ? ORDER BY media_id, idx",
         [project_id],
     ).df()
+
+
+def word_timings_for_project(con: Connection, project_id: int) -> list[WordTiming]:
+    """Every word of the project with its times, by media file and order (no data frame:
+    callers that only walk the words need not import pandas)."""
+    rows = con.execute(
+        "SELECT media_id, word, start_s, end_s FROM transcript_words WHERE project_id = ?"
+        " ORDER BY media_id, idx",
+        [project_id],
+    ).fetchall()
+    return [WordTiming(int(m), str(w), float(s), float(e)) for m, w, s, e in rows]
+
+
+def word_confidence_in_scenes(
+    con: Connection, scene_ids: Sequence[int]
+) -> dict[int, tuple[int, float | None]]:
+    """For each scene: how many words of its file's transcript have their midpoint inside it
+    (start inclusive, end exclusive) and their mean probability (``None`` without words)."""
+    rows = con.execute(
+        """
+        SELECT s.id, count(w.idx), avg(w.probability)
+        FROM scenes s
+        LEFT JOIN transcript_words w ON w.media_id = s.media_id
+            AND (w.start_s + w.end_s) / 2 >= s.start_s AND (w.start_s + w.end_s) / 2 < s.end_s
+        WHERE s.id IN (SELECT unnest(?::BIGINT[]))
+        GROUP BY s.id
+        """,
+        [list(scene_ids)],
+    ).fetchall()
+    return {int(sid): (int(n), float(mean) if n else None) for sid, n, mean in rows}
 
 
 def models_for_project(con: Connection, project_id: int) -> dict[int, str]:

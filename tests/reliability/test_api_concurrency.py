@@ -13,6 +13,7 @@ from support.actors import ADMIN
 from support.apiserver import api_server
 from support.procs import spawn, start_reviewer, store_for
 
+from genesis_pipeline.runs.control import list_runs
 from genesis_pipeline.services import access
 from genesis_pipeline.services.chapters import rules_history
 from genesis_pipeline.services.projects import create_project
@@ -68,8 +69,23 @@ def test_api_app_and_cli_run_at_once(tmp_path: Path, footage) -> None:
     assert "lock" not in err.lower()
     app_doc = json.loads(a_out)
     assert app_doc["errors"] == [] and api_errors == [], (app_doc["errors"][:3], api_errors[:3])
-    assert len(app_doc["done"]) >= 5 and len(api_done) >= 3
-    notes = {h.note for h in rules_history(store, pid)}
+    # Both reviewers wrote while the run held the project (counted by time, not by how many
+    # rounds a machine of this speed fits into one run).
+    (forced,) = [r for r in list_runs(store, pid) if r.status == "succeeded"]
+    history = rules_history(store, pid)
+    during = [
+        (h.note or "")[:3]
+        for h in history
+        if forced.started_at <= h.created_at
+        and (forced.ended_at is None or h.created_at <= forced.ended_at)
+    ]
+    assert during.count("app") >= 2 and during.count("api") >= 2, (
+        len(app_doc["done"]),
+        len(api_done),
+        forced.started_at,
+        forced.ended_at,
+    )
+    notes = {h.note for h in history}
     assert {f"app{i}" for i in app_doc["done"]} <= notes
     assert {f"api{i}" for i in api_done} <= notes
     audited = [e for e in access.audit_log(store, pid, limit=100_000)

@@ -150,3 +150,68 @@ def test_read_waits_for_writer(home: Path) -> None:
         assert scalar(con, "SELECT count(*) FROM projects") == 1
     t.join()
     assert order == ["write-start", "write-end", "read"]
+
+
+def _foreign_write(path: str) -> int:
+    """Open the file the way a program outside Genesis does: fails while anyone holds it."""
+    import duckdb
+
+    con = duckdb.connect(path)
+    try:
+        con.execute("INSERT INTO projects (name) VALUES ('foreign')")
+        row = con.execute("SELECT count(*) FROM projects").fetchone()
+        assert row is not None
+        return int(row[0])
+    finally:
+        con.close()
+
+
+def test_file_is_let_go_after_each_unit_of_work(home: Path) -> None:
+    """Reads and writes attach the file to the process's engine only while they run: right
+    after each, another process can open it for writing."""
+    path = home / "genesis.duckdb"
+    db = Database(path)
+    with db.write() as con:
+        con.execute("INSERT INTO projects (name) VALUES ('ours')")
+        assert db.in_use == 1
+    assert db.in_use == 0
+    with db.read() as con:
+        assert scalar(con, "SELECT count(*) FROM projects") == 1
+    assert db.in_use == 0
+    with mp.get_context("spawn").Pool(1) as pool:
+        assert pool.apply(_foreign_write, (str(path),)) == 2
+    with db.read() as con:  # and the foreign write is seen
+        assert scalar(con, "SELECT count(*) FROM projects") == 2
+
+
+def test_threads_reading_at_once_share_one_attachment(home: Path) -> None:
+    db = Database(home / "genesis.duckdb")
+    db.ensure_schema()
+    inside = threading.Barrier(3, timeout=30)
+    seen: list[int] = []
+
+    def reader() -> None:
+        with db.read() as con:
+            con.execute("SELECT count(*) FROM projects").fetchone()
+            inside.wait()  # all three hold a read at once
+            seen.append(db.in_use)
+            inside.wait()
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert seen == [3, 3, 3]
+    assert db.in_use == 0
+
+
+def test_a_failed_unit_of_work_lets_the_file_go(home: Path) -> None:
+    db = Database(home / "genesis.duckdb")
+    with pytest.raises(Exception, match="no_such_table"), db.read() as con:
+        con.execute("SELECT * FROM no_such_table")
+    with pytest.raises(Exception, match="no_such_table"), db.write() as con:
+        con.execute("SELECT * FROM no_such_table")
+    assert db.in_use == 0
+    with db.write() as con:  # the file is free for the next writer
+        con.execute("INSERT INTO projects (name) VALUES ('after')")

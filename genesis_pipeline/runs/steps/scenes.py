@@ -21,9 +21,6 @@ from genesis_pipeline.store.cache import MANIFEST, stage_key
 from genesis_pipeline.store.records import TranscriptConfidenceUpdate
 
 if TYPE_CHECKING:
-    import numpy as np
-    from numpy.typing import NDArray
-
     from genesis_pipeline.stages.scenes import SceneParams, Transition
 
 STAGE = tasks.SCENES_STAGE
@@ -203,32 +200,27 @@ def _publish_previews(ctx: RunContext, media_id: int, key: str) -> str:
 
 
 def update_transcript_confidence(ctx: RunContext) -> int:
-    """Store each scene's mean word probability (words whose midpoint lies in the scene)."""
+    """Store each scene's mean word probability (words whose midpoint lies in the scene), for
+    the scenes whose transcript changed since (nothing is read but the scenes when none did)."""
     transcript_keys = ctx.results.transcript_keys
     with ctx.store.db.read() as con:
         scenes = scenes_sql.scenes_for_project(con, ctx.project_id)
-        words = transcripts_sql.words_for_project(con, ctx.project_id)
-    updates: dict[int, TranscriptConfidenceUpdate] = {}
-    # Per media file: its words' midpoints and probabilities.
-    by_media: dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
-    for scene in scenes:
-        tkey = transcript_keys.get(scene.media_id)
-        if scene.metadata.transcript_key == tkey and not ctx.force:
-            continue
-        if scene.media_id not in by_media:
-            w = words[words.media_id == scene.media_id]
-            by_media[scene.media_id] = (
-                ((w.start_s + w.end_s) / 2).to_numpy(),
-                w.probability.to_numpy(),
-            )
-        mids, probs = by_media[scene.media_id]
-        inside = (mids >= scene.start_s) & (mids < scene.end_s)
-        n = int(inside.sum())
-        updates[scene.id] = TranscriptConfidenceUpdate(
-            transcript_key=tkey,
-            word_count=n,
-            transcript_confidence=float(probs[inside].mean()) if n else None,
+        stale = [
+            s
+            for s in scenes
+            if ctx.force or s.metadata.transcript_key != transcript_keys.get(s.media_id)
+        ]
+        found = (
+            transcripts_sql.word_confidence_in_scenes(con, [s.id for s in stale]) if stale else {}
         )
+    updates = {
+        s.id: TranscriptConfidenceUpdate(
+            transcript_key=transcript_keys.get(s.media_id),
+            word_count=found[s.id][0],
+            transcript_confidence=found[s.id][1],
+        )
+        for s in stale
+    }
     if updates:
         with ctx.store.db.write() as con:
             scenes_sql.merge_scene_metadata(con, updates)
