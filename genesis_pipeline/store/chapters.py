@@ -6,7 +6,6 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from genesis_pipeline.store.frames import insert_frame
 from genesis_pipeline.store.records import ChapterRecord, NewChapter
 
 if TYPE_CHECKING:
@@ -30,10 +29,9 @@ def replace_chapters(
     chapters: Sequence[NewChapter],
 ) -> None:
     """Replace the project's chapters and their scene links."""
-    import pandas as pd
-
     con.execute("DELETE FROM scene_chapters WHERE project_id = ?", [project_id])
     con.execute("DELETE FROM chapters WHERE project_id = ?", [project_id])
+    links: list[tuple[int, int]] = []  # (scene, chapter)
     for ch in chapters:
         row = con.execute(
             """
@@ -54,17 +52,13 @@ def replace_chapters(
             ],
         ).fetchone()
         assert row is not None
-        scene_ids = [int(s) for s in ch.scene_ids]
-        insert_frame(
-            con,
-            "scene_chapters",
-            pd.DataFrame(
-                {
-                    "scene_id": scene_ids,
-                    "chapter_id": [row[0]] * len(scene_ids),
-                    "project_id": [project_id] * len(scene_ids),
-                }
-            ),
+        links += [(int(s), int(row[0])) for s in ch.scene_ids]
+    if links:
+        # A few hundred pairs at most: one statement over two lists (no data frame needed).
+        con.execute(
+            "INSERT INTO scene_chapters (scene_id, chapter_id, project_id)"
+            " SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[]), ?",
+            [[s for s, _ in links], [c for _, c in links], project_id],
         )
 
 

@@ -122,8 +122,6 @@ def scenes_for_project(con: Connection, project_id: int) -> list[SceneRecord]:
 def merge_scene_metadata(con: Connection, updates: Mapping[int, MetadataUpdate]) -> None:
     """Merge each update into its scene's ``metadata_json`` (a ``None`` field removes the
     key; new keys go last, existing ones keep their place)."""
-    import pandas as pd
-
     if not updates:
         return
     ids = list(updates)
@@ -141,12 +139,9 @@ def merge_scene_metadata(con: Connection, updates: Mapping[int, MetadataUpdate])
             else:
                 meta[k] = v
         merged.append(json.dumps(meta))
-    df = pd.DataFrame({"id": ids, "meta": merged})
-    con.register("_genesis_meta", df)
-    try:
-        con.execute(
-            "UPDATE scenes SET metadata_json = _genesis_meta.meta FROM _genesis_meta"
-            " WHERE scenes.id = _genesis_meta.id"
-        )
-    finally:
-        con.unregister("_genesis_meta")
+    con.execute(
+        "UPDATE scenes SET metadata_json = u.meta"
+        " FROM (SELECT unnest(?::BIGINT[]) AS id, unnest(?::VARCHAR[]) AS meta) u"
+        " WHERE scenes.id = u.id",
+        [ids, merged],
+    )
