@@ -20,7 +20,6 @@ import socket
 import sys
 import threading
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +60,8 @@ def hf_endpoint() -> tuple[str, int]:
 def hub_address() -> tuple[str, int]:
     """Where a connection to the hub goes: the HTTPS proxy when one is set and the hub is not
     bypassed, else the hub itself."""
+    import urllib.request  # http.client and ssl: 50 ms that only this question needs
+
     host, port = hf_endpoint()
     proxy = urllib.request.getproxies().get("https")
     if proxy and not urllib.request.proxy_bypass(host):
