@@ -164,6 +164,8 @@ class Database:
         while True:
             cur = engine.cursor()
             try:
+                # A detach that failed (a checkpoint on a full disk) must not wedge the process.
+                cur.execute(f'DETACH DATABASE IF EXISTS "{self.alias}"')
                 cur.execute(f"ATTACH '{path}' AS \"{self.alias}\" ({mode})")
                 return
             except duckdb.IOException as exc:
