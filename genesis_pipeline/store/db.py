@@ -157,7 +157,6 @@ class Database:
         """Attach the file to ``engine``, waiting for a program outside Genesis' lock."""
         import duckdb
 
-        path = str(self.path).replace("'", "''")
         mode = "READ_ONLY" if read_only else "READ_WRITE"
         deadline = time.monotonic() + self.timeout_s
         delay = 0.01
@@ -166,7 +165,7 @@ class Database:
             try:
                 # A detach that failed (a checkpoint on a full disk) must not wedge the process.
                 cur.execute(f'DETACH DATABASE IF EXISTS "{self.alias}"')
-                cur.execute(f"ATTACH '{path}' AS \"{self.alias}\" ({mode})")
+                cur.execute(f'ATTACH ? AS "{self.alias}" ({mode})', [str(self.path)])
                 return
             except duckdb.IOException as exc:
                 # A process outside Genesis' lock (a notebook's long-lived connection, the

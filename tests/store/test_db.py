@@ -215,3 +215,12 @@ def test_a_failed_unit_of_work_lets_the_file_go(home: Path) -> None:
     assert db.in_use == 0
     with db.write() as con:  # the file is free for the next writer
         con.execute("INSERT INTO projects (name) VALUES ('after')")
+
+
+def test_a_data_dir_with_quotes_in_its_name(tmp_path: Path) -> None:
+    """The file's path goes to DuckDB as a parameter, so any folder name works."""
+    db = Database(tmp_path / 'Mo\'s "rushes"' / "genesis.duckdb")
+    with db.write() as con:
+        con.execute("INSERT INTO projects (name) VALUES ('quoted')")
+    with db.read() as con:
+        assert scalar(con, "SELECT count(*) FROM projects") == 1
