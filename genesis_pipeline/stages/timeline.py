@@ -6,6 +6,7 @@ from the approved scenes in project order (media order, then scene order).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -102,15 +103,26 @@ def to_cut_time(segments: Sequence[CutSegment], media_key: int | str, t: float) 
 def map_intervals(
     segments: Sequence[CutSegment], media_key: int | str, intervals: Iterable[tuple[float, float]]
 ) -> list[tuple[float, float]]:
-    """Map source intervals of one media file onto the cut, clipping at removed parts."""
+    """Map source intervals of one media file onto the cut, clipping at removed parts.
+
+    Each segment looks only at the intervals that can reach it (sorted by start, bisected), so
+    thousands of words over hundreds of scenes cost milliseconds, not a product of the two.
+    """
+    spans = sorted((a, b) for a, b in intervals if b > a)
+    if not spans:
+        return []
+    firsts = [a for a, _ in spans]
+    longest = max(b - a for a, b in spans)
     out: list[tuple[float, float]] = []
-    starts = cut_starts(segments)
-    for a, b in intervals:
-        for start, seg in zip(starts, segments, strict=True):
-            if seg.media_key != media_key:
-                continue
-            lo, hi = max(a, seg.start_s), min(b, seg.end_s)
-            if hi > lo:
-                out.append((start + lo - seg.start_s, start + hi - seg.start_s))
+    for start, seg in zip(cut_starts(segments), segments, strict=True):
+        if seg.media_key != media_key:
+            continue
+        # Intervals starting before the segment ends, and late enough that they may reach it.
+        lo = bisect.bisect_left(firsts, seg.start_s - longest)
+        hi = bisect.bisect_left(firsts, seg.end_s)
+        for a, b in spans[lo:hi]:
+            a, b = max(a, seg.start_s), min(b, seg.end_s)
+            if b > a:
+                out.append((start + a - seg.start_s, start + b - seg.start_s))
     out.sort()
     return out
