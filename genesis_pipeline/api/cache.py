@@ -48,6 +48,11 @@ class ReadCache:
             return True, entry[2]
         return False, None
 
+    def peek(self, key: Hashable) -> tuple[bool, Any]:
+        """``(True, value)`` when a fresh entry is there, else ``(False, None)``: never loads
+        nor waits for a load (an event loop may call it)."""
+        return self._fresh(key, time.monotonic())
+
     def get(self, key: Hashable, load: Callable[[], T]) -> T:
         # Fresh relative to when this caller asked: a caller that waited for a load in flight
         # takes its answer even if that load took longer than ttl_s.
