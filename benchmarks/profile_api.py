@@ -146,13 +146,14 @@ def measure_route(
     clients: int,
     seconds: float,
     profiled: bool = False,
+    client: str = "h11",
 ) -> dict[str, float]:
-    asyncio.run(run_load(url, token, [(name, path)], 2, 0.0, False, 1.0))  # warm the caches
+    asyncio.run(run_load(url, token, [(name, path)], 2, 0.0, False, 1.0, client))  # warm
     if profiled:
         proc.send_signal(signal.SIGUSR1)  # the profiled server counts from here
         time.sleep(0.2)
     cpu0 = sum(proc.cpu_times()[:2])
-    got = asyncio.run(run_load(url, token, [(name, path)], clients, 0.0, False, seconds))
+    got = asyncio.run(run_load(url, token, [(name, path)], clients, 0.0, False, seconds, client))
     server_cpu = sum(proc.cpu_times()[:2]) - cpu0
     n = len(got["latencies_ms"][name])
     xs = sorted(got["latencies_ms"][name])
@@ -184,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--http", default="h11", choices=["h11", "httptools"])
     ap.add_argument("--loop", default="asyncio", choices=["asyncio", "uvloop"])
+    ap.add_argument("--client", default="h11", choices=["h11", "httpx"], help="load's client")
     ap.add_argument("--no-profile", action="store_true", help="only the unprofiled figures")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--profile-out", type=Path, help=argparse.SUPPRESS)
@@ -203,13 +205,15 @@ def main(argv: list[str] | None = None) -> int:
     paths = route_paths(args.project_id)
     out = sys.stdout
     load = os.getloadavg()[0]
-    out.write(f"# {args.http} + {args.loop}, {args.clients} closed-loop clients, "
+    out.write(f"# {args.http} + {args.loop}, {args.clients} closed-loop {args.client} clients, "
               f"{args.seconds:.0f} s per route, load before {load:.1f}\n\n")  # fmt: skip
     out.write("| route | req/s | p50 | p95 | server CPU / req | client CPU / req | errors |\n")
     out.write("|---|---|---|---|---|---|---|\n")
     with server(args.data_dir, None, args.http, args.loop) as (url, proc):
         for name, path in paths.items():
-            m = measure_route(url, proc, token, name, path, args.clients, args.seconds)
+            m = measure_route(
+                url, proc, token, name, path, args.clients, args.seconds, False, args.client
+            )
             out.write(
                 f"| {name} | {m['per_s']:.0f} | {m['p50_ms']:.0f} ms | {m['p95_ms']:.0f} ms | "
                 f"{m['server_cpu_us']:.0f} µs | {m['client_cpu_us']:.0f} µs | {m['errors']} |\n"
@@ -222,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, path in paths.items():
         prof = args.data_dir / f"profile-{name.replace(' ', '-')}.json"
         with server(args.data_dir, prof, args.http, args.loop) as (url, proc):
-            measure_route(url, proc, token, name, path, args.clients, args.seconds, True)
+            measure_route(
+                url, proc, token, name, path, args.clients, args.seconds, True, args.client
+            )
         rows[name] = by_layer(prof)
     layers = sorted({k for r in rows.values() for k in r}, key=lambda k: -rows[
         "scenes page"].get(k, 0.0))  # fmt: skip
