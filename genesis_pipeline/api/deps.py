@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Path, Query, Request, Security
@@ -40,9 +40,9 @@ async def current_actor(
     if not secret:
         return access.authenticate(store, secret)  # raises before it reads the store
     tokens, key = tokens_for(store.home), access.token_sha256(secret)
-    hit, actor = tokens.peek(key)
-    if hit:
-        return cast(Actor, actor)
+    hit, actor = tokens.get_nowait(key, lambda: access.authenticate(store, secret))
+    if hit and actor is not None:
+        return actor
     return await anyio.to_thread.run_sync(
         tokens.get, key, lambda: access.authenticate(store, secret)
     )

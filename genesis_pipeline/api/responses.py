@@ -91,9 +91,10 @@ def cached_sync(store: Store, key: Hashable, load: Callable[[], M]) -> Encoded[M
 
 
 async def cached(store: Store, key: Hashable, load: Callable[[], M]) -> Encoded[M]:
-    """:func:`cached_sync` from the event loop: a fresh entry at once, else loaded in a worker
-    thread."""
-    hit, entry = reads_for(store.home).peek(key)
+    """:func:`cached_sync` from the event loop: a fresh entry, or a recent one while it is
+    refreshed, at once; else loaded in a worker thread."""
+    reads = reads_for(store.home)
+    hit, entry = reads.get_nowait(key, lambda: encode(load()))
     if hit:
         return cast(Encoded[M], entry)
     return await anyio.to_thread.run_sync(cached_sync, store, key, load)

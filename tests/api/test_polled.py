@@ -20,10 +20,11 @@ from genesis_pipeline.services.status import ProjectStatus, status_report
 def long_ttl(api) -> Iterator[None]:
     """Cached reads stay fresh for a minute: only a write's forgetting can refresh them."""
     reads = reads_for(api.store.home)
-    ttl, reads.ttl_s = reads.ttl_s, 60.0
+    kept = reads.ttl_s, reads.stale_s
+    reads.ttl_s = reads.stale_s = 60.0
     reads.forget()
     yield
-    reads.ttl_s = ttl
+    reads.ttl_s, reads.stale_s = kept
     reads.forget()
 
 
