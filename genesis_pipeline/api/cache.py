@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -32,9 +33,13 @@ READ_STALE_S = 5.0
 #: How long a token stays accepted without a look at the store (revocation through this API
 #: takes effect at once; from the command line within this time, plus one read).
 TOKEN_TTL_S = 2.0
-TOKEN_STALE_S = 4.0
+TOKEN_STALE_S = 6.0
 #: Past this many entries, stale ones are dropped on the next store.
 MAX_ENTRIES = 256
+
+# Refreshes run on a few long-lived threads: submitting never waits (starting a thread per
+# refresh made the event loop wait for the new thread to be scheduled, on busy cores).
+_refreshers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="genesis-read-refresh")
 
 
 class ReadCache:
@@ -79,9 +84,7 @@ class ReadCache:
         if entry is None or entry[0] < now - self.stale_s:
             return False, None
         if entry[0] < now - self.ttl_s and not (gate and gate.locked()):
-            threading.Thread(
-                target=self._refresh, args=(key, load), name="read-cache-refresh", daemon=True
-            ).start()
+            _refreshers.submit(self._refresh, key, load)
         return True, cast(T, entry[2])
 
     def _refresh(self, key: Hashable, load: Callable[[], Any]) -> None:
