@@ -145,7 +145,7 @@ def server_stack() -> str:
     return f"uvicorn + {http} + {loop}"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -153,7 +153,7 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def api_server(home: Path, env: dict[str, str]) -> Iterator[tuple[str, psutil.Process]]:
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "genesis_pipeline.cli", "api", "--port", str(port)]
     with open(home / "api-server.log", "ab") as out:
         proc = subprocess.Popen(

@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from benchmarks.api import _free_port
+from benchmarks.api import free_port
 from benchmarks.api_load import run_load
 
 #: Layers by a profiled function's file (first match wins); built-ins by their name.
@@ -108,7 +108,7 @@ def serve(home: Path, port: int, profile_out: Path | None, http: str, loop: str)
 def server(
     home: Path, profile_out: Path | None, http: str, loop: str
 ) -> Iterator[tuple[str, psutil.Process]]:
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "benchmarks.profile_api", "--serve", str(port),
            "--data-dir", str(home), "--http", http, "--loop", loop]  # fmt: skip
     if profile_out is not None:
