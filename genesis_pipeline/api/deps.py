@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Path, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
@@ -17,7 +18,12 @@ from genesis_pipeline.store import Store
 _bearer = HTTPBearer(auto_error=False, description="a token from `genesis token create`")
 
 
-def get_store(request: Request) -> Store:
+# The dependencies are async and do no blocking work on the way every request takes (an
+# accepted token is in memory), so they run on the event loop: a sync one costs each request
+# a hand-off to a worker thread and back.
+
+
+async def get_store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
@@ -25,23 +31,27 @@ def get_store(request: Request) -> Store:
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
-def current_actor(
+async def current_actor(
     store: StoreDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Actor:
     """Raises: AuthenticationError: no bearer token, or an unknown or revoked one."""
     secret = credentials.credentials if credentials else None
     if not secret:
-        return access.authenticate(store, secret)
-    return tokens_for(store.home).get(
-        access.token_sha256(secret), lambda: access.authenticate(store, secret)
+        return access.authenticate(store, secret)  # raises before it reads the store
+    tokens, key = tokens_for(store.home), access.token_sha256(secret)
+    hit, actor = tokens.get_nowait(key, lambda: access.authenticate(store, secret))
+    if hit and actor is not None:
+        return actor
+    return await anyio.to_thread.run_sync(
+        tokens.get, key, lambda: access.authenticate(store, secret)
     )
 
 
-def allowed(right: Right, action: str) -> Callable[..., Actor]:
+def allowed(right: Right, action: str) -> Callable[..., Awaitable[Actor]]:
     """A dependency: the caller, when its role holds ``right`` (checked in services.access)."""
 
-    def check(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+    async def check(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
         access.require(actor, right, action)
         return actor
 

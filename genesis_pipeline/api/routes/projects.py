@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
 from genesis_pipeline.api.deps import Admin, PathId, Reader, Reviewer, StoreDep, forget
 from genesis_pipeline.api.problems import responses
+from genesis_pipeline.api.responses import NOT_MODIFIED, IfNoneMatch, answer, cached
 from genesis_pipeline.services import access, render_settings
 from genesis_pipeline.services.documents import ProjectDoc, project_doc
 from genesis_pipeline.services.narration import MixSettings, get_mix
@@ -83,14 +84,21 @@ def create(body: ProjectCreate, store: StoreDep, actor: Admin) -> ProjectDoc:
     "/projects/{project_id}",
     response_model=ProjectStatus,
     summary="Everything about a project (the `genesis status --json` document)",
+    responses=NOT_MODIFIED,
 )
-def project_status(
+async def project_status(
     project_id: PathId,
     store: StoreDep,
     _: Reader,
     words: bool = Query(False, description="include every word's timing"),
-) -> ProjectStatus:
-    return status_report(store, project_id, include_words=words)
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    polled = await cached(
+        store,
+        ("project", project_id, words),
+        lambda: status_report(store, project_id, include_words=words),
+    )
+    return answer(polled, if_none_match)
 
 
 @router.patch(

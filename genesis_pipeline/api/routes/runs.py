@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
-from genesis_pipeline.api.cache import reads_for
 from genesis_pipeline.api.deps import PathId, Reader, Reviewer, StoreDep, forget
 from genesis_pipeline.api.problems import responses
+from genesis_pipeline.api.responses import NOT_MODIFIED, IfNoneMatch, answer, cached, cached_sync
 from genesis_pipeline.errors import InvalidSettingError
 from genesis_pipeline.runs.cancel import cancel_run, get_run
 from genesis_pipeline.runs.control import (
@@ -71,12 +71,13 @@ class RunStatus(BaseModel):
 
 
 def _status(store: Store, project_id: int) -> RunStatus:
-    return reads_for(store.home).get(
-        ("status", project_id), lambda: _load_status(store, project_id)
-    )
+    return cached_sync(
+        store, ("status", project_id), lambda: run_status(store, project_id)
+    ).document
 
 
-def _load_status(store: Store, project_id: int) -> RunStatus:
+def run_status(store: Store, project_id: int) -> RunStatus:
+    """The project's latest run, read from the store (the route serves it cached)."""
     get_project(store, project_id)
     state = run_state(store, project_id)
     return RunStatus(
@@ -128,9 +129,13 @@ def start(project_id: PathId, body: RunStart, store: StoreDep, actor: Reviewer) 
     "/projects/{project_id}/runs/current",
     response_model=RunStatus,
     summary="The latest run: steps, progress, whether one is going",
+    responses=NOT_MODIFIED,
 )
-def current(project_id: PathId, store: StoreDep, _: Reader) -> RunStatus:
-    return _status(store, project_id)
+async def current(
+    project_id: PathId, store: StoreDep, _: Reader, if_none_match: IfNoneMatch = None
+) -> Response:
+    polled = await cached(store, ("status", project_id), lambda: run_status(store, project_id))
+    return answer(polled, if_none_match)
 
 
 @router.get(

@@ -7,13 +7,14 @@ import math
 from typing import Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from genesis_pipeline.api.cache import reads_for
 from genesis_pipeline.api.deps import BodyId, PathId, QueryId, Reader, Reviewer, StoreDep, forget
 from genesis_pipeline.api.problems import responses
+from genesis_pipeline.api.responses import NOT_MODIFIED, IfNoneMatch, answer, cached
 from genesis_pipeline.errors import NotFoundError
 from genesis_pipeline.services.projects import get_project
 from genesis_pipeline.services.queries import scenes_table
@@ -123,10 +124,44 @@ def _table(store: Store, project_id: int) -> pd.DataFrame:
     return reads_for(store.home).get(("scenes", project_id), load)
 
 
+def scene_page(
+    store: Store,
+    project_id: int,
+    *,
+    status: str = "all",
+    confidence_below: float | None = None,
+    caption_contains: str = "",
+    media_id: int | None = None,
+    sort: Sort = "timeline",
+    page: int = 0,
+    page_size: int = 24,
+) -> ScenePage:
+    """A page of the project's scenes (the scenes table comes from the read cache)."""
+    found = browse(
+        _table(store, project_id),
+        status=status,
+        text=caption_contains,
+        media_id=media_id,
+        max_confidence=confidence_below,
+        sort=SORTS[sort],
+        page=page,
+        page_size=page_size,
+    )
+    return ScenePage(
+        scenes=[_scene(r) for r in found.rows.to_dict("records")],
+        page=found.page,
+        pages=found.pages,
+        matching=found.matching,
+    )
+
+
 @router.get(
-    "/projects/{project_id}/scenes", response_model=ScenePage, summary="Scenes, filtered and paged"
+    "/projects/{project_id}/scenes",
+    response_model=ScenePage,
+    summary="Scenes, filtered and paged",
+    responses=NOT_MODIFIED,
 )
-def scenes(
+async def scenes(
     project_id: PathId,
     store: StoreDep,
     _: Reader,
@@ -139,28 +174,26 @@ def scenes(
     sort: Sort = "timeline",
     page: int = Query(0, ge=0, le=1_000_000),
     page_size: int = Query(24, ge=1, le=500),
-) -> ScenePage:
-    def load() -> ScenePage:
-        found = browse(
-            _table(store, project_id),
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    # The same page asked by many clients at once is built and encoded once.
+    asked = (status, confidence_below, caption_contains, media_id, sort, page, page_size)
+    polled = await cached(
+        store,
+        ("scene-page", project_id, asked),
+        lambda: scene_page(
+            store,
+            project_id,
             status=status,
-            text=caption_contains,
+            confidence_below=confidence_below,
+            caption_contains=caption_contains,
             media_id=media_id,
-            max_confidence=confidence_below,
-            sort=SORTS[sort],
+            sort=sort,
             page=page,
             page_size=page_size,
-        )
-        return ScenePage(
-            scenes=[_scene(r) for r in found.rows.to_dict("records")],
-            page=found.page,
-            pages=found.pages,
-            matching=found.matching,
-        )
-
-    # The same page asked by many clients at once is built once.
-    asked = (status, confidence_below, caption_contains, media_id, sort, page, page_size)
-    return reads_for(store.home).get(("scene-page", project_id, asked), load)
+        ),
+    )
+    return answer(polled, if_none_match)
 
 
 @router.post(
