@@ -1,8 +1,8 @@
 """Short-lived read caches that coalesce concurrent identical reads.
 
-Every store read opens the DuckDB file (connections are never kept: other processes write it),
-which is the dominant cost of a request, and while a run writes an open may wait for the
-run's transaction. Many clients polling the same project's status or scene list are served by
+Every store read attaches the DuckDB file for its duration (it is never kept open: other
+processes write it), the dominant cost of a request beside the encoding, and while a run
+writes a read may wait for the run's transaction. Many clients polling the same project's status or scene list are served by
 one read per ``ttl_s``: the first caller loads, callers arriving meanwhile wait for it and
 share the answer. From the event loop, :meth:`ReadCache.get_nowait` answers an entry up to
 ``stale_s`` old at once and refreshes it in a thread, so pollers never queue behind a read
