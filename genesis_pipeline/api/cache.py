@@ -1,14 +1,14 @@
 """Short-lived read caches that coalesce concurrent identical reads.
 
 Every store read attaches the DuckDB file for its duration (it is never kept open: other
-processes write it), the dominant cost of a request beside the encoding, and while a run
-writes a read may wait for the run's transaction. Many clients polling the same project's status or scene list are served by
-one read per ``ttl_s``: the first caller loads, callers arriving meanwhile wait for it and
-share the answer. From the event loop, :meth:`ReadCache.get_nowait` answers an entry up to
-``stale_s`` old at once and refreshes it in a thread, so pollers never queue behind a read
-that waits for a run. Writes made through this API forget the project's entries at once (a
-read in flight then is not kept); changes made by other processes (the app, a run) show
-within ``ttl_s`` plus one read.
+processes write it), the dominant cost of a request beside the encoding, and while a run writes
+a read may wait for the run's transaction. Many clients polling the same project's status or
+scene list are served by one read per ``ttl_s``: the first caller loads, callers arriving
+meanwhile wait for it and share the answer. From the event loop, :meth:`ReadCache.get_nowait`
+answers an entry up to ``stale_s`` old at once and refreshes it in a thread, so pollers never
+queue behind a read that waits for a run. Writes made through this API forget the project's
+entries at once (a read in flight then is not kept); changes made by other processes (the app, a
+run) show within ``ttl_s`` plus one read.
 """
 
 from __future__ import annotations

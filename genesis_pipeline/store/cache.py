@@ -31,7 +31,15 @@ MANIFEST = "manifest.json"
 T = TypeVar("T")
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
 def _canonical(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:  # exact types first: most of a fingerprint's values (words, times)
+        return value
+    if kind is float:
+        return repr(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
