@@ -160,6 +160,18 @@ class ModelWorker:
                 self._last = time.monotonic()
         return Done(value, _here(), os.getpid(), round(time.monotonic() - t0, 3))
 
+    def retire(self) -> None:
+        """End this actor once the calls sent to it before this one are done (the host retires
+        its owner's actors that other settings started)."""
+        with self._gate:
+            self._retiring = True
+        self._end()
+
+    def _end(self) -> None:
+        # exit_actor() from a call left the actor alive 10+ s (Ray 2.60, with the admin
+        # thread); a kill without restart ends it at once, and nothing runs now.
+        ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
+
     def _retire_when_idle(self) -> None:
         """End this actor once it has had no call for ``idle_s`` (its model's memory, GPU
         share and CPUs go back to the cluster). A call that slips in meanwhile is refused
@@ -171,9 +183,7 @@ class ModelWorker:
                     continue
                 self._retiring = True
             log.info("model actor idle for %.0f s: ending", self.idle_s)
-            # exit_actor() works only from a call, and queueing one to itself from here left
-            # the actor alive for 10+ s (Ray 2.60, with the admin thread); nothing runs now.
-            ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
+            self._end()
             return
 
 

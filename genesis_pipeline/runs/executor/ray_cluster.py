@@ -454,7 +454,9 @@ class RayExecutor:
             except ValueError:
                 continue  # gone meanwhile
             log.info("retiring model actor %s (other settings)", name)
-            stale.__ray_terminate__.remote()
+            # Actors of Genesis before retire() existed end with Ray's own terminate call.
+            end = getattr(stale, "retire", None) or stale.__ray_terminate__
+            end.remote()
 
     def _fits(self, need: dict[str, float], what: str, settings: dict[str, str]) -> None:
         """Make sure some node of the cluster can hold ``need`` before work of that shape is
