@@ -61,5 +61,10 @@ def test_the_note_and_the_failure_name_the_owners_their_idle_time_and_the_settin
         "genesis-a (whisper idle 3 min), genesis-b (captions busy); "
     )
     assert "GENESIS_RAY_ACTOR_IDLE_S" in reason and "\n" not in reason
+    # Nothing the model actors hold explains the wait: the line does not blame them.
+    assert placement.gave_up("the captions model actor", need, [], [], 60) == (
+        "the captions model actor waited 60 s to be placed; no model actor holds what it asks "
+        "for (a GPU share and 1 CPU): other work fills the cluster"
+    )
     assert placement.idle_words(42) == "idle 42 s"
     assert placement.share("GPU", 1.0) == "1 GPU" and placement.share("CPU", 2) == "2 CPU"

@@ -110,9 +110,14 @@ def gave_up(
     wait_s: float,
 ) -> str:
     """The reason a step fails with after waiting ``wait_s`` (one line)."""
-    asked = " and ".join(share(k, need[k]) for k in kinds) or "its resources"
-    why = f"held by {held_by(holders, kinds)}" if kinds else "the cluster never had room"
+    if not kinds:
+        asked = " and ".join(share(k, v) for k, v in need.items() if v > 0)
+        return (
+            f"{what} waited {wait_s:g} s to be placed; no model actor holds what it asks for "
+            f"({asked}): other work fills the cluster"
+        )
+    asked = " and ".join(share(k, need[k]) for k in kinds)
     return (
-        f"{what} waited {wait_s:g} s for {asked}, {why}; each ends after its owner's "
-        f"{IDLE_SETTING} without calls, or stop those apps' runs"
+        f"{what} waited {wait_s:g} s for {asked}, held by {held_by(holders, kinds)}; each "
+        f"ends after its owner's {IDLE_SETTING} without calls, or stop those apps' runs"
     )
