@@ -131,6 +131,55 @@ def test_a_call_meeting_an_actor_that_just_ended_is_sent_again_to_a_fresh_one(
         executor.close()
 
 
+def test_a_call_refused_by_an_actor_ending_itself_waits_for_it_to_end_and_goes_to_a_fresh_one(
+    ray_here, tmp_path: Path
+) -> None:
+    import ray
+
+    from genesis_pipeline.runs.executor.ray_actors import (
+        ADMIN,
+        ActorRetired,
+        ActorStatus,
+        ModelWorker,
+    )
+
+    class Ending(ModelWorker):
+        """An actor caught between deciding to end (idle) and ending, half a second later."""
+
+        @ray.method(concurrency_group=ADMIN)
+        def status(self) -> Any:
+            return ActorStatus(0.0, 0, {"CPU": 0.25}, retiring=True)
+
+        def call(self, *args: Any) -> Any:
+            me = ray.get_runtime_context().current_actor
+            threading.Timer(0.5, lambda: ray.kill(me, no_restart=True)).start()
+            raise ActorRetired("the model actor is ending itself (idle)")
+
+    settings = Settings(
+        home=tmp_path,
+        executor="ray",
+        ray_address=ray_here.address,
+        ray_owner="ending-test",
+        **LIGHT,
+    )
+    config = model_config(settings, "whisper")
+    executor = make_executor(settings)
+    name = f"{executor.actor_prefix('whisper')}{executor.actor_tag(config)}-0"  # type: ignore[attr-defined]
+    planned, plan = executor.planned(config)  # type: ignore[attr-defined]
+    ending = (
+        ray.remote(concurrency_groups={ADMIN: 1})(Ending)  # type: ignore[call-overload]  # Ray's overloads lack it
+        .options(name=name, namespace=NAMESPACE, lifetime="detached", num_cpus=0.25)
+        .remote(planned, plan, "-", 0.0)
+    )
+    ray.get(ending.status.remote(), timeout=60)
+    try:
+        model, _ = run_one(executor, Call(served, (), "probe", config))
+        assert model == "WhisperModel"  # served by a fresh actor of the same name
+        assert model_actors("genesis-ending-test-") == [name]
+    finally:
+        executor.close()
+
+
 def hold_the_gpu(owner: str) -> Any:
     """Another app's idle model actor holding the whole GPU (as a Whisper actor of that app
     would after its run), started and answering."""

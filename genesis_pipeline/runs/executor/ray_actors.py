@@ -47,11 +47,13 @@ class ActorRetired(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class ActorStatus:
     """What a model actor is doing: seconds since its last call ended (or it started), calls
-    in flight, and the resources Ray gave it (``{"CPU": 1.0, "GPU": 0.5}``)."""
+    in flight, the resources Ray gave it (``{"CPU": 1.0, "GPU": 0.5}``) and whether it is
+    ending itself (it refuses calls from then on)."""
 
     idle_s: float
     busy: int
     resources: dict[str, float]
+    retiring: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +141,11 @@ class ModelWorker:
         """How long this actor has been idle, its calls in flight and what it holds (answered
         on the admin thread, so a running call does not hold the answer up)."""
         with self._gate:
-            idle, busy = time.monotonic() - self._last, self._busy
+            idle, busy, retiring = time.monotonic() - self._last, self._busy, self._retiring
         context = ray.get_runtime_context()
         held = context.get_assigned_resources()  # type: ignore[no-untyped-call]
-        return ActorStatus(round(idle, 1), busy, {k: float(v) for k, v in held.items()})
+        resources = {k: float(v) for k, v in held.items()}
+        return ActorStatus(round(idle, 1), busy, resources, retiring)
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], board: Any, key: str) -> Done:
         t0 = time.monotonic()

@@ -69,6 +69,9 @@ PLACE_GRACE_S = 2.0
 PLACE_POLL_S = 1.0
 # How long the holders get to say what they do (a live actor answers on its admin thread).
 HOLDER_PROBE_S = 1.0
+# How long a call whose actor ended waits for that actor's name to be free (or taken by a
+# fresh actor) before it is sent again: the ending takes milliseconds.
+GONE_WAIT_S = 10.0
 # While waiting for calls: how often the host reads progress and checks the cluster is there.
 POLL_S = 0.5
 PROBE_S = 1.0
@@ -537,6 +540,27 @@ class RayExecutor:
     def _died(self, exc: BaseException) -> ExecutorError:
         return self._fail(f"a Ray worker died and its retries ran out ({type(exc).__name__})")
 
+    def _await_gone(self, name: str) -> None:
+        """Wait (up to ``GONE_WAIT_S``) until the actor ``name`` has ended: its name is free,
+        or taken by a fresh actor that is not ending itself."""
+        import ray
+
+        deadline = time.monotonic() + GONE_WAIT_S
+        while time.monotonic() < deadline:
+            status: Any = None
+            try:
+                actor = ray.get_actor(name, namespace=NAMESPACE)
+                status = ray.get(actor.status.remote(), timeout=HOLDER_PROBE_S)
+            except ValueError:
+                return  # the name is free: the next send starts a fresh actor
+            except ray.exceptions.GetTimeoutError:
+                return  # a fresh actor waiting to be placed: the placement wait takes over
+            except ray.exceptions.RayActorError:
+                pass  # the ended one, still under its name
+            if status is not None and not status.retiring:
+                return
+            time.sleep(0.1)
+
     # -- placement -------------------------------------------------------------------------------
     def _holders(self, exclude: set[str]) -> list[placement.Holder]:
         """The live model actors of every owner on the cluster but ``exclude``, with what each
@@ -662,9 +686,13 @@ class RayExecutor:
         refs: dict[Any, int] = {}
         placing: dict[str, _Placing] = {}  # model actors not heard from yet
 
+        actor_of: dict[Any, str] = {}  # a model call's ref -> its actor's name
+
         def send(i: int, again: bool = False) -> Any:
             ref, name, actor = self._submit(calls[i], f"{token}{i}")
             refs[ref] = i
+            if name is not None:
+                actor_of[ref] = name
             model = calls[i].model
             if name is not None and model is not None and (again or name not in placing):
                 placing[name] = _Placing(actor, model.kind, actor.status.remote(), time.monotonic())
@@ -703,6 +731,7 @@ class RayExecutor:
                         # actor of the same name.
                         log.info("model actor gone (%s): sending %s again", gone, calls[i].label)
                         sent_again.add(i)
+                        self._await_gone(actor_of[ref])
                         model = calls[i].model
                         with self._lock:
                             if model is not None:
