@@ -259,6 +259,22 @@ class Settings:
             "doc": "With an autoscaler: how long work waits for a node that can hold it, seconds.",
         },
     )
+    ray_actor_idle_s: float = field(
+        default=600.0,
+        metadata={
+            "env": "GENESIS_RAY_ACTOR_IDLE_S",
+            "doc": "A model actor idle this long ends itself and frees its GPU share and CPUs "
+            "(the next run starts it again), seconds; 0 = never.",
+        },
+    )
+    ray_place_wait_s: float = field(
+        default=900.0,
+        metadata={
+            "env": "GENESIS_RAY_PLACE_WAIT_S",
+            "doc": "How long a step waits for a model actor whose resources other model actors "
+            "hold before it fails naming them, seconds.",
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
@@ -276,6 +292,12 @@ class Settings:
             raise InvalidSettingError(_env("ray_model_actors"), "must be at least 1")
         if self.ray_scale_wait_s < 0:
             raise InvalidSettingError(_env("ray_scale_wait_s"), "must be 0 or more")
+        if self.ray_actor_idle_s < 0:
+            raise InvalidSettingError(
+                _env("ray_actor_idle_s"), "must be 0 (never retire) or more seconds"
+            )
+        if self.ray_place_wait_s <= 0:
+            raise InvalidSettingError(_env("ray_place_wait_s"), "must be more than 0 seconds")
         if not _RAY_OWNER.match(self.ray_owner):
             raise InvalidSettingError(
                 _env("ray_owner"), "letters, digits, '.', '_' and '-' only (at most 40)"

@@ -176,6 +176,9 @@ def test_work_no_node_holds_waits_for_an_autoscaler_then_fails() -> None:
         ({"GENESIS_RAY_AUTOSCALING": "maybe"}, "GENESIS_RAY_AUTOSCALING: 'maybe' is not 1 or 0"),
         ({"GENESIS_RAY_SCALE_WAIT_S": "-1"}, "GENESIS_RAY_SCALE_WAIT_S: must be 0 or more"),
         ({"GENESIS_RAY_OWNER": "a b"}, "GENESIS_RAY_OWNER: letters, digits"),
+        ({"GENESIS_RAY_ACTOR_IDLE_S": "-5"}, "GENESIS_RAY_ACTOR_IDLE_S: must be 0 (never"),
+        ({"GENESIS_RAY_ACTOR_IDLE_S": "soon"}, "GENESIS_RAY_ACTOR_IDLE_S"),
+        ({"GENESIS_RAY_PLACE_WAIT_S": "0"}, "GENESIS_RAY_PLACE_WAIT_S: must be more than 0"),
     ],
 )
 def test_autoscaling_and_owner_settings_are_checked(env: dict[str, str], message: str) -> None:

@@ -6,8 +6,8 @@ executor's own modules, and only when it is chosen.
 
 Modules, one job each: ``base`` (the interface, calls, model configs), ``inputs`` (locator →
 local file: the seam to storage), ``tasks`` (what runs on a worker), ``local``, ``ray_cluster``
-(connecting, placing, gathering) and ``ray_actors`` (the model actors, the CPU task, the
-progress board).
+(connecting, placing, gathering), ``ray_actors`` (the model actors, the CPU task, the
+progress board) and ``placement`` (why a model actor waits, in words; no Ray).
 """
 
 from __future__ import annotations

@@ -3,7 +3,10 @@ board. Imported only by :mod:`.ray_cluster` (this module imports Ray).
 
 * :class:`ModelWorker`: a long-lived (detached, named) actor that loads one model once and
   serves the calls of many files, runs and projects, with the device plan the host decided
-  (it checks its node can follow it and that its model has the host's identity).
+  (it checks its node can follow it and that its model has the host's identity). Idle for
+  ``GENESIS_RAY_ACTOR_IDLE_S`` with no call in flight, it ends itself and frees its GPU share
+  and CPUs for other owners; the host's next call starts it again. :meth:`ModelWorker.status`
+  answers on a thread of its own, even while a call runs.
 * :func:`run_task`: one CPU stage call (scene detection, render) as a Ray task.
 * :class:`ProgressBoard`: workers post each call's latest ``(done, total, note)``; the host
   reads it while it waits, so the Run page moves as it does with the local executor.
@@ -11,7 +14,9 @@ board. Imported only by :mod:`.ray_cluster` (this module imports Ray).
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,8 +29,31 @@ from genesis_pipeline.progress import Progress
 from genesis_pipeline.runs.executor.base import ModelConfig
 from genesis_pipeline.runs.executor.tasks import load_planned
 
+log = logging.getLogger(__name__)
+
 # A worker posts progress at most this often (each post is one small actor message).
 POST_INTERVAL_S = 0.5
+# How often an idle model actor looks at its clock (at most; a short idle time looks oftener).
+IDLE_POLL_S = 5.0
+#: The concurrency group of the calls that answer while a model call runs.
+ADMIN = "admin"
+
+
+class ActorRetired(RuntimeError):
+    """A call reached a model actor that has just decided to end itself (idle): the host sends
+    it again to a fresh actor of the same name."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActorStatus:
+    """What a model actor is doing: seconds since its last call ended (or it started), calls
+    in flight, the resources Ray gave it (``{"CPU": 1.0, "GPU": 0.5}``) and whether it is
+    ending itself (it refuses calls from then on)."""
+
+    idle_s: float
+    busy: int
+    resources: dict[str, float]
+    retiring: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +106,9 @@ class ModelWorker:
     the actor. Named after that plan and the model's identity: other settings get other actors.
     """
 
-    def __init__(self, config: ModelConfig, plan: DevicePlan, identity: str) -> None:
+    def __init__(
+        self, config: ModelConfig, plan: DevicePlan, identity: str, idle_s: float = 0.0
+    ) -> None:
         # Ray starts the worker with OMP_NUM_THREADS set to the actor's CPU claim (1), so numpy's
         # BLAS is already down to one thread. The models compute with the threads of their
         # device plan (this node's cores), as in the local executor: the BLAS pool's size even
@@ -92,17 +122,72 @@ class ModelWorker:
         self.plan = plan
         self.identity = identity
         self.model: Any = None
+        self.idle_s = idle_s
+        self._gate = threading.Lock()  # busy, last and retiring change together
+        self._busy = 0
+        self._last = time.monotonic()
+        self._retiring = False
+        if idle_s > 0:
+            idler = threading.Thread(target=self._retire_when_idle, name="genesis-idle")
+            idler.daemon = True
+            idler.start()
 
     def where(self) -> tuple[str, int]:
         """This actor's node id and process id."""
         return _here(), os.getpid()
 
+    @ray.method(concurrency_group=ADMIN)
+    def status(self) -> ActorStatus:
+        """How long this actor has been idle, its calls in flight and what it holds (answered
+        on the admin thread, so a running call does not hold the answer up)."""
+        with self._gate:
+            idle, busy, retiring = time.monotonic() - self._last, self._busy, self._retiring
+        context = ray.get_runtime_context()
+        held = context.get_assigned_resources()  # type: ignore[no-untyped-call]
+        resources = {k: float(v) for k, v in held.items()}
+        return ActorStatus(round(idle, 1), busy, resources, retiring)
+
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], board: Any, key: str) -> Done:
         t0 = time.monotonic()
-        if self.model is None:
-            self.model = load_planned(self.config, self.plan, self.identity, _here())
-        value = fn(self.model, *args, progress=_poster(board, key))
+        with self._gate:
+            if self._retiring:
+                raise ActorRetired("the model actor is ending itself (idle)")
+            self._busy += 1
+        try:
+            if self.model is None:
+                self.model = load_planned(self.config, self.plan, self.identity, _here())
+            value = fn(self.model, *args, progress=_poster(board, key))
+        finally:
+            with self._gate:
+                self._busy -= 1
+                self._last = time.monotonic()
         return Done(value, _here(), os.getpid(), round(time.monotonic() - t0, 3))
+
+    def retire(self) -> None:
+        """End this actor once the calls sent to it before this one are done (the host retires
+        its owner's actors that other settings started)."""
+        with self._gate:
+            self._retiring = True
+        self._end()
+
+    def _end(self) -> None:
+        # exit_actor() from a call left the actor alive 10+ s (Ray 2.60, with the admin
+        # thread); a kill without restart ends it at once, and nothing runs now.
+        ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
+
+    def _retire_when_idle(self) -> None:
+        """End this actor once it has had no call for ``idle_s`` (its model's memory, GPU
+        share and CPUs go back to the cluster). A call that slips in meanwhile is refused
+        (:class:`ActorRetired`) or sees the actor die; either way the host sends it again."""
+        while True:
+            time.sleep(min(IDLE_POLL_S, self.idle_s / 4))
+            with self._gate:
+                if self._busy or time.monotonic() - self._last < self.idle_s:
+                    continue
+                self._retiring = True
+            log.info("model actor idle for %.0f s: ending", self.idle_s)
+            self._end()
+            return
 
 
 def run_task(fn: Callable[..., Any], args: tuple[Any, ...], board: Any, key: str) -> Done:
@@ -113,5 +198,8 @@ def run_task(fn: Callable[..., Any], args: tuple[Any, ...], board: Any, key: str
 
 
 RemoteTask = ray.remote(run_task)
-RemoteModelWorker = ray.remote(ModelWorker)
+# Ray's overloads of remote() leave out concurrency_groups, which it takes.
+RemoteModelWorker = ray.remote(concurrency_groups={ADMIN: 1})(  # type: ignore[call-overload]
+    ModelWorker
+)
 RemoteProgressBoard = ray.remote(ProgressBoard)

@@ -11,11 +11,17 @@ connects. Whisper and BLIP calls go to long-lived detached actors
 identity, plan and resource request and after their owner (``GENESIS_RAY_OWNER``: by default
 this host and data dir), so a second run, of any project, finds them with the model loaded; a
 run with other model settings starts its own and retires its owner's stale ones, never another
-app's. Each asks for ``GENESIS_RAY_GPU_PER_MODEL`` GPUs and ``GENESIS_RAY_CPUS_PER_MODEL`` CPUs;
+app's. An actor idle for ``GENESIS_RAY_ACTOR_IDLE_S`` ends itself, so an owner that stopped
+running frees its share for others; a call that meets an actor just ended is sent once more, to
+a fresh one. An actor that cannot be placed because other model actors hold what it asks for
+is reported in the step's progress, naming their owners, and fails the step after
+``GENESIS_RAY_PLACE_WAIT_S``. Each asks for ``GENESIS_RAY_GPU_PER_MODEL`` GPUs and
+``GENESIS_RAY_CPUS_PER_MODEL`` CPUs;
 scene detection, playable copies and renders are Ray tasks asking for
 ``GENESIS_RAY_CPUS_PER_TASK`` CPUs. A request no node of the cluster can hold fails at once,
 naming the setting and what the nodes have; with an autoscaler (``GENESIS_RAY_AUTOSCALING=1``)
-it asks for a node and waits up to ``GENESIS_RAY_SCALE_WAIT_S`` first. A worker that
+it asks for a node and waits up to ``GENESIS_RAY_SCALE_WAIT_S`` first. Neither wait holds up
+the other step running at once (scenes go on while transcription waits). A worker that
 dies is retried by Ray (tasks: ``max_retries``; actors: ``max_restarts`` and
 ``max_task_retries``).
 
@@ -42,6 +48,7 @@ from typing import Any, Literal
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import ExecutorError, GenesisError, InvalidSettingError
 from genesis_pipeline.ml.device import DevicePlan
+from genesis_pipeline.runs.executor import placement
 from genesis_pipeline.runs.executor.base import Call, ModelConfig, ModelInfo, R, StepProgress
 from genesis_pipeline.store.cache import fingerprint
 
@@ -55,6 +62,16 @@ NAMESPACE = "genesis"
 # Retries of a call whose worker process died (a crash, the OOM killer, a lost node).
 TASK_RETRIES = 2
 ACTOR_RESTARTS = 2
+# A model actor not answering this long after its calls were sent is looked into: starting a
+# worker process takes a few seconds on a busy machine.
+PLACE_GRACE_S = 2.0
+# While a model actor waits to be placed: how often the holders are asked and the note renewed.
+PLACE_POLL_S = 1.0
+# How long the holders get to say what they do (a live actor answers on its admin thread).
+HOLDER_PROBE_S = 1.0
+# How long a call whose actor ended waits for that actor's name to be free (or taken by a
+# fresh actor) before it is sent again: the ending takes milliseconds.
+GONE_WAIT_S = 10.0
 # While waiting for calls: how often the host reads progress and checks the cluster is there.
 POLL_S = 0.5
 PROBE_S = 1.0
@@ -128,6 +145,21 @@ def owner_of(settings: Settings) -> str:
     return fingerprint(where)[:8]
 
 
+class _ActorGone(Exception):
+    """A model call's actor ended (idle, killed, or out of restarts) before it ran the call."""
+
+
+@dataclass(slots=True)
+class _Placing:
+    """A model actor this run sent calls to, until it answers: its handle, the model kind, a
+    pending status call (answered once it is placed and started) and when the calls went."""
+
+    handle: Any
+    kind: str
+    probe: Any
+    since: float
+
+
 def _split(address: str) -> tuple[str, int]:
     host, _, port = address.removeprefix("ray://").rpartition(":")
     return host.strip("[]"), int(port)
@@ -151,6 +183,8 @@ class RayExecutor:
         self.owner = settings.ray_owner or owner_of(settings)
         self.autoscaling = settings.ray_autoscaling
         self.scale_wait_s = settings.ray_scale_wait_s
+        self.actor_idle_s = settings.ray_actor_idle_s
+        self.place_wait_s = settings.ray_place_wait_s
         self._mine = threading.local()  # this thread's run: its placements and progress note
         self._lock = threading.RLock()
         self._connected = False
@@ -160,7 +194,7 @@ class RayExecutor:
         self._started_here = False
         self._gcs: tuple[str, int] | None = None
         self._board: Any = None
-        self._actors: dict[ModelConfig, list[Any]] = {}
+        self._actors: dict[ModelConfig, list[tuple[str, Any]]] = {}
         self._info: dict[ModelConfig, ModelInfo] = {}
         self._fitting: set[tuple[tuple[str, float], ...]] = set()
         self._turn = itertools.count()
@@ -351,6 +385,7 @@ class RayExecutor:
                 "caption_batch_size": plan.caption_batch_size,
                 "gpus": self.gpu_per_model,
                 "cpus": self.cpus_per_model,
+                "idle_s": self.actor_idle_s,
             }
         )[:12]
 
@@ -359,32 +394,49 @@ class RayExecutor:
         (``genesis-<owner>-<kind>-``); the actor tag and a number follow."""
         return f"genesis-{self.owner}-{kind}-"
 
-    def _pool(self, config: ModelConfig) -> list[Any]:
+    def _model_need(self) -> dict[str, float]:
+        return {"GPU": self.gpu_per_model, "CPU": self.cpus_per_model}
+
+    def _shapes_fit(self, calls: Sequence[Call[Any]]) -> None:
+        """:meth:`_fits` for each kind of work among ``calls`` (a model actor, a CPU task)."""
+        kinds = {c.model.kind for c in calls if c.model is not None}
+        if kinds:
+            self._fits(
+                self._model_need(),
+                f"a {' and a '.join(sorted(kinds))} model actor",
+                {"GPU": "GENESIS_RAY_GPU_PER_MODEL", "CPU": "GENESIS_RAY_CPUS_PER_MODEL"},
+            )
+        if any(c.model is None for c in calls):
+            self._fits(
+                {"CPU": self.cpus_per_task}, "a CPU task", {"CPU": "GENESIS_RAY_CPUS_PER_TASK"}
+            )
+
+    def _pool(self, config: ModelConfig) -> list[tuple[str, Any]]:
+        """This owner's actors for ``config``, as (name, handle): found by name, or started
+        (their placement is not waited for here)."""
         from genesis_pipeline.runs.executor.ray_actors import RemoteModelWorker
 
         if config not in self._actors:
             info = self.model_info(config)
             planned, plan = self.planned(config)
-            self._fits(
-                {"GPU": self.gpu_per_model, "CPU": self.cpus_per_model},
-                f"a {config.kind} model actor",
-                {"GPU": "GENESIS_RAY_GPU_PER_MODEL", "CPU": "GENESIS_RAY_CPUS_PER_MODEL"},
-            )
             mine = self.actor_prefix(config.kind)
             prefix = f"{mine}{self.actor_tag(config)}-"
             names = [f"{prefix}{i}" for i in range(self.model_actors)]
             self._retire(mine, keep=set(names))
             self._actors[config] = [
-                RemoteModelWorker.options(
-                    name=name,
-                    namespace=NAMESPACE,
-                    lifetime="detached",
-                    get_if_exists=True,
-                    num_cpus=self.cpus_per_model,
-                    num_gpus=self.gpu_per_model,
-                    max_restarts=ACTOR_RESTARTS,
-                    max_task_retries=TASK_RETRIES,
-                ).remote(planned, plan, info.identity)
+                (
+                    name,
+                    RemoteModelWorker.options(
+                        name=name,
+                        namespace=NAMESPACE,
+                        lifetime="detached",
+                        get_if_exists=True,
+                        num_cpus=self.cpus_per_model,
+                        num_gpus=self.gpu_per_model,
+                        max_restarts=ACTOR_RESTARTS,
+                        max_task_retries=TASK_RETRIES,
+                    ).remote(planned, plan, info.identity, self.actor_idle_s),
+                )
                 for name in names
             ]
         return self._actors[config]
@@ -405,7 +457,9 @@ class RayExecutor:
             except ValueError:
                 continue  # gone meanwhile
             log.info("retiring model actor %s (other settings)", name)
-            stale.__ray_terminate__.remote()
+            # Actors of Genesis before retire() existed end with Ray's own terminate call.
+            end = getattr(stale, "retire", None) or stale.__ray_terminate__
+            end.remote()
 
     def _fits(self, need: dict[str, float], what: str, settings: dict[str, str]) -> None:
         """Make sure some node of the cluster can hold ``need`` before work of that shape is
@@ -454,10 +508,18 @@ class RayExecutor:
             self._check(f"the wait for a node for {what}")
             time.sleep(SCALE_POLL_S)
 
-    def _value(self, ref: Any) -> Any:
-        """A finished call's value; its own error (a GenesisError) is raised unchanged."""
+    def _value(self, ref: Any, call: Call[Any]) -> Any:
+        """A finished call's value; its own error (a GenesisError) is raised unchanged.
+
+        Raises:
+            _ActorGone: a model call's actor ended before running it (the caller sends it
+                again, once, to a fresh actor).
+            ExecutorError: a worker died and Ray's retries ran out.
+        """
         import ray
         from ray import exceptions as rx
+
+        from genesis_pipeline.runs.executor.ray_actors import ActorRetired
 
         try:
             return ray.get(ref)
@@ -465,11 +527,109 @@ class RayExecutor:
             cause = exc.cause
             if isinstance(cause, GenesisError):
                 raise cause from None
+            if isinstance(cause, ActorRetired):
+                raise _ActorGone(str(cause)) from exc
             raise
-        except (rx.RayActorError, rx.WorkerCrashedError, rx.NodeDiedError) as exc:
-            raise self._fail(
-                f"a Ray worker died and its retries ran out ({type(exc).__name__})"
-            ) from exc
+        except rx.RayActorError as exc:
+            if call.model is not None:
+                raise _ActorGone(type(exc).__name__) from exc
+            raise self._died(exc) from exc
+        except (rx.WorkerCrashedError, rx.NodeDiedError) as exc:
+            raise self._died(exc) from exc
+
+    def _died(self, exc: BaseException) -> ExecutorError:
+        return self._fail(f"a Ray worker died and its retries ran out ({type(exc).__name__})")
+
+    def _await_gone(self, name: str) -> None:
+        """Wait (up to ``GONE_WAIT_S``) until the actor ``name`` has ended: its name is free,
+        or taken by a fresh actor that is not ending itself."""
+        import ray
+
+        deadline = time.monotonic() + GONE_WAIT_S
+        while time.monotonic() < deadline:
+            status: Any = None
+            try:
+                actor = ray.get_actor(name, namespace=NAMESPACE)
+                status = ray.get(actor.status.remote(), timeout=HOLDER_PROBE_S)
+            except ValueError:
+                return  # the name is free: the next send starts a fresh actor
+            except ray.exceptions.GetTimeoutError:
+                return  # a fresh actor waiting to be placed: the placement wait takes over
+            except ray.exceptions.RayActorError:
+                pass  # the ended one, still under its name
+            if status is not None and not status.retiring:
+                return
+            time.sleep(0.1)
+
+    # -- placement -------------------------------------------------------------------------------
+    def _holders(self, exclude: set[str]) -> list[placement.Holder]:
+        """The live model actors of every owner on the cluster but ``exclude``, with what each
+        holds and how long it has been idle (those that do not answer within
+        ``HOLDER_PROBE_S``, such as actors waiting to be placed themselves, are left out)."""
+        import ray
+        from ray.util import list_named_actors
+
+        asked: dict[Any, tuple[str, str, str]] = {}
+        for name in list_named_actors():
+            parsed = placement.model_actor(name)
+            if parsed is None or name in exclude:
+                continue
+            try:
+                handle = ray.get_actor(name, namespace=NAMESPACE)
+            except ValueError:
+                continue  # gone meanwhile
+            asked[handle.status.remote()] = (name, *parsed)
+        if not asked:
+            return []
+        answered, _ = ray.wait(list(asked), num_returns=len(asked), timeout=HOLDER_PROBE_S)
+        holders = []
+        for ref in answered:
+            name, owner, kind = asked[ref]
+            try:
+                status = ray.get(ref)
+            except ray.exceptions.RayError:
+                continue  # ended meanwhile
+            holders.append(
+                placement.Holder(name, owner, kind, status.idle_s, status.busy, status.resources)
+            )
+        return holders
+
+    def _await_placement(self, placing: dict[str, _Placing]) -> None:
+        """Forget the actors of ``placing`` that answer; for those that have not for a while,
+        say in the step's progress what they wait for and who holds it, and fail the step once
+        they waited ``GENESIS_RAY_PLACE_WAIT_S``.
+
+        Raises:
+            ExecutorError: naming ``GENESIS_RAY_PLACE_WAIT_S`` and the holders.
+        """
+        import ray
+
+        probes = {p.probe: name for name, p in placing.items()}
+        answered, _ = ray.wait(list(probes), num_returns=len(probes), timeout=0)
+        for ref in answered:
+            del placing[probes[ref]]
+        now = time.monotonic()
+        late = [p for p in placing.values() if now - p.since >= PLACE_GRACE_S]
+        if not late:
+            return
+        need = self._model_need()
+        holders = self._holders(exclude=set(placing))
+        # Ray leaves these two unannotated.
+        free = ray.available_resources()  # type: ignore[no-untyped-call]
+        total = ray.cluster_resources()  # type: ignore[no-untyped-call]
+        kinds = placement.lacking(need, free, total, holders)
+        oldest = min(late, key=lambda p: p.since)
+        what = f"the {oldest.kind} model actor"
+        waited = now - oldest.since
+        if waited >= self.place_wait_s:
+            raise ExecutorError(
+                f"{placement.PLACE_WAIT_SETTING}={self.place_wait_s:g}",
+                placement.gave_up(what, need, kinds, holders, self.place_wait_s),
+            )
+        if kinds:
+            self.progress_note(
+                placement.waiting_note(what, need, kinds, holders, waited, self.place_wait_s)
+            )
 
     # -- calls -----------------------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
@@ -483,22 +643,25 @@ class RayExecutor:
             "owner": self.owner,
             "autoscaling": self.autoscaling,
             "scale_wait_s": self.scale_wait_s,
+            "actor_idle_s": self.actor_idle_s,
+            "place_wait_s": self.place_wait_s,
         }
 
     def model_slots(self, config: ModelConfig) -> int:
         return self.model_actors
 
-    def _submit(self, call: Call[Any], key: str) -> Any:
+    def _submit(self, call: Call[Any], key: str) -> tuple[Any, str | None, Any]:
+        """Send ``call``: its ref, and for a model call the actor's name and handle."""
         from genesis_pipeline.runs.executor.ray_actors import RemoteTask
 
         if call.model is not None:
             pool = self._pool(call.model)
-            actor = pool[next(self._turn) % len(pool)]
-            return actor.call.remote(call.fn, call.args, self._board, key)
-        self._fits({"CPU": self.cpus_per_task}, "a CPU task", {"CPU": "GENESIS_RAY_CPUS_PER_TASK"})
-        return RemoteTask.options(
+            name, actor = pool[next(self._turn) % len(pool)]
+            return actor.call.remote(call.fn, call.args, self._board, key), name, actor
+        ref = RemoteTask.options(
             num_cpus=self.cpus_per_task, max_retries=TASK_RETRIES, retry_exceptions=False
         ).remote(call.fn, call.args, self._board, key)
+        return ref, None, None
 
     def run(self, calls: Sequence[Call[R]], progress: StepProgress) -> Iterator[tuple[int, R]]:
         if not calls:
@@ -517,26 +680,64 @@ class RayExecutor:
         self.connect()
         self._check(calls[0].label)
         self._mine.note = lambda note: progress.progress(0, progress.calls * 1000, note)
+        # Waits for the autoscaler happen outside the lock: the other step goes on meanwhile.
+        self._shapes_fit(calls)
         token = f"{self._token}/{next(self._turn)}/"
+        refs: dict[Any, int] = {}
+        placing: dict[str, _Placing] = {}  # model actors not heard from yet
+
+        actor_of: dict[Any, str] = {}  # a model call's ref -> its actor's name
+
+        def send(i: int, again: bool = False) -> Any:
+            ref, name, actor = self._submit(calls[i], f"{token}{i}")
+            refs[ref] = i
+            if name is not None:
+                actor_of[ref] = name
+            model = calls[i].model
+            if name is not None and model is not None and (again or name not in placing):
+                placing[name] = _Placing(actor, model.kind, actor.status.remote(), time.monotonic())
+            return ref
+
         with self._lock:  # one thread starts a model's actors; the other then finds them
-            refs = {self._submit(c, f"{token}{i}"): i for i, c in enumerate(calls)}
+            for i in range(len(calls)):
+                send(i)
         pending = list(refs)
         placements: dict[int, dict[str, Any]] = {}
         self._mine.placements = placements
+        sent_again: set[int] = set()
         finished = False
         try:
-            next_probe = time.monotonic() + PROBE_S
+            next_probe = next_place = time.monotonic() + PROBE_S
             while pending:
                 done, pending = ray.wait(pending, num_returns=1, timeout=POLL_S)
                 self._read_board(token, calls, progress)
                 if not done:
-                    if time.monotonic() >= next_probe:
+                    now = time.monotonic()
+                    if now >= next_probe:
                         self._check(", ".join(calls[refs[r]].label for r in pending[:3]))
-                        next_probe = time.monotonic() + PROBE_S
+                        next_probe = now + PROBE_S
+                    if placing and now >= next_place:
+                        self._await_placement(placing)
+                        next_place = time.monotonic() + PLACE_POLL_S
                     continue
                 for ref in done:
                     i = refs[ref]
-                    result = self._value(ref)
+                    try:
+                        result = self._value(ref, calls[i])
+                    except _ActorGone as gone:
+                        if i in sent_again:
+                            raise self._died(gone) from gone
+                        # The actor ended (idle) as the call reached it: once more, to a fresh
+                        # actor of the same name.
+                        log.info("model actor gone (%s): sending %s again", gone, calls[i].label)
+                        sent_again.add(i)
+                        self._await_gone(actor_of[ref])
+                        model = calls[i].model
+                        with self._lock:
+                            if model is not None:
+                                self._actors.pop(model, None)
+                            pending.append(send(i, again=True))
+                        continue
                     placements[i] = {
                         "node": result.node,
                         "pid": result.pid,
