@@ -22,7 +22,9 @@ TMP_PREFIX = ".tmp-"
 _PID_RE = re.compile(r"^\.tmp-p(\d+)-")
 
 
-def _tmp_prefix() -> str:
+def tmp_prefix() -> str:
+    """How this process's temporaries start (``.tmp-p<pid>-``): a later run removes them once
+    this process is gone (:func:`remove_stale_temporaries`)."""
     return f"{TMP_PREFIX}p{os.getpid()}-"
 
 
@@ -47,7 +49,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f"{_tmp_prefix()}{uuid.uuid4().hex[:8]}-{final.name}")
+    tmp = final.with_name(f"{tmp_prefix()}{uuid.uuid4().hex[:8]}-{final.name}")
     try:
         yield tmp
         with open(tmp, "rb") as fh:
@@ -83,7 +85,7 @@ def atomic_dir(final: Path) -> Iterator[Path]:
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{_tmp_prefix()}{final.name[:40]}-", dir=final.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f"{tmp_prefix()}{final.name[:40]}-", dir=final.parent))
     try:
         yield tmp
         for root, _dirs, files in os.walk(tmp):

@@ -594,12 +594,12 @@ def import_timeline_file(
     """
     import tempfile
 
-    from genesis_pipeline.files import TMP_PREFIX
+    from genesis_pipeline.files import tmp_prefix
 
     shown = Path(name).name or "timeline"
     folder = store.project_dir("artifacts", project_id)
     folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f"{TMP_PREFIX}timeline-", dir=folder) as d:
+    with tempfile.TemporaryDirectory(prefix=f"{tmp_prefix()}timeline-", dir=folder) as d:
         path = Path(d) / shown
         path.write_bytes(data)
         report = import_timeline(store, project_id, path, apply=apply, actor=actor)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from genesis_pipeline.files import TMP_PREFIX, atomic_path
+from genesis_pipeline.files import atomic_path, tmp_prefix
 from genesis_pipeline.media.ffmpeg import run_ffmpeg
 from genesis_pipeline.stages.render.params import BurnIn
 
@@ -98,7 +98,7 @@ def add_extras(
         MediaToolError: ffmpeg failed.
         ToolNotFoundError: ffmpeg is missing.
     """
-    with tempfile.TemporaryDirectory(prefix=f"{TMP_PREFIX}extras-", dir=out_path.parent) as d:
+    with tempfile.TemporaryDirectory(prefix=f"{tmp_prefix()}extras-", dir=out_path.parent) as d:
         meta = Path(d) / "chapters.txt"
         meta.write_text(ffmetadata(on_frames(extras.chapters, rate, frames), rate), "utf-8")
         args: list[str | Path] = ["-i", rendered, "-f", "ffmetadata", "-i", meta]
