@@ -71,17 +71,17 @@ def run_one(executor: Any, call: Call[Any], notes: list[str] | None = None) -> A
     return value
 
 
+def ray_settings(ray_here: Any, home: Path, owner: str, **extra: Any) -> Settings:
+    """Settings for a light model actor of ``owner`` on the session cluster."""
+    return Settings(
+        home=home, executor="ray", ray_address=ray_here.address, ray_owner=owner, **LIGHT, **extra
+    )
+
+
 def test_an_idle_model_actor_ends_itself_and_the_next_run_starts_it_again(
     ray_here, tmp_path: Path
 ) -> None:
-    settings = Settings(
-        home=tmp_path,
-        executor="ray",
-        ray_address=ray_here.address,
-        ray_owner="idle-test",
-        ray_actor_idle_s=2.0,
-        **LIGHT,
-    )
+    settings = ray_settings(ray_here, tmp_path, "idle-test", ray_actor_idle_s=2.0)
     config = model_config(settings, "whisper")
     executor = make_executor(settings)
     try:
@@ -112,13 +112,7 @@ def test_an_idle_model_actor_ends_itself_and_the_next_run_starts_it_again(
 def test_a_call_meeting_an_actor_that_just_ended_is_sent_again_to_a_fresh_one(
     ray_here, tmp_path: Path
 ) -> None:
-    settings = Settings(
-        home=tmp_path,
-        executor="ray",
-        ray_address=ray_here.address,
-        ray_owner="ended-test",
-        **LIGHT,
-    )
+    settings = ray_settings(ray_here, tmp_path, "ended-test")
     config = model_config(settings, "whisper")
     executor = make_executor(settings)
     try:
@@ -155,13 +149,7 @@ def test_a_call_refused_by_an_actor_ending_itself_waits_for_it_to_end_and_goes_t
             threading.Timer(0.5, lambda: ray.kill(me, no_restart=True)).start()
             raise ActorRetired("the model actor is ending itself (idle)")
 
-    settings = Settings(
-        home=tmp_path,
-        executor="ray",
-        ray_address=ray_here.address,
-        ray_owner="ending-test",
-        **LIGHT,
-    )
+    settings = ray_settings(ray_here, tmp_path, "ending-test")
     config = model_config(settings, "whisper")
     executor = make_executor(settings)
     name = f"{executor.actor_prefix('whisper')}{executor.actor_tag(config)}-0"  # type: ignore[attr-defined]
@@ -209,14 +197,8 @@ def test_a_model_actor_whose_gpu_other_owners_hold_says_so_and_gives_up_naming_t
     # needs the one GPU for another owner's actor.
     kill(model_actors())
     holder = hold_the_gpu("other-app")
-    settings = Settings(
-        home=tmp_path,
-        executor="ray",
-        ray_address=ray_here.address,
-        ray_owner="waiter",
-        ray_gpu_per_model=1.0,
-        ray_place_wait_s=8.0,
-        **LIGHT,
+    settings = ray_settings(
+        ray_here, tmp_path, "waiter", ray_gpu_per_model=1.0, ray_place_wait_s=8.0
     )
     config = model_config(settings, "whisper")
     executor = make_executor(settings)
@@ -260,14 +242,8 @@ def test_a_model_actor_whose_gpu_other_owners_hold_says_so_and_gives_up_naming_t
         print(f"CPU step beside the wait: {cpu_step:.2f} s; gave up after {took:.2f} s")
         # The holder ends (as an idle one does): the next run's actor is placed and serves.
         again = make_executor(
-            Settings(
-                home=tmp_path,
-                executor="ray",
-                ray_address=ray_here.address,
-                ray_owner="waiter",
-                ray_gpu_per_model=1.0,
-                ray_place_wait_s=120.0,
-                **LIGHT,
+            ray_settings(
+                ray_here, tmp_path, "waiter", ray_gpu_per_model=1.0, ray_place_wait_s=120.0
             )
         )
         ended: list[bool] = []
