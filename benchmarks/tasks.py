@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from genesis_pipeline import serde
+from genesis_pipeline import command_process, serde
 from genesis_pipeline.services import access
 
 
@@ -290,10 +290,21 @@ TASKS = {
 }
 
 
+#: The peers' work: run as their own tools run, without the ``genesis`` command's tuning.
+PEERS = frozenset({"whisper_defaults", "whisper_batched", "stream_copy"})
+
+
 def main(argv: list[str]) -> int:
+    """Run one task; Genesis's own in a process tuned as the ``genesis`` command's is."""
     name, args = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
+    ours = name not in PEERS
+    if ours:
+        command_process.begin()
     result = TASKS[name](**args)
     sys.stdout.write("\n" + json.dumps(result, default=str) + "\n")
+    sys.stdout.flush()
+    if ours:
+        command_process.end()
     return 0
 
 

@@ -14,9 +14,9 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from genesis_pipeline import __version__, serde
+from genesis_pipeline import __version__, command_process, serde
 from genesis_pipeline.config import Settings
 from genesis_pipeline.errors import GenesisError
 
@@ -1042,5 +1042,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def run() -> NoReturn:
+    """The ``genesis`` command: :func:`main` in a process of its own, tuned for one command
+    (:mod:`genesis_pipeline.command_process`)."""
+    command_process.begin()
+    code = main()
+    command_process.end()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
