@@ -137,9 +137,8 @@ def render_extras(
         InvalidMediaError: a voiceover cannot be decoded.
         ModelUnavailableError: Whisper cannot be loaded (narration subtitles).
     """
-    import os
 
-    from genesis_pipeline.files import TMP_PREFIX, write_bytes
+    from genesis_pipeline.files import tmp_prefix, write_bytes
     from genesis_pipeline.services.exports import cut_cues
     from genesis_pipeline.stages.exports.cues import one_at_a_time, to_srt
     from genesis_pipeline.stages.render import BurnIn, ChapterMarker, RenderExtras
@@ -149,7 +148,7 @@ def render_extras(
         return RenderExtras(chapters=chapters)
     pc = load_project_cut(store, project_id)
     cues = cut_cues(store, pc, voiceover_words(store, pc.clips))
-    srt = out.with_name(f"{TMP_PREFIX}p{os.getpid()}-{out.stem}.srt")
+    srt = out.with_name(f"{tmp_prefix()}{out.stem}.srt")
     if subtitles == "burned":
         # libass stacks cues that overlap (narration over a scene's speech) on its own.
         write_bytes(srt, to_srt(cues).encode("utf-8"))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from genesis_pipeline.errors import InvalidSettingError
-from genesis_pipeline.files import TMP_PREFIX
+from genesis_pipeline.files import tmp_prefix
 from genesis_pipeline.progress import Progress, no_progress
 from genesis_pipeline.stages.render.finish import ChapterMarker, RenderExtras, add_extras
 from genesis_pipeline.stages.render.params import (
@@ -110,7 +109,7 @@ def render_cut(
         return renderer(plan, params, out_path, progress)
     # The render goes to a temporary beside the target (its writer's pid in the name, so a
     # killed run's leftover is cleaned up), the last pass writes the target.
-    bare = out_path.with_name(f"{TMP_PREFIX}p{os.getpid()}-{uuid.uuid4().hex[:8]}-{out_path.name}")
+    bare = out_path.with_name(f"{tmp_prefix()}{uuid.uuid4().hex[:8]}-{out_path.name}")
     try:
         result = renderer(plan, params, bare, progress)
         add_extras(bare, out_path, extras, plan.rate, result.frames)

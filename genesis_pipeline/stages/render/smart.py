@@ -21,7 +21,6 @@ Why this design and how fast it is: ``docs/render.md``.
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,7 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
-from genesis_pipeline.files import TMP_PREFIX, atomic_path
+from genesis_pipeline.files import atomic_path, tmp_prefix
 from genesis_pipeline.progress import Progress
 from genesis_pipeline.stages.render.layout import Doubtful, PictureLayout, SmartPlan, lay_out
 from genesis_pipeline.stages.render.mux import check_output, mux
@@ -102,7 +101,7 @@ def _render(
     plan = layout.plan
     meter = _Meter(progress, int(plan.duration_s * 1000))
     encodes = layout.encodes
-    prefix = f"{TMP_PREFIX}p{os.getpid()}-smart-"
+    prefix = f"{tmp_prefix()}smart-"
     meter.report("render")
     with (
         tempfile.TemporaryDirectory(prefix=prefix, dir=out_path.parent) as tmp_dir,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genesis_pipeline.files import TMP_PREFIX
+from genesis_pipeline.files import tmp_prefix
 
 if TYPE_CHECKING:
     import av.video.frame
@@ -175,7 +175,7 @@ class PreviewWriter:
         ).to_ndarray()
         buf = io.BytesIO()
         Image.fromarray(upright(rgb, self.rotation)).save(buf, format="JPEG", quality=self.quality)
-        tmp = path.with_name(f"{TMP_PREFIX}p{os.getpid()}-{path.name}")
+        tmp = path.with_name(f"{tmp_prefix()}{path.name}")
         try:
             tmp.write_bytes(buf.getvalue())
             os.replace(tmp, path)
