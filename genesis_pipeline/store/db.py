@@ -214,15 +214,27 @@ class Database:
 
     # -- public --------------------------------------------------------------------------------
     def ensure_schema(self) -> None:
-        """Create the file and apply pending migrations (once per process per file)."""
+        """Create the file and apply pending migrations (once per process per file).
+
+        An up-to-date file is checked under the shared lock, read-only: a process starting
+        while a run writes waits for one transaction at most, as any reader does, and never
+        queues as a writer. Only a missing file or a pending migration takes the exclusive
+        lock (and is checked again under it: another process may have migrated meanwhile).
+        """
         key = str(self.path.resolve())
         if key in _migrated:
             return
         with _migrate_lock:
             if key in _migrated:
                 return
-            with self._flock(exclusive=True), self._open(read_only=False) as con:
-                _apply_migrations(con)
+            if self.path.exists():
+                with self._flock(exclusive=False), self._open(read_only=True) as con:
+                    current = _schema_is_current(con)
+            else:
+                current = False
+            if not current:
+                with self._flock(exclusive=True), self._open(read_only=False) as con:
+                    _apply_migrations(con)
             _migrated.add(key)
 
     @contextlib.contextmanager
@@ -244,6 +256,18 @@ class Database:
                 con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
+
+
+def _schema_is_current(con: Connection) -> bool:
+    """Whether every migration this code knows is recorded in the file."""
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables"
+        " WHERE table_catalog = current_database() AND table_name = 'schema_version'"
+    ).fetchone()
+    if not found or not found[0]:
+        return False
+    done = {int(r[0]) for r in con.execute("SELECT version FROM schema_version").fetchall()}
+    return all(version in done for version, _, _ in _migrations())
 
 
 def _apply_migrations(con: Connection) -> None:

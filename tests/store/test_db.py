@@ -47,6 +47,28 @@ def test_migrations_recorded_once(home: Path) -> None:
     } <= tables
 
 
+def test_an_up_to_date_file_is_checked_beside_a_reader(home: Path) -> None:
+    """A process starting while another reads (a long read holds the shared lock) checks the
+    schema as a reader does: it never waits for the exclusive lock."""
+    import fcntl
+    import os
+
+    from genesis_pipeline.store import db as db_module
+
+    path = home / "genesis.duckdb"
+    Database(path).ensure_schema()
+    db_module._migrated.discard(str(path.resolve()))  # as in a fresh process
+    reader = os.open(path.with_name(path.name + ".lock"), os.O_RDWR)
+    try:
+        fcntl.flock(reader, fcntl.LOCK_SH)
+        started = time.monotonic()
+        Database(path, timeout_s=2).ensure_schema()  # the exclusive lock would time out
+        assert time.monotonic() - started < 1.5
+    finally:
+        os.close(reader)
+    assert str(path.resolve()) in db_module._migrated
+
+
 def test_write_rolls_back_on_error(home: Path) -> None:
     db = Database(home / "genesis.duckdb")
     with pytest.raises(RuntimeError), db.write() as con:
