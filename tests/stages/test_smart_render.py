@@ -355,6 +355,41 @@ def test_failed_check_falls_back_to_reencode(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.mp4"]  # no temporaries left
 
 
+def test_a_decoder_short_of_frames_falls_back_and_stops_every_decoder(
+    gop_clip: Footage,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The encode pass reads each decoder ahead in a thread: one that ends early is caught
+    (the render is redone as a re-encode) and no decoder is left running."""
+    import psutil
+
+    from genesis_pipeline.stages.render import x264
+    from genesis_pipeline.stages.render.plan import Piece, RenderPlan
+
+    real = x264.decoder_command
+    calls: list[int] = []
+
+    def short(piece: Piece, plan: RenderPlan) -> list[str]:
+        cmd = real(piece, plan)
+        calls.append(len(calls))
+        if len(calls) == 2:  # the second piece's decoder gives one frame too few
+            at = cmd.index("-frames:v") + 1
+            cmd[at] = str(int(cmd[at]) - 1)
+        return cmd
+
+    monkeypatch.setattr(x264, "decoder_command", short)
+    segments = [CutSegment.of_frames(gop_clip, a, b) for a, b in ((3, 40), (55, 85), (95, 140))]
+    with caplog.at_level(logging.WARNING):
+        result = render_cut(segments, tmp_path / "cut.mp4", SMART)
+    assert len(calls) >= 2
+    assert "frames decoded from frame" in caplog.text
+    assert (result.frames, result.frames_copied) == (37 + 30 + 45, 0)
+    assert not psutil.Process().children(recursive=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.mp4"]
+
+
 def test_failed_ffmpeg_leaves_nothing(
     gop_clip: Footage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
