@@ -619,3 +619,25 @@ def test_sound_packets_not_where_indexed_fall_back_to_encoding(
     assert smart.sound_copied_s == 0 and smart.frames_copied > 0
     full = render_cut(segments, tmp_path / "full.mp4")
     assert np.array_equal(decode_audio(smart.path), decode_audio(full.path))
+
+
+def test_packets_are_ordered_on_one_exact_clock() -> None:
+    """The join interleaves pictures and sound by decode time on an integer clock: the same
+    order as exact fractions, ties included."""
+    import random
+
+    from genesis_pipeline.stages.render.mux import _common_clock
+
+    rng = random.Random(7)
+    for video_tb, audio_tb in (
+        (Fraction(1, 15360), Fraction(1, 48000)),
+        (Fraction(1001, 30000), Fraction(1, 44100)),
+    ):
+        v, a = _common_clock(video_tb, audio_tb)
+        times = [(rng.randrange(10**7), video_tb, v) for _ in range(200)]
+        times += [(rng.randrange(10**7), audio_tb, a) for _ in range(200)]
+        for (d1, tb1, m1), (d2, tb2, m2) in itertools.combinations(times[::7], 2):
+            exact = (Fraction(d1) * tb1 > Fraction(d2) * tb2) - (
+                Fraction(d1) * tb1 < Fraction(d2) * tb2
+            )
+            assert exact == (d1 * m1 > d2 * m2) - (d1 * m1 < d2 * m2)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import math
 from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -97,19 +98,34 @@ def mux(layout: PictureLayout, enc: VideoIndex | None, sound: Path, out: Path) -
                     raise Doubtful(f"{n} packets for a stretch of {span.frames} frames")
                 out_frame += span.frames
 
+        audio_source = audio_in.streams.audio[0]
+
         def sounds() -> Iterator[Any]:
-            for packet in audio_in.demux(audio_in.streams.audio[0]):
+            for packet in audio_in.demux(audio_source):
                 if packet.dts is not None:
                     packet.stream = astream
                     yield packet
 
-        # Interleaved by decode time, so the file plays (and streams) without jumping about.
-        for packet in heapq.merge(pictures(), sounds(), key=_decode_time):
+        # Interleaved by decode time, so the file plays (and streams) without jumping about;
+        # compared on one integer clock (a Fraction per packet cost seconds on long cuts).
+        if audio_source.time_base is None:
+            raise Doubtful(f"{sound.name} has no time base")
+        video_ticks, audio_ticks = _common_clock(time_base, audio_source.time_base)
+        timed_pictures = ((p.dts * video_ticks, p) for p in pictures())
+        timed_sounds = ((p.dts * audio_ticks, p) for p in sounds())
+        for _, packet in heapq.merge(timed_pictures, timed_sounds, key=_first):
             output.mux(packet)
 
 
-def _decode_time(packet: Any) -> Fraction:
-    return Fraction(packet.dts) * Fraction(packet.time_base)
+def _common_clock(*time_bases: Fraction) -> tuple[int, ...]:
+    """Integer multipliers that put times in each of ``time_bases`` on one exact clock (ticks
+    of 1 / the least common multiple of their denominators)."""
+    ticks_per_s = math.lcm(*(tb.denominator for tb in time_bases))
+    return tuple(tb.numerator * (ticks_per_s // tb.denominator) for tb in time_bases)
+
+
+def _first(item: tuple[int, Any]) -> int:
+    return item[0]
 
 
 def _span_starts(
