@@ -56,9 +56,14 @@ class BodyLimit:
         self.app, self.limit = app, limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not STREAMED_PATHS.search(scope["path"]):
+        if scope["type"] == "http":
             for name, value in scope["headers"]:
-                if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                if (
+                    name == b"content-length"
+                    and value.isdigit()
+                    and int(value) > self.limit
+                    and not STREAMED_PATHS.search(scope["path"])  # only for a large body
+                ):
                     from starlette.requests import Request
 
                     response = problems.problem(
@@ -81,6 +86,9 @@ def create_app(settings: Settings, *, cors_origins: Sequence[str] = ()) -> FastA
         description=DESCRIPTION,
         responses=problems.responses(401, 422),
         default_response_class=TimesJSONResponse,
+        # Genesis configures no OpenTelemetry (the SDK is not installed); FastAPI's native
+        # telemetry would still look for providers, in the environment too, on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.store = store = Store(settings)
     app.state.lessons = lessons = Lessons()  # what the fast path learned, and its answers
