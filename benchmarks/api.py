@@ -2,7 +2,7 @@
 pipeline run writes, and the server's memory during a 2 GB streamed upload.
 
     .venv/bin/python -m benchmarks.api [--clients 50] [--upload-mb 2048] [--quick] [--out DIR]
-        [--client h11|httpx]
+        [--client h11|httptools|httpx]
 
 A real ``genesis api`` server (its own process, a free loopback port) on a fresh data dir with
 the benchmark clip processed once (not measured). Then, twice, a forced run is started through
@@ -375,7 +375,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="the 8 s clip (and a 64 MiB upload)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--keep", type=Path, help="scratch folder to keep (default: a temp dir)")
-    ap.add_argument("--client", choices=["h11", "httpx"], default="h11", help="the load's client")
+    ap.add_argument(
+        "--client", choices=["h11", "httptools", "httpx"], default="h11", help="the load's client"
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)
     log.setLevel(logging.INFO)

@@ -185,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--http", default="h11", choices=["h11", "httptools"])
     ap.add_argument("--loop", default="asyncio", choices=["asyncio", "uvloop"])
-    ap.add_argument("--client", default="h11", choices=["h11", "httpx"], help="load's client")
+    ap.add_argument(
+        "--client", default="h11", choices=["h11", "httptools", "httpx"], help="load's client"
+    )
     ap.add_argument("--no-profile", action="store_true", help="only the unprofiled figures")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--profile-out", type=Path, help=argparse.SUPPRESS)

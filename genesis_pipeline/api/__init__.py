@@ -2,7 +2,8 @@
 
 Route handlers only parse, check the caller's right (``deps``, through ``services.access``),
 call a service, record the write in the audit log and present; every error is a problem
-document (``problems``). ``genesis api`` serves :func:`create_app` with uvicorn.
+document (``problems``). Repeated polled reads are answered in front of the router
+(``fastpath``). ``genesis api`` serves :func:`create_app` with uvicorn.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from genesis_pipeline import __version__
 from genesis_pipeline.api import problems
+from genesis_pipeline.api.fastpath import FastPath, Lessons
 from genesis_pipeline.api.responses import TimesJSONResponse
 from genesis_pipeline.api.routes import (
     access,
@@ -54,9 +56,14 @@ class BodyLimit:
         self.app, self.limit = app, limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not STREAMED_PATHS.search(scope["path"]):
+        if scope["type"] == "http":
             for name, value in scope["headers"]:
-                if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                if (
+                    name == b"content-length"
+                    and value.isdigit()
+                    and int(value) > self.limit
+                    and not STREAMED_PATHS.search(scope["path"])  # only for a large body
+                ):
                     from starlette.requests import Request
 
                     response = problems.problem(
@@ -79,8 +86,12 @@ def create_app(settings: Settings, *, cors_origins: Sequence[str] = ()) -> FastA
         description=DESCRIPTION,
         responses=problems.responses(401, 422),
         default_response_class=TimesJSONResponse,
+        # Genesis configures no OpenTelemetry (the SDK is not installed); FastAPI's native
+        # telemetry would still look for providers, in the environment too, on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    app.state.store = Store(settings)
+    app.state.store = store = Store(settings)
+    app.state.lessons = lessons = Lessons()  # what the fast path learned, and its answers
     problems.install(app)
     for module in (
         projects,
@@ -95,6 +106,8 @@ def create_app(settings: Settings, *, cors_origins: Sequence[str] = ()) -> FastA
         comments,
     ):
         app.include_router(module.router)
+    # Innermost (added first): the body limit and CORS apply to its answers too.
+    app.add_middleware(FastPath, store=store, lessons=lessons)
     app.add_middleware(BodyLimit, limit=MAX_JSON_BYTES)
     if cors_origins:  # off unless origins are configured
         app.add_middleware(

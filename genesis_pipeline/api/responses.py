@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar, cast
 
 import anyio
-from fastapi import Header, Response
+from fastapi import Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
@@ -90,14 +90,29 @@ def cached_sync(store: Store, key: Hashable, load: Callable[[], M]) -> Encoded[M
     return reads_for(store.home).get(key, lambda: encode(load()))
 
 
-async def cached(store: Store, key: Hashable, load: Callable[[], M]) -> Encoded[M]:
+#: The request scope's entry by which the fast path (``api.fastpath``) learns what a polled
+#: request stands for: called with the read-cache key and load function that answered it.
+TEACH = "genesis.fastpath.teach"
+
+
+async def cached(
+    request: Request, store: Store, key: Hashable, load: Callable[[], M]
+) -> Encoded[M]:
     """:func:`cached_sync` from the event loop: a fresh entry, or a recent one while it is
-    refreshed, at once; else loaded in a worker thread."""
+    refreshed, at once; else loaded in a worker thread. Teaches the fast path that
+    ``request`` stands for ``key``, so it can answer the same request itself next time."""
     reads = reads_for(store.home)
-    hit, entry = reads.get_nowait(key, lambda: encode(load()))
-    if hit:
-        return cast(Encoded[M], entry)
-    return await anyio.to_thread.run_sync(cached_sync, store, key, load)
+
+    def encoded() -> Encoded[M]:
+        return encode(load())
+
+    hit, entry = reads.get_nowait(key, encoded)
+    if not hit:
+        entry = await anyio.to_thread.run_sync(reads.get, key, encoded)
+    teach = request.scope.get(TEACH)
+    if teach is not None:
+        teach(key, encoded)
+    return cast(Encoded[M], entry)
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

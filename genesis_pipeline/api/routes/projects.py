@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from genesis_pipeline.api.deps import Admin, PathId, Reader, Reviewer, StoreDep, forget
@@ -87,6 +87,7 @@ def create(body: ProjectCreate, store: StoreDep, actor: Admin) -> ProjectDoc:
     responses=NOT_MODIFIED,
 )
 async def project_status(
+    request: Request,
     project_id: PathId,
     store: StoreDep,
     _: Reader,
@@ -94,6 +95,7 @@ async def project_status(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     polled = await cached(
+        request,
         store,
         ("project", project_id, words),
         lambda: status_report(store, project_id, include_words=words),

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
@@ -132,9 +132,15 @@ def start(project_id: PathId, body: RunStart, store: StoreDep, actor: Reviewer) 
     responses=NOT_MODIFIED,
 )
 async def current(
-    project_id: PathId, store: StoreDep, _: Reader, if_none_match: IfNoneMatch = None
+    request: Request,
+    project_id: PathId,
+    store: StoreDep,
+    _: Reader,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
-    polled = await cached(store, ("status", project_id), lambda: run_status(store, project_id))
+    polled = await cached(
+        request, store, ("status", project_id), lambda: run_status(store, project_id)
+    )
     return answer(polled, if_none_match)
 
 

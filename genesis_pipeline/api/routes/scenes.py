@@ -7,7 +7,7 @@ import math
 from typing import Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
@@ -162,6 +162,7 @@ def scene_page(
     responses=NOT_MODIFIED,
 )
 async def scenes(
+    request: Request,
     project_id: PathId,
     store: StoreDep,
     _: Reader,
@@ -179,6 +180,7 @@ async def scenes(
     # The same page asked by many clients at once is built and encoded once.
     asked = (status, confidence_below, caption_contains, media_id, sort, page, page_size)
     polled = await cached(
+        request,
         store,
         ("scene-page", project_id, asked),
         lambda: scene_page(
