@@ -5,13 +5,11 @@ Each piece is decoded by its own short ffmpeg process that seeks to it (so only 
 the keyframe before it are decoded, never the copied stretches in between), through the same
 per-piece filters as a re-encode (:func:`~genesis_pipeline.stages.render.reencode.video_piece`),
 and pipes exact raw frames to one x264 process, with an IDR forced at the start of every stretch
-that follows a copy. Each decoder's frames are read ahead by a thread into a short queue, and
-the next piece's decoder starts while the current one streams, so its seek and the frames it
-decodes from the keyframe before its piece (up to a GOP) overlap the encode. At most two
-decoders run, so memory stays flat however many cut points there are. x264 is set up like the
-reference source: same profile and level, colour description, 4:2:0, and SPS and PPS ids no
-source uses (``sps-id``), so both sets of parameter sets live side by side in one ``avcC`` and
-every slice finds its own: the joined stream never redefines a parameter set.
+that follows a copy. One decoder runs at a time, so memory stays flat however many cut points
+there are. x264 is set up like the reference source: same profile and level, colour
+description, 4:2:0, and SPS and PPS ids no source uses (``sps-id``), so both sets of parameter
+sets live side by side in one ``avcC`` and every slice finds its own: the joined stream never
+redefines a parameter set.
 
 The command lines come from ffmpeg-python; the pipe between the processes is plain
 ``subprocess`` (ffmpeg-python starts one process, not a decoder feeding an encoder).
@@ -21,11 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import queue
 import subprocess
 import tempfile
-import threading
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
@@ -52,8 +48,6 @@ from genesis_pipeline.stages.render.reencode import video_codec_options, video_p
 
 _UNSPECIFIED = 2  # AVCOL_PRI/TRC/SPC_UNSPECIFIED
 _BASE = ("-hide_banner", "-nostdin", "-loglevel", "error")
-# Frames a decoder reads ahead of the encoder (1.4 MB each at 720p; two decoders at most).
-_AHEAD_FRAMES = 8
 
 
 def encode_stretches(
@@ -94,10 +88,9 @@ def encode_stretches(
         assert encoder.stdin is not None
         written = 0
         try:
-            with contextlib.closing(_one_ahead(pieces, plan, frame_bytes)) as decoders:
-                for decoder in decoders:
-                    written += decoder.pipe(encoder.stdin, what)
-                    progress(written, total, "encoding cut points")
+            for piece in pieces:
+                written += pipe_piece(piece, plan, frame_bytes, encoder.stdin, what)
+                progress(written, total, "encoding cut points")
         except BrokenPipeError:
             pass  # the encoder died: its own error is reported below
         except BaseException:
@@ -164,101 +157,37 @@ def decoder_command(piece: Piece, plan: RenderPlan) -> list[str]:
     return [ffmpeg_exe(), *_BASE, *command([pictures], "pipe:1", **options)]
 
 
-class _Decoder:
-    """One piece's decoder process and a thread that reads its frames ahead into a bounded
-    queue, from the moment it starts: the decoder never waits for the encoder to take a frame
-    (a relay that read, then wrote, stalled the decoder during every write), and the next
-    piece's decoder seeks and fills its queue while this one streams. :meth:`close` stops
-    both."""
+def pipe_piece(piece: Piece, plan: RenderPlan, frame_bytes: int, sink: IO[bytes], what: str) -> int:
+    """Decode exactly ``piece.frames_out`` frames of one piece into ``sink``; returns frames.
 
-    def __init__(self, piece: Piece, plan: RenderPlan, frame_bytes: int) -> None:
-        self.piece, self.frame_bytes = piece, frame_bytes
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
-        self.proc = subprocess.Popen(
-            decoder_command(piece, plan), stdout=subprocess.PIPE, stderr=self.log
-        )
-        self.chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(_AHEAD_FRAMES)
-        self.stop = threading.Event()
-        self.reader = threading.Thread(target=self._read, name="genesis-x264-feed", daemon=True)
-        self.reader.start()
-
-    def _put(self, item: bytes | BaseException | None) -> bool:
-        while not self.stop.is_set():
-            try:
-                self.chunks.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _read(self) -> None:
-        stdout = self.proc.stdout
-        assert stdout is not None
-        left = self.piece.frames_out * self.frame_bytes
-        try:
-            while left > 0:
-                chunk = stdout.read(min(left, self.frame_bytes))
-                if not chunk or not self._put(chunk):
-                    break
-                left -= len(chunk)
-        except BaseException as exc:  # surfaced in pipe()
-            self._put(exc)
-            return
-        self._put(None)
-
-    def pipe(self, sink: IO[bytes], what: str) -> int:
-        """Write exactly the piece's ``frames_out`` frames into ``sink``; returns the frames.
-
-        Raises:
-            MediaToolError: the decoder failed.
-            Doubtful: it gave fewer frames than the piece has.
-        """
+    Raises:
+        MediaToolError: the decoder failed.
+        Doubtful: it gave fewer frames than the piece has.
+    """
+    with tempfile.TemporaryFile() as dec_log:
+        dec = subprocess.Popen(decoder_command(piece, plan), stdout=subprocess.PIPE, stderr=dec_log)
+        assert dec.stdout is not None
+        want = piece.frames_out * frame_bytes
         got = 0
-        while (item := self.chunks.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            sink.write(item)
-            got += len(item)
-        rc = self.proc.wait()
+        try:
+            while got < want:
+                chunk = dec.stdout.read(min(want - got, 4 * frame_bytes))
+                if not chunk:
+                    break
+                sink.write(chunk)
+                got += len(chunk)
+        finally:
+            dec.stdout.close()
+            rc = dec.wait()
         if rc != 0:
-            self.log.seek(0)
-            raise ffmpeg_failed(what, self.log.read().decode(errors="replace"), rc, lines=4)
-        want = self.piece.frames_out * self.frame_bytes
-        if got != want:
-            raise Doubtful(
-                f"{self.piece.source.path.name}: {got // self.frame_bytes} frames decoded from "
-                f"frame {self.piece.seg.start_frame}, {self.piece.frames_out} wanted"
-            )
-        return self.piece.frames_out
-
-    def close(self) -> None:
-        self.stop.set()
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.reader.join()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-        self.proc.wait()
-        self.log.close()
-
-
-def _one_ahead(
-    pieces: Sequence[Piece], plan: RenderPlan, frame_bytes: int
-) -> Generator[_Decoder, None, None]:
-    """The pieces' decoders in order, each next one started before the current one is handed
-    out; at most two run. Closing the generator stops them."""
-    running: list[_Decoder] = []
-    try:
-        for piece in pieces:
-            running.append(_Decoder(piece, plan, frame_bytes))
-            if len(running) == 2:
-                yield running[0]
-                running.pop(0).close()
-        if running:
-            yield running[0]
-    finally:
-        for decoder in running:
-            decoder.close()
+            dec_log.seek(0)
+            raise ffmpeg_failed(what, dec_log.read().decode(errors="replace"), rc, lines=4)
+    if got != want:
+        raise Doubtful(
+            f"{piece.source.path.name}: {got // frame_bytes} frames decoded from frame "
+            f"{piece.seg.start_frame}, {piece.frames_out} wanted"
+        )
+    return piece.frames_out
 
 
 def free_id(layout: PictureLayout) -> int:
