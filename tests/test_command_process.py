@@ -1,5 +1,5 @@
-"""A `genesis` command's process: one BLAS thread unless asked otherwise, no full collection at
-exit, the same exit code and output."""
+"""A `genesis` command's process: one BLAS thread and no pydantic plugin search unless asked
+otherwise, no full collection at exit, the same exit code and output."""
 
 from __future__ import annotations
 
@@ -43,6 +43,24 @@ def test_a_thread_count_the_caller_set_is_kept() -> None:
     proc = _python(PROBE, _env(OPENBLAS_NUM_THREADS="2"))
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == [2]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), [(None, "__all__"), ("", ""), ("logfire", "logfire")]
+)
+def test_pydantic_plugins_are_not_searched_unless_asked(given: str | None, expected: str) -> None:
+    code = (
+        "import os\nfrom genesis_pipeline import command_process\ncommand_process.begin()\n"
+        "from pydantic.plugin._loader import get_plugins\n"
+        "print(os.environ['PYDANTIC_DISABLE_PLUGINS'], len(list(get_plugins())))"
+    )
+    env = {k: v for k, v in _env().items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if given is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = given
+    proc = _python(code, env)
+    assert proc.returncode == 0, proc.stderr
+    value, _plugins = proc.stdout.rstrip("\n").rsplit(" ", 1)
+    assert value == expected
 
 
 def test_end_freezes_what_the_command_made() -> None:
