@@ -1,6 +1,8 @@
-"""Tuning for a process that runs one Genesis command and ends: the ``genesis`` CLI (and a
-benchmark's measured task, which stands for it). Never for a long-lived process (the app, the
-API server, a notebook), which keeps Python's defaults.
+"""Tuning for the process of one ``genesis`` command (and a benchmark's measured task, which
+stands for it); a notebook or another program importing Genesis keeps Python's and the
+libraries' defaults. The two environment defaults also reach what a command starts (``genesis
+app``'s Streamlit server, ``genesis api``'s server, a run started from either); the freeze
+at exit ends only the command's own process.
 
 Measured on a 2-core VM, a chapter-rules change re-run on a 20-minute project in a fresh
 process (about 1.5 s in all):
