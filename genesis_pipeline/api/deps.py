@@ -39,13 +39,23 @@ async def current_actor(
     secret = credentials.credentials if credentials else None
     if not secret:
         return access.authenticate(store, secret)  # raises before it reads the store
-    tokens, key = tokens_for(store.home), access.token_sha256(secret)
-    hit, actor = tokens.get_nowait(key, lambda: access.authenticate(store, secret))
-    if hit and actor is not None:
+    actor = accepted_actor(store, secret)
+    if actor is not None:
         return actor
     return await anyio.to_thread.run_sync(
-        tokens.get, key, lambda: access.authenticate(store, secret)
+        tokens_for(store.home).get,
+        access.token_sha256(secret),
+        lambda: access.authenticate(store, secret),
     )
+
+
+def accepted_actor(store: Store, secret: str) -> Actor | None:
+    """The actor of a token the token cache holds as accepted (refreshed when due), else None:
+    never reads the store, so the event loop may call it (``current_actor`` and the fast path)."""
+    hit, actor = tokens_for(store.home).get_nowait(
+        access.token_sha256(secret), lambda: access.authenticate(store, secret)
+    )
+    return actor if hit else None
 
 
 def allowed(right: Right, action: str) -> Callable[..., Awaitable[Actor]]:

@@ -36,7 +36,8 @@ from fastapi.security.utils import get_authorization_scheme_param
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from genesis_pipeline.api.cache import reads_for, tokens_for
+from genesis_pipeline.api.cache import reads_for
+from genesis_pipeline.api.deps import accepted_actor
 from genesis_pipeline.api.responses import TEACH, Encoded, answer
 from genesis_pipeline.services import access
 from genesis_pipeline.store import Store
@@ -80,7 +81,7 @@ class FastPath:
 
     def __init__(self, app: ASGIApp, store: Store, lessons: Lessons) -> None:
         self.app, self.store, self.lessons = app, store, lessons
-        self.reads, self.tokens = reads_for(store.home), tokens_for(store.home)
+        self.reads = reads_for(store.home)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET":
@@ -113,11 +114,8 @@ class FastPath:
         scheme, secret = get_authorization_scheme_param(authorization)
         if not secret or scheme.lower() != "bearer":
             return None
-        # As deps.current_actor: an accepted token in memory (refreshed when due), no store read.
-        hit, actor = self.tokens.get_nowait(
-            access.token_sha256(secret), lambda: access.authenticate(self.store, secret)
-        )
-        if not hit or actor is None or not access.allows(actor.role, "read"):
+        actor = accepted_actor(self.store, secret)  # in memory, as deps.current_actor takes it
+        if actor is None or not access.allows(actor.role, "read"):
             return None
         key, load = lesson
         hit, entry = self.reads.get_nowait(key, load)

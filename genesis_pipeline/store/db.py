@@ -266,8 +266,12 @@ def _schema_is_current(con: Connection) -> bool:
     ).fetchone()
     if not found or not found[0]:
         return False
-    done = {int(r[0]) for r in con.execute("SELECT version FROM schema_version").fetchall()}
+    done = _versions_applied(con)
     return all(version in done for version, _, _ in _migrations())
+
+
+def _versions_applied(con: Connection) -> set[int]:
+    return {int(r[0]) for r in con.execute("SELECT version FROM schema_version").fetchall()}
 
 
 def _apply_migrations(con: Connection) -> None:
@@ -275,7 +279,7 @@ def _apply_migrations(con: Connection) -> None:
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR,"
         " applied_at TIMESTAMP DEFAULT current_timestamp)"
     )
-    done = {int(r[0]) for r in con.execute("SELECT version FROM schema_version").fetchall()}
+    done = _versions_applied(con)
     for version, name, sql in _migrations():
         if version in done:
             continue

@@ -20,6 +20,7 @@ import itertools
 import math
 from collections.abc import Iterator, Sequence
 from fractions import Fraction
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +114,7 @@ def mux(layout: PictureLayout, enc: VideoIndex | None, sound: Path, out: Path) -
         video_ticks, audio_ticks = _common_clock(time_base, audio_source.time_base)
         timed_pictures = ((p.dts * video_ticks, p) for p in pictures())
         timed_sounds = ((p.dts * audio_ticks, p) for p in sounds())
-        for _, packet in heapq.merge(timed_pictures, timed_sounds, key=_first):
+        for _, packet in heapq.merge(timed_pictures, timed_sounds, key=itemgetter(0)):
             output.mux(packet)
 
 
@@ -122,10 +123,6 @@ def _common_clock(*time_bases: Fraction) -> tuple[int, ...]:
     of 1 / the least common multiple of their denominators)."""
     ticks_per_s = math.lcm(*(tb.denominator for tb in time_bases))
     return tuple(tb.numerator * (ticks_per_s // tb.denominator) for tb in time_bases)
-
-
-def _first(item: tuple[int, Any]) -> int:
-    return item[0]
 
 
 def _span_starts(
